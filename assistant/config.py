@@ -1,0 +1,97 @@
+"""Settings: every tunable of the assistant in one frozen dataclass, read once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from assistant.errors import AssistantError
+
+ENV_PREFIX = "ASSISTANT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Defaults in code; ``Settings.from_env()`` applies ``ASSISTANT_*`` overrides.
+
+    Attributes:
+        corpus_dir: folder of documents to index.
+        index_dir: folder holding the built index (``CURRENT`` pointer plus ``builds/``).
+        model: ``multilingual-e5-small`` (the bundled offline model) or a path to a
+            sentence-transformers model directory.
+        device: torch device for embedding (``cpu``, ``cuda``...); ``None`` lets
+            sentence-transformers choose (a GPU when one is present).
+        cache_dir: where the converted bundled model is cached; ``None`` means the
+            per-user default (``~/.cache/kz-assistant``).
+        chunk_tokens: target chunk size in the embedding model's tokens.
+        chunk_overlap: overlap between consecutive chunks of one section, in tokens.
+        batch_size: passages per forward pass when embedding.
+        max_file_mb: corpus files larger than this are reported and skipped.
+        lock_timeout: seconds a build waits for another build's lock (0: fail at once).
+    """
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    model: str = "multilingual-e5-small"
+    device: str | None = None
+    cache_dir: Path | None = None
+    chunk_tokens: int = 256
+    chunk_overlap: int = 32
+    batch_size: int = 16
+    max_file_mb: float = 50.0
+    lock_timeout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.chunk_tokens < 32:
+            raise AssistantError(f"chunk_tokens must be at least 32, got {self.chunk_tokens}")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise AssistantError(
+                f"chunk_overlap must be in [0, chunk_tokens), got {self.chunk_overlap}"
+            )
+        if self.batch_size < 1:
+            raise AssistantError(f"batch_size must be positive, got {self.batch_size}")
+        if self.max_file_mb <= 0:
+            raise AssistantError(f"max_file_mb must be positive, got {self.max_file_mb}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from defaults, then ``ASSISTANT_<FIELD>`` variables, then ``overrides``.
+
+        ``overrides`` whose value is ``None`` are ignored, so CLI flags left unset fall through.
+
+        Raises:
+            AssistantError: a variable that does not parse as its field's type.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for spec in fields(cls):
+            raw = environ.get(ENV_PREFIX + spec.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[spec.name] = _parse(spec.name, raw, cls.__dataclass_fields__[spec.name].default)
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        for key in ("corpus_dir", "index_dir", "cache_dir"):
+            if isinstance(values.get(key), str):
+                values[key] = Path(values[key])  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _parse(name: str, raw: str, default: object) -> object:
+    try:
+        if isinstance(default, bool):
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, Path) or name.endswith("_dir"):
+            return Path(raw).expanduser()
+    except ValueError as error:
+        raise AssistantError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid value: {error}") from None
+    return raw
