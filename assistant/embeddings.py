@@ -1,0 +1,151 @@
+"""Embeddings: the model that turns queries and passages into unit vectors."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from assistant.errors import ModelUnavailable
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_MODEL = "multilingual-e5-small"
+
+
+class Embedder(Protocol):
+    """What the index needs from an embedding model.
+
+    ``identity`` is written into the index manifest: an index refuses to be queried
+    by an embedder whose identity differs, because vectors from two models live in
+    different spaces and mixing them returns plausible garbage.
+    """
+
+    identity: str
+    dimension: int
+    max_tokens: int
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` alone (no special tokens, no prompt)."""
+
+    def passage_overhead(self) -> int:
+        """Tokens the model adds around every passage (special tokens and passage prompt)."""
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-norm float32 vectors, one row per query."""
+
+    def embed_passages(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Unit-norm float32 vectors, one row per passage; ``progress(n)`` after each batch."""
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, with its query/passage prompts applied.
+
+    Args:
+        model: ``multilingual-e5-small`` for the bundled offline model, or the path of a
+            sentence-transformers model directory.
+        device: torch device; ``None`` lets sentence-transformers pick.
+        cache_dir: where the bundled model is converted and cached.
+        batch_size: passages per forward pass.
+    """
+
+    def __init__(
+        self,
+        model: str = BUNDLED_MODEL,
+        *,
+        device: str | None = None,
+        cache_dir: Path | None = None,
+        batch_size: int = 16,
+    ) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        path, self.identity = _resolve_model(model, cache_dir)
+        try:
+            self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
+        except Exception as error:  # the library raises many types for a bad model dir
+            raise ModelUnavailable(f"cannot load embedding model {model!r}: {error}") from error
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.max_tokens = int(self._model.max_seq_length or 512)
+        self.batch_size = batch_size
+        self._tokenizer = self._model.tokenizer
+        prompts = self._model.prompts or {}
+        self._query_prompt = prompts.get("query", "")
+        self._passage_prompt = next(
+            (prompts[name] for name in ("document", "passage", "corpus") if name in prompts), ""
+        )
+        self._overhead = len(self._tokenizer(self._passage_prompt)["input_ids"])
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def passage_overhead(self) -> int:
+        return self._overhead
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self._model.encode_query(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_passages(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        texts = list(texts)
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        # Sorting by length keeps padding low; sentence-transformers sorts too, but only
+        # inside one encode() call, and we call it in blocks to report progress.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        block = self.batch_size * 8
+        for begin in range(0, len(order), block):
+            rows = order[begin : begin + block]
+            vectors = self._model.encode_document(
+                [texts[i] for i in rows],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+            out[rows] = vectors
+            if progress is not None:
+                progress(len(rows))
+        return out
+
+
+@functools.lru_cache(maxsize=4)
+def load_embedder(
+    model: str = BUNDLED_MODEL, device: str | None = None, cache_dir: Path | None = None, batch_size: int = 16
+) -> SentenceTransformerEmbedder:
+    """The embedder for these settings, loaded once per process (loading takes seconds)."""
+    return SentenceTransformerEmbedder(model, device=device, cache_dir=cache_dir, batch_size=batch_size)
+
+
+def _resolve_model(model: str, cache_dir: Path | None) -> tuple[Path, str]:
+    """Return the model directory and an identity that changes whenever its weights could."""
+    if model == BUNDLED_MODEL:
+        from assistant.checkpoint import ensure_checkpoint
+
+        path = ensure_checkpoint(cache_dir)
+        return path, f"{BUNDLED_MODEL}@{path.name}"
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise ModelUnavailable(
+            f"embedding model {model!r} is neither {BUNDLED_MODEL!r} nor a model directory "
+            "(models cannot be downloaded here: give the path of a sentence-transformers model)"
+        )
+    digest = hashlib.sha256()
+    for name in sorted(p.name for p in path.iterdir() if p.is_file()):
+        file = path / name
+        digest.update(name.encode())
+        if file.suffix == ".json":
+            digest.update(file.read_bytes())
+        else:  # weights: size is enough to notice a different checkpoint without reading GBs
+            digest.update(str(file.stat().st_size).encode())
+    return path.resolve(), f"{path.resolve().name}@{digest.hexdigest()[:12]}"
