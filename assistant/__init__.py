@@ -1,0 +1,33 @@
+"""Retrieval assistant for Kazakhstan's official texts: build an index of a corpus, retrieve cited passages."""
+
+from assistant.build import BuildReport, FileProblem, build_index
+from assistant.config import Settings
+from assistant.errors import (
+    AssistantError,
+    BuildInProgress,
+    DocumentError,
+    IndexCorrupt,
+    IndexNotFound,
+    InvalidQuery,
+    ModelMismatch,
+    ModelUnavailable,
+)
+from assistant.retrieval import Passage, Searcher, retrieve
+
+__all__ = [
+    "AssistantError",
+    "BuildInProgress",
+    "BuildReport",
+    "DocumentError",
+    "FileProblem",
+    "IndexCorrupt",
+    "IndexNotFound",
+    "InvalidQuery",
+    "ModelMismatch",
+    "ModelUnavailable",
+    "Passage",
+    "Searcher",
+    "Settings",
+    "build_index",
+    "retrieve",
+]

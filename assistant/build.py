@@ -1,0 +1,354 @@
+"""Build: corpus folder in, index on disk out, re-embedding only what changed."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from assistant.chunks import ChunkerSettings, content_hash, embedding_text, header_limiter, split_document
+from assistant.config import Settings
+from assistant.documents import SUPPORTED_SUFFIXES, file_fingerprint, iter_corpus_files, load_document
+from assistant.embeddings import Embedder, load_embedder
+from assistant.errors import AssistantError, DocumentError, IndexCorrupt, IndexNotFound, UnsupportedFormat
+from assistant.store import ChunkRecord, DocumentRecord, Manifest, StoredIndex, build_lock, load_index, write_build
+
+logger = logging.getLogger(__name__)
+
+# progress(stage, done, total): stage is "documents" or "chunks".
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A corpus file that was not indexed, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did. ``changed`` is false when the corpus matched the index already."""
+
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    failed: tuple[FileProblem, ...]
+    skipped: tuple[FileProblem, ...]
+    documents: int
+    chunks: int
+    chunks_embedded: int
+    seconds: float
+    build_path: Path | None
+    changed: bool
+    notes: tuple[str, ...] = field(default=())
+
+    def summary(self) -> str:
+        """One line for people: ``added 2, updated 0, removed 1, unchanged 40, failed 1``."""
+        line = (
+            f"added {self.added}, updated {self.updated}, removed {self.removed}, "
+            f"unchanged {self.unchanged}, failed {len(self.failed)}"
+        )
+        if self.skipped:
+            line += f", skipped {len(self.skipped)}"
+        return (
+            f"{line} · {self.documents} documents, {self.chunks} chunks "
+            f"({self.chunks_embedded} embedded) in {self.seconds:.1f} s"
+        )
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["build_path"] = str(self.build_path) if self.build_path else None
+        return data
+
+
+@dataclass
+class _Pending:
+    """A document read in this build, waiting for its vectors."""
+
+    record: DocumentRecord
+    chunks: list[ChunkRecord]
+    texts: list[str]
+
+
+def build_index(
+    corpus_dir: str | Path | None = None,
+    index_dir: str | Path | None = None,
+    *,
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    progress: ProgressCallback | None = None,
+) -> BuildReport:
+    """Index a corpus folder, incrementally: unchanged files are neither read nor embedded again.
+
+    Args:
+        corpus_dir: folder of documents (default: ``settings.corpus_dir``).
+        index_dir: where the index lives (default: ``settings.index_dir``).
+        settings: chunking, model and limits; ``Settings.from_env()`` when omitted.
+        embedder: a ready embedder (tests pass a small fake one); loaded from settings otherwise.
+        progress: called as ``progress(stage, done, total)`` while documents are read and chunks embedded.
+
+    Returns:
+        Counts of added, updated, removed, unchanged and failed documents, and the build in service.
+
+    Raises:
+        AssistantError: the corpus folder does not exist, or the settings don't fit the model.
+        BuildInProgress: another build of the same index is running.
+
+    Example:
+        >>> report = build_index("corpus", "index")  # doctest: +SKIP
+        >>> print(report.summary())  # doctest: +SKIP
+    """
+    settings = settings or Settings.from_env()
+    corpus = Path(corpus_dir if corpus_dir is not None else settings.corpus_dir)
+    index_path = Path(index_dir if index_dir is not None else settings.index_dir)
+    if not corpus.is_dir():
+        raise AssistantError(f"corpus folder {corpus} does not exist")
+    started = time.perf_counter()
+    progress = progress or (lambda stage, done, total: None)
+    with build_lock(index_path, settings.lock_timeout):
+        embedder = embedder or load_embedder(
+            settings.model, settings.device, settings.cache_dir, settings.batch_size
+        )
+        chunker = ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap)
+        _check_fits(chunker, embedder)
+        notes: list[str] = []
+        previous = _previous_build(index_path, notes)
+        reusable = previous is not None and _same_recipe(previous, embedder, chunker, notes)
+
+        count_tokens = embedder.count_tokens
+        limit_header = header_limiter(count_tokens, chunker.header_tokens)
+        files = list(iter_corpus_files(corpus))
+        kept: list[DocumentRecord] = []
+        pending: list[_Pending] = []
+        failed: list[FileProblem] = []
+        skipped: list[FileProblem] = []
+        added = updated = 0
+        seen: set[str] = set()
+        max_bytes = int(settings.max_file_mb * 1024 * 1024)
+        for number, path in enumerate(files, 1):
+            doc_id = path.relative_to(corpus).as_posix()
+            seen.add(doc_id)
+            old = previous.documents.get(doc_id) if previous is not None else None
+            try:
+                if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    raise UnsupportedFormat(f"unsupported file type {path.suffix or '(none)'!r}")
+                fingerprint = file_fingerprint(path)
+                if reusable and old is not None and old.content_hash == fingerprint:
+                    kept.append(old)
+                    continue
+                document = load_document(path, corpus, max_bytes=max_bytes)
+                pieces = split_document(document, chunker, count_tokens)
+                if not pieces:
+                    raise DocumentError("no text to index")
+            except UnsupportedFormat as error:
+                skipped.append(FileProblem(doc_id, str(error)))
+                continue
+            except (DocumentError, OSError) as error:
+                failed.append(FileProblem(doc_id, _reason(error)))
+                logger.warning("skipped %s: %s", doc_id, _reason(error))
+                continue
+            finally:
+                progress("documents", number, len(files))
+            added += old is None
+            updated += old is not None
+            record = DocumentRecord(
+                doc_id=doc_id,
+                content_hash=fingerprint,
+                title=document.title,
+                date=document.date,
+                region=document.region,
+                doc_type=document.doc_type,
+                lang=document.lang,
+                source=document.source,
+                chunks=len(pieces),
+            )
+            texts = [embedding_text(piece, document.title, limit_header) for piece in pieces]
+            chunk_records = [
+                ChunkRecord(
+                    chunk_id=piece.chunk_id,
+                    doc_id=doc_id,
+                    start=piece.start,
+                    end=piece.end,
+                    section=piece.section,
+                    text=piece.text,
+                    embed_hash=content_hash(text),
+                )
+                for piece, text in zip(pieces, texts)
+            ]
+            pending.append(_Pending(record, chunk_records, texts))
+
+        previous_ids = set(previous.documents) if previous is not None else set()
+        removed = len(previous_ids - seen)
+        failed_ids = {problem.path for problem in failed}
+        unchanged = len(kept)
+        if reusable and not pending and not removed and not (previous_ids & failed_ids):
+            return BuildReport(
+                added=0, updated=0, removed=0, unchanged=unchanged, failed=tuple(failed),
+                skipped=tuple(skipped), documents=len(kept), chunks=len(previous.chunks),
+                chunks_embedded=0, seconds=time.perf_counter() - started,
+                build_path=previous.path, changed=False, notes=tuple(notes),
+            )  # fmt: skip
+
+        same_model = previous is not None and previous.manifest.embedder.get("identity") == embedder.identity
+        vectors, embedded = _assemble_vectors(previous if same_model else None, kept, pending, embedder, progress)
+        chunks = _assemble_chunks(previous, kept, pending)
+        documents = sorted(kept + [item.record for item in pending], key=lambda record: record.doc_id)
+        manifest = _manifest(embedder, chunker, documents, len(chunks))
+        build_path = write_build(index_path, manifest, chunks, vectors)
+        report = BuildReport(
+            added=added, updated=updated, removed=removed, unchanged=unchanged, failed=tuple(failed),
+            skipped=tuple(skipped), documents=len(documents), chunks=len(chunks), chunks_embedded=embedded,
+            seconds=time.perf_counter() - started, build_path=build_path, changed=True, notes=tuple(notes),
+        )  # fmt: skip
+        logger.info("build %s: %s", manifest.build_id, report.summary())
+        return report
+
+
+def _assemble_chunks(
+    previous: StoredIndex | None, kept: list[DocumentRecord], pending: list[_Pending]
+) -> list[ChunkRecord]:
+    """Chunk rows in document-id order; the vector rows follow the same order."""
+    by_doc: dict[str, list[ChunkRecord]] = {item.record.doc_id: item.chunks for item in pending}
+    if kept and previous is not None:
+        kept_ids = {record.doc_id for record in kept}
+        for chunk in previous.chunks:
+            if chunk.doc_id in kept_ids:
+                by_doc.setdefault(chunk.doc_id, []).append(chunk)
+    return [chunk for doc_id in sorted(by_doc) for chunk in by_doc[doc_id]]
+
+
+def _assemble_vectors(
+    previous: StoredIndex | None,
+    kept: list[DocumentRecord],
+    pending: list[_Pending],
+    embedder: Embedder,
+    progress: ProgressCallback,
+) -> tuple[np.ndarray, int]:
+    """Vectors for every chunk, in the order of ``_assemble_chunks``; returns them and how many were embedded."""
+    old_rows: dict[str, int] = {}
+    old_vectors = None
+    if previous is not None:
+        old_vectors = previous.vectors()
+        old_rows = {chunk.embed_hash: row for row, chunk in enumerate(previous.chunks)}
+    # Texts already embedded under the same model (unchanged parts of changed files) are reused.
+    to_embed: dict[str, str] = {}
+    for item in pending:
+        for chunk, text in zip(item.chunks, item.texts):
+            if chunk.embed_hash not in old_rows:
+                to_embed.setdefault(chunk.embed_hash, text)
+    hashes = list(to_embed)
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        progress("chunks", done, len(hashes))
+
+    logger.info("embedding %d new chunks", len(hashes))
+    progress("chunks", 0, len(hashes))
+    fresh = embedder.embed_passages([to_embed[h] for h in hashes], progress=advance)
+    fresh_rows = {h: row for row, h in enumerate(hashes)}
+
+    kept_ids = {record.doc_id for record in kept}
+    by_doc: dict[str, list[int]] = {}
+    if previous is not None and kept_ids:
+        for row, chunk in enumerate(previous.chunks):
+            if chunk.doc_id in kept_ids:
+                by_doc.setdefault(chunk.doc_id, []).append(row)
+    parts: list[np.ndarray] = []
+    pending_by_doc = {item.record.doc_id: item for item in pending}
+    for doc_id in sorted(set(by_doc) | set(pending_by_doc)):
+        if doc_id in pending_by_doc:
+            rows = [
+                fresh[fresh_rows[c.embed_hash]] if c.embed_hash in fresh_rows else old_vectors[old_rows[c.embed_hash]]
+                for c in pending_by_doc[doc_id].chunks
+            ]
+            parts.append(np.asarray(rows, dtype=np.float32).reshape(len(rows), embedder.dimension))
+        else:
+            parts.append(np.asarray(old_vectors[by_doc[doc_id]], dtype=np.float32))
+    if not parts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32), len(hashes)
+    return np.concatenate(parts), len(hashes)
+
+
+def _previous_build(index_dir: Path, notes: list[str]) -> StoredIndex | None:
+    try:
+        return load_index(index_dir)
+    except IndexNotFound:
+        return None
+    except IndexCorrupt as error:
+        notes.append(f"previous index unusable, rebuilt from scratch ({error})")
+        logger.warning("previous index unusable, rebuilding from scratch: %s", error)
+        return None
+
+
+def _same_recipe(previous: StoredIndex, embedder: Embedder, chunker: ChunkerSettings, notes: list[str]) -> bool:
+    if previous.manifest.embedder.get("identity") != embedder.identity:
+        notes.append(
+            f"embedding model changed ({previous.manifest.embedder.get('identity')} -> "
+            f"{embedder.identity}): every document re-embedded"
+        )
+        return False
+    if previous.manifest.chunker != asdict(chunker):
+        notes.append("chunker settings changed: every document re-chunked")
+        return False
+    return True
+
+
+def _check_fits(chunker: ChunkerSettings, embedder: Embedder) -> None:
+    budget = embedder.max_tokens - embedder.passage_overhead() - chunker.header_tokens - 2
+    if chunker.chunk_tokens > budget:
+        raise AssistantError(
+            f"chunk_tokens={chunker.chunk_tokens} does not fit the model's {embedder.max_tokens} tokens "
+            f"with the passage prompt and title header: use at most {budget}"
+        )
+
+
+def _manifest(
+    embedder: Embedder, chunker: ChunkerSettings, documents: list[DocumentRecord], chunk_count: int
+) -> Manifest:
+    fingerprint = hashlib.sha256(
+        "\n".join(f"{record.doc_id}\0{record.content_hash}" for record in documents).encode()
+    ).hexdigest()
+    now = datetime.now(timezone.utc)
+    return Manifest(
+        build_id=f"{now:%Y%m%dT%H%M%S%fZ}-{fingerprint[:8]}",
+        created_at=now.isoformat(timespec="seconds"),
+        embedder={
+            "identity": embedder.identity,
+            "dimension": embedder.dimension,
+            "max_tokens": embedder.max_tokens,
+        },
+        chunker=asdict(chunker),
+        documents=tuple(documents),
+        chunk_count=chunk_count,
+        corpus_fingerprint=fingerprint,
+        library_versions=_library_versions(),
+    )
+
+
+def _library_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for package in ("kz-official-assistant", "faiss-cpu", "sentence-transformers", "torch", "transformers", "numpy", "langchain-text-splitters"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and not isinstance(error, DocumentError):
+        return f"cannot read file: {error.strerror or error}"
+    return str(error)

@@ -1,0 +1,318 @@
+"""Store: the index on disk (manifest, chunks, vectors, FAISS file), written atomically, loaded loudly.
+
+Layout of an index directory::
+
+    index/
+      CURRENT              name of the build in service (replaced atomically)
+      .build.lock          held by the one build allowed at a time
+      builds/<build_id>/
+        manifest.json      format, model, chunker, documents with content hashes, counts, versions
+        chunks.jsonl       one chunk per line, row i = FAISS id i = vectors row i
+        vectors.npy        float32 unit vectors (kept for incremental rebuilds)
+        faiss.index        inner-product index over the same vectors (cosine on unit vectors)
+
+A build writes ``builds/.tmp-*``, renames it to ``builds/<build_id>``, then replaces
+``CURRENT``. A reader never sees a half-written build, and a crash leaves the
+previous build in service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.errors import BuildInProgress, IndexCorrupt, IndexNotFound, ModelMismatch
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+POINTER = "CURRENT"
+BUILDS = "builds"
+LOCK = ".build.lock"
+MANIFEST = "manifest.json"
+CHUNKS = "chunks.jsonl"
+VECTORS = "vectors.npy"
+FAISS_FILE = "faiss.index"
+KEEP_BUILDS = 2  # the one in service and the one before, for readers that just read the pointer
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """A document as the index remembers it: citation metadata and the hash it was built from."""
+
+    doc_id: str
+    content_hash: str
+    title: str
+    date: str = ""
+    region: str = ""
+    doc_type: str = "other"
+    lang: str = ""
+    source: str = ""
+    chunks: int = 0
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """A stored chunk: where it is in its document, its text, and the hash of what was embedded."""
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    section: str
+    text: str
+    embed_hash: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything needed to trust (or refuse) a build."""
+
+    build_id: str
+    created_at: str
+    embedder: dict
+    chunker: dict
+    documents: tuple[DocumentRecord, ...]
+    chunk_count: int
+    corpus_fingerprint: str
+    library_versions: dict
+    files: dict = field(default_factory=dict)
+    metric: str = "inner_product on unit vectors (cosine)"
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["documents"] = [asdict(record) for record in self.documents]
+        return json.dumps(data, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IndexCorrupt(
+                f"index format {version!r} is not the format this version reads ({FORMAT_VERSION}): "
+                "run `assistant build` to rebuild it"
+            )
+        data["documents"] = tuple(DocumentRecord(**record) for record in data["documents"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class StoredIndex:
+    """A loaded, validated build. Rows of ``chunks``, the FAISS ids and ``vectors()`` agree."""
+
+    path: Path
+    manifest: Manifest
+    chunks: tuple[ChunkRecord, ...]
+    documents: dict[str, DocumentRecord]
+    faiss_index: object
+
+    def vectors(self) -> np.ndarray:
+        """The stored vectors, memory-mapped (read only when a rebuild reuses them)."""
+        return np.load(self.path / VECTORS, mmap_mode="r", allow_pickle=False)
+
+
+def read_pointer(index_dir: Path) -> str | None:
+    """Name of the build in service, or ``None`` when nothing was built yet."""
+    try:
+        name = (Path(index_dir) / POINTER).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def load_index(index_dir: Path, *, expected_embedder: str | None = None) -> StoredIndex:
+    """Load the build in service and check that its parts agree.
+
+    Args:
+        index_dir: the index directory.
+        expected_embedder: identity of the embedder that will query it; ``None`` skips the check.
+
+    Raises:
+        IndexNotFound: nothing was built in ``index_dir``.
+        IndexCorrupt: a missing, truncated or inconsistent file (the message names it).
+        ModelMismatch: the index was built by another embedding model.
+    """
+    import faiss
+
+    index_dir = Path(index_dir)
+    name = read_pointer(index_dir)
+    if name is None:
+        raise IndexNotFound(f"no index in {index_dir}: run `assistant build` first")
+    path = index_dir / BUILDS / name
+    try:
+        manifest = Manifest.from_json((path / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexCorrupt(f"{path / MANIFEST} is missing: run `assistant build` to rebuild") from None
+    except (ValueError, TypeError, KeyError) as error:
+        raise IndexCorrupt(f"{path / MANIFEST} is damaged ({error}): run `assistant build` to rebuild") from None
+    if expected_embedder is not None and manifest.embedder.get("identity") != expected_embedder:
+        raise ModelMismatch(
+            f"index {index_dir} was built with embedding model {manifest.embedder.get('identity')!r}, "
+            f"not {expected_embedder!r}: query it with that model or rebuild it"
+        )
+    for file_name, size in manifest.files.items():
+        file = path / file_name
+        if not file.is_file():
+            raise IndexCorrupt(f"{file} is missing: run `assistant build` to rebuild")
+        if file.stat().st_size != size:
+            raise IndexCorrupt(
+                f"{file} has {file.stat().st_size} bytes, the manifest says {size}: "
+                "it is damaged; run `assistant build` to rebuild"
+            )
+    chunks = _read_chunks(path / CHUNKS)
+    try:
+        faiss_index = faiss.read_index(str(path / FAISS_FILE))
+    except RuntimeError as error:
+        raise IndexCorrupt(f"{path / FAISS_FILE} cannot be read ({error}): run `assistant build`") from None
+    dimension = manifest.embedder.get("dimension")
+    counts = {
+        "manifest": manifest.chunk_count,
+        CHUNKS: len(chunks),
+        FAISS_FILE: faiss_index.ntotal,
+        "documents": sum(record.chunks for record in manifest.documents),
+    }
+    if len(set(counts.values())) != 1:
+        raise IndexCorrupt(f"index {path} has disagreeing row counts {counts}: run `assistant build`")
+    if faiss_index.d != dimension:
+        raise IndexCorrupt(f"{path / FAISS_FILE} has dimension {faiss_index.d}, manifest says {dimension}")
+    documents = {record.doc_id: record for record in manifest.documents}
+    unknown = {chunk.doc_id for chunk in chunks} - documents.keys()
+    if unknown:
+        raise IndexCorrupt(f"{path / CHUNKS} refers to documents not in the manifest: {sorted(unknown)[:3]}")
+    return StoredIndex(path=path, manifest=manifest, chunks=chunks, documents=documents, faiss_index=faiss_index)
+
+
+def write_build(
+    index_dir: Path, manifest: Manifest, chunks: list[ChunkRecord], vectors: np.ndarray
+) -> Path:
+    """Write a complete build and put it in service atomically.
+
+    Call only while holding :func:`build_lock`. Returns the new build's directory.
+    """
+    import faiss
+
+    index_dir = Path(index_dir)
+    builds = index_dir / BUILDS
+    builds.mkdir(parents=True, exist_ok=True)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.shape[0] != len(chunks):
+        raise ValueError(f"{len(chunks)} chunks but {vectors.shape[0]} vectors")
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
+    try:
+        with open(staging / CHUNKS, "w", encoding="utf-8") as out:
+            for chunk in chunks:
+                out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+            _sync(out)
+        with open(staging / VECTORS, "wb") as out:
+            np.save(out, vectors, allow_pickle=False)
+            _sync(out)
+        index = faiss.IndexFlatIP(int(manifest.embedder["dimension"]))
+        if len(vectors):
+            index.add(vectors)
+        faiss.write_index(index, str(staging / FAISS_FILE))
+        _sync_path(staging / FAISS_FILE)
+        files = {name: (staging / name).stat().st_size for name in (CHUNKS, VECTORS, FAISS_FILE)}
+        final = Manifest(**{**_fields(manifest), "files": files})
+        with open(staging / MANIFEST, "w", encoding="utf-8") as out:
+            out.write(final.to_json())
+            _sync(out)
+        _sync_path(staging)
+        target = builds / manifest.build_id
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _sync_path(builds)
+    _replace_pointer(index_dir, manifest.build_id)
+    _remove_old_builds(builds, keep=manifest.build_id)
+    return target
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, timeout: float = 0.0) -> Iterator[None]:
+    """Hold the index directory's build lock; the OS releases it if the process dies.
+
+    Raises:
+        BuildInProgress: another build holds it for longer than ``timeout`` seconds.
+    """
+    from filelock import FileLock, Timeout
+
+    Path(index_dir).mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(Path(index_dir) / LOCK), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise BuildInProgress(
+            f"another build of {index_dir} is running; wait for it to finish (or use --wait)"
+        ) from None
+    try:
+        _remove_stale_staging(Path(index_dir) / BUILDS)
+        yield
+    finally:
+        lock.release()
+
+
+def _read_chunks(path: Path) -> tuple[ChunkRecord, ...]:
+    chunks = []
+    try:
+        with open(path, encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                try:
+                    chunks.append(ChunkRecord(**json.loads(line)))
+                except (ValueError, TypeError) as error:
+                    raise IndexCorrupt(f"{path} line {number} is damaged ({error}): run `assistant build`") from None
+    except FileNotFoundError:
+        raise IndexCorrupt(f"{path} is missing: run `assistant build` to rebuild") from None
+    return tuple(chunks)
+
+
+def _replace_pointer(index_dir: Path, build_id: str) -> None:
+    temporary = index_dir / f".{POINTER}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as out:
+        out.write(build_id + "\n")
+        _sync(out)
+    os.replace(temporary, index_dir / POINTER)
+    _sync_path(index_dir)
+
+
+def _remove_old_builds(builds: Path, keep: str) -> None:
+    # Build ids start with a UTC timestamp, so name order is age order.
+    finished = sorted(path for path in builds.iterdir() if path.is_dir() and not path.name.startswith("."))
+    for path in [p for p in finished if p.name != keep][: max(0, len(finished) - KEEP_BUILDS)]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_stale_staging(builds: Path) -> None:
+    """Remove what killed builds left behind; safe because we hold the lock."""
+    if builds.is_dir():
+        for path in builds.glob(".tmp-*"):
+            logger.info("removing unfinished build %s", path)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _fields(manifest: Manifest) -> dict:
+    return {name: getattr(manifest, name) for name in manifest.__dataclass_fields__}
+
+
+def _sync(file) -> None:
+    file.flush()
+    os.fsync(file.fileno())
+
+
+def _sync_path(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
