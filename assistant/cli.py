@@ -1,0 +1,166 @@
+"""Command line: `assistant build` and `assistant search`, thin over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from assistant.errors import AssistantError
+
+logger = logging.getLogger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 runtime error, 2 usage error)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.verbose:
+        logging.getLogger("assistant").setLevel(logging.INFO)
+    _quiet_model_loading()
+    try:
+        return args.command(args)
+    except AssistantError as error:
+        print(f"assistant: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("assistant: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Search Kazakhstan's official texts (the 2025 Address, regional responses, laws) with citations.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="index the corpus folder (only new or changed files are processed)")
+    build.add_argument("--corpus", type=Path, help="folder of documents (default: corpus)")
+    build.add_argument("--index", type=Path, help="index folder (default: index)")
+    build.add_argument("--model", help="multilingual-e5-small (bundled) or a sentence-transformers model folder")
+    build.add_argument("--wait", action="store_true", help="wait for another running build instead of failing")
+    build.add_argument("--json", action="store_true", help="print the build report as JSON")
+    build.set_defaults(command=_build)
+
+    search = commands.add_parser("search", help="show the passages that best match a question")
+    search.add_argument("query", help="question or keywords (Russian, Kazakh, English...)")
+    search.add_argument("-k", type=int, default=5, help="number of passages (default: 5)")
+    search.add_argument("--index", type=Path, help="index folder (default: index)")
+    search.add_argument("--region", action="append", help="only documents about this region (repeatable)")
+    search.add_argument("--doc-type", action="append", help="address, regional_response, legal_act or other")
+    search.add_argument("--lang", action="append", help="document language: ru, kk, en")
+    search.add_argument("--date-from", help="only documents dated on or after YYYY-MM-DD")
+    search.add_argument("--date-to", help="only documents dated on or before YYYY-MM-DD")
+    search.add_argument("--json", action="store_true", help="one JSON object per passage, one per line")
+    search.set_defaults(command=_search)
+    return parser
+
+
+def _build(args: argparse.Namespace) -> int:
+    from assistant.build import build_index
+    from assistant.config import Settings
+
+    settings = Settings.from_env(
+        corpus_dir=args.corpus,
+        index_dir=args.index,
+        model=args.model,
+        lock_timeout=float("inf") if args.wait else None,
+    )
+    with _ProgressBars(enabled=not args.json) as bars:
+        report = build_index(settings=settings, progress=bars.update)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        for note in report.notes:
+            print(f"note: {note}", file=sys.stderr)
+        for problem in report.failed:
+            print(f"failed: {problem.path}: {problem.reason}", file=sys.stderr)
+        for problem in report.skipped:
+            print(f"skipped: {problem.path}: {problem.reason}", file=sys.stderr)
+        where = report.build_path if report.changed else "index already up to date"
+        print(f"{report.summary()} -> {where}")
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from assistant.config import Settings
+    from assistant.retrieval import retrieve
+
+    settings = Settings.from_env(index_dir=args.index)
+    filters = {
+        "region": args.region,
+        "doc_type": args.doc_type,
+        "lang": args.lang,
+        "date_from": args.date_from,
+        "date_to": args.date_to,
+    }
+    passages = retrieve(args.query, k=args.k, filters=filters, settings=settings)
+    if args.json:
+        for passage in passages:
+            print(json.dumps(passage.to_dict(), ensure_ascii=False))
+        return 0
+    if not passages:
+        print("No passages found (the index is empty or the filters exclude everything).")
+    for passage in passages:
+        facts = " · ".join(part for part in (passage.date, passage.region, passage.doc_type, passage.lang) if part)
+        print(f"[{passage.rank}] {passage.score:.3f}  {passage.title}")
+        if facts:
+            print(f"    {facts}")
+        if passage.section:
+            print(f"    section: {passage.section}")
+        print(f"    source: {passage.source}  (chars {passage.start}-{passage.end} of {passage.doc_id})")
+        print(textwrap.indent(textwrap.fill(" ".join(passage.text.split()), width=100), "    "))
+        print()
+    return 0
+
+
+class _ProgressBars:
+    """tqdm bars for the documents and chunks stages, on stderr; silent when stderr is not a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self._bars: dict[str, object] = {}
+
+    def __enter__(self) -> _ProgressBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for bar in self._bars.values():
+            bar.close()  # type: ignore[attr-defined]
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if not self._enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self._bars.get(stage)
+        if bar is None:
+            bar = self._bars[stage] = tqdm(total=total, desc=f"{stage:>9}", unit=stage[:-1], file=sys.stderr, disable=None)
+        bar.total = total  # type: ignore[attr-defined]
+        bar.n = done  # type: ignore[attr-defined]
+        bar.refresh()  # type: ignore[attr-defined]
+
+
+def _quiet_model_loading() -> None:
+    """Keep transformers' weight-loading bar out of the command's output."""
+    try:
+        from transformers.utils import logging as transformers_logging
+    except ImportError:
+        return
+    transformers_logging.disable_progress_bar()
+
+
+def entry_point() -> None:
+    """Console-script entry: exits with :func:`main`'s code."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()
