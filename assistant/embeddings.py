@@ -83,7 +83,7 @@ class SentenceTransformerEmbedder:
         self._overhead = len(self._tokenizer(self._passage_prompt)["input_ids"])
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self._tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def passage_overhead(self) -> int:
         return self._overhead
