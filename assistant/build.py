@@ -199,8 +199,7 @@ def build_index(
             )  # fmt: skip
 
         same_model = previous is not None and previous.manifest.embedder.get("identity") == embedder.identity
-        vectors, embedded = _assemble_vectors(previous if same_model else None, kept, pending, embedder, progress)
-        chunks = _assemble_chunks(previous, kept, pending)
+        chunks, vectors, embedded = _assemble(previous, same_model, kept, pending, embedder, progress)
         documents = sorted(kept + [item.record for item in pending], key=lambda record: record.doc_id)
         manifest = _manifest(embedder, chunker, documents, len(chunks))
         build_path = write_build(index_path, manifest, chunks, vectors)
@@ -213,39 +212,37 @@ def build_index(
         return report
 
 
-def _assemble_chunks(
-    previous: StoredIndex | None, kept: list[DocumentRecord], pending: list[_Pending]
-) -> list[ChunkRecord]:
-    """Chunk rows in document-id order; the vector rows follow the same order."""
-    by_doc: dict[str, list[ChunkRecord]] = {item.record.doc_id: item.chunks for item in pending}
-    if kept and previous is not None:
-        kept_ids = {record.doc_id for record in kept}
-        for chunk in previous.chunks:
-            if chunk.doc_id in kept_ids:
-                by_doc.setdefault(chunk.doc_id, []).append(chunk)
-    return [chunk for doc_id in sorted(by_doc) for chunk in by_doc[doc_id]]
-
-
-def _assemble_vectors(
+def _assemble(
     previous: StoredIndex | None,
+    same_model: bool,
     kept: list[DocumentRecord],
     pending: list[_Pending],
     embedder: Embedder,
     progress: ProgressCallback,
-) -> tuple[np.ndarray, int]:
-    """Vectors for every chunk, in the order of ``_assemble_chunks``; returns them and how many were embedded."""
+) -> tuple[list[ChunkRecord], np.ndarray, int]:
+    """Chunk rows and their vectors in document-id order, and how many texts were embedded.
+
+    Kept documents bring their rows and vectors from the previous build; read documents
+    reuse a previous vector when the same text was embedded by the same model (an unchanged
+    part of a changed file) and are embedded otherwise.
+    """
+    old_vectors = previous.vectors() if previous is not None else None
     old_rows: dict[str, int] = {}
-    old_vectors = None
+    kept_rows: dict[str, list[int]] = {record.doc_id: [] for record in kept}
     if previous is not None:
-        old_vectors = previous.vectors()
-        old_rows = {chunk.embed_hash: row for row, chunk in enumerate(previous.chunks)}
-    # Texts already embedded under the same model (unchanged parts of changed files) are reused.
+        for row, chunk in enumerate(previous.chunks):
+            if same_model:
+                old_rows.setdefault(chunk.embed_hash, row)
+            if chunk.doc_id in kept_rows:
+                kept_rows[chunk.doc_id].append(row)
+
     to_embed: dict[str, str] = {}
     for item in pending:
         for chunk, text in zip(item.chunks, item.texts):
             if chunk.embed_hash not in old_rows:
                 to_embed.setdefault(chunk.embed_hash, text)
     hashes = list(to_embed)
+    logger.info("embedding %d new chunks", len(hashes))
     done = 0
 
     def advance(count: int) -> None:
@@ -253,31 +250,27 @@ def _assemble_vectors(
         done += count
         progress("chunks", done, len(hashes))
 
-    logger.info("embedding %d new chunks", len(hashes))
     progress("chunks", 0, len(hashes))
     fresh = embedder.embed_passages([to_embed[h] for h in hashes], progress=advance)
     fresh_rows = {h: row for row, h in enumerate(hashes)}
 
-    kept_ids = {record.doc_id for record in kept}
-    by_doc: dict[str, list[int]] = {}
-    if previous is not None and kept_ids:
-        for row, chunk in enumerate(previous.chunks):
-            if chunk.doc_id in kept_ids:
-                by_doc.setdefault(chunk.doc_id, []).append(row)
-    parts: list[np.ndarray] = []
     pending_by_doc = {item.record.doc_id: item for item in pending}
-    for doc_id in sorted(set(by_doc) | set(pending_by_doc)):
-        if doc_id in pending_by_doc:
-            rows = [
-                fresh[fresh_rows[c.embed_hash]] if c.embed_hash in fresh_rows else old_vectors[old_rows[c.embed_hash]]
-                for c in pending_by_doc[doc_id].chunks
-            ]
-            parts.append(np.asarray(rows, dtype=np.float32).reshape(len(rows), embedder.dimension))
-        else:
-            parts.append(np.asarray(old_vectors[by_doc[doc_id]], dtype=np.float32))
-    if not parts:
-        return np.zeros((0, embedder.dimension), dtype=np.float32), len(hashes)
-    return np.concatenate(parts), len(hashes)
+    chunks: list[ChunkRecord] = []
+    parts: list[np.ndarray] = []
+    for doc_id in sorted(set(kept_rows) | set(pending_by_doc)):
+        if doc_id in kept_rows:
+            rows = kept_rows[doc_id]
+            chunks.extend(previous.chunks[row] for row in rows)  # type: ignore[union-attr]
+            parts.append(np.asarray(old_vectors[rows], dtype=np.float32))  # type: ignore[index]
+            continue
+        for chunk in pending_by_doc[doc_id].chunks:
+            chunks.append(chunk)
+            if chunk.embed_hash in fresh_rows:
+                parts.append(fresh[fresh_rows[chunk.embed_hash]][None, :])
+            else:
+                parts.append(np.asarray(old_vectors[old_rows[chunk.embed_hash]], dtype=np.float32)[None, :])  # type: ignore[index]
+    vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
+    return chunks, vectors, len(hashes)
 
 
 def _previous_build(index_dir: Path, notes: list[str]) -> StoredIndex | None:

@@ -221,3 +221,16 @@ def test_chunk_ids_of_unchanged_documents_survive_a_rebuild(tmp_path, fake_embed
     build(corpus, index, fake_embedder)
     after = {c.chunk_id for c in load_index(index).chunks if c.doc_id == "almaty.txt"}
     assert before == after and before
+
+
+def test_editing_the_end_of_a_long_file_re_embeds_only_the_changed_chunks(tmp_path, fake_embedder):
+    paragraphs = [f"Абзац {n}: аким района {n} доложил о ходе работ по программе номер {n}." for n in range(12)]
+    corpus = write_corpus(tmp_path / "corpus", {"long.txt": "\n\n".join(paragraphs)})
+    first = build(corpus, tmp_path / "index", fake_embedder)
+    assert first.chunks >= 3
+    (corpus / "long.txt").write_text("\n\n".join(paragraphs[:-1] + ["Абзац 11: новый текст в конце."]), encoding="utf-8")
+    fake_embedder.embedded.clear()
+    report = build(corpus, tmp_path / "index", fake_embedder)
+    assert report.updated == 1
+    assert 1 <= report.chunks_embedded < report.chunks
+    assert all("новый текст" in text for text in fake_embedder.embedded)
