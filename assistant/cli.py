@@ -53,14 +53,43 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("query", help="question or keywords (Russian, Kazakh, English...)")
     search.add_argument("-k", type=int, default=5, help="number of passages (default: 5)")
     search.add_argument("--index", type=Path, help="index folder (default: index)")
-    search.add_argument("--region", action="append", help="only documents about this region (repeatable)")
-    search.add_argument("--doc-type", action="append", help="address, regional_response, legal_act or other")
-    search.add_argument("--lang", action="append", help="document language: ru, kk, en")
-    search.add_argument("--date-from", help="only documents dated on or after YYYY-MM-DD")
-    search.add_argument("--date-to", help="only documents dated on or before YYYY-MM-DD")
+    _add_filters(search)
     search.add_argument("--json", action="store_true", help="one JSON object per passage, one per line")
     search.set_defaults(command=_search)
+
+    ask = commands.add_parser("ask", help="answer a question with sentences quoted from the corpus, cited [n]")
+    ask.add_argument("question", help="the question")
+    ask.add_argument("--index", type=Path, help="index folder (default: index)")
+    ask.add_argument("--history", action="append", default=[], help="an earlier question of the conversation (repeatable, oldest first)")
+    _add_filters(ask)
+    ask.add_argument("--json", action="store_true", help="print the answer, quotes and sources as one JSON object")
+    ask.set_defaults(command=_ask)
+
+    serve = commands.add_parser("serve", help="start the web chat")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    serve.add_argument("--index", type=Path, help="index folder (default: index)")
+    serve.add_argument("--corpus", type=Path, help="corpus folder that uploads go to (default: corpus)")
+    serve.set_defaults(command=_serve)
     return parser
+
+
+def _add_filters(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--region", action="append", help="only documents about this region (repeatable)")
+    command.add_argument("--doc-type", action="append", help="address, regional_response, legal_act or other")
+    command.add_argument("--lang", action="append", help="document language: ru, kk, en")
+    command.add_argument("--date-from", help="only documents dated on or after YYYY-MM-DD")
+    command.add_argument("--date-to", help="only documents dated on or before YYYY-MM-DD")
+
+
+def _filters(args: argparse.Namespace) -> dict:
+    return {
+        "region": args.region,
+        "doc_type": args.doc_type,
+        "lang": args.lang,
+        "date_from": args.date_from,
+        "date_to": args.date_to,
+    }
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -94,14 +123,7 @@ def _search(args: argparse.Namespace) -> int:
     from assistant.retrieval import retrieve
 
     settings = Settings.from_env(index_dir=args.index)
-    filters = {
-        "region": args.region,
-        "doc_type": args.doc_type,
-        "lang": args.lang,
-        "date_from": args.date_from,
-        "date_to": args.date_to,
-    }
-    passages = retrieve(args.query, k=args.k, filters=filters, settings=settings)
+    passages = retrieve(args.query, k=args.k, filters=_filters(args), settings=settings)
     if args.json:
         for passage in passages:
             print(json.dumps(passage.to_dict(), ensure_ascii=False))
@@ -109,16 +131,45 @@ def _search(args: argparse.Namespace) -> int:
     if not passages:
         print("No passages found (the index is empty or the filters exclude everything).")
     for passage in passages:
-        facts = " · ".join(part for part in (passage.date, passage.region, passage.doc_type, passage.lang) if part)
-        print(f"[{passage.rank}] {passage.score:.3f}  {passage.title}")
-        if facts:
-            print(f"    {facts}")
-        if passage.section:
-            print(f"    section: {passage.section}")
-        print(f"    source: {passage.source}  (chars {passage.start}-{passage.end} of {passage.doc_id})")
-        print(textwrap.indent(textwrap.fill(" ".join(passage.text.split()), width=100), "    "))
-        print()
+        _print_passage(f"[{passage.rank}] {passage.score:.3f} ", passage)
     return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from assistant.answer import answer
+    from assistant.config import Settings
+
+    settings = Settings.from_env(index_dir=args.index)
+    reply = answer(args.question, history=args.history, filters=_filters(args), settings=settings)
+    if args.json:
+        print(json.dumps(reply.to_dict(), ensure_ascii=False))
+        return 0
+    print(textwrap.fill(reply.text, width=100))
+    print()
+    for source in reply.sources:
+        _print_passage(f"[{source.number}]", source.passage)
+    for number, passage in enumerate(reply.related, 1):
+        _print_passage(f"({number})", passage)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from assistant.config import Settings
+    from ui.app import serve
+
+    settings = Settings.from_env(index_dir=args.index, corpus_dir=args.corpus)
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def _print_passage(label: str, passage) -> None:
+    facts = " · ".join(part for part in (passage.date, passage.region, passage.doc_type, passage.lang) if part)
+    print(f"{label} {passage.title}" + (f"  ({facts})" if facts else ""))
+    if passage.section:
+        print(f"    section: {passage.section}")
+    print(f"    source: {passage.source}  (chars {passage.start}-{passage.end} of {passage.doc_id})")
+    print(textwrap.indent(textwrap.fill(" ".join(passage.text.split()), width=100), "    "))
+    print()
 
 
 class _ProgressBars:

@@ -30,6 +30,11 @@ class Settings:
         batch_size: passages per forward pass when embedding.
         max_file_mb: corpus files larger than this are reported and skipped.
         lock_timeout: seconds a build waits for another build's lock (0: fail at once).
+        answer_passages: passages retrieved to compose an answer from.
+        answer_min_passage_score: below this cosine for the best passage, the answer is "not found".
+        answer_min_sentence_score: below this cosine for the best sentence, the answer is "not found".
+        answer_max_quotes: sentences quoted in one answer at most.
+        answer_quote_margin: further sentences are quoted only if they score within this of the best.
     """
 
     corpus_dir: Path = Path("corpus")
@@ -42,6 +47,11 @@ class Settings:
     batch_size: int = 16
     max_file_mb: float = 50.0
     lock_timeout: float = 0.0
+    answer_passages: int = 5
+    answer_min_passage_score: float = 0.80
+    answer_min_sentence_score: float = 0.80
+    answer_max_quotes: int = 3
+    answer_quote_margin: float = 0.03
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 32:

@@ -176,6 +176,11 @@ def retrieve(
         >>> for p in retrieve("цифровизация в регионах", k=3):  # doctest: +SKIP
         ...     print(p.score, p.title, p.date, p.region, p.source)
     """
+    return searcher_for(index_dir, settings).search(query, k=k, filters=filters)
+
+
+def searcher_for(index_dir: str | Path | None = None, settings: Settings | None = None) -> Searcher:
+    """The process-wide :class:`Searcher` for an index directory and model, opened on first use."""
     settings = settings or Settings.from_env()
     directory = Path(index_dir if index_dir is not None else settings.index_dir).resolve()
     key = (directory, settings.model, settings.device, settings.cache_dir)
@@ -185,7 +190,7 @@ def retrieve(
         searcher = Searcher(directory, settings=settings)
         with _searchers_lock:
             searcher = _searchers.setdefault(key, searcher)
-    return searcher.search(query, k=k, filters=filters)
+    return searcher
 
 
 class _FilterColumns:

@@ -1,0 +1,163 @@
+"""Benchmark of extractive answers: no-answer calibration, answer quality, follow-ups, latency.
+
+Calibration: the XQuAD-ru dev articles are split in two halves; only the first half (plus the
+12 legal acts as distractors) is indexed. Questions of the first half have their answer in the
+corpus; questions of the second half do not (their article was removed). For each threshold
+pair we report how often an answerable question is refused (false "not found") and how often
+an unanswerable one gets a quoted answer (false answer). English questions (aligned XQuAD-en)
+are reported with the same thresholds.
+
+Usage:
+    python bench/answer_bench.py [--shared ../shared] [--sweep]
+
+Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from assistant import Searcher, Settings, build_index  # noqa: E402
+from assistant.answer import answer  # noqa: E402
+from assistant.embeddings import load_embedder  # noqa: E402
+
+DIALOGUES = [
+    # (first question, follow-up, doc the follow-up must be answered from, text the answer must contain)
+    ("Кто председательствовал на заседании в Актюбинской области?", "А кто участвовал?", "sample", "депутаты маслихата"),
+    ("Что глава Актюбинской области сказал о Послании?", "А что по образованию?", "sample", "образования"),
+    ("Who chaired the Aktobe region meeting on the Address?", "And who took part?", "sample", "депутаты маслихата"),
+    ("Ақтөбе облысындағы отырысқа кім төрағалық етті?", "Ал кім қатысты?", "sample", "депутаты маслихата"),
+    ("Какие поручения дал аким Актюбинской области?", "А частному сектору?", "sample", "частному сектору"),
+    ("Когда президент озвучил Послание об искусственном интеллекте?", "А как оно называется?", "sample", "Казахстан в эпоху искусственного интеллекта"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--sweep", action="store_true", help="print the full threshold sweep")
+    args = parser.parse_args()
+    eval_dir = args.shared / "data" / "eval"
+    if not (eval_dir / "xquad-ru-dev.json").is_file():
+        sys.exit(f"no evaluation data under {args.shared}: pass --shared")
+    work = Path(tempfile.mkdtemp(prefix="assistant-answer-bench-"))
+    try:
+        embedder = load_embedder()
+        ru = json.loads((eval_dir / "xquad-ru-dev.json").read_text(encoding="utf-8"))["data"]
+        en = json.loads((eval_dir / "xquad-en-dev.json").read_text(encoding="utf-8"))["data"]
+        half = len(ru) // 2
+        corpus = work / "corpus"
+        (corpus / "acts").mkdir(parents=True)
+        for number, article in enumerate(ru[:half]):
+            body = "\n\n".join(p["context"].strip().lstrip("\ufeff") for p in article["paragraphs"])
+            title = json.dumps(article["title"].replace("_", " "), ensure_ascii=False)
+            (corpus / f"{number:02d}.txt").write_text(f"---\ntitle: {title}\n---\n{body}\n", encoding="utf-8")
+        for act in sorted((args.shared / "data" / "official" / "kz-legal-ru").glob("*.docx")):
+            shutil.copy(act, corpus / "acts" / act.name)
+        settings = Settings()
+        build_index(corpus, work / "index", settings=settings, embedder=embedder)
+        searcher = Searcher(work / "index", embedder=embedder)
+
+        for label, data in (("ru", ru), ("en→ru", en)):
+            answerable = [(qa["question"], [a["text"] for a in qa["answers"]]) for a in data[:half] for p in a["paragraphs"] for qa in p["qas"]]
+            unanswerable = [(qa["question"], []) for a in data[half:] for p in a["paragraphs"] for qa in p["qas"]]
+            scored_yes = [signals(searcher, q, settings) for q, _ in answerable]
+            scored_no = [signals(searcher, q, settings) for q, _ in unanswerable]
+            print(f"\n### {label}: {len(answerable)} answerable, {len(unanswerable)} unanswerable questions\n")
+            report_thresholds(scored_yes, scored_no, settings, args.sweep)
+            report_answers(searcher, answerable, settings, label)
+        report_dialogues(work, embedder, settings)
+        report_latency(searcher, [qa["question"] for a in ru[:half] for p in a["paragraphs"] for qa in p["qas"]][:100], settings, "XQuAD half + 12 acts", )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def signals(searcher: Searcher, question: str, settings: Settings) -> tuple[float, float]:
+    """(best passage score, best sentence similarity) as answer() sees them, with thresholds off."""
+    lenient = settings.with_(answer_min_passage_score=-1.0, answer_min_sentence_score=-1.0)
+    reply = answer(question, settings=lenient, searcher=searcher)
+    top = searcher.search(question, k=1)
+    return (top[0].score if top else 0.0), reply.confidence
+
+
+def report_thresholds(yes, no, settings: Settings, sweep: bool) -> None:
+    yes_p, yes_s = np.array(yes).T
+    no_p, no_s = np.array(no).T
+    rows = []
+    for passage_threshold in np.arange(0.78, 0.90, 0.01):
+        for sentence_threshold in np.arange(0.76, 0.90, 0.01):
+            refused = np.mean((yes_p < passage_threshold) | (yes_s < sentence_threshold))
+            answered = np.mean((no_p >= passage_threshold) & (no_s >= sentence_threshold))
+            rows.append((refused + answered, passage_threshold, sentence_threshold, refused, answered))
+    rows.sort()
+    current = (
+        np.mean((yes_p < settings.answer_min_passage_score) | (yes_s < settings.answer_min_sentence_score)),
+        np.mean((no_p >= settings.answer_min_passage_score) & (no_s >= settings.answer_min_sentence_score)),
+    )
+    print("| thresholds (passage, sentence) | answerable refused | unanswerable answered |")
+    print("|---|---:|---:|")
+    print(f"| configured ({settings.answer_min_passage_score:.2f}, {settings.answer_min_sentence_score:.2f}) | {current[0]:.3f} | {current[1]:.3f} |")
+    for total, p, s, refused, answered in rows[: 10 if sweep else 3]:
+        print(f"| best sum ({p:.2f}, {s:.2f}) | {refused:.3f} | {answered:.3f} |")
+
+
+def report_answers(searcher: Searcher, answerable, settings: Settings, label: str) -> None:
+    contains = cited = 0
+    for question, golds in answerable:
+        reply = answer(question, settings=settings, searcher=searcher)
+        if reply.found:
+            cited += 1
+            quoted = " ".join(q.text for q in reply.quotes).casefold()
+            contains += any(g.casefold() in quoted for g in golds)
+    n = len(answerable)
+    print(f"\n{label}: answered {cited / n:.3f} of answerable questions; the quoted sentences contain the gold answer in {contains / n:.3f} of all answerable questions ({contains / max(cited, 1):.3f} of those answered).")
+
+
+def report_dialogues(work: Path, embedder, settings: Settings) -> None:
+    corpus = work / "dialogue-corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    for act in (work / "corpus" / "acts").glob("*.docx"):
+        shutil.copy(act, corpus / act.name)
+    for number, path in enumerate(sorted((work / "corpus").glob("*.txt"))):
+        shutil.copy(path, corpus / f"xquad-{number:02d}.txt")
+    build_index(corpus, work / "dialogue-index", settings=settings, embedder=embedder)
+    searcher = Searcher(work / "dialogue-index", embedder=embedder)
+    with_history = without = 0
+    for first, follow_up, _, expected in DIALOGUES:
+        resolved = answer(follow_up, history=[first], settings=settings, searcher=searcher)
+        alone = answer(follow_up, settings=settings, searcher=searcher)
+        with_history += _cites(resolved, expected)
+        without += _cites(alone, expected)
+    print(f"\nFollow-ups ({len(DIALOGUES)} scripted dialogues over the sample + XQuAD half + acts): answer quotes the expected text with history {with_history}/{len(DIALOGUES)}, without history {without}/{len(DIALOGUES)}.")
+
+
+def _cites(reply, expected: str) -> bool:
+    return reply.found and any(expected.casefold() in s.passage.text.casefold() for s in reply.sources)
+
+
+def report_latency(searcher: Searcher, questions: list[str], settings: Settings, label: str) -> None:
+    for question in questions[:5]:
+        answer(question, settings=settings, searcher=searcher)  # warm up
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        answer(question, settings=settings, searcher=searcher)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    print(f"\nanswer() latency on {label} ({searcher.index.manifest.chunk_count} chunks, {len(times)} questions): p50 {statistics.median(times):.0f} ms, p95 {times[int(0.95 * (len(times) - 1))]:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
