@@ -116,7 +116,7 @@ def build_index(
     progress = progress or (lambda stage, done, total: None)
     with build_lock(index_path, settings.lock_timeout):
         embedder = embedder or load_embedder(
-            settings.model, settings.device, settings.cache_dir, settings.batch_size
+            settings.model, settings.device, settings.cache_dir, settings.batch_size, settings.precision
         )
         chunker = ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap)
         _check_fits(chunker, embedder)
@@ -320,6 +320,7 @@ def _manifest(
             "identity": embedder.identity,
             "dimension": embedder.dimension,
             "max_tokens": embedder.max_tokens,
+            "precision": getattr(embedder, "precision", "float32"),
         },
         chunker=asdict(chunker),
         documents=tuple(documents),

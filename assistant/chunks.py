@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -59,6 +60,8 @@ def split_document(
     """
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+    # The splitter measures the same pieces again while merging and overlapping them.
+    count_tokens = functools.lru_cache(maxsize=4096)(count_tokens)
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=settings.chunk_tokens,
         chunk_overlap=settings.overlap_tokens,

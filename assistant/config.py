@@ -28,6 +28,7 @@ class Settings:
         chunk_tokens: target chunk size in the embedding model's tokens.
         chunk_overlap: overlap between consecutive chunks of one section, in tokens.
         batch_size: passages per forward pass when embedding.
+        precision: ``auto`` (bfloat16 on CPUs with native bf16, else float32), ``float32`` or ``bfloat16``.
         max_file_mb: corpus files larger than this are reported and skipped.
         lock_timeout: seconds a build waits for another build's lock (0: fail at once).
         answer_passages: passages retrieved to compose an answer from.
@@ -45,6 +46,7 @@ class Settings:
     chunk_tokens: int = 256
     chunk_overlap: int = 32
     batch_size: int = 16
+    precision: str = "auto"
     max_file_mb: float = 50.0
     lock_timeout: float = 0.0
     answer_passages: int = 5

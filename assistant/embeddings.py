@@ -54,6 +54,9 @@ class SentenceTransformerEmbedder:
         device: torch device; ``None`` lets sentence-transformers pick.
         cache_dir: where the bundled model is converted and cached.
         batch_size: passages per forward pass.
+        precision: ``float32``, ``bfloat16``, or ``auto``: bfloat16 on CPUs with native bf16
+            instructions (AVX512-BF16/AMX), where it is ~1.6x faster with embeddings at cosine
+            0.99999 to float32's; float32 elsewhere.
     """
 
     def __init__(
@@ -63,6 +66,7 @@ class SentenceTransformerEmbedder:
         device: str | None = None,
         cache_dir: Path | None = None,
         batch_size: int = 16,
+        precision: str = "auto",
     ) -> None:
         from sentence_transformers import SentenceTransformer
 
@@ -74,6 +78,7 @@ class SentenceTransformerEmbedder:
         self.dimension = int(self._model.get_embedding_dimension())
         self.max_tokens = int(self._model.max_seq_length or 512)
         self.batch_size = batch_size
+        self.precision = _resolve_precision(precision, str(self._model.device))
         self._tokenizer = self._model.tokenizer
         prompts = self._model.prompts or {}
         self._query_prompt = prompts.get("query", "")
@@ -89,10 +94,20 @@ class SentenceTransformerEmbedder:
         return self._overhead
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = self._model.encode_query(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
+        with self._autocast():
+            vectors = self._model.encode_query(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _autocast(self):
+        import contextlib
+
+        import torch
+
+        if self.precision == "bfloat16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def embed_passages(
         self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
@@ -107,12 +122,13 @@ class SentenceTransformerEmbedder:
         block = self.batch_size * 8
         for begin in range(0, len(order), block):
             rows = order[begin : begin + block]
-            vectors = self._model.encode_document(
-                [texts[i] for i in rows],
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
+            with self._autocast():
+                vectors = self._model.encode_document(
+                    [texts[i] for i in rows],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                )
             out[rows] = vectors
             if progress is not None:
                 progress(len(rows))
@@ -121,10 +137,30 @@ class SentenceTransformerEmbedder:
 
 @functools.lru_cache(maxsize=4)
 def load_embedder(
-    model: str = BUNDLED_MODEL, device: str | None = None, cache_dir: Path | None = None, batch_size: int = 16
+    model: str = BUNDLED_MODEL,
+    device: str | None = None,
+    cache_dir: Path | None = None,
+    batch_size: int = 16,
+    precision: str = "auto",
 ) -> SentenceTransformerEmbedder:
     """The embedder for these settings, loaded once per process (loading takes seconds)."""
-    return SentenceTransformerEmbedder(model, device=device, cache_dir=cache_dir, batch_size=batch_size)
+    return SentenceTransformerEmbedder(
+        model, device=device, cache_dir=cache_dir, batch_size=batch_size, precision=precision
+    )
+
+
+def _resolve_precision(precision: str, device: str) -> str:
+    if precision not in ("auto", "float32", "bfloat16"):
+        raise ModelUnavailable(f"precision must be auto, float32 or bfloat16, got {precision!r}")
+    if precision != "auto":
+        return precision
+    if not device.startswith("cpu"):
+        return "float32"  # GPUs: leave the choice to the user (bf16/fp16 need checking per card)
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "float32"
+    return "bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
 
 
 def _resolve_model(model: str, cache_dir: Path | None) -> tuple[Path, str]:

@@ -80,7 +80,7 @@ class Searcher:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             s = self._settings
-            self._embedder = load_embedder(s.model, s.device, s.cache_dir, s.batch_size)
+            self._embedder = load_embedder(s.model, s.device, s.cache_dir, s.batch_size, s.precision)
         return self._embedder
 
     @property

@@ -79,7 +79,12 @@ def main() -> None:
             report_thresholds(scored_yes, scored_no, settings, args.sweep)
             report_answers(searcher, answerable, settings, label)
         report_dialogues(work, embedder, settings)
-        report_latency(searcher, [qa["question"] for a in ru[:half] for p in a["paragraphs"] for qa in p["qas"]][:100], settings, "XQuAD half + 12 acts", )
+        questions = [qa["question"] for a in ru[:half] for p in a["paragraphs"] for qa in p["qas"]][:100]
+        build_index(REPO / "corpus", work / "default-index", settings=settings, embedder=embedder)
+        default = Searcher(work / "default-index", embedder=embedder)
+        report_latency(default, ["Кто председательствовал на заседании в Актюбинской области?", "Что сказал аким о Послании?", "Какие поручения были даны?", "Ақтөбе облысындағы отырысқа кім төрағалық етті?", "Who took part in the meeting?"] * 20, settings, "the default corpus")
+        report_latency(searcher, questions, settings, "XQuAD half + 12 acts")
+        report_latency(padded(searcher, work / "padded-index", 10_000), questions, settings, "the same padded to 10,000 chunks with synthetic vectors")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -145,6 +150,29 @@ def report_dialogues(work: Path, embedder, settings: Settings) -> None:
 
 def _cites(reply, expected: str) -> bool:
     return reply.found and any(expected.casefold() in s.passage.text.casefold() for s in reply.sources)
+
+
+def padded(searcher: Searcher, target: Path, rows: int) -> Searcher:
+    """A copy of the index padded with synthetic chunks (copied texts, random unit vectors) up to ``rows``."""
+    from dataclasses import replace
+
+    from assistant.store import ChunkRecord, DocumentRecord, build_lock, write_build
+
+    index = searcher.index
+    real = np.asarray(index.vectors(), dtype=np.float32)
+    extra = rows - len(index.chunks)
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal((extra, real.shape[1])).astype(np.float32)
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    filler = DocumentRecord(doc_id="zz-synthetic", content_hash="synthetic", title="synthetic filler", chunks=extra)
+    chunks = list(index.chunks) + [
+        ChunkRecord(f"zz-synthetic#{n}", "zz-synthetic", 0, 0, "", index.chunks[n % len(index.chunks)].text, f"synthetic-{n}")
+        for n in range(extra)
+    ]
+    manifest = replace(index.manifest, documents=index.manifest.documents + (filler,), chunk_count=rows, build_id="padded")
+    with build_lock(target):
+        write_build(target, manifest, chunks, np.concatenate([real, noise]))
+    return Searcher(target, embedder=searcher.embedder)
 
 
 def report_latency(searcher: Searcher, questions: list[str], settings: Settings, label: str) -> None:

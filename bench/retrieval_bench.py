@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="128,256,384", help="chunk sizes in tokens")
     parser.add_argument("--overlap", type=float, default=0.125, help="overlap as a share of the chunk size")
     parser.add_argument("--throughput-size", type=int, default=256, help="chunk size for the speed rows")
+    parser.add_argument("--compare-float32", action="store_true", help="also build the throughput size in float32")
     args = parser.parse_args()
     if not (args.shared / "data" / "eval" / "xquad-ru-dev.json").is_file():
         sys.exit(f"no evaluation data under {args.shared}: pass --shared")
@@ -48,7 +49,10 @@ def main() -> None:
         print(machine())
         print(f"\nCorpus: {sum(1 for _ in corpus.rglob('*.*'))} documents; {len(questions)} XQuAD-ru dev questions\n")
         embedder = load_embedder()
-        quality_rows, speed = [], None
+        print(f"Embedding precision: {embedder.precision}")
+        speed = None
+        print("| chunk tokens | overlap | chunks | R@1 | R@5 | R@10 | MRR@10 | query p50 ms | query p95 ms |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
         for size in [int(s) for s in args.sizes.split(",")]:
             settings = Settings(chunk_tokens=size, chunk_overlap=int(size * args.overlap))
             index = work / f"index-{size}"
@@ -56,13 +60,20 @@ def main() -> None:
             report = build_index(corpus, index, settings=settings, embedder=embedder)
             build_seconds = time.perf_counter() - started
             searcher = Searcher(index, embedder=embedder)
-            quality_rows.append((size, settings.chunk_overlap, report.chunks, *evaluate(searcher, questions)))
+            r1, r5, r10, mrr, p50, p95 = evaluate(searcher, questions)
+            print(f"| {size} | {settings.chunk_overlap} | {report.chunks} | {r1:.3f} | {r5:.3f} | {r10:.3f} | {mrr:.3f} | {p50:.1f} | {p95:.1f} |", flush=True)
             if size == args.throughput_size:
                 speed = measure_speed(corpus, index, settings, embedder, report, build_seconds, work)
-        print("| chunk tokens | overlap | chunks | R@1 | R@5 | R@10 | MRR@10 | query p50 ms | query p95 ms |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for size, overlap, chunks, r1, r5, r10, mrr, p50, p95 in quality_rows:
-            print(f"| {size} | {overlap} | {chunks} | {r1:.3f} | {r5:.3f} | {r10:.3f} | {mrr:.3f} | {p50:.1f} | {p95:.1f} |")
+        if args.compare_float32 and embedder.precision != "float32":
+            float32 = load_embedder(precision="float32")
+            settings = Settings(chunk_tokens=args.throughput_size, chunk_overlap=int(args.throughput_size * args.overlap))
+            started = time.perf_counter()
+            report = build_index(corpus, work / "index-float32", settings=settings, embedder=float32)
+            seconds = time.perf_counter() - started
+            r1, r5, r10, mrr, p50, p95 = evaluate(Searcher(work / "index-float32", embedder=float32), questions)
+            print(f"| {args.throughput_size} float32 | {settings.chunk_overlap} | {report.chunks} | {r1:.3f} | {r5:.3f} | {r10:.3f} | {mrr:.3f} | {p50:.1f} | {p95:.1f} |", flush=True)
+            speed = (speed or []) + [("float32 build of the same corpus, s", f"{seconds:.1f}"),
+                                     (f"{embedder.precision} speed-up over float32 (build time ratio)", f"{seconds / float(dict(speed or [])['full build (parse + chunk + embed + write), s']):.2f}x")]
         if speed:
             print()
             print("| measure | value |")
