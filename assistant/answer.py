@@ -68,6 +68,7 @@ class Answer:
     related: tuple[Passage, ...] = field(default=())
     retrieval_query: str = ""
     confidence: float = 0.0  # cosine of the best quotable sentence with the question
+    passage_score: float = 0.0  # cosine of the best retrieved passage with the question
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -184,12 +185,29 @@ def _compose(question, lang, passages, candidates, scores, chosen, query, confid
         for passage_index, number in sorted(numbers.items(), key=lambda item: item[1])
     )
     text = " ".join(f"{quote.text} [{quote.source}]" for quote in quotes)
-    return Answer(question, text, True, lang, tuple(quotes), sources, retrieval_query=query, confidence=confidence)
+    return Answer(
+        question,
+        text,
+        True,
+        lang,
+        tuple(quotes),
+        sources,
+        retrieval_query=query,
+        confidence=confidence,
+        passage_score=passages[0].score,
+    )
 
 
 def _no_answer(question: str, lang: str, passages: list[Passage], query: str, confidence: float) -> Answer:
     return Answer(
-        question, NO_ANSWER[lang], False, lang, related=tuple(passages[:3]), retrieval_query=query, confidence=confidence
+        question,
+        NO_ANSWER[lang],
+        False,
+        lang,
+        related=tuple(passages[:3]),
+        retrieval_query=query,
+        confidence=confidence,
+        passage_score=passages[0].score,
     )
 
 
