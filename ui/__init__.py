@@ -1,0 +1,13 @@
+"""Web chat over the assistant: ``build_app`` (a Gradio app) and ``serve`` (launch it); gradio is imported on use."""
+
+from __future__ import annotations
+
+__all__ = ["build_app", "serve"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from ui import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'ui' has no attribute {name!r}")

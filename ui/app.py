@@ -1,0 +1,586 @@
+"""Web chat: a Gradio app over ``assistant.answer``, ``Searcher`` and ``build_index`` (no retrieval logic here)."""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import threading
+import time
+from abc import ABCMeta
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+
+import gradio as gr
+
+from assistant.answer import answer
+from assistant.build import build_index
+from assistant.config import Settings
+from assistant.errors import (
+    AssistantError,
+    BuildInProgress,
+    IndexCorrupt,
+    IndexNotFound,
+    InvalidQuery,
+    ModelMismatch,
+    ModelUnavailable,
+)
+from assistant.metadata import DOC_TYPES
+from assistant.retrieval import Searcher
+from assistant.store import DocumentRecord
+from ui import render, texts, uploads
+from ui.texts import text
+
+logger = logging.getLogger(__name__)
+
+DOC_LANGUAGES = ("ru", "kk", "en")
+STREAM_PAUSE = 0.08  # seconds between streamed steps, so the browser shows them one by one
+SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "Arial", "sans-serif")
+MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Consolas", "Liberation Mono", "monospace")
+CSS = """
+.kz-cite { font-weight: 600; color: var(--color-accent); white-space: nowrap; }
+.kz-sources, .kz-related { margin-top: 0.6em; }
+.kz-sources > summary, .kz-related > summary { cursor: pointer; font-weight: 600; }
+.kz-source { border-left: 3px solid var(--border-color-accent); padding: 0.2em 0.7em; margin: 0.5em 0; }
+.kz-facts, .kz-link { font-size: 0.85em; opacity: 0.85; }
+.kz-passage { margin: 0.3em 0 0 0; font-size: 0.92em; }
+.kz-passage mark { background: #fde68a; color: inherit; padding: 0 0.1em; }
+.kz-notice { opacity: 0.75; font-style: italic; }
+.kz-error { color: var(--error-text-color, #b91c1c); }
+"""
+
+
+class _NoStubComponentMeta(type(gr.Chatbot)):
+    """Gradio's component metaclass writes a ``.pyi`` stub beside the module of every component class
+    it creates, at import time, into the source tree. Its only other work is wrapping ``__init__`` and
+    registering ``EVENTS``, which a subclass defining neither does not need, so such a subclass is
+    created as the plain ABC it is."""
+
+    def __new__(mcls, name, bases, attrs):
+        if "__init__" in attrs or "EVENTS" in attrs:
+            raise TypeError(f"{name}: use gradio's own metaclass for a component with a constructor or events")
+        return ABCMeta.__new__(mcls, name, bases, attrs)
+
+
+class InertChatbot(gr.Chatbot, metaclass=_NoStubComponentMeta):
+    """A Chatbot that shows user messages as plain text: questions are escaped on the way to the page
+    and restored on the way back, so the chat function and the history always see what was typed.
+
+    The assistant's messages are HTML built by :mod:`ui.render` (document text already escaped). A
+    subclass rather than a patched instance, because Gradio rebuilds a session's copy of a component
+    from its class when an event updates it (e.g. the label, on a language switch).
+    """
+
+    is_template = True  # rendered by the frontend's ordinary chatbot
+
+    def postprocess(self, value):
+        data = super().postprocess(value)
+        for message in data.root:
+            if message.role == "user":
+                for content in message.content:
+                    if getattr(content, "type", None) == "text":
+                        content.text = render.inert(content.text)
+        return data
+
+    def preprocess(self, payload):
+        messages = super().preprocess(payload)
+        for message in messages:
+            if message.get("role") == "user":
+                for content in message.get("content") or []:
+                    if isinstance(content, dict) and content.get("type") == "text":
+                        content["text"] = html.unescape(str(content["text"]).replace("<br>", "\n"))
+        return messages
+
+
+class _Service:
+    """The index the app serves: one Searcher, opened when the first index exists."""
+
+    def __init__(self, settings: Settings, searcher: Searcher | None) -> None:
+        self.settings = settings
+        self._searcher = searcher
+        self._lock = threading.Lock()
+
+    def searcher(self) -> Searcher:
+        """The Searcher (it follows the index's ``CURRENT`` pointer by itself).
+
+        Raises:
+            IndexNotFound, IndexCorrupt, ModelMismatch: no usable index yet.
+        """
+        if self._searcher is None:
+            with self._lock:
+                if self._searcher is None:
+                    self._searcher = Searcher(self.settings.index_dir, settings=self.settings)
+        return self._searcher
+
+    def documents(self) -> tuple[DocumentRecord, ...]:
+        """Documents of the build in service; empty when nothing was built yet."""
+        try:
+            return tuple(self.searcher().index.manifest.documents)
+        except IndexNotFound:
+            return ()
+
+    def regions(self) -> list[str]:
+        try:
+            return sorted({record.region for record in self.documents() if record.region}, key=str.casefold)
+        except AssistantError:
+            return []
+
+
+def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blocks:
+    """The web chat for ``settings.index_dir``, with uploads into ``settings.corpus_dir``.
+
+    Args:
+        settings: index and corpus folders, model, answer thresholds.
+        searcher: an open :class:`Searcher` to use (default: one opened on ``settings.index_dir``
+            at the first request that needs it, so the app also starts before any index exists).
+
+    Returns:
+        The Gradio app (not launched): call ``.launch(**launch_options())`` or use :func:`serve`.
+        Endpoints for scripts: ``/chat`` (question plus the filter inputs → the rendered answer)
+        and ``/search`` (question, k → passages as dicts).
+    """
+    service = _Service(settings, searcher)
+    lang0 = texts.DEFAULT_LANGUAGE
+
+    def respond(message, history, doc_types, regions, date_from, date_to, doc_langs, ui_lang) -> Iterator[str]:
+        lang = texts.language(ui_lang)
+        try:
+            filters = _filters(doc_types, regions, date_from, date_to, doc_langs)
+        except _BadFilter as problem:
+            yield render.notice(problem.message(lang), kind="error")
+            return
+        yield render.notice(text(lang, "searching"))
+        try:
+            reply = answer(
+                message,
+                history=_previous_questions(history),
+                filters=filters,
+                settings=settings,
+                searcher=service.searcher(),
+            )
+        except AssistantError as error:
+            yield render.notice(_friendly(error, lang), kind="error")
+            return
+        except Exception:
+            logger.exception("answering %r failed", message)
+            yield render.notice(text(lang, "error_internal"), kind="error")
+            return
+        if not reply.found and not reply.related:
+            yield render.notice(f"{reply.text} {text(lang, 'no_passages')}")
+            return
+        for number, step in enumerate(render.answer_steps(reply, lang)):
+            if number:
+                time.sleep(STREAM_PAUSE)
+            yield step
+
+    def search(question: str, k: int = 5, filters: dict | None = None) -> list[dict]:
+        """Best ``k`` passages for ``question``: rank, score, text, title, date, region, doc_type, lang,
+        source, section, start, end, chunk_id, doc_id. ``filters`` as for ``assistant.retrieve``."""
+        try:
+            passages = service.searcher().search(question, k=int(k), filters=filters or None)
+        except (AssistantError, ValueError) as error:
+            raise gr.Error(str(error), print_exception=False) from None
+        return [render.passage_record(passage) for passage in passages]
+
+    # delete_cache: uploads wait in Gradio's temporary folder only until they are copied into the corpus.
+    with gr.Blocks(title=text(lang0, "title"), analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+        with gr.Row(equal_height=True):
+            header = gr.Markdown(_header(lang0))
+            ui_lang = gr.Radio(
+                [(name, code) for code, name in texts.LANGUAGE_NAMES.items()],
+                value=lang0,
+                label=text(lang0, "interface_language"),
+                scale=0,
+                min_width=380,
+                elem_id="ui-lang",
+            )
+        with gr.Tabs():
+            with gr.Tab(text(lang0, "tab_chat"), id="chat", elem_id="tab-chat") as chat_tab:  # noqa: SIM117
+                with gr.Row():
+                    with gr.Column(scale=1, min_width=240, elem_id="filters"):
+                        filters_heading = gr.Markdown(_filters_heading(lang0))
+                        doc_types = gr.CheckboxGroup(
+                            _doc_type_choices(lang0), label=text(lang0, "filter_doc_type"), elem_id="filter-doc-type"
+                        )
+                        regions = gr.Dropdown(
+                            service.regions(),
+                            value=[],
+                            multiselect=True,
+                            allow_custom_value=True,  # regions of documents indexed after start-up
+                            label=text(lang0, "filter_region"),
+                            elem_id="filter-region",
+                        )
+                        date_from = gr.Textbox(
+                            "", label=text(lang0, "filter_date_from"), placeholder="2025-09-01", max_lines=1,
+                            elem_id="filter-date-from",
+                        )  # fmt: skip
+                        date_to = gr.Textbox(
+                            "", label=text(lang0, "filter_date_to"), placeholder="2025-12-31", max_lines=1,
+                            elem_id="filter-date-to",
+                        )  # fmt: skip
+                        doc_langs = gr.CheckboxGroup(
+                            _doc_language_choices(lang0), label=text(lang0, "filter_lang"), elem_id="filter-lang"
+                        )
+                    with gr.Column(scale=3):
+                        chatbot = InertChatbot(
+                            label=text(lang0, "chatbot_label"),
+                            placeholder=text(lang0, "chatbot_placeholder"),
+                            render_markdown=False,  # document text is shown as text, never as Markdown
+                            sanitize_html=True,
+                            allow_tags=False,
+                            latex_delimiters=[],
+                            height=560,
+                            buttons=["copy"],
+                            elem_id="chatbot",
+                        )
+                        textbox = gr.Textbox(
+                            placeholder=text(lang0, "input_placeholder"),
+                            show_label=False,
+                            max_lines=6,
+                            submit_btn=True,
+                            stop_btn=True,
+                            elem_id="question",
+                        )
+                        gr.ChatInterface(
+                            respond,
+                            chatbot=chatbot,
+                            textbox=textbox,
+                            additional_inputs=[doc_types, regions, date_from, date_to, doc_langs, ui_lang],
+                            examples=[[question] for question in texts.EXAMPLES],
+                            api_name="chat",
+                            api_description="Answer a question with cited quotes; returns the rendered HTML message.",
+                            analytics_enabled=False,
+                            fill_height=False,
+                            autofocus=False,
+                        )
+            with gr.Tab(text(lang0, "tab_documents"), id="documents", elem_id="tab-documents") as documents_tab:
+                totals = gr.Markdown(_totals(service, lang0), elem_id="totals")
+                table = gr.Dataframe(
+                    _table(service, lang0),
+                    datatype="str",
+                    interactive=False,
+                    wrap=True,
+                    column_widths=["34%", "10%", "13%", "15%", "8%", "7%", "13%"],
+                    elem_id="documents-table",
+                )
+                refresh = gr.Button(text(lang0, "refresh"), size="sm")
+                upload_heading = gr.Markdown(f"### {text(lang0, 'upload_heading')}")
+                files = gr.File(
+                    label=text(lang0, "upload_label", limit=uploads.MAX_UPLOAD_MB),
+                    file_count="multiple",
+                    type="filepath",
+                    elem_id="upload",
+                )
+                metadata_box = gr.Accordion(text(lang0, "upload_meta"), open=False, elem_id="upload-meta")
+                with metadata_box, gr.Row():
+                    upload_doc_type = gr.Dropdown(
+                            _doc_type_choices(lang0), value=None, label=text(lang0, "upload_doc_type"),
+                            elem_id="upload-doc-type",
+                        )  # fmt: skip
+                    upload_region = gr.Textbox(
+                        "", label=text(lang0, "upload_region"), max_lines=1, elem_id="upload-region"
+                    )
+                    upload_date = gr.Textbox(
+                            "", label=text(lang0, "upload_date"), placeholder="2025-09-10", max_lines=1,
+                            elem_id="upload-date",
+                        )  # fmt: skip
+                    upload_lang = gr.Dropdown(
+                            _doc_language_choices(lang0), value=None, label=text(lang0, "upload_lang"),
+                            elem_id="upload-lang",
+                        )  # fmt: skip
+                with gr.Row():
+                    upload_button = gr.Button(text(lang0, "upload_button"), elem_id="upload-button")
+                    rebuild_button = gr.Button(text(lang0, "rebuild_button"), variant="primary", elem_id="rebuild")
+                status = gr.Textbox(
+                    label=text(lang0, "status"), interactive=False, lines=4, max_lines=20, elem_id="status"
+                )
+
+        gr.api(search, api_name="search")
+
+        def relabel(ui_lang_value: str) -> dict:
+            lang = texts.language(ui_lang_value)
+            return {
+                header: _header(lang),
+                ui_lang: gr.update(label=text(lang, "interface_language")),
+                chat_tab: gr.update(label=text(lang, "tab_chat")),
+                documents_tab: gr.update(label=text(lang, "tab_documents")),
+                filters_heading: _filters_heading(lang),
+                doc_types: gr.update(label=text(lang, "filter_doc_type"), choices=_doc_type_choices(lang)),
+                regions: gr.update(label=text(lang, "filter_region"), choices=service.regions()),
+                date_from: gr.update(label=text(lang, "filter_date_from")),
+                date_to: gr.update(label=text(lang, "filter_date_to")),
+                doc_langs: gr.update(label=text(lang, "filter_lang"), choices=_doc_language_choices(lang)),
+                chatbot: gr.update(label=text(lang, "chatbot_label"), placeholder=text(lang, "chatbot_placeholder")),
+                textbox: gr.update(placeholder=text(lang, "input_placeholder")),
+                totals: _totals(service, lang),
+                table: _table(service, lang),
+                refresh: gr.update(value=text(lang, "refresh")),
+                upload_heading: f"### {text(lang, 'upload_heading')}",
+                files: gr.update(label=text(lang, "upload_label", limit=uploads.MAX_UPLOAD_MB)),
+                metadata_box: gr.update(label=text(lang, "upload_meta")),
+                upload_doc_type: gr.update(label=text(lang, "upload_doc_type"), choices=_doc_type_choices(lang)),
+                upload_region: gr.update(label=text(lang, "upload_region")),
+                upload_date: gr.update(label=text(lang, "upload_date")),
+                upload_lang: gr.update(label=text(lang, "upload_lang"), choices=_doc_language_choices(lang)),
+                upload_button: gr.update(value=text(lang, "upload_button")),
+                rebuild_button: gr.update(value=text(lang, "rebuild_button")),
+                status: gr.update(label=text(lang, "status")),
+            }
+
+        relabelled = [
+            header, ui_lang, chat_tab, documents_tab, filters_heading, doc_types, regions, date_from, date_to,
+            doc_langs, chatbot, textbox, totals, table, refresh, upload_heading, files, metadata_box,
+            upload_doc_type, upload_region, upload_date, upload_lang, upload_button, rebuild_button, status,
+        ]  # fmt: skip
+
+        def on_load(request: gr.Request) -> dict:
+            # ``?lang=kk`` opens the page in Kazakh; the table and regions are refreshed for this visitor.
+            lang = texts.language(request.query_params.get("lang") if request else None)
+            updates = relabel(lang)
+            updates[ui_lang] = gr.update(value=lang, label=text(lang, "interface_language"))
+            return updates
+
+        def save_files(paths, doc_type, region, when, doc_lang, ui_lang_value) -> tuple[str, None]:
+            lang = texts.language(ui_lang_value)
+            if not paths:
+                return text(lang, "upload_none"), None
+            try:
+                metadata = uploads.check_metadata(
+                    {"doc_type": doc_type, "region": region, "date": when, "lang": doc_lang}
+                )
+            except ValueError:
+                return text(lang, "bad_date", value=when or ""), gr.skip()
+            lines, saved_any = [], False
+            for path in paths if isinstance(paths, list) else [paths]:
+                original = Path(str(path)).name
+                try:
+                    saved = uploads.save_upload(path, settings.corpus_dir, original_name=original)
+                    uploads.write_sidecar(saved.path, metadata)
+                except uploads.UploadRejected as rejected:
+                    reason = _rejection(rejected, original, lang)
+                    lines.append(text(lang, "upload_rejected", name=original, reason=reason))
+                    continue
+                except OSError as error:
+                    logger.warning("cannot save upload %s: %s", original, error)
+                    reason = error.strerror or str(error)
+                    lines.append(text(lang, "upload_rejected", name=original, reason=reason))
+                    continue
+                saved_any = True
+                if saved.renamed:
+                    lines.append(text(lang, "upload_renamed", name=saved.name, original=original))
+                else:
+                    lines.append(text(lang, "upload_saved", name=saved.name))
+            if saved_any:
+                lines.append(text(lang, "upload_next"))
+            return "\n".join(lines), None
+
+        def rebuild(ui_lang_value, progress=gr.Progress()) -> dict:  # noqa: B008 - how gradio injects a tracker
+            lang = texts.language(ui_lang_value)
+
+            def report(stage: str, done: int, total: int) -> None:
+                label = text(lang, "progress_chunks" if stage == "chunks" else "progress_documents")
+                progress((done, total) if total else None, desc=label)
+
+            try:
+                result = build_index(settings=settings, progress=report)
+            except BuildInProgress:
+                return {status: text(lang, "rebuild_running")}
+            except AssistantError as error:
+                return {status: text(lang, "rebuild_error", detail=str(error))}
+            except Exception:
+                logger.exception("rebuilding the index failed")
+                return {status: text(lang, "error_internal")}
+            key = "rebuild_done" if result.changed else "rebuild_unchanged"
+            lines = [text(lang, key, summary=result.summary())]
+            lines += [text(lang, "rebuild_failed_file", path=p.path, reason=p.reason) for p in result.failed]
+            lines += [text(lang, "rebuild_skipped_file", path=p.path, reason=p.reason) for p in result.skipped]
+            lines += list(result.notes)
+            return {
+                status: "\n".join(lines),
+                totals: _totals(service, lang),
+                table: _table(service, lang),
+                regions: gr.update(choices=service.regions()),
+            }
+
+        def refresh_documents(ui_lang_value) -> dict:
+            lang = texts.language(ui_lang_value)
+            return {
+                totals: _totals(service, lang),
+                table: _table(service, lang),
+                regions: gr.update(choices=service.regions()),
+            }
+
+        demo.load(on_load, None, relabelled, api_visibility="private", queue=False)
+        ui_lang.change(relabel, ui_lang, relabelled, api_visibility="private", queue=False)
+        refresh.click(refresh_documents, ui_lang, [totals, table, regions], api_visibility="private")
+        upload_button.click(
+            save_files,
+            [files, upload_doc_type, upload_region, upload_date, upload_lang, ui_lang],
+            [status, files],
+            api_visibility="private",
+        )
+        # Its own concurrency group with room for two, so a second click gets "already running"
+        # (BuildInProgress) at once instead of waiting in the queue behind the first.
+        rebuild_button.click(
+            rebuild,
+            ui_lang,
+            [status, totals, table, regions],
+            api_visibility="private",
+            concurrency_id="rebuild",
+            concurrency_limit=2,
+        )
+    demo.queue(default_concurrency_limit=2, max_size=64)
+    return demo
+
+
+def launch_options() -> dict:
+    """Keyword arguments for ``Blocks.launch``: system fonts only (nothing fetched from the internet),
+    no stack traces to users, upload size limit, threads sized for a small CPU."""
+    return {
+        "theme": gr.themes.Default(font=list(SYSTEM_FONTS), font_mono=list(MONO_FONTS)),
+        "css": CSS,
+        "show_error": False,
+        "max_threads": 8,
+        "max_file_size": f"{uploads.MAX_UPLOAD_MB}mb",
+        "footer_links": ["api", "settings"],
+        "ssr_mode": False,
+    }
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Start the web chat and block until it is stopped (Ctrl+C).
+
+    Args:
+        settings: index and corpus folders, model and thresholds.
+        host: address to listen on (``0.0.0.0`` to accept other machines).
+        port: TCP port.
+    """
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    demo = build_app(settings)
+    demo.launch(server_name=host, server_port=port, **launch_options())
+
+
+class _BadFilter(ValueError):
+    def __init__(self, key: str, **values: str) -> None:
+        super().__init__(key)
+        self.key, self.values = key, values
+
+    def message(self, lang: str) -> str:
+        return text(lang, self.key, **self.values)
+
+
+def _filters(doc_types, regions, date_from, date_to, doc_langs) -> dict[str, object]:
+    """The ``filters`` argument of ``answer()`` from the filter inputs; dates checked here for a clear message."""
+    start, end = _date(date_from), _date(date_to)
+    if start and end and start > end:
+        raise _BadFilter("bad_date_range", start=start, end=end)
+    filters = {
+        "doc_type": list(doc_types or []),
+        "region": list(regions or []),
+        "lang": list(doc_langs or []),
+        "date_from": start,
+        "date_to": end,
+    }
+    return {key: value for key, value in filters.items() if value}
+
+
+def _date(value) -> str | None:
+    shown = str(value or "").strip()
+    if not shown:
+        return None
+    try:
+        if len(shown) != 10:
+            raise ValueError(shown)
+        return date.fromisoformat(shown).isoformat()
+    except ValueError:
+        raise _BadFilter("bad_date", value=shown) from None
+
+
+def _previous_questions(history: Sequence[dict]) -> list[str]:
+    """The user's earlier questions from the chat history (messages format), oldest first."""
+    questions = []
+    for message in history or []:
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        parts = content if isinstance(content, list) else [content]
+        words = [
+            part.get("text", "") if isinstance(part, dict) else part for part in parts if isinstance(part, (str, dict))
+        ]
+        question = " ".join(word for word in words if isinstance(word, str)).strip()
+        if question:
+            questions.append(question)
+    return questions
+
+
+def _friendly(error: AssistantError, lang: str) -> str:
+    if isinstance(error, IndexNotFound):
+        return text(lang, "error_no_index")
+    if isinstance(error, (IndexCorrupt, ModelMismatch)):
+        return text(lang, "error_index")
+    if isinstance(error, ModelUnavailable):
+        return text(lang, "error_model")
+    if isinstance(error, InvalidQuery):
+        return text(lang, "error_invalid_query", detail=str(error))
+    logger.warning("search failed: %s", error)
+    return text(lang, "error_invalid_query", detail=str(error))
+
+
+def _rejection(rejected: uploads.UploadRejected, original: str, lang: str) -> str:
+    values = {
+        "type": {"allowed": ", ".join(uploads.ALLOWED_SUFFIXES)},
+        "size": {"limit": uploads.MAX_UPLOAD_MB},
+        "content": {"suffix": Path(original).suffix.lower()},
+    }
+    return text(lang, f"reject_{rejected.reason}", **values.get(rejected.reason, {}))
+
+
+def _header(lang: str) -> str:
+    return f"## {text(lang, 'title')}\n{text(lang, 'description')}"
+
+
+def _filters_heading(lang: str) -> str:
+    return f"### {text(lang, 'filters')}\n{text(lang, 'filters_hint')}"
+
+
+def _doc_type_choices(lang: str) -> list[tuple[str, str]]:
+    return [(texts.doc_type_label(lang, doc_type), doc_type) for doc_type in DOC_TYPES]
+
+
+def _doc_language_choices(lang: str) -> list[tuple[str, str]]:
+    return [(texts.doc_language_label(lang, code), code) for code in DOC_LANGUAGES]
+
+
+def _table(service: _Service, lang: str) -> dict:
+    headers = [
+        text(lang, key)
+        for key in ("col_title", "col_date", "col_region", "col_type", "col_lang", "col_chunks", "col_file")
+    ]
+    try:
+        documents = service.documents()
+    except AssistantError:
+        documents = ()
+    rows = [
+        [
+            record.title,
+            record.date,
+            record.region,
+            texts.doc_type_label(lang, record.doc_type),
+            texts.doc_language_label(lang, record.lang),
+            str(record.chunks),
+            record.doc_id,
+        ]
+        for record in documents
+    ]
+    return {"headers": headers, "data": rows}
+
+
+def _totals(service: _Service, lang: str) -> str:
+    try:
+        documents = service.documents()
+    except AssistantError as error:
+        return render.inert(_friendly(error, lang))
+    if not documents:
+        return text(lang, "docs_empty")
+    return text(lang, "docs_totals", documents=len(documents), chunks=sum(record.chunks for record in documents))

@@ -1,0 +1,154 @@
+"""Render: answers, sources and passages as inert HTML for the chat (document text never becomes markup)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import PureWindowsPath
+from urllib.parse import urlsplit
+
+from assistant.answer import Answer
+from assistant.retrieval import Passage
+from ui.texts import doc_language_label, doc_type_label, text
+
+# Characters that start Markdown (links, images, emphasis, code, tables), LaTeX or HTML. The chat
+# renders messages without Markdown, but turning these into character references keeps document
+# text inert even if Markdown rendering is switched on again.
+_ACTIVE = {ord(character): f"&#{ord(character)};" for character in "\\`*_[]()!|~$#{}"}
+_ESCAPES = {**_ACTIVE, ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;", ord("'"): "&#x27;"}
+_DOCUMENT_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".pdf", ".html", ".htm")
+
+
+def inert(value: object) -> str:
+    """HTML that shows ``value`` exactly as text: escaped for HTML and Markdown, newlines as ``<br>``.
+
+    Control characters other than newlines and tabs are dropped.
+
+    Example:
+        >>> inert("[x](javascript:alert(1)) <b>")
+        '&#91;x&#93;&#40;javascript:alert&#40;1&#41;&#41; &lt;b&gt;'
+    """
+    raw = "".join(ch for ch in str(value) if ch.isprintable() or ch in "\n\t")
+    return raw.translate(_ESCAPES).replace("\n", "<br>")
+
+
+def safe_url(value: str) -> str | None:
+    """``value`` when it is an absolute http(s) URL without spaces, quotes or control characters, else ``None``."""
+    candidate = (value or "").strip()
+    if not candidate or any(ch.isspace() or not ch.isprintable() or ch in "\"'<>`\\" for ch in candidate):
+        return None
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return candidate
+
+
+def source_html(source: str) -> str:
+    """A link for an http(s) source; for a file path, its file name as text; any other citation as text."""
+    url = safe_url(source)
+    if url is not None:
+        return (
+            f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">'
+            f"{inert(url)}</a>"
+        )
+    shown = source.strip()
+    if shown.lower().endswith(_DOCUMENT_SUFFIXES):
+        shown = PureWindowsPath(shown).name  # splits on both "/" and "\"
+    return f'<span class="kz-file">{inert(shown)}</span>'
+
+
+def highlighted(passage_text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """The passage as inert HTML with the character ranges ``spans`` wrapped in ``<mark>``."""
+    length = len(passage_text)
+    merged: list[list[int]] = []
+    for start, end in sorted((max(0, int(s)), min(length, int(e))) for s, e in spans):
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    parts, position = [], 0
+    for start, end in merged:
+        parts.append(inert(passage_text[position:start]))
+        parts.append(f"<mark>{inert(passage_text[start:end])}</mark>")
+        position = end
+    parts.append(inert(passage_text[position:]))
+    return "".join(parts)
+
+
+def passage_html(
+    passage: Passage, lang: str, *, number: int | None = None, spans: Sequence[tuple[int, int]] = ()
+) -> str:
+    """One source or related passage: ``[number]``, title, facts, source, and the text with quoted spans marked."""
+    facts = [
+        (text(lang, "date"), passage.date),
+        (text(lang, "region"), passage.region),
+        (text(lang, "doc_type"), doc_type_label(lang, passage.doc_type) if passage.doc_type else ""),
+        (text(lang, "lang"), doc_language_label(lang, passage.lang) if passage.lang else ""),
+        (text(lang, "section"), passage.section),
+    ]
+    facts_html = " · ".join(f"{inert(name)}: {inert(value)}" for name, value in facts if value)
+    score = f" · {inert(text(lang, 'similarity'))} {passage.score:.2f}"
+    head = f'<span class="kz-cite">[{int(number)}]</span> ' if number is not None else ""
+    return (
+        '<div class="kz-source">'
+        f'<div>{head}<strong class="kz-title">{inert(passage.title)}</strong></div>'
+        f'<div class="kz-facts">{facts_html}{score}</div>'
+        f'<div class="kz-link">{inert(text(lang, "source"))}: {source_html(passage.source)}</div>'
+        f'<blockquote class="kz-passage">{highlighted(passage.text, spans)}</blockquote>'
+        "</div>"
+    )
+
+
+def answer_body(reply: Answer, *, quotes: int | None = None) -> str:
+    """The quoted sentences of a found answer, each followed by its marker ``[n]``."""
+    chosen = reply.quotes if quotes is None else reply.quotes[:quotes]
+    return " ".join(f'{inert(quote.text)} <span class="kz-cite">[{quote.source}]</span>' for quote in chosen)
+
+
+def sources_html(reply: Answer, lang: str) -> str:
+    """The collapsible block of numbered sources under a found answer."""
+    items = "".join(
+        passage_html(source.passage, lang, number=source.number, spans=source.quoted) for source in reply.sources
+    )
+    summary = f"{inert(text(lang, 'sources'))} ({len(reply.sources)})"
+    return f'<details class="kz-sources"><summary>{summary}</summary>{items}</details>'
+
+
+def related_html(passages: Sequence[Passage], lang: str) -> str:
+    """The "possibly related" passages under a not-found reply, without citation markers."""
+    if not passages:
+        return ""
+    items = "".join(passage_html(passage, lang) for passage in passages)
+    summary = f"{inert(text(lang, 'related'))} ({len(passages)})"
+    return f'<details class="kz-related" open><summary>{summary}</summary>{items}</details>'
+
+
+def render_answer(reply: Answer, lang: str) -> str:
+    """The complete chat message for ``reply``: quotes with markers and sources, or the not-found text."""
+    if not reply.found:
+        return f'<div class="kz-answer kz-not-found">{inert(reply.text)}</div>{related_html(reply.related, lang)}'
+    return f'<div class="kz-answer">{answer_body(reply)}</div>{sources_html(reply, lang)}'
+
+
+def answer_steps(reply: Answer, lang: str) -> Iterator[str]:
+    """Successive versions of the message: one more quoted sentence each time, then the sources."""
+    if reply.found:
+        for count in range(1, len(reply.quotes)):
+            yield f'<div class="kz-answer">{answer_body(reply, quotes=count)}</div>'
+    yield render_answer(reply, lang)
+
+
+def notice(message: str, *, kind: str = "info") -> str:
+    """A short message from the interface itself (searching, an error), as inert HTML."""
+    css = "kz-error" if kind == "error" else "kz-notice"
+    return f'<div class="{css}">{inert(message)}</div>'
+
+
+def passage_record(passage: Passage) -> dict:
+    """A passage as a JSON-able dict for the ``/search`` endpoint (plain text, not HTML)."""
+    return passage.to_dict()

@@ -1,0 +1,302 @@
+"""Interface strings of the web chat in Russian (default), Kazakh and English."""
+
+from __future__ import annotations
+
+LANGUAGES = ("ru", "kk", "en")
+DEFAULT_LANGUAGE = "ru"
+LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
+
+# Questions about the sample document (the Aktobe akimat meeting on the Address).
+EXAMPLES = (
+    "Кто председательствовал на заседании в Актюбинской области?",
+    "Ақтөбе облысындағы отырысқа кім төрағалық етті?",
+    "Who chaired the meeting in Aktobe region?",
+)
+
+DOC_TYPE_LABELS = {
+    "ru": {
+        "address": "Послание Президента",
+        "regional_response": "Ответ региона (акимата)",
+        "legal_act": "Нормативный правовой акт",
+        "other": "Другое",
+    },
+    "kk": {
+        "address": "Президент Жолдауы",
+        "regional_response": "Өңір (әкімдік) жауабы",
+        "legal_act": "Нормативтік құқықтық акт",
+        "other": "Басқа",
+    },
+    "en": {
+        "address": "President's Address",
+        "regional_response": "Regional response (akimat)",
+        "legal_act": "Legal act",
+        "other": "Other",
+    },
+}
+
+DOC_LANGUAGE_LABELS = {
+    "ru": {"ru": "русский", "kk": "казахский", "en": "английский"},
+    "kk": {"ru": "орыс тілі", "kk": "қазақ тілі", "en": "ағылшын тілі"},
+    "en": {"ru": "Russian", "kk": "Kazakh", "en": "English"},
+}
+
+TEXTS: dict[str, dict[str, str]] = {
+    "ru": {
+        "title": "Официальные тексты Казахстана: ответы с цитатами",
+        "description": "Ответ составляется из предложений, дословно взятых из проиндексированных документов "
+        "(Послание Президента от 8 сентября 2025 года, ответы регионов, законы); каждое предложение "
+        "помечено номером источника [n]. Работает без интернета.",
+        "interface_language": "Язык интерфейса",
+        "tab_chat": "Чат",
+        "tab_documents": "Документы",
+        "filters": "Фильтры",
+        "filter_doc_type": "Тип документа",
+        "filter_region": "Регион",
+        "filter_date_from": "Дата с (ГГГГ-ММ-ДД)",
+        "filter_date_to": "Дата по (ГГГГ-ММ-ДД)",
+        "filter_lang": "Язык документа",
+        "filters_hint": "Пустой фильтр не ограничивает поиск.",
+        "chatbot_label": "Ответы с цитатами",
+        "chatbot_placeholder": "Задайте вопрос по-русски, по-казахски или по-английски.",
+        "input_placeholder": "Ваш вопрос…",
+        "examples": "Примеры вопросов",
+        "searching": "Ищу в документах…",
+        "sources": "Источники",
+        "related": "Возможно, связанные фрагменты",
+        "date": "Дата",
+        "region": "Регион",
+        "doc_type": "Тип",
+        "lang": "Язык",
+        "section": "Раздел",
+        "source": "Источник",
+        "similarity": "сходство",
+        "no_passages": "Подходящих фрагментов нет: индекс пуст или фильтры исключают все документы.",
+        "error_invalid_query": "Не удалось выполнить поиск: {detail}",
+        "error_no_index": "Индекс ещё не построен. Добавьте документы на вкладке «Документы» и нажмите "
+        "«Перестроить индекс».",
+        "error_index": "Индекс повреждён или построен другой моделью. Перестройте его на вкладке «Документы».",
+        "error_model": "Модель поиска недоступна. Обратитесь к администратору.",
+        "error_internal": "Внутренняя ошибка. Подробности записаны в журнал сервера.",
+        "bad_date": "Дата «{value}» должна быть в формате ГГГГ-ММ-ДД, например 2025-09-08.",
+        "bad_date_range": "Начальная дата {start} позже конечной {end}.",
+        "docs_totals": "Проиндексировано документов: {documents}, фрагментов: {chunks}.",
+        "docs_empty": "Индекс ещё не построен: добавьте документы и нажмите «Перестроить индекс».",
+        "col_title": "Название",
+        "col_date": "Дата",
+        "col_region": "Регион",
+        "col_type": "Тип",
+        "col_lang": "Язык",
+        "col_chunks": "Фрагментов",
+        "col_file": "Файл",
+        "refresh": "Обновить список",
+        "upload_heading": "Добавить документы",
+        "upload_label": "Файлы: .txt, .md, .docx, .pdf, .html, .htm, до {limit} МБ",
+        "upload_meta": "Сведения о документах (необязательно; для всех загружаемых файлов)",
+        "upload_doc_type": "Тип документа",
+        "upload_region": "Регион (например, Aktobe region)",
+        "upload_date": "Дата (ГГГГ-ММ-ДД)",
+        "upload_lang": "Язык",
+        "upload_button": "Добавить в корпус",
+        "upload_none": "Выберите файлы для загрузки.",
+        "upload_saved": "Сохранён: {name}",
+        "upload_renamed": "Сохранён как «{name}»: файл «{original}» уже есть в корпусе.",
+        "upload_rejected": "Не принят: {name} — {reason}",
+        "upload_next": "Нажмите «Перестроить индекс», чтобы новые файлы появились в поиске.",
+        "reject_type": "недопустимый тип файла; можно: {allowed}",
+        "reject_size": "файл больше {limit} МБ",
+        "reject_empty": "пустой файл",
+        "reject_name": "недопустимое имя файла",
+        "reject_content": "содержимое не соответствует расширению {suffix}",
+        "rebuild_button": "Перестроить индекс",
+        "rebuild_running": "Индекс уже перестраивается (в другом окне или командой assistant build). Повторите позже.",
+        "rebuild_done": "Индекс перестроен: {summary}",
+        "rebuild_unchanged": "Индекс уже актуален: {summary}",
+        "rebuild_failed_file": "Не проиндексирован: {path} — {reason}",
+        "rebuild_skipped_file": "Пропущен: {path} — {reason}",
+        "rebuild_error": "Не удалось перестроить индекс: {detail}",
+        "progress_documents": "Чтение документов",
+        "progress_chunks": "Вычисление векторов",
+        "status": "Состояние",
+    },
+    "kk": {
+        "title": "Қазақстанның ресми мәтіндері: дәйексөзбен жауаптар",
+        "description": "Жауап индекстелген құжаттардан (2025 жылғы 8 қыркүйектегі Президент Жолдауы, өңірлердің "
+        "жауаптары, заңдар) сөзбе-сөз алынған сөйлемдерден құралады; әр сөйлем дереккөз нөмірімен [n] "
+        "белгіленеді. Интернетсіз жұмыс істейді.",
+        "interface_language": "Интерфейс тілі",
+        "tab_chat": "Чат",
+        "tab_documents": "Құжаттар",
+        "filters": "Сүзгілер",
+        "filter_doc_type": "Құжат түрі",
+        "filter_region": "Өңір",
+        "filter_date_from": "Күні, бастап (ЖЖЖЖ-АА-КК)",
+        "filter_date_to": "Күні, дейін (ЖЖЖЖ-АА-КК)",
+        "filter_lang": "Құжат тілі",
+        "filters_hint": "Бос сүзгі іздеуді шектемейді.",
+        "chatbot_label": "Дәйексөзбен жауаптар",
+        "chatbot_placeholder": "Сұрағыңызды орыс, қазақ немесе ағылшын тілінде қойыңыз.",
+        "input_placeholder": "Сұрағыңыз…",
+        "examples": "Сұрақ үлгілері",
+        "searching": "Құжаттардан іздеуде…",
+        "sources": "Дереккөздер",
+        "related": "Мүмкін, қатысты үзінділер",
+        "date": "Күні",
+        "region": "Өңір",
+        "doc_type": "Түрі",
+        "lang": "Тілі",
+        "section": "Бөлім",
+        "source": "Дереккөз",
+        "similarity": "ұқсастық",
+        "no_passages": "Сәйкес үзінді жоқ: индекс бос немесе сүзгілер барлық құжатты шығарып тастайды.",
+        "error_invalid_query": "Іздеу орындалмады: {detail}",
+        "error_no_index": "Индекс әлі құрылмаған. «Құжаттар» қойындысында құжаттар қосып, «Индексті қайта құру» "
+        "батырмасын басыңыз.",
+        "error_index": "Индекс зақымдалған немесе басқа модельмен құрылған. Оны «Құжаттар» қойындысында қайта құрыңыз.",
+        "error_model": "Іздеу моделі қолжетімсіз. Әкімшіге хабарласыңыз.",
+        "error_internal": "Ішкі қате. Толығырақ сервер журналында жазылған.",
+        "bad_date": "«{value}» күні ЖЖЖЖ-АА-КК пішімінде болуы керек, мысалы 2025-09-08.",
+        "bad_date_range": "Бастапқы күн {start} соңғы күннен {end} кейін.",
+        "docs_totals": "Индекстелген құжаттар: {documents}, үзінділер: {chunks}.",
+        "docs_empty": "Индекс әлі құрылмаған: құжаттар қосып, «Индексті қайта құру» батырмасын басыңыз.",
+        "col_title": "Атауы",
+        "col_date": "Күні",
+        "col_region": "Өңір",
+        "col_type": "Түрі",
+        "col_lang": "Тілі",
+        "col_chunks": "Үзінділер",
+        "col_file": "Файл",
+        "refresh": "Тізімді жаңарту",
+        "upload_heading": "Құжаттар қосу",
+        "upload_label": "Файлдар: .txt, .md, .docx, .pdf, .html, .htm, {limit} МБ-қа дейін",
+        "upload_meta": "Құжаттар туралы мәлімет (міндетті емес; барлық жүктелетін файлдарға)",
+        "upload_doc_type": "Құжат түрі",
+        "upload_region": "Өңір (мысалы, Aktobe region)",
+        "upload_date": "Күні (ЖЖЖЖ-АА-КК)",
+        "upload_lang": "Тілі",
+        "upload_button": "Корпусқа қосу",
+        "upload_none": "Жүктейтін файлдарды таңдаңыз.",
+        "upload_saved": "Сақталды: {name}",
+        "upload_renamed": "«{name}» деген атпен сақталды: «{original}» файлы корпуста бар.",
+        "upload_rejected": "Қабылданбады: {name} — {reason}",
+        "upload_next": "Жаңа файлдар іздеуде шығуы үшін «Индексті қайта құру» батырмасын басыңыз.",
+        "reject_type": "файл түрі рұқсат етілмеген; рұқсат етілгендер: {allowed}",
+        "reject_size": "файл {limit} МБ-тан үлкен",
+        "reject_empty": "бос файл",
+        "reject_name": "файл атауы жарамсыз",
+        "reject_content": "мазмұны {suffix} кеңейтіміне сәйкес емес",
+        "rebuild_button": "Индексті қайта құру",
+        "rebuild_running": "Индекс қазір қайта құрылуда (басқа терезеде немесе assistant build командасымен). "
+        "Кейінірек қайталаңыз.",
+        "rebuild_done": "Индекс қайта құрылды: {summary}",
+        "rebuild_unchanged": "Индекс өзекті: {summary}",
+        "rebuild_failed_file": "Индекстелмеді: {path} — {reason}",
+        "rebuild_skipped_file": "Өткізіп жіберілді: {path} — {reason}",
+        "rebuild_error": "Индексті қайта құру мүмкін болмады: {detail}",
+        "progress_documents": "Құжаттарды оқу",
+        "progress_chunks": "Векторларды есептеу",
+        "status": "Күйі",
+    },
+    "en": {
+        "title": "Kazakhstan's official texts: answers with citations",
+        "description": "Answers are made of sentences quoted verbatim from the indexed documents (the President's "
+        "Address of 8 September 2025, the regions' responses, laws); each sentence carries the number of "
+        "its source [n]. Works offline.",
+        "interface_language": "Interface language",
+        "tab_chat": "Chat",
+        "tab_documents": "Documents",
+        "filters": "Filters",
+        "filter_doc_type": "Document type",
+        "filter_region": "Region",
+        "filter_date_from": "Date from (YYYY-MM-DD)",
+        "filter_date_to": "Date to (YYYY-MM-DD)",
+        "filter_lang": "Document language",
+        "filters_hint": "An empty filter does not restrict the search.",
+        "chatbot_label": "Answers with citations",
+        "chatbot_placeholder": "Ask in Russian, Kazakh or English.",
+        "input_placeholder": "Your question…",
+        "examples": "Example questions",
+        "searching": "Searching the documents…",
+        "sources": "Sources",
+        "related": "Possibly related passages",
+        "date": "Date",
+        "region": "Region",
+        "doc_type": "Type",
+        "lang": "Language",
+        "section": "Section",
+        "source": "Source",
+        "similarity": "similarity",
+        "no_passages": "No matching passages: the index is empty or the filters exclude every document.",
+        "error_invalid_query": "The search could not run: {detail}",
+        "error_no_index": "No index has been built yet. Add documents on the Documents tab and press Rebuild index.",
+        "error_index": "The index is damaged or was built with another model. Rebuild it on the Documents tab.",
+        "error_model": "The search model is unavailable. Contact the administrator.",
+        "error_internal": "Internal error. The details are in the server log.",
+        "bad_date": "The date “{value}” must be written YYYY-MM-DD, for example 2025-09-08.",
+        "bad_date_range": "The start date {start} is after the end date {end}.",
+        "docs_totals": "Indexed documents: {documents}, passages: {chunks}.",
+        "docs_empty": "No index yet: add documents and press Rebuild index.",
+        "col_title": "Title",
+        "col_date": "Date",
+        "col_region": "Region",
+        "col_type": "Type",
+        "col_lang": "Language",
+        "col_chunks": "Passages",
+        "col_file": "File",
+        "refresh": "Refresh list",
+        "upload_heading": "Add documents",
+        "upload_label": "Files: .txt, .md, .docx, .pdf, .html, .htm, up to {limit} MB",
+        "upload_meta": "About the documents (optional; applies to every uploaded file)",
+        "upload_doc_type": "Document type",
+        "upload_region": "Region (e.g. Aktobe region)",
+        "upload_date": "Date (YYYY-MM-DD)",
+        "upload_lang": "Language",
+        "upload_button": "Add to corpus",
+        "upload_none": "Choose files to upload.",
+        "upload_saved": "Saved: {name}",
+        "upload_renamed": "Saved as “{name}”: “{original}” is already in the corpus.",
+        "upload_rejected": "Not accepted: {name} — {reason}",
+        "upload_next": "Press Rebuild index to make the new files searchable.",
+        "reject_type": "file type not accepted; allowed: {allowed}",
+        "reject_size": "larger than {limit} MB",
+        "reject_empty": "empty file",
+        "reject_name": "unusable file name",
+        "reject_content": "the content does not match the {suffix} extension",
+        "rebuild_button": "Rebuild index",
+        "rebuild_running": "The index is already being rebuilt (in another window or by assistant build). "
+        "Try again later.",
+        "rebuild_done": "Index rebuilt: {summary}",
+        "rebuild_unchanged": "The index is up to date: {summary}",
+        "rebuild_failed_file": "Not indexed: {path} — {reason}",
+        "rebuild_skipped_file": "Skipped: {path} — {reason}",
+        "rebuild_error": "The index could not be rebuilt: {detail}",
+        "progress_documents": "Reading documents",
+        "progress_chunks": "Computing vectors",
+        "status": "Status",
+    },
+}
+
+
+def language(value: object) -> str:
+    """A supported interface language for ``value`` (``"kk"``, ``"EN"``...), Russian otherwise."""
+    code = str(value or "").strip().lower()
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def text(lang: str, key: str, **values: object) -> str:
+    """The interface string ``key`` in ``lang``, with ``{placeholders}`` filled from ``values``.
+
+    Raises:
+        KeyError: ``key`` is not an interface string.
+    """
+    template = TEXTS[language(lang)][key]
+    return template.format(**values) if values else template
+
+
+def doc_type_label(lang: str, doc_type: str) -> str:
+    """Human label of a document type (the raw value when it is not one of the four known types)."""
+    return DOC_TYPE_LABELS[language(lang)].get(doc_type, doc_type)
+
+
+def doc_language_label(lang: str, code: str) -> str:
+    """Human name of a document's language code (the code itself when unknown)."""
+    return DOC_LANGUAGE_LABELS[language(lang)].get(code, code)
