@@ -108,14 +108,15 @@ def answer(
     query = resolve_follow_up(question, history)
     if searcher is None:
         searcher = searcher_for(index_dir, settings)
-    passages = searcher.search(query, k=settings.answer_passages, filters=filters)
+    query_vector = searcher.embed_query(query)
+    passages = searcher.search_vector(query_vector, k=settings.answer_passages, filters=filters)
     if not passages:
         return Answer(question, NO_ANSWER[lang], False, lang, retrieval_query=query)
 
-    candidates = _candidates(passages)
+    # Quotes come from the best few passages only: embedding their sentences is the cost of an answer.
+    candidates = _candidates(passages[: settings.answer_quote_passages])
     if not candidates:
         return _no_answer(question, lang, passages, query, 0.0)
-    query_vector = searcher.embedder.embed_queries([query])[0]
     sentence_vectors = searcher.embedder.embed_passages([text for _, _, _, text in candidates])
     similarity = sentence_vectors @ query_vector
     passage_scores = np.array([passages[p].score for p, _, _, _ in candidates], dtype=np.float32)
@@ -151,7 +152,10 @@ def _candidates(passages: list[Passage]) -> list[tuple[int, int, int, str]]:
     for index, passage in enumerate(passages):
         for start, end in split_sentences(passage.text, passage.lang):
             sentence = passage.text[start:end]
-            if len(sentence) >= MIN_QUOTE_CHARS and len(_WORD.findall(sentence)) >= 4:
+            words = len(_WORD.findall(sentence))
+            # A line without closing punctuation and few words is a heading, not a statement.
+            statement = sentence.rstrip()[-1:] in ".!?…»\"')" or words >= 8
+            if len(sentence) >= MIN_QUOTE_CHARS and words >= 4 and statement:
                 found.append((index, start, end, sentence))
     return found
 

@@ -31,7 +31,8 @@ class Settings:
         precision: ``auto`` (bfloat16 on CPUs with native bf16, else float32), ``float32`` or ``bfloat16``.
         max_file_mb: corpus files larger than this are reported and skipped.
         lock_timeout: seconds a build waits for another build's lock (0: fail at once).
-        answer_passages: passages retrieved to compose an answer from.
+        answer_passages: passages retrieved for an answer (the rest are shown as related).
+        answer_quote_passages: the best passages whose sentences may be quoted.
         answer_min_passage_score: below this cosine for the best passage, the answer is "not found".
         answer_min_sentence_score: below this cosine for the best sentence, the answer is "not found".
         answer_max_quotes: sentences quoted in one answer at most.
@@ -50,6 +51,7 @@ class Settings:
     max_file_mb: float = 50.0
     lock_timeout: float = 0.0
     answer_passages: int = 5
+    answer_quote_passages: int = 3
     answer_min_passage_score: float = 0.80
     answer_min_sentence_score: float = 0.80
     answer_max_quotes: int = 3

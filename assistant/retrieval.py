@@ -90,14 +90,27 @@ class Searcher:
 
     def search(self, query: str, *, k: int = 5, filters: Mapping[str, object] | None = None) -> list[Passage]:
         """Best ``k`` passages for ``query`` (see :func:`retrieve`)."""
-        query = _clean_query(query)
+        return self.search_vector(self.embed_query(query), k=k, filters=filters)
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query's unit vector, after checking and cleaning the text.
+
+        Raises:
+            InvalidQuery: the query is not text or is empty.
+        """
+        return self.embedder.embed_queries([_clean_query(query)])[0]
+
+    def search_vector(
+        self, vector: np.ndarray, *, k: int = 5, filters: Mapping[str, object] | None = None
+    ) -> list[Passage]:
+        """Best ``k`` passages for an already embedded query (callers that reuse the vector)."""
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise InvalidQuery(f"k must be a positive integer, got {k!r}")
         _, index, columns = self._current()
         allowed = columns.allowed_rows(_check_filters(filters))
         if index.faiss_index.ntotal == 0 or (allowed is not None and len(allowed) == 0):
             return []
-        vector = self.embedder.embed_queries([query])
+        vector = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
         limit = min(k, index.faiss_index.ntotal if allowed is None else len(allowed))
         scores, rows = _search(index.faiss_index, vector, limit, allowed)
         passages = []
