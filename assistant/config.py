@@ -33,8 +33,9 @@ class Settings:
         lock_timeout: seconds a build waits for another build's lock (0: fail at once).
         answer_passages: passages retrieved for an answer (the rest are shown as related).
         answer_quote_passages: the best passages whose sentences may be quoted.
-        answer_min_passage_score: below this cosine for the best passage, the answer is "not found".
-        answer_min_sentence_score: below this cosine for the best sentence, the answer is "not found".
+        answer_threshold_shift: added to the calibrated "not found" thresholds of
+            ``assistant.answer.THRESHOLDS`` (positive: refuse more often; recalibrate with
+            ``bench/answer_bench.py`` when using another model).
         answer_max_quotes: sentences quoted in one answer at most.
         answer_quote_margin: further sentences are quoted only if they score within this of the best.
     """
@@ -52,8 +53,7 @@ class Settings:
     lock_timeout: float = 0.0
     answer_passages: int = 5
     answer_quote_passages: int = 3
-    answer_min_passage_score: float = 0.80
-    answer_min_sentence_score: float = 0.80
+    answer_threshold_shift: float = 0.0
     answer_max_quotes: int = 3
     answer_quote_margin: float = 0.03
 

@@ -12,7 +12,7 @@ from assistant.sentences import split_sentences
 
 from .test_build import TEXTS, write_corpus
 
-LENIENT = Settings(chunk_tokens=40, chunk_overlap=5, answer_min_passage_score=0.0, answer_min_sentence_score=0.0)
+LENIENT = Settings(chunk_tokens=40, chunk_overlap=5, answer_threshold_shift=-1.0)
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_quotes_do_not_repeat_each_other(searcher):
     [("Какая погода на Марсе?", "ru"), ("Марста ауа райы қандай болады?", "kk"), ("What is the weather on Mars?", "en")],
 )
 def test_no_answer_is_plain_in_the_question_language_and_has_no_markers(searcher, question, lang):
-    strict = LENIENT.with_(answer_min_passage_score=0.99, answer_min_sentence_score=0.99)
+    strict = LENIENT.with_(answer_threshold_shift=1.0)
     reply = answer(question, settings=strict, searcher=searcher)
     assert not reply.found
     assert reply.text == NO_ANSWER[lang]
