@@ -1,5 +1,6 @@
 """Retrieval assistant for Kazakhstan's official texts: build an index of a corpus, retrieve cited passages."""
 
+from assistant.answer import Answer, Quote, Source, answer
 from assistant.build import BuildReport, FileProblem, build_index
 from assistant.config import Settings
 from assistant.errors import (
@@ -15,6 +16,7 @@ from assistant.errors import (
 from assistant.retrieval import Passage, Searcher, retrieve
 
 __all__ = [
+    "Answer",
     "AssistantError",
     "BuildInProgress",
     "BuildReport",
@@ -26,8 +28,11 @@ __all__ = [
     "ModelMismatch",
     "ModelUnavailable",
     "Passage",
+    "Quote",
     "Searcher",
     "Settings",
+    "Source",
+    "answer",
     "build_index",
     "retrieve",
 ]

@@ -136,12 +136,6 @@ def test_chat_endpoint_rejects_a_malformed_date_with_a_clear_message(client):
     assert "after the end date" in shown(message)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="answer thresholds under calibration: the weather note is quoted as the answer to a question about "
-    "the weather on Mars (assistant.answer, reported; the UI shows whatever answer() returns)",
-)
 def test_chat_endpoint_says_not_found_for_an_unrelated_question(client):
     message = client.predict("Какая погода на Марсе?", api_name="/chat")
     assert NO_ANSWER["ru"] in shown(message) and not re.search(r"\[\d+\]", message)
