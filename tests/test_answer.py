@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from assistant import Searcher, Settings, build_index
+from assistant import InvalidQuery, Searcher, Settings, build_index
 from assistant.answer import NO_ANSWER, answer, resolve_follow_up
 from assistant.sentences import split_sentences
 
@@ -112,3 +114,21 @@ def test_follow_up_question_is_answered_from_the_earlier_topic(searcher):
 )
 def test_sentences_respect_abbreviations_initials_numbers_and_paragraphs(text, expected):
     assert [text[start:end] for start, end in split_sentences(text)] == expected
+
+
+@given(question=st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), min_size=1, max_size=80))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_answer_keeps_its_promises(searcher, question):
+    """For any question: either a clean refusal, or markers that all resolve to verbatim quotes."""
+    try:
+        reply = answer(question, settings=LENIENT, searcher=searcher)
+    except InvalidQuery:
+        assert not question.strip() or not any(ch.isprintable() and not ch.isspace() for ch in question)
+        return
+    if not reply.found:
+        assert not re.search(r"\[\d+\]", reply.text) and not reply.sources
+        return
+    numbers = {source.number for source in reply.sources}
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", reply.text)} == numbers
+    for quote in reply.quotes:
+        assert reply.sources[quote.source - 1].passage.text[quote.start : quote.end] == quote.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Settings, retrieve
+from assistant import Settings, answer, retrieve
 from assistant.store import BUILDS, read_pointer
 
 from .conftest import REPO
@@ -137,3 +138,52 @@ def test_killed_build_leaves_the_previous_index_serving(built, tmp_path):
     assert "added 40" in finished.stdout
     assert read_pointer(index) != before
     assert not list((index / BUILDS).glob(".tmp-*"))
+
+
+ANSWER_QUESTIONS = [
+    "Кто председательствовал на заседании в Актюбинской области?",
+    "Кто принял участие в заседании?",
+    "Как акимы районов подключились к совещанию?",
+    "Когда глава государства озвучил Послание?",
+    "Как называется Послание президента?",
+    "Что аким сказал о роли современных технологий?",
+    "Какие поручения были даны по итогам заседания?",
+    "Кто выступил с докладами на заседании?",
+    "Что обсуждали в Атырауской области?",
+    "Какой счет был в матче Кайрата?",
+    "Какую погоду прогнозируют синоптики?",
+    "Что такое имущественный наем государственного имущества?",
+    "Жамбыл облысының фермерлері не алады?",
+    "Ақтөбе облысының әкімі кім?",
+    "Who took part in the meeting in Aktobe?",
+    "What did the akim say about artificial intelligence?",
+    "What weather is forecast for the weekend?",
+    "Какая погода на Марсе?",
+    "Сколько стоит билет на самолет до Парижа?",
+    "What is the capital of France?",
+]
+
+
+@pytest.mark.parametrize("question", ANSWER_QUESTIONS)
+def test_answer_quotes_are_verbatim_in_the_cited_passages(built, question):
+    _, index = built
+    reply = answer(question, index_dir=index, settings=Settings.from_env(index_dir=index)).to_dict()
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", reply["text"])}
+    sources = {source["number"]: source["passage"] for source in reply["sources"]}
+    assert markers == set(sources)
+    if not reply["found"]:
+        assert not reply["quotes"] and reply["related"]
+        return
+    for quote in reply["quotes"]:
+        passage = sources[quote["source"]]
+        assert passage["text"][quote["start"] : quote["end"]] == quote["text"]
+        assert f"{quote['text']} [{quote['source']}]" in reply["text"]
+
+
+def test_ask_json_answers_about_the_sample_and_refuses_the_unrelated(built):
+    _, index = built
+    sample = json.loads(run("ask", QUESTIONS["ru"], "--index", str(index), "--json").stdout)
+    assert sample["found"] and "Шахарова" in sample["text"] and "[1]" in sample["text"]
+    assert sample["sources"][0]["passage"]["doc_id"] == "000_8e621c451e969ccc.txt"
+    mars = json.loads(run("ask", "Какая погода на Марсе?", "--index", str(index), "--json").stdout)
+    assert not mars["found"] and "[" not in mars["text"]
