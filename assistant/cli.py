@@ -65,6 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer, quotes and sources as one JSON object")
     ask.set_defaults(command=_ask)
 
+    evaluation = commands.add_parser(
+        "eval", help="measure retrieval on a question set (SQuAD JSON or KazQAD-style JSON lines)"
+    )
+    evaluation.add_argument("dataset", type=Path, help="questions with gold passages and answers")
+    evaluation.add_argument("--passages", type=Path, help="ask against this aligned file's passages (cross-language)")
+    evaluation.add_argument("--corpus", type=Path, help="folder of extra documents indexed as distractors")
+    evaluation.add_argument("--index", type=Path, help="workspace to build or reuse the evaluation index in")
+    evaluation.add_argument("--mode", default="dense", choices=["dense"], help="retrieval mode (default: dense)")
+    evaluation.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluation.set_defaults(command=_eval)
+
     serve = commands.add_parser("serve", help="start the web chat")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
@@ -150,6 +161,18 @@ def _ask(args: argparse.Namespace) -> int:
         _print_passage(f"[{source.number}]", source.passage)
     for number, passage in enumerate(reply.related, 1):
         _print_passage(f"({number})", passage)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from assistant.config import Settings
+    from assistant.evaluation import evaluate, load_eval_set
+
+    dataset = load_eval_set(args.dataset, args.passages)
+    report = evaluate(
+        dataset, workspace=args.index, extra_corpus=args.corpus, mode=args.mode, settings=Settings.from_env()
+    )
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.table())
     return 0
 
 

@@ -187,3 +187,24 @@ def test_ask_json_answers_about_the_sample_and_refuses_the_unrelated(built):
     assert sample["sources"][0]["passage"]["doc_id"] == "000_8e621c451e969ccc.txt"
     mars = json.loads(run("ask", "Какая погода на Марсе?", "--index", str(index), "--json").stdout)
     assert not mars["found"] and "[" not in mars["text"]
+
+
+def test_eval_command_reports_recall_for_russian_and_cross_language_questions(tmp_path):
+    from .test_evaluation import PARAGRAPHS, squad
+
+    ru = squad(tmp_path / "ru.json", PARAGRAPHS)
+    en = squad(
+        tmp_path / "en.json",
+        PARAGRAPHS,
+        {
+            "q0-0": "How many schools did the akim of Pavlodar region open?",
+            "q1-0": "What will be built in Atyrau across the Ural river?",
+            "q2-0": "What do forecasters promise in the south?",
+        },
+    )
+    same = json.loads(run("eval", str(ru), "--index", str(tmp_path / "ws"), "--json").stdout)
+    assert same["questions"] == 3 and same["recall_at_1"] == 1.0 and same["mrr_at_10"] == 1.0
+    cross = json.loads(run("eval", str(en), "--passages", str(ru), "--index", str(tmp_path / "ws"), "--json").stdout)
+    assert cross["recall_at_5"] == 1.0
+    table = run("eval", str(ru), "--index", str(tmp_path / "ws")).stdout
+    assert "| R@1 |" in table and "ru.json" in table
