@@ -232,5 +232,5 @@ def test_editing_the_end_of_a_long_file_re_embeds_only_the_changed_chunks(tmp_pa
     fake_embedder.embedded.clear()
     report = build(corpus, tmp_path / "index", fake_embedder)
     assert report.updated == 1
-    assert 1 <= report.chunks_embedded < report.chunks
+    assert 0 < report.chunks_embedded < report.chunks
     assert all("новый текст" in text for text in fake_embedder.embedded)
