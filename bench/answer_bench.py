@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ sys.path.insert(0, str(REPO))
 from assistant import Searcher, Settings, build_index  # noqa: E402
 from assistant.answer import THRESHOLDS, answer  # noqa: E402
 from assistant.embeddings import load_embedder  # noqa: E402
+from assistant.evaluation import latency_summary  # noqa: E402
 
 DIALOGUES = [
     # (first question, follow-up, doc the follow-up must be answered from, text the answer must contain)
@@ -209,8 +209,8 @@ def report_latency(searcher: Searcher, questions: list[str], settings: Settings,
         started = time.perf_counter()
         answer(question, settings=settings, searcher=searcher)
         times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    print(f"\nanswer() latency on {label} ({searcher.index.manifest.chunk_count} chunks, {len(times)} questions): p50 {statistics.median(times):.0f} ms, p95 {times[int(0.95 * (len(times) - 1))]:.0f} ms")
+    p50, p95 = latency_summary(times)
+    print(f"\nanswer() latency on {label} ({searcher.index.manifest.chunk_count} chunks, {len(times)} questions): p50 {p50:.0f} ms, p95 {p95:.0f} ms")
 
 
 if __name__ == "__main__":

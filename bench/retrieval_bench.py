@@ -18,7 +18,6 @@ import json
 import platform
 import resource
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from assistant import Searcher, Settings, build_index  # noqa: E402
 from assistant.embeddings import load_embedder  # noqa: E402
+from assistant.evaluation import EvalQuestion, latency_summary, score_rankings  # noqa: E402
 from assistant.store import load_index  # noqa: E402
 
 
@@ -106,31 +106,12 @@ def make_corpus(shared: Path, corpus: Path) -> tuple[Path, list[tuple[str, str, 
 
 
 def evaluate(searcher: Searcher, questions) -> tuple[float, float, float, float, float, float]:
-    hits = {1: 0, 5: 0, 10: 0}
-    reciprocal = 0.0
-    latencies = []
-    for question, doc_id, answers in questions:
-        started = time.perf_counter()
-        passages = searcher.search(question, k=10)
-        latencies.append((time.perf_counter() - started) * 1000)
-        rank = next(
-            (p.rank for p in passages if p.doc_id == doc_id and any(a.casefold() in p.text.casefold() for a in answers)),
-            None,
-        )
-        if rank is not None:
-            reciprocal += 1 / rank
-            for cutoff in hits:
-                hits[cutoff] += rank <= cutoff
-    n = len(questions)
-    latencies.sort()
-    return (
-        hits[1] / n,
-        hits[5] / n,
-        hits[10] / n,
-        reciprocal / n,
-        statistics.median(latencies),
-        latencies[int(0.95 * (len(latencies) - 1))],
+    """R@1, R@5, R@10, MRR@10 and query p50/p95 ms, scored as `assistant eval` scores them."""
+    asked = tuple(EvalQuestion(str(n), q, tuple(answers), (doc_id,)) for n, (q, doc_id, answers) in enumerate(questions))
+    recall, mrr, latencies = score_rankings(
+        asked, lambda question: [(p.doc_id, p.text) for p in searcher.search(question, k=10)]
     )
+    return (recall[1], recall[5], recall[10], mrr, *latency_summary(latencies))
 
 
 def measure_speed(corpus, index, settings, embedder, report, build_seconds, work) -> list[tuple[str, str]]:
