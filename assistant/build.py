@@ -17,11 +17,22 @@ from assistant.config import Settings
 from assistant.documents import SUPPORTED_SUFFIXES, file_fingerprint, iter_corpus_files, load_document
 from assistant.embeddings import Embedder, load_embedder
 from assistant.errors import AssistantError, DocumentError, IndexCorrupt, IndexNotFound, UnsupportedFormat
-from assistant.store import ChunkRecord, DocumentRecord, Manifest, StoredIndex, build_lock, load_index, write_build
+from assistant.keywords import KeywordIndex, analyze
+from assistant.sentences import MIN_INDEXED_CHARS, indexed_sentences
+from assistant.store import (
+    ChunkRecord,
+    DocumentRecord,
+    Manifest,
+    SentenceTable,
+    StoredIndex,
+    build_lock,
+    load_index,
+    write_build,
+)
 
 logger = logging.getLogger(__name__)
 
-# progress(stage, done, total): stage is "documents" or "chunks".
+# progress(stage, done, total): stage is "documents", "chunks" or "sentences".
 ProgressCallback = Callable[[str, int, int], None]
 
 
@@ -50,6 +61,7 @@ class BuildReport:
     build_path: Path | None
     changed: bool
     notes: tuple[str, ...] = field(default=())
+    sentences_embedded: int = 0
 
     def summary(self) -> str:
         """One line for people: ``added 2, updated 0, removed 1, unchanged 40, failed 1``."""
@@ -61,7 +73,9 @@ class BuildReport:
             line += f", skipped {len(self.skipped)}"
         return (
             f"{line} · {self.documents} documents, {self.chunks} chunks "
-            f"({self.chunks_embedded} embedded) in {self.seconds:.1f} s"
+            f"({self.chunks_embedded} embedded"
+            + (f", and {self.sentences_embedded} sentences" if self.sentences_embedded else "")
+            + f") in {self.seconds:.1f} s"
         )
 
     def to_dict(self) -> dict:
@@ -118,7 +132,7 @@ def build_index(
         embedder = embedder or load_embedder(
             settings.model, settings.device, settings.cache_dir, settings.batch_size, settings.precision
         )
-        chunker = ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap)
+        chunker = ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap, settings.header_tokens)
         _check_fits(chunker, embedder)
         notes: list[str] = []
         previous = _previous_build(index_path, notes)
@@ -190,7 +204,12 @@ def build_index(
         removed = len(previous_ids - seen)
         failed_ids = {problem.path for problem in failed}
         unchanged = len(kept)
-        if reusable and not pending and not removed and not (previous_ids & failed_ids):
+        complete = (
+            previous is not None
+            and previous.keywords is not None
+            and (previous.sentences is not None) == settings.sentence_vectors
+        )
+        if reusable and complete and not pending and not removed and not (previous_ids & failed_ids):
             return BuildReport(
                 added=0, updated=0, removed=0, unchanged=unchanged, failed=tuple(failed),
                 skipped=tuple(skipped), documents=len(kept), chunks=len(previous.chunks),
@@ -201,12 +220,18 @@ def build_index(
         same_model = previous is not None and previous.manifest.embedder.get("identity") == embedder.identity
         chunks, vectors, embedded = _assemble(previous, same_model, kept, pending, embedder, progress)
         documents = sorted(kept + [item.record for item in pending], key=lambda record: record.doc_id)
+        by_id = {record.doc_id: record for record in documents}
+        keywords = _keywords(previous if reusable else None, chunks, by_id)
+        sentences, sentences_embedded = None, 0
+        if settings.sentence_vectors:
+            sentences, sentences_embedded = _sentences(previous if same_model else None, chunks, by_id, embedder, progress)
         manifest = _manifest(embedder, chunker, documents, len(chunks))
-        build_path = write_build(index_path, manifest, chunks, vectors)
+        build_path = write_build(index_path, manifest, chunks, vectors, keywords, sentences)
         report = BuildReport(
             added=added, updated=updated, removed=removed, unchanged=unchanged, failed=tuple(failed),
             skipped=tuple(skipped), documents=len(documents), chunks=len(chunks), chunks_embedded=embedded,
             seconds=time.perf_counter() - started, build_path=build_path, changed=True, notes=tuple(notes),
+            sentences_embedded=sentences_embedded,
         )  # fmt: skip
         logger.info("build %s: %s", manifest.build_id, report.summary())
         return report
@@ -273,6 +298,87 @@ def _assemble(
     return chunks, vectors, len(hashes)
 
 
+def keyword_text(chunk: ChunkRecord, document: DocumentRecord) -> str:
+    """What keyword search indexes for a chunk: its text under its document title and section."""
+    return "\n".join(part for part in (document.title, chunk.section, chunk.text) if part)
+
+
+def _keywords(previous: StoredIndex | None, chunks: list[ChunkRecord], documents: dict[str, DocumentRecord]) -> KeywordIndex:
+    """The keyword index of the new build; chunks kept from the previous build keep their terms."""
+    old_rows: dict[str, int] = {}
+    if previous is not None and previous.keywords is not None:
+        old_rows = {
+            chunk.chunk_id: row
+            for row, chunk in enumerate(previous.chunks)
+            if chunk.doc_id in documents and documents[chunk.doc_id].content_hash == previous.documents[chunk.doc_id].content_hash
+        }
+    rows = []
+    for chunk in chunks:
+        row = old_rows.get(chunk.chunk_id)
+        if row is not None:
+            rows.append(previous.keywords.terms_of(row))  # type: ignore[union-attr]
+        else:
+            document = documents[chunk.doc_id]
+            rows.append(analyze(keyword_text(chunk, document), document.lang))
+    return KeywordIndex.from_terms(rows)
+
+
+def _sentences(
+    previous: StoredIndex | None,
+    chunks: list[ChunkRecord],
+    documents: dict[str, DocumentRecord],
+    embedder: Embedder,
+    progress: ProgressCallback,
+) -> tuple[SentenceTable, int]:
+    """Every chunk's sentences with their vectors, and how many sentences had to be embedded.
+
+    A sentence embedded by the previous build (same text, same model) keeps its vector.
+    """
+    old: dict[str, int] = {}
+    if previous is not None and previous.sentences is not None:
+        table = previous.sentences
+        for row, chunk in enumerate(previous.chunks):
+            for number, (start, end) in enumerate(table.spans[table.offsets[row] : table.offsets[row + 1]]):
+                old.setdefault(content_hash(chunk.text[start:end]), int(table.offsets[row]) + number)
+    spans: list[tuple[int, int]] = []
+    offsets = [0]
+    hashes: list[str] = []
+    to_embed: dict[str, str] = {}
+    for chunk in chunks:
+        for start, end in indexed_sentences(chunk.text, documents[chunk.doc_id].lang):
+            sentence = chunk.text[start:end]
+            digest = content_hash(sentence)
+            spans.append((start, end))
+            hashes.append(digest)
+            if digest not in old:
+                to_embed.setdefault(digest, sentence)
+        offsets.append(len(spans))
+    order = list(to_embed)
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        progress("sentences", done, len(order))
+
+    progress("sentences", 0, len(order))
+    fresh = embedder.embed_passages([to_embed[digest] for digest in order], progress=advance)
+    fresh_rows = {digest: row for row, digest in enumerate(order)}
+    vectors = np.zeros((len(hashes), embedder.dimension), dtype=np.float32)
+    old_vectors = previous.sentences.vectors if previous is not None and previous.sentences is not None else None
+    for row, digest in enumerate(hashes):
+        if digest in fresh_rows:
+            vectors[row] = fresh[fresh_rows[digest]]
+        else:
+            vectors[row] = old_vectors[old[digest]]  # type: ignore[index]
+    table = SentenceTable(
+        spans=np.asarray(spans, dtype=np.int32).reshape(-1, 2),
+        offsets=np.asarray(offsets, dtype=np.int64),
+        vectors=vectors,
+    )
+    return table, len(order)
+
+
 def _previous_build(index_dir: Path, notes: list[str]) -> StoredIndex | None:
     try:
         return load_index(index_dir)
@@ -323,6 +429,7 @@ def _manifest(
             "precision": getattr(embedder, "precision", "float32"),
         },
         chunker=asdict(chunker),
+        sentences={"min_chars": MIN_INDEXED_CHARS},
         documents=tuple(documents),
         chunk_count=chunk_count,
         corpus_fingerprint=fingerprint,

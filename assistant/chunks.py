@@ -103,10 +103,10 @@ def embedding_text(chunk: Chunk, title: str, header_limit: Callable[[str], str])
         title: its document's title.
         header_limit: cuts the header to the header token budget.
     """
-    header = " / ".join(part for part in (title.strip(), chunk.section.strip()) if part)
+    header = header_limit(" / ".join(part for part in (title.strip(), chunk.section.strip()) if part))
     if not header:
         return chunk.text
-    return header_limit(header) + "\n\n" + chunk.text
+    return header + "\n\n" + chunk.text
 
 
 def header_limiter(count_tokens: Callable[[str], int], budget: int = HEADER_TOKENS) -> Callable[[str], str]:
@@ -116,7 +116,7 @@ def header_limiter(count_tokens: Callable[[str], int], budget: int = HEADER_TOKE
     def limit(header: str) -> str:
         if header in cache:
             return cache[header]
-        text = header
+        text = header if budget > 0 else ""
         while text and count_tokens(text) > budget:
             cut = max(len(text) * 3 // 4, 1)
             text = text[:cut].rsplit(" ", 1)[0] if " " in text[:cut] else text[:cut]

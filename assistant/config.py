@@ -27,10 +27,16 @@ class Settings:
             per-user default (``~/.cache/kz-assistant``).
         chunk_tokens: target chunk size in the embedding model's tokens.
         chunk_overlap: overlap between consecutive chunks of one section, in tokens.
+        header_tokens: budget of the "title / section" line embedded in front of each chunk
+            (0: embed the chunk text alone).
         batch_size: passages per forward pass when embedding.
         precision: ``auto`` (bfloat16 on CPUs with native bf16, else float32), ``float32`` or ``bfloat16``.
         max_file_mb: corpus files larger than this are reported and skipped.
         lock_timeout: seconds a build waits for another build's lock (0: fail at once).
+        search_mode: ``hybrid`` (meaning and keywords fused), ``dense`` or ``keyword``.
+        sentence_vectors: also embed each chunk's sentences at build time. Hybrid search then
+            reorders its top results by their best sentence, and answers quote without
+            embedding anything; builds take about twice as long.
         answer_passages: passages retrieved for an answer (the rest are shown as related).
         answer_quote_passages: the best passages whose sentences may be quoted.
         answer_threshold_shift: added to the calibrated "not found" thresholds of
@@ -47,10 +53,13 @@ class Settings:
     cache_dir: Path | None = None
     chunk_tokens: int = 256
     chunk_overlap: int = 32
+    header_tokens: int = 64
     batch_size: int = 16
     precision: str = "auto"
     max_file_mb: float = 50.0
     lock_timeout: float = 0.0
+    search_mode: str = "hybrid"
+    sentence_vectors: bool = True
     answer_passages: int = 5
     answer_quote_passages: int = 3
     answer_threshold_shift: float = 0.0
@@ -64,8 +73,12 @@ class Settings:
             raise AssistantError(
                 f"chunk_overlap must be in [0, chunk_tokens), got {self.chunk_overlap}"
             )
+        if self.header_tokens < 0:
+            raise AssistantError(f"header_tokens must be 0 or more, got {self.header_tokens}")
         if self.batch_size < 1:
             raise AssistantError(f"batch_size must be positive, got {self.batch_size}")
+        if self.search_mode not in ("hybrid", "dense", "keyword"):
+            raise AssistantError(f"search_mode must be hybrid, dense or keyword, got {self.search_mode!r}")
         if self.max_file_mb <= 0:
             raise AssistantError(f"max_file_mb must be positive, got {self.max_file_mb}")
 

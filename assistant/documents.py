@@ -160,7 +160,13 @@ def iter_corpus_files(corpus_root: Path) -> Iterator[Path]:
 
 
 def _is_skipped_name(name: str) -> bool:
-    return name.lower().endswith(SIDECAR_SUFFIX) or name.upper().startswith("README") or name.startswith("~$")
+    """Sidecars, READMEs, Office lock files and source lists (``sources.tsv``) are not documents."""
+    lowered = name.lower()
+    return (
+        lowered.endswith((SIDECAR_SUFFIX, ".tsv"))
+        or name.upper().startswith("README")
+        or name.startswith(("~$", "."))
+    )
 
 
 def _linked_file_inside(link: Path, real_root: Path) -> bool:

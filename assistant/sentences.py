@@ -12,6 +12,14 @@ _KAZAKH_ABBREVIATIONS = re.compile(
 _CYRILLIC = re.compile(r"[А-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі]")
 
 
+MIN_INDEXED_CHARS = 12  # shorter pieces (numbering, "Статья 5.") say too little to rank by
+
+
+def indexed_sentences(text: str, lang: str = "") -> list[tuple[int, int]]:
+    """The sentence spans of a chunk that the index embeds on their own (see :mod:`assistant.store`)."""
+    return [(start, end) for start, end in split_sentences(text, lang) if len(text[start:end].strip()) >= MIN_INDEXED_CHARS]
+
+
 def split_sentences(text: str, lang: str = "") -> list[tuple[int, int]]:
     """Sentence spans of ``text`` as ``(start, end)`` offsets, so ``text[start:end]`` is the sentence.
 

@@ -10,6 +10,8 @@ Layout of an index directory::
         chunks.jsonl       one chunk per line, row i = FAISS id i = vectors row i
         vectors.npy        float32 unit vectors (kept for incremental rebuilds)
         faiss.index        inner-product index over the same vectors (cosine on unit vectors)
+        keywords/          terms of every chunk and the BM25 matrix (see assistant.keywords)
+        sentence_*.npy     each chunk's sentences: spans in the chunk text and unit vectors
 
 A build writes ``builds/.tmp-*``, renames it to ``builds/<build_id>``, then replaces
 ``CURRENT``. A reader never sees a half-written build, and a crash leaves the
@@ -31,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import BuildInProgress, IndexCorrupt, IndexNotFound, ModelMismatch
+from assistant.keywords import ANALYZER_VERSION, KeywordIndex
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,10 @@ MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.npy"
 FAISS_FILE = "faiss.index"
+KEYWORDS = "keywords"
+SENTENCE_VECTORS = "sentence_vectors.npy"
+SENTENCE_SPANS = "sentence_spans.npy"
+SENTENCE_OFFSETS = "sentence_offsets.npy"
 KEEP_BUILDS = 2  # the one in service and the one before, for readers that just read the pointer
 
 
@@ -86,6 +93,8 @@ class Manifest:
     corpus_fingerprint: str
     library_versions: dict
     files: dict = field(default_factory=dict)
+    keywords: dict = field(default_factory=dict)
+    sentences: dict = field(default_factory=dict)
     metric: str = "inner_product on unit vectors (cosine)"
     format_version: int = FORMAT_VERSION
 
@@ -108,14 +117,38 @@ class Manifest:
 
 
 @dataclass(frozen=True)
+class SentenceTable:
+    """The sentences of every chunk: chunk ``row`` owns rows ``offsets[row]:offsets[row + 1]``.
+
+    ``spans`` are ``(start, end)`` offsets in the chunk's text; ``vectors`` are unit vectors
+    from the same model as the chunks (memory-mapped when loaded).
+    """
+
+    spans: np.ndarray
+    offsets: np.ndarray
+    vectors: np.ndarray
+
+    def of_chunk(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """(spans, vectors) of chunk ``row``'s sentences."""
+        start, end = int(self.offsets[row]), int(self.offsets[row + 1])
+        return self.spans[start:end], self.vectors[start:end]
+
+
+@dataclass(frozen=True)
 class StoredIndex:
-    """A loaded, validated build. Rows of ``chunks``, the FAISS ids and ``vectors()`` agree."""
+    """A loaded, validated build. Rows of ``chunks``, the FAISS ids, ``vectors()`` and ``keywords`` agree.
+
+    ``keywords`` is ``None`` for a build made before keyword search existed; the next
+    ``assistant build`` adds it without re-embedding anything.
+    """
 
     path: Path
     manifest: Manifest
     chunks: tuple[ChunkRecord, ...]
     documents: dict[str, DocumentRecord]
     faiss_index: object
+    keywords: KeywordIndex | None = None
+    sentences: SentenceTable | None = None
 
     def vectors(self) -> np.ndarray:
         """The stored vectors, memory-mapped (read only when a rebuild reuses them)."""
@@ -190,11 +223,45 @@ def load_index(index_dir: Path, *, expected_embedder: str | None = None) -> Stor
     unknown = {chunk.doc_id for chunk in chunks} - documents.keys()
     if unknown:
         raise IndexCorrupt(f"{path / CHUNKS} refers to documents not in the manifest: {sorted(unknown)[:3]}")
-    return StoredIndex(path=path, manifest=manifest, chunks=chunks, documents=documents, faiss_index=faiss_index)
+    keywords = None
+    if manifest.keywords.get("analyzer") == ANALYZER_VERSION:
+        try:
+            keywords = KeywordIndex.load(path / KEYWORDS)
+        except (OSError, ValueError, KeyError) as error:
+            raise IndexCorrupt(f"{path / KEYWORDS} cannot be read ({error}): run `assistant build` to rebuild") from None
+        if keywords.rows != len(chunks):
+            raise IndexCorrupt(f"{path / KEYWORDS} has {keywords.rows} rows for {len(chunks)} chunks: run `assistant build`")
+    sentences = _load_sentences(path, manifest, len(chunks), dimension) if manifest.sentences else None
+    return StoredIndex(path, manifest, chunks, documents, faiss_index, keywords, sentences)
+
+
+def _load_sentences(path: Path, manifest: Manifest, chunk_count: int, dimension: int) -> SentenceTable:
+    try:
+        table = SentenceTable(
+            spans=np.load(path / SENTENCE_SPANS, allow_pickle=False),
+            offsets=np.load(path / SENTENCE_OFFSETS, allow_pickle=False),
+            vectors=np.load(path / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False),
+        )
+    except (OSError, ValueError) as error:
+        raise IndexCorrupt(f"the sentence files of {path} cannot be read ({error}): run `assistant build`") from None
+    rows = len(table.spans)
+    if (
+        len(table.offsets) != chunk_count + 1
+        or (chunk_count and int(table.offsets[-1]) != rows)
+        or table.vectors.shape != (rows, dimension)
+        or rows != manifest.sentences.get("rows")
+    ):
+        raise IndexCorrupt(f"the sentence files of {path} disagree with the chunks: run `assistant build`")
+    return table
 
 
 def write_build(
-    index_dir: Path, manifest: Manifest, chunks: list[ChunkRecord], vectors: np.ndarray
+    index_dir: Path,
+    manifest: Manifest,
+    chunks: list[ChunkRecord],
+    vectors: np.ndarray,
+    keywords: KeywordIndex,
+    sentences: SentenceTable | None = None,
 ) -> Path:
     """Write a complete build and put it in service atomically.
 
@@ -206,8 +273,8 @@ def write_build(
     builds = index_dir / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    if vectors.shape[0] != len(chunks):
-        raise ValueError(f"{len(chunks)} chunks but {vectors.shape[0]} vectors")
+    if vectors.shape[0] != len(chunks) or keywords.rows != len(chunks):
+        raise ValueError(f"{len(chunks)} chunks but {vectors.shape[0]} vectors and {keywords.rows} keyword rows")
     staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
     try:
         with open(staging / CHUNKS, "w", encoding="utf-8") as out:
@@ -222,8 +289,22 @@ def write_build(
             index.add(vectors)
         faiss.write_index(index, str(staging / FAISS_FILE))
         _sync_path(staging / FAISS_FILE)
-        files = {name: (staging / name).stat().st_size for name in (CHUNKS, VECTORS, FAISS_FILE)}
-        final = Manifest(**{**_fields(manifest), "files": files})
+        written = keywords.save(staging / KEYWORDS)
+        for file in written:
+            _sync_path(file)
+        _sync_path(staging / KEYWORDS)
+        names = [CHUNKS, VECTORS, FAISS_FILE]
+        if sentences is not None:
+            for name, array in ((SENTENCE_SPANS, sentences.spans), (SENTENCE_OFFSETS, sentences.offsets), (SENTENCE_VECTORS, sentences.vectors)):
+                with open(staging / name, "wb") as out:
+                    np.save(out, np.ascontiguousarray(array), allow_pickle=False)
+                    _sync(out)
+            names += [SENTENCE_SPANS, SENTENCE_OFFSETS, SENTENCE_VECTORS]
+        files = {name: (staging / name).stat().st_size for name in names}
+        files.update({file.relative_to(staging).as_posix(): file.stat().st_size for file in written})
+        described = {"analyzer": ANALYZER_VERSION, **keywords.parameters()}
+        sentence_facts = {} if sentences is None else {"rows": len(sentences.spans), **manifest.sentences}
+        final = Manifest(**{**_fields(manifest), "files": files, "keywords": described, "sentences": sentence_facts})
         with open(staging / MANIFEST, "w", encoding="utf-8") as out:
             out.write(final.to_json())
             _sync(out)
