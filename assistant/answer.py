@@ -114,7 +114,7 @@ def answer(
     if searcher is None:
         searcher = searcher_for(index_dir, settings)
     query_vector = searcher.embed_query(query)
-    passages = searcher.search_vector(query_vector, k=settings.answer_passages, filters=filters)
+    passages = searcher.search(query, k=settings.answer_passages, filters=filters, vector=query_vector)
     if not passages:
         return Answer(question, NO_ANSWER[lang], False, lang, retrieval_query=query)
 
@@ -122,14 +122,15 @@ def answer(
     candidates = _candidates(passages[: settings.answer_quote_passages])
     if not candidates:
         return _no_answer(question, lang, passages, query, 0.0)
-    sentence_vectors = searcher.embedder.embed_passages([text for _, _, _, text in candidates])
+    sentence_vectors = _sentence_vectors(searcher, passages, candidates)
     similarity = sentence_vectors @ query_vector
-    passage_scores = np.array([passages[p].score for p, _, _, _ in candidates], dtype=np.float32)
+    passage_scores = np.array([passages[p].similarity for p, _, _, _ in candidates], dtype=np.float32)
     scores = 0.5 * similarity + 0.5 * passage_scores
     best = int(np.argmax(scores))
     confidence = float(similarity[best])
     min_passage, min_sentence = (t + settings.answer_threshold_shift for t in THRESHOLDS.get(lang, THRESHOLDS["en"]))
-    if passages[0].score < min_passage or confidence < min_sentence:
+    best_passage = max(p.similarity for p in passages)
+    if best_passage < min_passage or confidence < min_sentence:
         return _no_answer(question, lang, passages, query, confidence)
 
     chosen = _choose(candidates, scores, settings)
@@ -150,6 +151,18 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
     if not elliptic:
         return question.strip()
     return f"{previous[-1]} {question.strip()}"
+
+
+def _sentence_vectors(searcher: Searcher, passages: list[Passage], candidates) -> np.ndarray:
+    """Vectors of the candidate sentences: stored by the build when it embedded them, else embedded now."""
+    stored = {index: searcher.sentence_vectors(passages[index].chunk_id) for index in {c[0] for c in candidates}}
+    found = [stored[index].get((start, end)) for index, start, end, _ in candidates]
+    missing = [number for number, vector in enumerate(found) if vector is None]
+    if missing:
+        fresh = searcher.embedder.embed_passages([candidates[number][3] for number in missing])
+        for number, vector in zip(missing, fresh):
+            found[number] = vector
+    return np.stack(found).astype(np.float32)
 
 
 def _candidates(passages: list[Passage]) -> list[tuple[int, int, int, str]]:
@@ -204,7 +217,7 @@ def _compose(question, lang, passages, candidates, scores, chosen, query, confid
         sources,
         retrieval_query=query,
         confidence=confidence,
-        passage_score=passages[0].score,
+        passage_score=max(p.similarity for p in passages),
     )
 
 
@@ -217,7 +230,7 @@ def _no_answer(question: str, lang: str, passages: list[Passage], query: str, co
         related=tuple(passages[:3]),
         retrieval_query=query,
         confidence=confidence,
-        passage_score=passages[0].score,
+        passage_score=max(p.similarity for p in passages),
     )
 
 

@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("query", help="question or keywords (Russian, Kazakh, English...)")
     search.add_argument("-k", type=int, default=5, help="number of passages (default: 5)")
     search.add_argument("--index", type=Path, help="index folder (default: index)")
+    search.add_argument(
+        "--mode", choices=["hybrid", "dense", "keyword"],
+        help="hybrid (default): meaning and keywords; dense: meaning only; keyword: exact terms such as 'статья 12'",
+    )  # fmt: skip
     _add_filters(search)
     search.add_argument("--json", action="store_true", help="one JSON object per passage, one per line")
     search.set_defaults(command=_search)
@@ -72,9 +76,20 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--passages", type=Path, help="ask against this aligned file's passages (cross-language)")
     evaluation.add_argument("--corpus", type=Path, help="folder of extra documents indexed as distractors")
     evaluation.add_argument("--index", type=Path, help="workspace to build or reuse the evaluation index in")
-    evaluation.add_argument("--mode", default="dense", choices=["dense"], help="retrieval mode (default: dense)")
+    evaluation.add_argument(
+        "--mode", default="hybrid", choices=["hybrid", "dense", "keyword"], help="retrieval mode (default: hybrid)"
+    )
     evaluation.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluation.set_defaults(command=_eval)
+
+    fetch = commands.add_parser("fetch", help="download the pages of a sources list into the corpus (text + metadata)")
+    fetch.add_argument("sources", type=Path, help="tab-separated list: kind, url, date, lang, region[, title, doc_type]")
+    fetch.add_argument("--corpus", type=Path, help="corpus folder (default: corpus); pages go to <corpus>/fetched/")
+    fetch.add_argument("--delay", type=float, default=1.0, help="seconds between requests to one host (default: 1)")
+    fetch.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for a server (default: 20)")
+    fetch.add_argument("--retries", type=int, default=2, help="retries after 5xx answers and time-outs (default: 2)")
+    fetch.add_argument("--json", action="store_true", help="print the report as JSON")
+    fetch.set_defaults(command=_fetch)
 
     serve = commands.add_parser("serve", help="start the web chat")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -133,7 +148,7 @@ def _search(args: argparse.Namespace) -> int:
     from assistant.config import Settings
     from assistant.retrieval import retrieve
 
-    settings = Settings.from_env(index_dir=args.index)
+    settings = Settings.from_env(index_dir=args.index, search_mode=args.mode)
     passages = retrieve(args.query, k=args.k, filters=_filters(args), settings=settings)
     if args.json:
         for passage in passages:
@@ -174,6 +189,30 @@ def _eval(args: argparse.Namespace) -> int:
     )
     print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.table())
     return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from assistant.config import Settings
+    from assistant.fetch import fetch_sources
+
+    corpus = args.corpus or Settings.from_env().corpus_dir
+    with _ProgressBars(enabled=not args.json) as bars:
+        report = fetch_sources(
+            args.sources, corpus, delay=args.delay, timeout=args.timeout, retries=args.retries, progress=bars.update
+        )
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        for problem in report.problems:
+            print(f"bad row: {problem}", file=sys.stderr)
+        for result in report.results:
+            if result.status == "failed":
+                print(f"failed: {result.url}: {result.reason}", file=sys.stderr)
+        print(f"{report.summary()} -> {Path(corpus) / 'fetched'}")
+        if any(result.status == "written" for result in report.results):
+            print("run `assistant build` to index what was written")
+    # Failing everything (offline, a wrong list) is an error; some failures are a report.
+    return 1 if report.results and all(result.status == "failed" for result in report.results) else 0
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -247,12 +247,48 @@ def _answers(value: object) -> list[str]:
     return []
 
 
+def prepare_index(
+    dataset: EvalSet,
+    *,
+    workspace: Path | None = None,
+    extra_corpus: Path | None = None,
+    settings=None,
+    embedder=None,
+) -> Path:
+    """Build (or bring up to date) the index over the dataset's passages plus optional distractors.
+
+    The corpus and index live in ``workspace`` (default: a per-dataset folder in the user cache),
+    so a second run over the same passages embeds nothing: builds are incremental.
+
+    Returns:
+        The index directory.
+
+    Raises:
+        AssistantError: the extra corpus is not a folder.
+    """
+    import shutil
+
+    from assistant.build import build_index
+    from assistant.checkpoint import default_cache_dir
+
+    workspace = Path(workspace) if workspace else default_cache_dir() / "eval" / dataset.fingerprint()
+    corpus = workspace / "corpus"
+    write_corpus(dataset, corpus / "dataset")
+    if extra_corpus is not None:
+        if not Path(extra_corpus).is_dir():
+            raise AssistantError(f"extra corpus {extra_corpus} is not a folder")
+        shutil.copytree(extra_corpus, corpus / "extra", dirs_exist_ok=True)
+    report = build_index(corpus, workspace / "index", settings=settings, embedder=embedder)
+    logger.info("evaluation index: %s", report.summary())
+    return workspace / "index"
+
+
 def evaluate(
     dataset: EvalSet,
     *,
     workspace: Path | None = None,
     extra_corpus: Path | None = None,
-    mode: str = "dense",
+    mode: str = "hybrid",
     settings=None,
     embedder=None,
 ) -> EvalReport:
@@ -265,38 +301,26 @@ def evaluate(
         dataset: questions and passages (:func:`load_eval_set`).
         workspace: folder for the evaluation corpus (``corpus/``) and index (``index/``).
         extra_corpus: a folder of documents added as distractors.
-        mode: retrieval mode; ``dense`` (keyword and hybrid modes come with issue #4).
+        mode: retrieval mode: ``hybrid``, ``dense`` or ``keyword`` (see :func:`assistant.retrieve`).
         settings: chunking and model settings (``Settings.from_env()`` when omitted).
         embedder: a ready embedder (tests pass a fake one).
 
     Raises:
         AssistantError: unknown mode or unreadable extra corpus.
     """
-    import shutil
-
-    from assistant.build import build_index
-    from assistant.checkpoint import default_cache_dir
     from assistant.config import Settings
-    from assistant.retrieval import Searcher
+    from assistant.retrieval import MODES, Searcher
 
-    if mode != "dense":
-        raise AssistantError(f"mode {mode!r} is not available: use dense")
+    if mode not in MODES:
+        raise AssistantError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     settings = settings or Settings.from_env()
-    workspace = Path(workspace) if workspace else default_cache_dir() / "eval" / dataset.fingerprint()
-    corpus = workspace / "corpus"
-    write_corpus(dataset, corpus / "dataset")
-    if extra_corpus is not None:
-        if not Path(extra_corpus).is_dir():
-            raise AssistantError(f"extra corpus {extra_corpus} is not a folder")
-        shutil.copytree(extra_corpus, corpus / "extra", dirs_exist_ok=True)
-    report = build_index(corpus, workspace / "index", settings=settings, embedder=embedder)
-    logger.info("evaluation index: %s", report.summary())
-    searcher = Searcher(workspace / "index", settings=settings, embedder=embedder)
+    index_dir = prepare_index(dataset, workspace=workspace, extra_corpus=extra_corpus, settings=settings, embedder=embedder)
+    searcher = Searcher(index_dir, settings=settings, embedder=embedder)
 
     def search(question: str) -> list[tuple[str, str]]:
         return [
             (Path(p.doc_id).stem if p.doc_id.startswith("dataset/") else "", p.text)
-            for p in searcher.search(question, k=max(CUTOFFS))
+            for p in searcher.search(question, k=max(CUTOFFS), mode=mode)
         ]
 
     recall, mrr, latencies = score_rankings(dataset.questions, search)

@@ -13,12 +13,16 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.embeddings import Embedder, load_embedder
-from assistant.errors import IndexNotFound, InvalidQuery
+from assistant.errors import IndexCorrupt, IndexNotFound, InvalidQuery
 from assistant.store import StoredIndex, load_index, read_pointer
 
 logger = logging.getLogger(__name__)
 
 FILTER_KEYS = ("region", "doc_type", "lang", "doc_id", "date_from", "date_to")
+MODES = ("hybrid", "dense", "keyword")
+CANDIDATES = 100  # per retriever, before fusion
+RERANK_DEPTH = 10  # hybrid: the fused top this many are reordered by their best sentence
+SENTENCE_WEIGHT = 0.5  # measured in bench/hybrid_bench.py
 MAX_QUERY_CHARS = 4000  # the model reads 512 tokens; longer input only costs tokenizer time
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -27,7 +31,10 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 class Passage:
     """A retrieved chunk with its score and citation metadata.
 
-    ``text`` equals the document's extracted text between ``start`` and ``end``.
+    ``text`` equals the document's extracted text between ``start`` and ``end``. ``score``
+    orders the results of the mode searched (hybrid: the fused score; dense: the cosine
+    similarity; keyword: BM25). ``similarity`` is always the cosine similarity of the query
+    and the chunk (0 in keyword mode, where the query is not embedded).
     """
 
     rank: int
@@ -44,6 +51,8 @@ class Passage:
     section: str
     start: int
     end: int
+    similarity: float = 0.0
+    keyword_score: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,7 +82,7 @@ class Searcher:
             raise IndexNotFound(f"no index in {self.index_dir}: run `assistant build` first")
         self._embedder = embedder
         self._lock = threading.Lock()
-        self._loaded: tuple[str, StoredIndex, _FilterColumns] | None = None
+        self._loaded: tuple[str, _Serving] | None = None
         self.index  # noqa: B018 - load now so a damaged index fails here, not at the first query
 
     @property
@@ -86,11 +95,60 @@ class Searcher:
     @property
     def index(self) -> StoredIndex:
         """The build in service, reloaded when the pointer has moved."""
-        return self._current()[1]
+        return self._current()[1].index
 
-    def search(self, query: str, *, k: int = 5, filters: Mapping[str, object] | None = None) -> list[Passage]:
-        """Best ``k`` passages for ``query`` (see :func:`retrieve`)."""
-        return self.search_vector(self.embed_query(query), k=k, filters=filters)
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        filters: Mapping[str, object] | None = None,
+        mode: str | None = None,
+        vector: np.ndarray | None = None,
+    ) -> list[Passage]:
+        """Best ``k`` passages for ``query`` (see :func:`retrieve`).
+
+        Args:
+            vector: the query's embedding when the caller already has it (saves one model call).
+        """
+        mode = _check_mode(mode if mode is not None else self._settings.search_mode)
+        _check_k(k)
+        cleaned = _clean_query(query)
+        serving = self._current()[1]
+        if mode != "dense" and serving.index.keywords is None:
+            raise IndexCorrupt(
+                f"index {self.index_dir} was built before keyword search existed: "
+                "run `assistant build` to add it (nothing is re-embedded), or search with mode dense"
+            )
+        if vector is None and mode != "keyword":
+            vector = self.embedder.embed_queries([cleaned])[0]
+        allowed = serving.columns.allowed_rows(_check_filters(filters))
+        rows = serving.index.faiss_index.ntotal if allowed is None else len(allowed)
+        if rows == 0:
+            return []
+        dense = _dense_candidates(serving, vector, max(k, CANDIDATES), allowed) if mode != "keyword" else {}
+        keyword: dict[int, float] = {}
+        coverage = 0.0
+        if mode != "dense":
+            keyword, coverage = _keyword_candidates(serving, cleaned, max(k, CANDIDATES), allowed)
+        candidates = list(dict.fromkeys([*dense, *keyword]))
+        similarity = dict(dense)
+        missing = [row for row in candidates if row not in similarity]
+        if vector is not None and missing:
+            similarity.update(zip(missing, (serving.vectors[missing] @ vector).tolist()))
+        if mode == "dense":
+            order = {row: score for row, score in dense.items()}
+        elif mode == "keyword":
+            order = {row: score for row, score in keyword.items() if score > 0}
+        else:
+            order = fuse(dense, keyword, coverage, similarity)
+            if serving.index.sentences is not None and vector is not None:
+                order = _rerank_by_sentences(order, serving.index.sentences, vector, similarity)
+        best = sorted(order, key=lambda row: (-order[row], row))[:k]
+        return [
+            serving.passage(rank, row, order[row], similarity.get(row, 0.0), keyword.get(row, 0.0))
+            for rank, row in enumerate(best, 1)
+        ]
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's unit vector, after checking and cleaning the text.
@@ -103,43 +161,26 @@ class Searcher:
     def search_vector(
         self, vector: np.ndarray, *, k: int = 5, filters: Mapping[str, object] | None = None
     ) -> list[Passage]:
-        """Best ``k`` passages for an already embedded query (callers that reuse the vector)."""
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise InvalidQuery(f"k must be a positive integer, got {k!r}")
-        _, index, columns = self._current()
-        allowed = columns.allowed_rows(_check_filters(filters))
-        if index.faiss_index.ntotal == 0 or (allowed is not None and len(allowed) == 0):
+        """Best ``k`` passages for an already embedded query, by dense similarity alone."""
+        _check_k(k)
+        serving = self._current()[1]
+        allowed = serving.columns.allowed_rows(_check_filters(filters))
+        if serving.index.faiss_index.ntotal == 0 or (allowed is not None and len(allowed) == 0):
             return []
-        vector = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
-        limit = min(k, index.faiss_index.ntotal if allowed is None else len(allowed))
-        scores, rows = _search(index.faiss_index, vector, limit, allowed)
-        passages = []
-        for score, row in zip(scores, rows):
-            if row < 0:
-                continue
-            chunk = index.chunks[row]
-            document = index.documents[chunk.doc_id]
-            passages.append(
-                Passage(
-                    rank=len(passages) + 1,
-                    score=float(score),
-                    chunk_id=chunk.chunk_id,
-                    doc_id=chunk.doc_id,
-                    text=chunk.text,
-                    title=document.title,
-                    date=document.date,
-                    region=document.region,
-                    doc_type=document.doc_type,
-                    lang=document.lang,
-                    source=document.source,
-                    section=chunk.section,
-                    start=chunk.start,
-                    end=chunk.end,
-                )
-            )
-        return passages
+        dense = _dense_candidates(serving, vector, k, allowed)
+        return [serving.passage(rank, row, score, score, 0.0) for rank, (row, score) in enumerate(dense.items(), 1)]
 
-    def _current(self) -> tuple[str, StoredIndex, _FilterColumns]:
+    def sentence_vectors(self, chunk_id: str) -> dict[tuple[int, int], np.ndarray]:
+        """The stored vectors of a chunk's sentences by ``(start, end)`` in its text (empty if none)."""
+        serving = self._current()[1]
+        row = serving.row_of.get(chunk_id)
+        table = serving.index.sentences
+        if row is None or table is None:
+            return {}
+        spans, vectors = table.of_chunk(row)
+        return {(int(start), int(end)): np.asarray(vector, dtype=np.float32) for (start, end), vector in zip(spans, vectors)}
+
+    def _current(self) -> tuple[str, _Serving]:
         pointer = read_pointer(self.index_dir)
         loaded = self._loaded
         if loaded is not None and (pointer == loaded[0] or pointer is None):
@@ -147,7 +188,7 @@ class Searcher:
         with self._lock:
             if self._loaded is None or self._loaded[0] != pointer:
                 index = load_index(self.index_dir, expected_embedder=self.embedder.identity)
-                self._loaded = (index.path.name, index, _FilterColumns(index))
+                self._loaded = (index.path.name, _Serving(index))
                 logger.info("serving build %s from %s", index.path.name, self.index_dir)
             return self._loaded
 
@@ -161,6 +202,7 @@ def retrieve(
     *,
     k: int = 5,
     filters: Mapping[str, object] | None = None,
+    mode: str | None = None,
     index_dir: str | Path | None = None,
     settings: Settings | None = None,
 ) -> list[Passage]:
@@ -175,21 +217,24 @@ def retrieve(
         filters: keep only passages whose document matches every key: ``region``, ``doc_type``,
             ``lang``, ``doc_id`` (a string or a list of accepted strings, compared case-insensitively),
             ``date_from`` / ``date_to`` (``YYYY-MM-DD``, inclusive; undated documents are excluded).
+        mode: ``hybrid`` (default: meaning and keywords fused), ``dense`` (meaning only, works
+            across languages) or ``keyword`` (BM25 with Russian/Kazakh stemming: exact names,
+            numbers, article numbers such as "статья 12" or "413-IV").
         index_dir: the index directory (default: ``settings.index_dir``, ``index``).
         settings: model and device; ``Settings.from_env()`` when omitted.
 
     Returns:
-        Passages, best first, ``rank`` from 1; ``score`` is the cosine similarity.
+        Passages, best first, ``rank`` from 1 (see :class:`Passage` for the scores).
 
     Raises:
-        InvalidQuery: empty query, ``k`` < 1, or an unknown filter key or bad date.
+        InvalidQuery: empty query, ``k`` < 1, an unknown mode, filter key or bad date.
         IndexNotFound, IndexCorrupt, ModelMismatch: the index cannot serve this query.
 
     Example:
         >>> for p in retrieve("цифровизация в регионах", k=3):  # doctest: +SKIP
         ...     print(p.score, p.title, p.date, p.region, p.source)
     """
-    return searcher_for(index_dir, settings).search(query, k=k, filters=filters)
+    return searcher_for(index_dir, settings).search(query, k=k, filters=filters, mode=mode)
 
 
 def searcher_for(index_dir: str | Path | None = None, settings: Settings | None = None) -> Searcher:
@@ -204,6 +249,113 @@ def searcher_for(index_dir: str | Path | None = None, settings: Settings | None 
         with _searchers_lock:
             searcher = _searchers.setdefault(key, searcher)
     return searcher
+
+
+def fuse(
+    dense: dict[int, float], keyword: dict[int, float], coverage: float, similarity: dict[int, float]
+) -> dict[int, float]:
+    """Dense similarity plus keyword evidence, weighted by how much of the query the corpus knows.
+
+    The BM25 score is divided by the best BM25 score of the query and multiplied by the spread
+    of the top 20 dense similarities, so a full keyword match can lift a chunk across about
+    the dense top 20, never more. ``coverage`` (0..1, the idf share of the query's words found
+    in the corpus) scales that: an English question over Russian text has almost none, so
+    stray names and numbers cannot push the dense ranking around, while a Russian or Kazakh
+    question gets the full benefit of stemmed keyword matching.
+
+    Args:
+        dense: row -> cosine similarity of the dense candidates, best first.
+        keyword: row -> BM25 score of the keyword candidates, best first.
+        coverage: see above.
+        similarity: row -> cosine similarity of every candidate of either list.
+
+    Returns:
+        row -> fused score, for every row of either list.
+    """
+    top = list(dense.values())[:20]
+    spread = (top[0] - top[-1]) if len(top) > 1 else 0.0
+    best_keyword = max(keyword.values(), default=0.0)
+    scale = coverage * spread / best_keyword if best_keyword > 0 else 0.0
+    rows = dict.fromkeys([*dense, *keyword])
+    return {row: similarity.get(row, 0.0) + scale * keyword.get(row, 0.0) for row in rows}
+
+
+def _rerank_by_sentences(
+    order: dict[int, float], sentences, vector: np.ndarray, similarity: dict[int, float]
+) -> dict[int, float]:
+    """Lift the fused top :data:`RERANK_DEPTH` by their best sentence's similarity to the query.
+
+    A question usually matches one sentence of a passage; a chunk's single vector blurs it
+    with the rest. The reordered rows stay above every row below the reranked depth.
+    """
+    ranked = sorted(order, key=lambda row: (-order[row], row))
+    head, tail = ranked[:RERANK_DEPTH], ranked[RERANK_DEPTH:]
+    rescored = {}
+    for row in head:
+        _, vectors = sentences.of_chunk(row)
+        best = float(np.max(np.asarray(vectors, dtype=np.float32) @ vector)) if len(vectors) else similarity.get(row, 0.0)
+        rescored[row] = order[row] + SENTENCE_WEIGHT * best
+    # Rows below the depth keep their order, under the reranked ones, on a comparable scale.
+    ceiling = min(rescored.values(), default=0.0)
+    for row in tail:
+        ceiling = min(order[row] + SENTENCE_WEIGHT * similarity.get(row, 0.0), ceiling - 1e-6)
+        rescored[row] = ceiling
+    return rescored
+
+
+class _Serving:
+    """A loaded build and what queries need from it, made once per build."""
+
+    def __init__(self, index: StoredIndex) -> None:
+        self.index = index
+        self.columns = _FilterColumns(index)
+        self.vectors = index.vectors()
+        self.row_of = {chunk.chunk_id: row for row, chunk in enumerate(index.chunks)}
+
+    def passage(self, rank: int, row: int, score: float, similarity: float, keyword_score: float) -> Passage:
+        chunk = self.index.chunks[row]
+        document = self.index.documents[chunk.doc_id]
+        return Passage(
+            rank=rank,
+            score=float(score),
+            chunk_id=chunk.chunk_id,
+            doc_id=chunk.doc_id,
+            text=chunk.text,
+            title=document.title,
+            date=document.date,
+            region=document.region,
+            doc_type=document.doc_type,
+            lang=document.lang,
+            source=document.source,
+            section=chunk.section,
+            start=chunk.start,
+            end=chunk.end,
+            similarity=float(similarity),
+            keyword_score=float(keyword_score),
+        )
+
+
+def _dense_candidates(serving: _Serving, vector, k: int, allowed: np.ndarray | None) -> dict[int, float]:
+    """Row -> cosine similarity of the ``k`` nearest chunks, best first."""
+    total = serving.index.faiss_index.ntotal if allowed is None else len(allowed)
+    vector = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
+    scores, rows = _search(serving.index.faiss_index, vector, min(k, total), allowed)
+    return {int(row): float(score) for score, row in zip(scores, rows) if row >= 0}
+
+
+def _keyword_candidates(serving: _Serving, query: str, k: int, allowed: np.ndarray | None) -> tuple[dict[int, float], float]:
+    """Row -> BM25 score of the ``k`` best keyword matches (best first), and the query's coverage."""
+    hits = serving.index.keywords.score(query)  # type: ignore[union-attr]
+    scores = hits.scores
+    if allowed is not None:
+        masked = np.zeros_like(scores)
+        masked[allowed] = scores[allowed]
+        scores = masked
+    matching = np.flatnonzero(scores > 0)
+    if len(matching) > k:
+        matching = matching[np.argpartition(-scores[matching], k - 1)[:k]]
+    ordered = sorted(matching.tolist(), key=lambda row: (-scores[row], row))
+    return {row: float(scores[row]) for row in ordered}, hits.coverage
 
 
 class _FilterColumns:
@@ -239,6 +391,17 @@ def _search(faiss_index, vector: np.ndarray, k: int, allowed: np.ndarray | None)
         params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
         scores, rows = faiss_index.search(vector, k, params=params)
     return scores[0], rows[0]
+
+
+def _check_mode(mode: object) -> str:
+    if mode not in MODES:
+        raise InvalidQuery(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+    return mode  # type: ignore[return-value]
+
+
+def _check_k(k: object) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InvalidQuery(f"k must be a positive integer, got {k!r}")
 
 
 def _clean_query(query: object) -> str:

@@ -97,8 +97,8 @@ def test_bad_files_are_reported_and_the_rest_is_indexed(tmp_path, fake_embedder)
 def test_round_trip_and_faiss_matches_brute_force(tmp_path, fake_embedder):
     corpus = write_corpus(tmp_path / "corpus", {**TEXTS, "sample.txt": SAMPLE.read_text(encoding="utf-8")})
     build(corpus, tmp_path / "index", fake_embedder)
-    first = Searcher(tmp_path / "index", embedder=fake_embedder).search("заседание акима области", k=5)
-    second = Searcher(tmp_path / "index", embedder=fake_embedder).search("заседание акима области", k=5)
+    first = Searcher(tmp_path / "index", embedder=fake_embedder).search("заседание акима области", k=5, mode="dense")
+    second = Searcher(tmp_path / "index", embedder=fake_embedder).search("заседание акима области", k=5, mode="dense")
     assert first == second
 
     stored = load_index(tmp_path / "index")

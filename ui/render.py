@@ -92,7 +92,7 @@ def passage_html(
         (text(lang, "section"), passage.section),
     ]
     facts_html = " · ".join(f"{inert(name)}: {inert(value)}" for name, value in facts if value)
-    score = f" · {inert(text(lang, 'similarity'))} {passage.score:.2f}"
+    score = f" · {inert(text(lang, 'similarity'))} {passage.similarity:.2f}"
     head = f'<span class="kz-cite">[{int(number)}]</span> ' if number is not None else ""
     return (
         '<div class="kz-source">'

@@ -1,0 +1,918 @@
+"""Fetch: pages listed in a sources TSV downloaded into the corpus as text plus a metadata sidecar."""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import email.message
+import email.utils
+import gzip
+import hashlib
+import http.client
+import json
+import logging
+import os
+import re
+import socket
+import ssl
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.documents import DOC_TYPES, SIDECAR_SUFFIX
+from assistant.errors import AssistantError, DocumentError
+from assistant.metadata import detect_language, make_date, one_line
+
+__all__ = [
+    "FETCHED_FOLDER",
+    "STATE_FILE",
+    "FetchReport",
+    "FetchResult",
+    "SourceListError",
+    "SourceRow",
+    "fetch_sources",
+    "page_slug",
+    "parse_list_date",
+    "read_sources",
+    "user_agent",
+]
+
+logger = logging.getLogger(__name__)
+
+FETCHED_FOLDER = "fetched"  # inside the corpus folder
+STATE_FILE = ".fetch-state.json"  # a hidden file: the corpus walker skips it
+STATE_FORMAT = 1
+DISTRIBUTION = "kz-official-assistant"
+PROJECT_URL = "https://github.com/kz-official-assistant/kz-official-assistant"  # when the package names none
+MAX_PAGE_BYTES = 20 * 1024 * 1024
+MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer is retried on the next run instead
+
+# kind column values (and doc_type values, accepted as kinds) -> doc_type
+KINDS = {"address_fulltext": "address", "regional_response": "regional_response", "other": "other"}
+KINDS.update({doc_type: doc_type for doc_type in DOC_TYPES})
+COLUMNS = ("kind", "url", "date", "lang", "region", "title", "doc_type")  # order of a list without header
+_NOT_AVAILABLE = ("", "n/a", "na", "-", "—", "?", "none", "unknown")
+
+# progress(stage, done, total), as for builds: stage is "pages".
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class SourceListError(AssistantError):
+    """A sources list that is missing, unreadable or has no ``url`` column; a corpus folder that cannot be written."""
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One page of a sources list, with the metadata the list gives for it.
+
+    Attributes:
+        line: line number in the list (1-based), for messages.
+        url: the page address (``http`` or ``https``).
+        doc_type: from the ``doc_type`` column, else from ``kind`` (``address_fulltext`` -> ``address``).
+        date: ``YYYY-MM-DD`` when the cell is just a full date; it overrides the page's own date.
+        date_hint: a full date found inside an annotated cell (``n/a (~2025-09-10)``,
+            ``n/a (event 11 Sept 2025)``): used only when the page itself carries no date.
+        lang, region, title: as written in the list (``n/a`` read as empty); region is not normalised.
+        kind: the ``kind`` cell as written.
+    """
+
+    line: int
+    url: str
+    doc_type: str = "other"
+    date: str = ""
+    date_hint: str = ""
+    lang: str = ""
+    region: str = ""
+    title: str = ""
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What happened to one URL.
+
+    Attributes:
+        url: the URL as listed.
+        status: ``written`` (text or sidecar created or changed), ``unchanged`` or ``failed``.
+        path: the text file relative to the corpus folder (``fetched/<slug>.txt``); empty on failure.
+        reason: why it failed, or what was written (``new``, ``text changed``...); for
+            ``unchanged``, how that was known.
+    """
+
+    url: str
+    status: str
+    path: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    """Outcome of :func:`fetch_sources`: one result per listed URL, plus the rows that were skipped."""
+
+    results: tuple[FetchResult, ...]
+    problems: tuple[str, ...] = ()
+
+    @property
+    def written(self) -> tuple[FetchResult, ...]:
+        return tuple(result for result in self.results if result.status == "written")
+
+    @property
+    def unchanged(self) -> tuple[FetchResult, ...]:
+        return tuple(result for result in self.results if result.status == "unchanged")
+
+    @property
+    def failed(self) -> tuple[FetchResult, ...]:
+        return tuple(result for result in self.results if result.status == "failed")
+
+    def summary(self) -> str:
+        """One line for people: ``written 20, unchanged 3, failed 2, bad rows 1``."""
+        line = f"written {len(self.written)}, unchanged {len(self.unchanged)}, failed {len(self.failed)}"
+        if self.problems:
+            line += f", bad rows {len(self.problems)}"
+        return line
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------------------------
+# The sources list
+# --------------------------------------------------------------------------------------------
+
+
+def read_sources(path: str | Path) -> tuple[tuple[SourceRow, ...], tuple[str, ...]]:
+    """Parse a tab-separated sources list.
+
+    Format: UTF-8, one page per line, cells separated by tabs; lines starting with ``#`` and blank
+    lines are ignored. The first other line is a header if one of its cells is ``url``; columns
+    are then found by name (``kind url date lang region``, optionally ``title`` and ``doc_type``),
+    otherwise they are taken in that order. Dates are read leniently (``2025-09-09``,
+    ``12.09.2025``, ``5 Dec 2025``, ``12 сентября 2025``); a cell without a full date
+    (``n/a``, ``n/a (12 Sept)``) leaves the date to the page.
+
+    Example::
+
+        kind\turl\tdate\tlang\tregion
+        regional_response\thttps://www.zakon.kz/...\t2025-09-10\tru\tAktobe region
+
+    Args:
+        path: the list file.
+
+    Returns:
+        The good rows in list order, and one message per skipped row (``line 7: ...``): no URL,
+        not an http(s) URL, unknown kind or doc_type, malformed language code, impossible date,
+        more cells than columns, or a URL already listed.
+
+    Raises:
+        SourceListError: the file is missing, unreadable, not UTF-8, or its header has no ``url`` column.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError as error:
+        raise SourceListError(f"sources list {path} does not exist") from error
+    except OSError as error:
+        raise SourceListError(f"cannot read sources list {path}: {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise SourceListError(f"sources list {path} is not UTF-8: {error.reason} at byte {error.start}") from error
+
+    rows: list[SourceRow] = []
+    problems: list[str] = []
+    columns: tuple[str, ...] | None = None
+    seen: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cells = [cell.strip() for cell in line.split("\t")]
+        while cells and not cells[-1]:
+            cells.pop()
+        if columns is None:
+            names = tuple(cell.lower().replace("-", "_").replace(" ", "_") for cell in cells)
+            if "url" in names:
+                columns = _header(names, number, problems)
+                continue
+            if any(name in COLUMNS for name in names):
+                raise SourceListError(f"sources list {path}: the header on line {number} has no 'url' column")
+            columns = COLUMNS
+        try:
+            row = _row(dict(zip(columns, cells)), number, len(cells) > len(columns))
+        except ValueError as error:
+            problems.append(f"line {number}: {error}")
+            continue
+        if row.url in seen:
+            problems.append(f"line {number}: {row.url} is already listed on line {seen[row.url]}")
+            continue
+        seen[row.url] = number
+        rows.append(row)
+    return tuple(rows), tuple(problems)
+
+
+def _header(names: tuple[str, ...], number: int, problems: list[str]) -> tuple[str, ...]:
+    columns = []
+    for name in names:
+        if name not in COLUMNS:
+            problems.append(f"line {number}: unknown column {name!r} is ignored (known: {', '.join(COLUMNS)})")
+        elif name in columns:
+            problems.append(f"line {number}: column {name!r} appears twice; the first one is used")
+            name = ""
+        columns.append(name if name in COLUMNS else "")
+    return tuple(columns)
+
+
+_LANG_CODE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*")
+
+
+def _row(cells: Mapping[str, str], number: int, too_many: bool) -> SourceRow:
+    """A :class:`SourceRow` from the cells of one line; ``ValueError`` says why the row is bad."""
+    if too_many:
+        raise ValueError("more cells than columns (a tab inside a value?)")
+    url = cells.get("url", "")
+    if not url:
+        raise ValueError("no URL")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    kind = cells.get("kind", "")
+    doc_type = _known(cells.get("doc_type", ""), DOC_TYPES, "doc_type")
+    if not doc_type:
+        doc_type = KINDS.get(kind.lower(), "") if not _missing(kind) else "other"
+        if not doc_type:
+            raise ValueError(f"unknown kind {kind!r} (known: {', '.join(sorted(KINDS))})")
+    lang = "" if _missing(cells.get("lang", "")) else cells["lang"].lower().replace("_", "-")
+    if lang and not _LANG_CODE.fullmatch(lang):
+        raise ValueError(f"lang must be a language code such as ru, kk, en; got {cells['lang']!r}")
+    date, date_hint = parse_list_date(cells.get("date", ""))
+    return SourceRow(
+        line=number,
+        url=url,
+        doc_type=doc_type,
+        date=date,
+        date_hint=date_hint,
+        lang=lang,
+        region="" if _missing(cells.get("region", "")) else cells["region"],
+        title="" if _missing(cells.get("title", "")) else " ".join(cells["title"].split()),
+        kind=kind,
+    )
+
+
+def _missing(cell: str) -> bool:
+    return cell.strip().lower() in _NOT_AVAILABLE
+
+
+def _known(value: str, allowed: tuple[str, ...], name: str) -> str:
+    if _missing(value):
+        return ""
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r} (allowed: {', '.join(allowed)})")
+    return value
+
+
+_MONTHS = {
+    # English, Russian (nominative and genitive stems), Kazakh: the first letters identify the month.
+    **dict.fromkeys(("jan", "янв", "қаң"), 1),
+    **dict.fromkeys(("feb", "фев", "ақп"), 2),
+    **dict.fromkeys(("mar", "мар", "нау"), 3),
+    **dict.fromkeys(("apr", "апр", "сәу"), 4),
+    **dict.fromkeys(("may", "мая", "май", "мам"), 5),
+    **dict.fromkeys(("jun", "июн", "мау"), 6),
+    **dict.fromkeys(("jul", "июл", "шіл"), 7),
+    **dict.fromkeys(("aug", "авг", "там"), 8),
+    **dict.fromkeys(("sep", "сен", "қыр"), 9),
+    **dict.fromkeys(("oct", "окт", "қаз"), 10),
+    **dict.fromkeys(("nov", "ноя", "қар"), 11),
+    **dict.fromkeys(("dec", "дек", "жел"), 12),
+}
+_MONTH_WORD = r"([^\W\d_]{3,12})\.?"
+_LIST_DATES = (
+    (re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)"), ("year", "month", "day")),
+    (re.compile(r"(?<!\d)(\d{1,2})[./](\d{1,2})[./](\d{4})(?!\d)"), ("day", "month", "year")),
+    (re.compile(rf"(?<!\d)(\d{{1,2}})\s+{_MONTH_WORD},?\s+(\d{{4}})(?!\d)"), ("day", "month", "year")),
+    (re.compile(rf"{_MONTH_WORD}\s+(\d{{1,2}}),?\s+(\d{{4}})(?!\d)"), ("month", "day", "year")),
+)
+
+
+def parse_list_date(cell: str) -> tuple[str, str]:
+    """(date, hint) from a date cell of a sources list, each ``YYYY-MM-DD`` or empty.
+
+    A cell that is just a full date gives ``date``; a full date inside other words (``n/a
+    (~2025-09-10)``, ``n/a (event 11 Sept 2025)``) gives ``hint``, weaker than the page's own
+    date; anything else (``n/a``, ``n/a (12 Sept)``) gives neither. Numeric dates are day first
+    (``12.09.2025``), as written in Kazakhstan.
+
+    Raises:
+        ValueError: the cell is a full date that does not exist (``31.02.2025``).
+    """
+    text = " ".join(cell.split())
+    for pattern, order in _LIST_DATES:
+        for match in pattern.finditer(text):
+            parts = dict(zip(order, match.groups()))
+            month = parts["month"]
+            if not month.isdigit():
+                month = _MONTHS.get(month[:3].lower())
+                if month is None:
+                    continue
+            date = make_date(int(parts["year"]), int(month), int(parts["day"]))
+            whole = match.group(0) == text or text == match.group(0) + "."
+            if date is None:
+                if whole:
+                    raise ValueError(f"no such date: {cell!r}")
+                continue
+            return (date, "") if whole else ("", date)
+    return "", ""
+
+
+# --------------------------------------------------------------------------------------------
+# Fetching
+# --------------------------------------------------------------------------------------------
+
+
+def fetch_sources(
+    sources_tsv: str | Path,
+    corpus_dir: str | Path,
+    *,
+    delay: float = 1.0,
+    timeout: float = 20.0,
+    retries: int = 2,
+    opener: urllib.request.OpenerDirector | None = None,
+    progress: ProgressCallback | None = None,
+) -> FetchReport:
+    """Download every page of a sources list into ``corpus_dir/fetched/`` as text plus metadata.
+
+    For each URL, the article's main text (trafilatura: no menus, ads or comments) is written to
+    ``fetched/<slug>.txt`` (see :func:`page_slug`) and its citation metadata to the sidecar
+    ``fetched/<slug>.txt.meta.yaml``: ``title``, ``date``, ``region``, ``doc_type``, ``lang`` and
+    ``source`` (the listed URL), the list's values taking precedence over the page's, plus
+    ``author`` and ``outlet`` (site name) when the page names them. Both files are written
+    atomically, and only when their content changed, so a rerun leaves unchanged pages alone
+    (same bytes, same modification time) and an index build does not redo them.
+
+    Politeness: a ``User-Agent`` naming the project (:func:`user_agent`), at least ``delay``
+    seconds between requests to the same host, a ``timeout`` per network operation (and ``5 *
+    timeout`` for a whole download), retries with exponential backoff (``delay * 2**attempt``,
+    or the server's ``Retry-After`` up to a minute) on 5xx, 408, 429, time-outs and dropped
+    connections, never on other 4xx. Conditional requests (``If-None-Match``,
+    ``If-Modified-Since``) use the validators stored in ``corpus_dir/.fetch-state.json``, which
+    is saved after every URL: an interrupted run resumes cheaply, and a ``304 Not Modified`` is
+    ``unchanged``.
+
+    Decoding: valid UTF-8 is UTF-8; otherwise the HTTP ``charset``, then the page's ``<meta>``
+    charset, then the corpus reader's detection (Cyrillic code pages, then charset-normalizer).
+
+    Args:
+        sources_tsv: the list (see :func:`read_sources`).
+        corpus_dir: the corpus folder (created if missing).
+        delay: seconds between two requests to one host; also the backoff base.
+        timeout: seconds to wait for a connection or data.
+        retries: further attempts after a retryable failure.
+        opener: a ``urllib.request`` opener (tests, proxies); by default ``build_opener()``, which
+            follows redirects and honours the ``*_proxy`` environment variables.
+        progress: called as ``progress("pages", done, total)``.
+
+    Returns:
+        One :class:`FetchResult` per listed URL, in list order, and the skipped rows. A URL that
+        fails (HTTP error, time-out, no article text...) is reported, never raised.
+
+    Raises:
+        SourceListError: the list cannot be read, or the corpus folder cannot be written.
+        ValueError: a negative ``delay`` or ``retries``, or a ``timeout`` that is not positive.
+
+    Example:
+        >>> report = fetch_sources("corpus/sources.tsv", "corpus")  # doctest: +SKIP
+        >>> print(report.summary())  # doctest: +SKIP
+    """
+    if delay < 0 or retries < 0 or timeout <= 0:
+        raise ValueError(f"need delay >= 0, timeout > 0, retries >= 0; got {delay}, {timeout}, {retries}")
+    rows, problems = read_sources(sources_tsv)
+    for problem in problems:
+        logger.warning("sources list %s: %s", sources_tsv, problem)
+    corpus = Path(corpus_dir)
+    try:
+        (corpus / FETCHED_FOLDER).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SourceListError(f"cannot create {corpus / FETCHED_FOLDER}: {error.strerror or error}") from error
+    progress = progress or (lambda stage, done, total: None)
+    client = _Client(opener or urllib.request.build_opener(), user_agent(), delay, timeout, retries)
+    state = _State(corpus / STATE_FILE)
+    results = []
+    progress("pages", 0, len(rows))
+    for done, row in enumerate(rows, 1):
+        try:
+            result = _fetch_row(row, corpus, state, client)
+        except Exception as error:  # one page's surprise must not stop the others
+            logger.debug("unexpected error fetching %s", row.url, exc_info=True)
+            result = FetchResult(row.url, "failed", "", f"unexpected error: {one_line(error)}")
+        if result.status == "failed":
+            logger.warning("failed: %s: %s", row.url, result.reason)
+        else:
+            logger.info("%s: %s -> %s (%s)", result.status, row.url, result.path, result.reason)
+        results.append(result)
+        state.save()
+        progress("pages", done, len(rows))
+    return FetchReport(tuple(results), problems)
+
+
+def user_agent() -> str:
+    """``kz-official-assistant/<version> (+<project URL>)``: who is asking, and where to read why."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version(DISTRIBUTION)
+        info = metadata.metadata(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return f"{DISTRIBUTION}/unknown (+{PROJECT_URL})"
+    homepage = info.get("Home-page") or ""
+    for entry in info.get_all("Project-URL") or []:
+        label, _, address = entry.partition(",")
+        if label.strip().lower() in ("homepage", "home", "source", "repository") and address.strip():
+            homepage = homepage or address.strip()
+    return f"{DISTRIBUTION}/{version} (+{homepage or PROJECT_URL})"
+
+
+def page_slug(url: str) -> str:
+    """A stable, readable file name stem for a URL: host, the most telling path part, a short hash.
+
+    ``https://www.zakon.kz/obshestvo/6490439-v-aktyubinskom-regione.html`` ->
+    ``zakon.kz-6490439-v-aktyubinskom-regione-<10 hex>``. The hash is of the URL without its
+    fragment, so two URLs never share a file and the name does not change between runs.
+    """
+    address = urllib.parse.urldefrag(url.strip())[0]
+    parts = urllib.parse.urlsplit(address)
+    host = (parts.hostname or "page").removeprefix("www.")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        pass
+    host = re.sub(r"[^a-z0-9.-]+", "-", host.lower()).strip(".-") or "page"
+    words = ""
+    for segment in urllib.parse.unquote(parts.path).split("/"):
+        segment = re.sub(r"\.(?:s?html?|php\d?|aspx?|jsp)$", "", segment, flags=re.IGNORECASE)
+        segment = re.sub(r"[^a-z0-9]+", "-", segment.lower()).strip("-")
+        if len(segment) >= len(words):  # the longest part, the last one on a tie
+            words = segment
+    if len(words) > 48:
+        words = words[:48]
+        words = words[: words.rindex("-")] if "-" in words[24:] else words
+    digest = hashlib.sha256(address.encode("utf-8")).hexdigest()[:10]
+    return "-".join(part for part in (host, words.strip("-"), digest) if part)
+
+
+def _fetch_row(row: SourceRow, corpus: Path, state: _State, client: _Client) -> FetchResult:
+    relative = f"{FETCHED_FOLDER}/{page_slug(row.url)}.txt"
+    text_path = corpus / relative
+    sidecar_path = text_path.with_name(text_path.name + SIDECAR_SUFFIX)
+    previous = state.pages.get(row.url, {})
+    on_disk = _read_or_none(text_path)
+    headers = {}
+    # Validators are only worth sending while the file they vouch for is still there, unedited.
+    if on_disk is not None and previous.get("content_hash") == _sha256(on_disk):
+        if previous.get("etag"):
+            headers["If-None-Match"] = previous["etag"]
+        if previous.get("last_modified"):
+            headers["If-Modified-Since"] = previous["last_modified"]
+    try:
+        response = client.get(row.url, headers)
+    except _Failure as failure:
+        kept = f" (kept the earlier copy {relative})" if on_disk is not None else ""
+        return FetchResult(row.url, "failed", "", failure.reason + kept)
+
+    if response.status == 304:
+        if not headers or on_disk is None:
+            return FetchResult(row.url, "failed", "", "HTTP 304 Not Modified to an unconditional request")
+        page = dict(previous.get("page", {}))
+        text_bytes = on_disk
+    else:
+        try:
+            text, page = _extract_page(response)
+        except DocumentError as error:
+            kept = f" (kept the earlier copy {relative})" if on_disk is not None else ""
+            return FetchResult(row.url, "failed", "", f"{error}{kept}")
+        text_bytes = (text + "\n").encode("utf-8")
+    changed = []
+    if _write_if_changed(text_path, text_bytes):
+        changed.append("text")
+    if _write_if_changed(sidecar_path, _sidecar_bytes(row, page)):
+        changed.append("metadata")
+    state.pages[row.url] = {
+        "path": relative,
+        "final_url": response.url,
+        "etag": response.etag or (previous.get("etag", "") if response.status == 304 else ""),
+        "last_modified": response.last_modified
+        or (previous.get("last_modified", "") if response.status == 304 else ""),
+        "content_hash": _sha256(text_bytes),
+        "page": page,
+        "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    redirected = f" (redirected to {response.url})" if response.url != _ascii_url(row.url) else ""
+    if not changed:
+        how = "not modified (HTTP 304)" if response.status == 304 else "same text and metadata"
+        return FetchResult(row.url, "unchanged", relative, how + redirected)
+    what = "new" if on_disk is None else " and ".join(changed) + " changed"
+    return FetchResult(row.url, "written", relative, what + redirected)
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int  # 200 or 304
+    url: str  # after redirects
+    body: bytes = b""
+    content_type: str = ""
+    charset: str = ""
+    etag: str = ""
+    last_modified: str = ""
+
+
+class _Failure(Exception):
+    """A download that did not work; ``retry`` says whether trying again may help."""
+
+    def __init__(self, reason: str, *, retry: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry = retry
+        self.retry_after = retry_after
+
+
+class _Client:
+    """GET with politeness: user agent, per-host spacing, retries with backoff."""
+
+    def __init__(
+        self, opener: urllib.request.OpenerDirector, agent: str, delay: float, timeout: float, retries: int
+    ) -> None:
+        self._opener = opener
+        self._agent = agent
+        self._delay = delay
+        self._timeout = timeout
+        self._retries = retries
+        self._last_request: dict[str, float] = {}
+
+    def get(self, url: str, headers: Mapping[str, str]) -> _Response:
+        address = _ascii_url(url)
+        host = urllib.parse.urlsplit(address).hostname or ""
+        for attempt in range(self._retries + 1):
+            self._wait_for(host)
+            try:
+                return self._get_once(address, headers)
+            except _Failure as failure:
+                if not failure.retry or attempt == self._retries:
+                    if attempt:
+                        failure.reason += f" (after {attempt + 1} attempts)"
+                    raise
+                pause = failure.retry_after if failure.retry_after is not None else self._delay * 2**attempt
+                logger.info("%s: %s; retrying in %.1f s", url, failure.reason, pause)
+            finally:
+                self._last_request[host] = time.monotonic()
+            time.sleep(pause)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _wait_for(self, host: str) -> None:
+        last = self._last_request.get(host)
+        if last is not None:
+            remaining = self._delay - (time.monotonic() - last)
+            if remaining > 0:
+                time.sleep(remaining)
+
+    def _get_once(self, url: str, headers: Mapping[str, str]) -> _Response:
+        request = urllib.request.Request(
+            url,
+            headers={
+                "User-Agent": self._agent,
+                "Accept": "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5",
+                "Accept-Language": "ru,kk;q=0.9,en;q=0.8",
+                "Accept-Encoding": "gzip, deflate",
+                **headers,
+            },
+        )
+        try:
+            response = self._opener.open(request, timeout=self._timeout)
+        except urllib.error.HTTPError as error:
+            headers_in = error.headers if error.headers is not None else email.message.Message()
+            _close_quietly(error)
+            if error.code == 304:
+                return _Response(
+                    304, error.geturl() or url, etag=headers_in.get("ETag", ""),
+                    last_modified=headers_in.get("Last-Modified", ""),
+                )  # fmt: skip
+            retry = error.code >= 500 or error.code in (408, 429)
+            retry_after = _retry_after(headers_in.get("Retry-After")) if retry else None
+            raise _Failure(f"HTTP {error.code} {error.reason}".strip(), retry=retry, retry_after=retry_after) from None
+        except urllib.error.URLError as error:
+            raise _network_failure(error.reason, self._timeout) from error
+        except (OSError, http.client.HTTPException) as error:
+            raise _network_failure(error, self._timeout) from error
+        except ValueError as error:
+            raise _Failure(f"invalid URL: {one_line(error)}", retry=False) from error
+        with response:
+            try:
+                body = self._read(response)
+            except (OSError, http.client.HTTPException) as error:
+                raise _network_failure(error, self._timeout) from error
+            headers_in = response.headers
+            body = _decompress(body, headers_in.get("Content-Encoding", ""))
+            return _Response(
+                status=200,
+                url=response.geturl() or url,
+                body=body,
+                content_type=headers_in.get_content_type() if headers_in.get("Content-Type") else "",
+                charset=headers_in.get_content_charset() or "",
+                etag=headers_in.get("ETag", ""),
+                last_modified=headers_in.get("Last-Modified", ""),
+            )
+
+    def _read(self, response: Any) -> bytes:
+        """The body, refusing one larger than ``MAX_PAGE_BYTES`` or slower than ``5 * timeout`` in all."""
+        deadline = time.monotonic() + 5 * self._timeout
+        pieces = []
+        size = 0
+        while piece := response.read(65536):
+            size += len(piece)
+            if size > MAX_PAGE_BYTES:
+                raise _Failure(f"page larger than {MAX_PAGE_BYTES // (1024 * 1024)} MB", retry=False)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"download took longer than {5 * self._timeout:g} s")
+            pieces.append(piece)
+        return b"".join(pieces)
+
+
+def _network_failure(error: object, timeout: float) -> _Failure:
+    message = one_line(error) if isinstance(error, BaseException) else str(error)
+    if isinstance(error, TimeoutError):  # socket.timeout is TimeoutError
+        if message in ("TimeoutError", "timed out"):
+            message = f"no answer within {timeout:g} s"
+        return _Failure(f"timed out ({message})", retry=True)
+    if isinstance(error, socket.gaierror):
+        return _Failure(f"cannot resolve the host name ({message}); offline?", retry=False)
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return _Failure(f"TLS certificate rejected: {message}", retry=False)
+    if isinstance(error, (ConnectionError, http.client.HTTPException)):
+        return _Failure(f"connection failed: {message}", retry=True)
+    return _Failure(f"network error: {message}", retry=False)
+
+
+def _close_quietly(error: urllib.error.HTTPError) -> None:
+    try:
+        error.close()
+    except (AttributeError, OSError, ValueError):  # an HTTPError made without a response has nothing to close
+        logger.debug("nothing to close for %s", error)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return min(max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0), MAX_RETRY_AFTER)
+
+
+def _decompress(body: bytes, encoding: str) -> bytes:
+    encoding = encoding.strip().lower()
+    try:
+        if encoding in ("gzip", "x-gzip"):
+            return gzip.decompress(body)
+        if encoding == "deflate":
+            try:
+                return zlib.decompress(body)
+            except zlib.error:  # some servers send raw deflate without the zlib header
+                return zlib.decompress(body, -zlib.MAX_WBITS)
+    except (OSError, EOFError, zlib.error) as error:
+        raise _Failure(f"corrupt {encoding} response: {one_line(error)}", retry=True) from error
+    if encoding not in ("", "identity"):
+        raise _Failure(f"unsupported Content-Encoding {encoding!r}", retry=False)
+    return body
+
+
+def _ascii_url(url: str) -> str:
+    """``url`` as urllib can send it: IDNA host name, percent-encoded non-ASCII path and query."""
+    parts = urllib.parse.urlsplit(urllib.parse.urldefrag(url.strip())[0])
+    netloc = parts.netloc
+    if not netloc.isascii():
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+        netloc = host + (f":{parts.port}" if parts.port else "")
+    safe = "/:@!$&'()*+,;=%~-._?"
+    path, query = urllib.parse.quote(parts.path, safe=safe), urllib.parse.quote(parts.query, safe=safe)
+    return urllib.parse.urlunsplit((parts.scheme, netloc, path, query, ""))
+
+
+# --------------------------------------------------------------------------------------------
+# Pages to text and metadata
+# --------------------------------------------------------------------------------------------
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml", "")
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
+_HTML_LANG = re.compile(r"<html\b[^>]{0,500}?\blang\s*=\s*[\"']?\s*([A-Za-z]{2,3})\b", re.IGNORECASE)
+
+
+def _decode_page(data: bytes, http_charset: str = "") -> str:
+    """A downloaded page's text.
+
+    Order: a BOM; valid UTF-8 (real Windows-1251 text with Cyrillic letters is never valid UTF-8,
+    while servers and templates that claim a legacy charset for UTF-8 pages are common); the HTTP
+    ``charset``; the ``<meta charset>`` / ``http-equiv`` declaration; the corpus reader's
+    detection (Cyrillic code pages by letter frequency, then charset-normalizer).
+
+    Raises:
+        DocumentError: the bytes are not text in any encoding.
+    """
+    from assistant.readers.text import BOMS, decode_text, reject_binary
+
+    if not any(data.startswith(bom) for bom, _ in BOMS) and b"\x00" not in data:
+        try:
+            return reject_binary(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            pass
+        declared = _META_CHARSET.search(data[:8192])
+        for origin, name in (("HTTP", http_charset), ("meta", declared[1].decode("ascii") if declared else "")):
+            try:
+                encoding = codecs.lookup(name).name if name else ""
+            except LookupError:
+                logger.debug("ignoring unknown %s charset %r", origin, name)
+                continue
+            if encoding and not encoding.startswith(("utf-16", "utf-32", "utf-8")):
+                try:
+                    return reject_binary(data.decode(encoding))
+                except UnicodeDecodeError:
+                    logger.info("page declares %s charset %s but is not; detecting the encoding", origin, name)
+    return decode_text(data)
+
+
+def _extract_page(response: _Response) -> tuple[str, dict[str, str]]:
+    """(main text, page metadata: title, date, lang, author, outlet) of a downloaded page."""
+    if response.content_type not in _HTML_TYPES and response.content_type != "text/plain":
+        raise DocumentError(f"not an HTML page ({response.content_type})")
+    if not response.body.strip():
+        raise DocumentError("empty page")
+    page_text = _decode_page(response.body, response.charset)
+    page: dict[str, str] = {}
+    if response.content_type == "text/plain":
+        from assistant.readers.text import clean_text
+
+        text = clean_text(page_text).strip()
+    else:
+        from assistant.readers.html import extract_html
+
+        html = _XML_DECLARATION.sub("", page_text, count=1)
+        # Re-encoded as UTF-8, the page reads exactly as the corpus reader reads an .html file.
+        extracted = extract_html(html.encode("utf-8"))
+        text = extracted.text
+        page.update((key, extracted.guessed[key]) for key in ("title", "date") if extracted.guessed.get(key))
+        page.update(_page_metadata(html, response.url))
+    text = _plain_for_text_reader(text)
+    if not text.strip():
+        raise DocumentError("no article text found on the page")
+    # The text's own script is a better witness than <html lang>, which templates often hard-code.
+    lang = detect_language(text) or page.get("lang", "")
+    if lang:
+        page["lang"] = lang
+    else:
+        page.pop("lang", None)
+    return text, page
+
+
+def _page_metadata(html: str, url: str) -> dict[str, str]:
+    """Author, outlet (site name) and declared language of a page; nothing if trafilatura chokes."""
+    found: dict[str, str] = {}
+    if match := _HTML_LANG.search(html[:20000]):
+        lang = match[1].lower()
+        found["lang"] = "kk" if lang == "kz" else lang  # "kz" is a country code that Kazakh sites misuse
+    import trafilatura
+
+    try:
+        metadata = trafilatura.extract_metadata(
+            html, default_url=url, date_config={"extensive_search": False, "original_date": True}
+        )
+    except Exception as error:  # metadata is a bonus: never fail a page over it
+        logger.debug("trafilatura metadata extraction failed for %s: %s", url, error)
+        return found
+    for key, attribute in (("author", "author"), ("outlet", "sitename")):
+        value = " ".join(str(getattr(metadata, attribute, None) or "").split())
+        if value:
+            found[key] = value
+    return found
+
+
+_FRONT_MATTER_FENCE = re.compile(r"\A[ \t]*(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
+_DATE_MARKER = re.compile(r"\A[ \t]*date(?=[ \t]+\d{4}-\d{2}-\d{2})")
+
+
+def _plain_for_text_reader(text: str) -> str:
+    """``text`` stripped of what the ``.txt`` reader would take for metadata.
+
+    Leading ``---`` lines would open YAML front matter, and a first line ``date 2025-09-10 ...``
+    is a date marker; an article that starts like that loses the rule, and "date" gets a capital.
+    """
+    text = text.strip()
+    while match := _FRONT_MATTER_FENCE.match(text):
+        text = text[match.end() :].lstrip()
+    if match := _DATE_MARKER.match(text):
+        text = "Date" + text[match.end() :]
+    return text
+
+
+def _sidecar_bytes(row: SourceRow, page: Mapping[str, str]) -> bytes:
+    """The sidecar for a fetched page: the list's metadata first, the page's where the list is silent."""
+    import yaml
+
+    metadata = {
+        "title": row.title or page.get("title", ""),
+        "date": row.date or page.get("date", "") or row.date_hint,
+        "region": row.region,
+        "doc_type": row.doc_type,
+        "lang": row.lang or page.get("lang", ""),
+        "source": row.url,
+        "author": page.get("author", ""),
+        "outlet": page.get("outlet", ""),
+    }
+    body = yaml.safe_dump(
+        {key: value for key, value in metadata.items() if value},
+        allow_unicode=True, sort_keys=False, width=10000, default_flow_style=False,
+    )  # fmt: skip
+    header = "# Written by `assistant fetch`: edit the sources list, not this file (a fetch rewrites it).\n"
+    return (header + body).encode("utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# Files and state
+# --------------------------------------------------------------------------------------------
+
+
+class _State:
+    """``.fetch-state.json``: per URL, the validators, content hash and page metadata of the last fetch."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.pages: dict[str, dict[str, Any]] = {}
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as error:
+            logger.warning("ignoring unreadable fetch state %s (every page is fetched afresh): %s", path, error)
+            return
+        if isinstance(loaded, dict) and loaded.get("format") == STATE_FORMAT and isinstance(loaded.get("pages"), dict):
+            self.pages = {url: entry for url, entry in loaded["pages"].items() if isinstance(entry, dict)}
+        else:
+            logger.warning("ignoring fetch state %s of an unknown format", path)
+
+    def save(self) -> None:
+        data = json.dumps({"format": STATE_FORMAT, "pages": self.pages}, ensure_ascii=False, indent=1, sort_keys=True)
+        try:
+            _write_atomically(self.path, (data + "\n").encode("utf-8"))
+        except OSError as error:  # pages are still compared by content on the next run
+            logger.warning("cannot save fetch state %s: %s", self.path, error.strerror or error)
+
+
+def _write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` atomically unless the file holds exactly that; whether it wrote."""
+    if _read_or_none(path) == data:
+        return False
+    _write_atomically(path, data)
+    return True
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    # A hidden temporary name: the corpus walker skips it if a crash leaves it behind.
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        # mkstemp makes the file private (0600); a corpus file should be as readable as its predecessor.
+        try:
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            mode = 0o644
+        os.chmod(temporary, mode)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
