@@ -398,7 +398,7 @@ def _same_recipe(previous: StoredIndex, embedder: Embedder, chunker: ChunkerSett
         )
         return False
     if previous.manifest.chunker != asdict(chunker):
-        notes.append("chunker settings changed: every document re-chunked")
+        notes.append("chunking or reading rules changed: every document re-read (unchanged texts keep their vectors)")
         return False
     return True
 

@@ -43,6 +43,9 @@ class ChunkerSettings:
     overlap_tokens: int
     header_tokens: int = HEADER_TOKENS
     splitter: str = SPLITTER_NAME
+    # Bumped when reading or metadata rules change (e.g. region detection): the next build
+    # re-reads every document; vectors of unchanged texts are reused.
+    reader: str = "2"
 
 
 def split_document(

@@ -232,7 +232,12 @@ def load_document(path: Path, corpus_root: Path, *, max_bytes: int = DEFAULT_MAX
        mostly Latin; ``doc_type`` = ``legal_act`` when one of the first paragraphs opens like a
        normative act ("Закон Республики Казахстан", "Постановление Правительства", "Приказ ...",
        "Указ Президента", "... кодекс", "Конституция ...", Kazakh "... Заңы/қаулысы/бұйрығы"),
-       else ``other``; ``source`` = the document id; ``region`` = empty.
+       else ``other``; ``source`` = the document id; ``region`` = the region the text is about
+       when one clearly dominates (:func:`assistant.regions.detect_region`), else empty.
+
+    A declared ``region`` in any language or form ("Актюбинская область", "Ақтөбе облысы",
+    "Aktobe") is normalised to its canonical English name ("Aktobe region"); a value that names
+    no known region is kept as written.
 
     Sidecar and front matter keys: ``title``, ``date`` (``YYYY-MM-DD`` as a YAML date or string,
     a time after it is ignored, or ``DD.MM.YYYY``), ``region``, ``doc_type`` (one of
@@ -278,18 +283,28 @@ def load_document(path: Path, corpus_root: Path, *, max_bytes: int = DEFAULT_MAX
 
     metadata = {**extracted.guessed, **extracted.declared, **sidecar}
     text = extracted.text
+    title = metadata.get("title") or title_from_name(path, text)
     return Document(
         doc_id=doc_id,
         text=text,
-        title=metadata.get("title") or title_from_name(path, text),
+        title=title,
         date=metadata.get("date") or date_from_name(path.name),
-        region=metadata.get("region", ""),
+        region=_region(metadata.get("region", ""), text, title),
         doc_type=metadata.get("doc_type") or guess_doc_type(text),
         lang=metadata.get("lang") or detect_language(text),
         source=metadata.get("source") or doc_id,
         sections=tuple(sorted(extracted.sections, key=lambda section: section.start)),
         content_hash=_fingerprint(data, sidecar_bytes),
     )
+
+
+def _region(declared: str, text: str, title: str) -> str:
+    """The canonical region: the declared one normalised, else the one the text is about, else ""."""
+    from assistant.regions import canonical_region, detect_region
+
+    if declared.strip():
+        return canonical_region(declared) or declared.strip()
+    return detect_region(text, title)
 
 
 def _extract(data: bytes, suffix: str) -> Extracted:
