@@ -22,7 +22,8 @@ FILTER_KEYS = ("region", "doc_type", "lang", "doc_id", "date_from", "date_to")
 MODES = ("hybrid", "dense", "keyword")
 CANDIDATES = 100  # per retriever, before fusion
 RERANK_DEPTH = 10  # hybrid: the fused top this many are reordered by their best sentence
-SENTENCE_WEIGHT = 0.5  # measured in bench/hybrid_bench.py
+SENTENCE_WEIGHT = 0.5  # these two were chosen with bench/hybrid_bench.py (docs/quality.md)
+KEYWORD_WEIGHT = 2.0
 MAX_QUERY_CHARS = 4000  # the model reads 512 tokens; longer input only costs tokenizer time
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -257,11 +258,11 @@ def fuse(
     """Dense similarity plus keyword evidence, weighted by how much of the query the corpus knows.
 
     The BM25 score is divided by the best BM25 score of the query and multiplied by the spread
-    of the top 20 dense similarities, so a full keyword match can lift a chunk across about
-    the dense top 20, never more. ``coverage`` (0..1, the idf share of the query's words found
-    in the corpus) scales that: an English question over Russian text has almost none, so
-    stray names and numbers cannot push the dense ranking around, while a Russian or Kazakh
-    question gets the full benefit of stemmed keyword matching.
+    of the top 20 dense similarities, so the best keyword match can lift a chunk across at most
+    :data:`KEYWORD_WEIGHT` times that spread. ``coverage`` (0..1, the idf share of the query's
+    words found in the corpus), squared, scales the weight: an English question over Russian
+    text has almost none, so stray names and numbers cannot push the dense ranking around,
+    while a Russian or Kazakh question gets the full benefit of stemmed keyword matching.
 
     Args:
         dense: row -> cosine similarity of the dense candidates, best first.
@@ -275,7 +276,7 @@ def fuse(
     top = list(dense.values())[:20]
     spread = (top[0] - top[-1]) if len(top) > 1 else 0.0
     best_keyword = max(keyword.values(), default=0.0)
-    scale = coverage * spread / best_keyword if best_keyword > 0 else 0.0
+    scale = KEYWORD_WEIGHT * coverage**2 * spread / best_keyword if best_keyword > 0 else 0.0
     rows = dict.fromkeys([*dense, *keyword])
     return {row: similarity.get(row, 0.0) + scale * keyword.get(row, 0.0) for row in rows}
 

@@ -303,7 +303,7 @@ def write_build(
         files = {name: (staging / name).stat().st_size for name in names}
         files.update({file.relative_to(staging).as_posix(): file.stat().st_size for file in written})
         described = {"analyzer": ANALYZER_VERSION, **keywords.parameters()}
-        sentence_facts = {} if sentences is None else {"rows": len(sentences.spans), **manifest.sentences}
+        sentence_facts = {} if sentences is None else {**manifest.sentences, "rows": len(sentences.spans)}
         final = Manifest(**{**_fields(manifest), "files": files, "keywords": described, "sentences": sentence_facts})
         with open(staging / MANIFEST, "w", encoding="utf-8") as out:
             out.write(final.to_json())

@@ -32,6 +32,7 @@ from assistant import Searcher, Settings, build_index  # noqa: E402
 from assistant.answer import THRESHOLDS, answer  # noqa: E402
 from assistant.embeddings import load_embedder  # noqa: E402
 from assistant.evaluation import latency_summary  # noqa: E402
+from latency_bench import padded  # noqa: E402
 
 DIALOGUES = [
     # (first question, follow-up, doc the follow-up must be answered from, text the answer must contain)
@@ -176,29 +177,6 @@ def report_dialogues(work: Path, embedder, settings: Settings) -> None:
 
 def _cites(reply, expected: str) -> bool:
     return reply.found and any(expected.casefold() in s.passage.text.casefold() for s in reply.sources)
-
-
-def padded(searcher: Searcher, target: Path, rows: int) -> Searcher:
-    """A copy of the index padded with synthetic chunks (copied texts, random unit vectors) up to ``rows``."""
-    from dataclasses import replace
-
-    from assistant.store import ChunkRecord, DocumentRecord, build_lock, write_build
-
-    index = searcher.index
-    real = np.asarray(index.vectors(), dtype=np.float32)
-    extra = rows - len(index.chunks)
-    rng = np.random.default_rng(0)
-    noise = rng.standard_normal((extra, real.shape[1])).astype(np.float32)
-    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
-    filler = DocumentRecord(doc_id="zz-synthetic", content_hash="synthetic", title="synthetic filler", chunks=extra)
-    chunks = list(index.chunks) + [
-        ChunkRecord(f"zz-synthetic#{n}", "zz-synthetic", 0, 0, "", index.chunks[n % len(index.chunks)].text, f"synthetic-{n}")
-        for n in range(extra)
-    ]
-    manifest = replace(index.manifest, documents=index.manifest.documents + (filler,), chunk_count=rows, build_id="padded")
-    with build_lock(target):
-        write_build(target, manifest, chunks, np.concatenate([real, noise]))
-    return Searcher(target, embedder=searcher.embedder)
 
 
 def report_latency(searcher: Searcher, questions: list[str], settings: Settings, label: str) -> None:
