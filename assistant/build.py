@@ -15,6 +15,7 @@ import numpy as np
 from assistant.chunks import ChunkerSettings, content_hash, embedding_text, header_limiter, split_document
 from assistant.config import Settings
 from assistant.documents import SUPPORTED_SUFFIXES, file_fingerprint, iter_corpus_files, load_document
+from assistant.duplicates import THRESHOLD, DuplicateTable, duplicate_groups, signature, signature_parameters
 from assistant.embeddings import Embedder, load_embedder
 from assistant.errors import AssistantError, DocumentError, IndexCorrupt, IndexNotFound, UnsupportedFormat
 from assistant.keywords import KeywordIndex, analyze
@@ -208,6 +209,7 @@ def build_index(
             previous is not None
             and previous.keywords is not None
             and (previous.sentences is not None) == settings.sentence_vectors
+            and _duplicates_current(previous)
         )
         if reusable and complete and not pending and not removed and not (previous_ids & failed_ids):
             return BuildReport(
@@ -225,8 +227,9 @@ def build_index(
         sentences, sentences_embedded = None, 0
         if settings.sentence_vectors:
             sentences, sentences_embedded = _sentences(previous if same_model else None, chunks, by_id, embedder, progress)
+        duplicates = _duplicates(previous if reusable else None, chunks, documents)
         manifest = _manifest(embedder, chunker, documents, len(chunks))
-        build_path = write_build(index_path, manifest, chunks, vectors, keywords, sentences)
+        build_path = write_build(index_path, manifest, chunks, vectors, keywords, sentences, duplicates)
         report = BuildReport(
             added=added, updated=updated, removed=removed, unchanged=unchanged, failed=tuple(failed),
             skipped=tuple(skipped), documents=len(documents), chunks=len(chunks), chunks_embedded=embedded,
@@ -377,6 +380,71 @@ def _sentences(
         vectors=vectors,
     )
     return table, len(order)
+
+
+def _duplicates(
+    previous: StoredIndex | None, chunks: list[ChunkRecord], documents: list[DocumentRecord]
+) -> DuplicateTable:
+    """Every document's MinHash signature and the groups of duplicates they form.
+
+    A document unchanged since the previous build keeps its stored signature; the others
+    are signed from their indexed text (their chunks joined), so a build that adds
+    duplicate detection to an older index reads no file again and embeds nothing.
+    """
+    parameters = signature_parameters()
+    old: dict[str, np.ndarray] = {}
+    if previous is not None and previous.duplicates is not None and previous.duplicates.parameters == parameters:
+        old = previous.duplicates.signature_of()
+    by_doc: dict[str, list[ChunkRecord]] = {}
+    for chunk in chunks:
+        by_doc.setdefault(chunk.doc_id, []).append(chunk)
+    signatures: dict[str, np.ndarray] = {}
+    signed = 0
+    for record in documents:
+        previous_record = previous.documents.get(record.doc_id) if previous is not None else None
+        if record.doc_id in old and previous_record is not None and previous_record.content_hash == record.content_hash:
+            signatures[record.doc_id] = np.asarray(old[record.doc_id], dtype=np.uint64)
+        else:
+            signatures[record.doc_id] = signature(indexed_text(by_doc.get(record.doc_id, [])))
+            signed += 1
+    groups = duplicate_groups(
+        signatures,
+        threshold=THRESHOLD,
+        dates={record.doc_id: record.date for record in documents},
+        sources={record.doc_id: record.source for record in documents},
+    )
+    logger.info("signed %d documents; %d groups of duplicates", signed, len(groups))
+    doc_ids = tuple(record.doc_id for record in documents)
+    matrix = np.zeros((len(doc_ids), parameters["num_perm"]), dtype=np.uint64)
+    for row, doc_id in enumerate(doc_ids):
+        matrix[row] = signatures[doc_id]
+    return DuplicateTable(doc_ids, matrix, groups, parameters, THRESHOLD)
+
+
+def _duplicates_current(previous: StoredIndex) -> bool:
+    table = previous.duplicates
+    return table is not None and table.parameters == signature_parameters() and table.threshold == THRESHOLD
+
+
+def indexed_text(chunks: list[ChunkRecord]) -> str:
+    """A document's indexed text rebuilt from its chunks (overlaps taken once, gaps as spaces).
+
+    Chunks are exact slices of the document text, so this is the text minus what no chunk
+    holds (whitespace between sections and pieces).
+    """
+    parts: list[str] = []
+    reached = 0
+    for chunk in sorted(chunks, key=lambda chunk: (chunk.start, chunk.end)):
+        if chunk.end <= reached:
+            continue
+        if chunk.start >= reached:
+            # A gap between chunks held only whitespace; touching chunks join as they stood.
+            parts.append(" " if chunk.start > reached else "")
+            parts.append(chunk.text)
+        else:
+            parts.append(chunk.text[reached - chunk.start :])
+        reached = chunk.end
+    return "".join(parts).strip()
 
 
 def _previous_build(index_dir: Path, notes: list[str]) -> StoredIndex | None:

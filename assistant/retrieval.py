@@ -36,6 +36,10 @@ class Passage:
     orders the results of the mode searched (hybrid: the fused score; dense: the cosine
     similarity; keyword: BM25). ``similarity`` is always the cosine similarity of the query
     and the chunk (0 in keyword mode, where the query is not embedded).
+
+    ``also_published`` lists the sources (URLs or citations) of the other documents holding
+    the same text (see :mod:`assistant.duplicates`) that the search's filters allow: only
+    the best-ranked copy of a republished text is returned.
     """
 
     rank: int
@@ -54,6 +58,7 @@ class Passage:
     end: int
     similarity: float = 0.0
     keyword_score: float = 0.0
+    also_published: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -109,6 +114,10 @@ class Searcher:
     ) -> list[Passage]:
         """Best ``k`` passages for ``query`` (see :func:`retrieve`).
 
+        Copies of one text published by several outlets count once: the best-ranked copy's
+        passages are kept and list the other copies' sources in ``also_published``; the
+        search goes deeper when collapsing copies left fewer than ``k`` passages.
+
         Args:
             vector: the query's embedding when the caller already has it (saves one model call).
         """
@@ -123,31 +132,26 @@ class Searcher:
             )
         if vector is None and mode != "keyword":
             vector = self.embedder.embed_queries([cleaned])[0]
-        allowed = serving.columns.allowed_rows(_check_filters(filters))
+        checked = _check_filters(filters)
+        allowed = serving.columns.allowed_rows(checked)
         rows = serving.index.faiss_index.ntotal if allowed is None else len(allowed)
         if rows == 0:
             return []
-        dense = _dense_candidates(serving, vector, max(k, CANDIDATES), allowed) if mode != "keyword" else {}
-        keyword: dict[int, float] = {}
-        coverage = 0.0
-        if mode != "dense":
-            keyword, coverage = _keyword_candidates(serving, cleaned, max(k, CANDIDATES), allowed)
-        candidates = list(dict.fromkeys([*dense, *keyword]))
-        similarity = dict(dense)
-        missing = [row for row in candidates if row not in similarity]
-        if vector is not None and missing:
-            similarity.update(zip(missing, (serving.vectors[missing] @ vector).tolist()))
-        if mode == "dense":
-            order = {row: score for row, score in dense.items()}
-        elif mode == "keyword":
-            order = {row: score for row, score in keyword.items() if score > 0}
-        else:
-            order = fuse(dense, keyword, coverage, similarity)
-            if serving.index.sentences is not None and vector is not None:
-                order = _rerank_by_sentences(order, serving.index.sentences, vector, similarity)
-        best = sorted(order, key=lambda row: (-order[row], row))[:k]
+        # Which copies a filter keeps matters only where there are copies to collapse.
+        grouped = serving.index.duplicates is not None and bool(serving.index.duplicates.groups)
+        allowed_documents = serving.columns.allowed_documents(checked) if grouped else None
+        depth = max(k, CANDIDATES)
+        while True:
+            order, similarity, keyword = _ranked(serving, mode, cleaned, vector, depth, allowed)
+            # Equal scores (copies with the same text and title) go to the group's canonical copy.
+            ranked = sorted(order, key=lambda row: (-order[row], serving.preference(row), row))
+            best, also, dropped = serving.collapse(ranked, k, allowed_documents)
+            # Only dropped copies can leave fewer than k: then look further down the ranking.
+            if len(best) >= k or not dropped or depth >= rows:
+                break
+            depth *= 4
         return [
-            serving.passage(rank, row, order[row], similarity.get(row, 0.0), keyword.get(row, 0.0))
+            serving.passage(rank, row, order[row], similarity.get(row, 0.0), keyword.get(row, 0.0), also.get(row, ()))
             for rank, row in enumerate(best, 1)
         ]
 
@@ -252,6 +256,34 @@ def searcher_for(index_dir: str | Path | None = None, settings: Settings | None 
     return searcher
 
 
+def _ranked(
+    serving: _Serving, mode: str, query: str, vector: np.ndarray | None, depth: int, allowed: np.ndarray | None
+) -> tuple[dict[int, float], dict[int, float], dict[int, float]]:
+    """Row -> score of the mode's candidates, with every candidate's cosine and BM25 score.
+
+    Each retriever contributes its ``depth`` best rows.
+    """
+    dense = _dense_candidates(serving, vector, depth, allowed) if mode != "keyword" else {}
+    keyword: dict[int, float] = {}
+    coverage = 0.0
+    if mode != "dense":
+        keyword, coverage = _keyword_candidates(serving, query, depth, allowed)
+    candidates = list(dict.fromkeys([*dense, *keyword]))
+    similarity = dict(dense)
+    missing = [row for row in candidates if row not in similarity]
+    if vector is not None and missing:
+        similarity.update(zip(missing, (serving.vectors[missing] @ vector).tolist()))
+    if mode == "dense":
+        order = {row: score for row, score in dense.items()}
+    elif mode == "keyword":
+        order = {row: score for row, score in keyword.items() if score > 0}
+    else:
+        order = fuse(dense, keyword, coverage, similarity)
+        if serving.index.sentences is not None and vector is not None:
+            order = _rerank_by_sentences(order, serving.index.sentences, vector, similarity)
+    return order, similarity, keyword
+
+
 def fuse(
     dense: dict[int, float], keyword: dict[int, float], coverage: float, similarity: dict[int, float]
 ) -> dict[int, float]:
@@ -312,8 +344,62 @@ class _Serving:
         self.columns = _FilterColumns(index)
         self.vectors = index.vectors()
         self.row_of = {chunk.chunk_id: row for row, chunk in enumerate(index.chunks)}
+        groups = index.duplicates.groups if index.duplicates is not None else ()
+        self._position_in_group = {doc_id: at for group in groups for at, doc_id in enumerate(group.members)}
 
-    def passage(self, rank: int, row: int, score: float, similarity: float, keyword_score: float) -> Passage:
+    def preference(self, row: int) -> int:
+        """0 for the canonical copy of a text (and any document without copies), then 1, 2, ..."""
+        return self._position_in_group.get(self.index.chunks[row].doc_id, 0)
+
+    def collapse(
+        self, ranked: list[int], k: int, allowed_documents: set[str] | None
+    ) -> tuple[list[int], dict[int, tuple[str, ...]], int]:
+        """The first ``k`` rows of ``ranked`` with copies of one text counted once.
+
+        The document of a group's best-ranked row stands for the group: its rows stay,
+        rows of the group's other documents are dropped. Returns the rows kept, the
+        ``also_published`` sources of each kept row of a group, and how many rows were dropped.
+        """
+        table = self.index.duplicates
+        if table is None or not table.groups:
+            return ranked[:k], {}, 0
+        kept: list[int] = []
+        also: dict[int, tuple[str, ...]] = {}
+        shown: dict[str, str] = {}  # group canonical -> the document standing for the group
+        dropped = 0
+        for row in ranked:
+            doc_id = self.index.chunks[row].doc_id
+            group = table.group_of(doc_id)
+            if group is not None:
+                if shown.setdefault(group.canonical, doc_id) != doc_id:
+                    dropped += 1
+                    continue
+                also[row] = self._other_sources(group.members, doc_id, allowed_documents)
+            kept.append(row)
+            if len(kept) == k:
+                break
+        return kept, also, dropped
+
+    def _other_sources(
+        self, members: tuple[str, ...], doc_id: str, allowed_documents: set[str] | None
+    ) -> tuple[str, ...]:
+        own = self.index.documents[doc_id].source
+        sources = (
+            self.index.documents[member].source
+            for member in members
+            if member != doc_id and (allowed_documents is None or member in allowed_documents)
+        )
+        return tuple(source for source in dict.fromkeys(sources) if source and source != own)
+
+    def passage(
+        self,
+        rank: int,
+        row: int,
+        score: float,
+        similarity: float,
+        keyword_score: float,
+        also_published: tuple[str, ...] = (),
+    ) -> Passage:
         chunk = self.index.chunks[row]
         document = self.index.documents[chunk.doc_id]
         return Passage(
@@ -333,6 +419,7 @@ class _Serving:
             end=chunk.end,
             similarity=float(similarity),
             keyword_score=float(keyword_score),
+            also_published=also_published,
         )
 
 
@@ -371,6 +458,15 @@ class _FilterColumns:
     def allowed_rows(self, filters: dict[str, object]) -> np.ndarray | None:
         if not filters:
             return None
+        return np.flatnonzero(self._allowed(filters)[self._chunk_doc]).astype(np.int64)
+
+    def allowed_documents(self, filters: dict[str, object]) -> set[str] | None:
+        """Ids of the documents the filters keep (``None``: no filter, all of them)."""
+        if not filters:
+            return None
+        return {doc_id for doc_id, keep in zip(self._doc_ids, self._allowed(filters)) if keep}
+
+    def _allowed(self, filters: dict[str, object]) -> np.ndarray:
         keep = np.ones(len(self._records), dtype=bool)
         for key, value in filters.items():
             if key == "date_from":
@@ -380,7 +476,7 @@ class _FilterColumns:
             else:
                 accepted = value  # a set of casefolded strings, from _check_filters
                 keep &= np.array([getattr(r, key).casefold() in accepted for r in self._records], dtype=bool)
-        return np.flatnonzero(keep[self._chunk_doc]).astype(np.int64)
+        return keep
 
 
 def _search(faiss_index, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

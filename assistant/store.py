@@ -12,6 +12,8 @@ Layout of an index directory::
         faiss.index        inner-product index over the same vectors (cosine on unit vectors)
         keywords/          terms of every chunk and the BM25 matrix (see assistant.keywords)
         sentence_*.npy     each chunk's sentences: spans in the chunk text and unit vectors
+        duplicates/        each document's MinHash signature and the groups of duplicates
+                           (see assistant.duplicates); absent in builds made before it existed
 
 A build writes ``builds/.tmp-*``, renames it to ``builds/<build_id>``, then replaces
 ``CURRENT``. A reader never sees a half-written build, and a crash leaves the
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.duplicates import DuplicateTable
 from assistant.errors import BuildInProgress, IndexCorrupt, IndexNotFound, ModelMismatch
 from assistant.keywords import ANALYZER_VERSION, KeywordIndex
 
@@ -49,6 +52,7 @@ KEYWORDS = "keywords"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 SENTENCE_SPANS = "sentence_spans.npy"
 SENTENCE_OFFSETS = "sentence_offsets.npy"
+DUPLICATES = "duplicates"
 KEEP_BUILDS = 2  # the one in service and the one before, for readers that just read the pointer
 
 
@@ -95,6 +99,7 @@ class Manifest:
     files: dict = field(default_factory=dict)
     keywords: dict = field(default_factory=dict)
     sentences: dict = field(default_factory=dict)
+    duplicates: dict = field(default_factory=dict)
     metric: str = "inner_product on unit vectors (cosine)"
     format_version: int = FORMAT_VERSION
 
@@ -138,8 +143,9 @@ class SentenceTable:
 class StoredIndex:
     """A loaded, validated build. Rows of ``chunks``, the FAISS ids, ``vectors()`` and ``keywords`` agree.
 
-    ``keywords`` is ``None`` for a build made before keyword search existed; the next
-    ``assistant build`` adds it without re-embedding anything.
+    ``keywords`` is ``None`` for a build made before keyword search existed, and
+    ``duplicates`` for one made before duplicate detection; the next ``assistant build``
+    adds them without re-embedding anything.
     """
 
     path: Path
@@ -149,6 +155,7 @@ class StoredIndex:
     faiss_index: object
     keywords: KeywordIndex | None = None
     sentences: SentenceTable | None = None
+    duplicates: DuplicateTable | None = None
 
     def vectors(self) -> np.ndarray:
         """The stored vectors, memory-mapped (read only when a rebuild reuses them)."""
@@ -232,7 +239,23 @@ def load_index(index_dir: Path, *, expected_embedder: str | None = None) -> Stor
         if keywords.rows != len(chunks):
             raise IndexCorrupt(f"{path / KEYWORDS} has {keywords.rows} rows for {len(chunks)} chunks: run `assistant build`")
     sentences = _load_sentences(path, manifest, len(chunks), dimension) if manifest.sentences else None
-    return StoredIndex(path, manifest, chunks, documents, faiss_index, keywords, sentences)
+    duplicates = _load_duplicates(path, documents) if manifest.duplicates else None
+    return StoredIndex(path, manifest, chunks, documents, faiss_index, keywords, sentences, duplicates)
+
+
+def _load_duplicates(path: Path, documents: dict[str, DocumentRecord]) -> DuplicateTable:
+    try:
+        table = DuplicateTable.load(path / DUPLICATES)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise IndexCorrupt(f"{path / DUPLICATES} cannot be read ({error}): run `assistant build` to rebuild") from None
+    if set(table.doc_ids) != documents.keys():
+        missing = sorted(documents.keys() - set(table.doc_ids))[:3]
+        extra = sorted(set(table.doc_ids) - documents.keys())[:3]
+        raise IndexCorrupt(
+            f"{path / DUPLICATES} disagrees with the manifest's documents (missing {missing}, unknown {extra}): "
+            "run `assistant build`"
+        )
+    return table
 
 
 def _load_sentences(path: Path, manifest: Manifest, chunk_count: int, dimension: int) -> SentenceTable:
@@ -262,6 +285,7 @@ def write_build(
     vectors: np.ndarray,
     keywords: KeywordIndex,
     sentences: SentenceTable | None = None,
+    duplicates: DuplicateTable | None = None,
 ) -> Path:
     """Write a complete build and put it in service atomically.
 
@@ -275,6 +299,8 @@ def write_build(
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.shape[0] != len(chunks) or keywords.rows != len(chunks):
         raise ValueError(f"{len(chunks)} chunks but {vectors.shape[0]} vectors and {keywords.rows} keyword rows")
+    if duplicates is not None and set(duplicates.doc_ids) != {record.doc_id for record in manifest.documents}:
+        raise ValueError("the duplicate table and the manifest list different documents")
     staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
     try:
         with open(staging / CHUNKS, "w", encoding="utf-8") as out:
@@ -300,11 +326,25 @@ def write_build(
                     np.save(out, np.ascontiguousarray(array), allow_pickle=False)
                     _sync(out)
             names += [SENTENCE_SPANS, SENTENCE_OFFSETS, SENTENCE_VECTORS]
+        if duplicates is not None:
+            for file in duplicates.save(staging / DUPLICATES):
+                _sync_path(file)
+                written.append(file)
+            _sync_path(staging / DUPLICATES)
         files = {name: (staging / name).stat().st_size for name in names}
         files.update({file.relative_to(staging).as_posix(): file.stat().st_size for file in written})
         described = {"analyzer": ANALYZER_VERSION, **keywords.parameters()}
         sentence_facts = {} if sentences is None else {**manifest.sentences, "rows": len(sentences.spans)}
-        final = Manifest(**{**_fields(manifest), "files": files, "keywords": described, "sentences": sentence_facts})
+        duplicate_facts = {} if duplicates is None else duplicates.facts()
+        final = Manifest(
+            **{
+                **_fields(manifest),
+                "files": files,
+                "keywords": described,
+                "sentences": sentence_facts,
+                "duplicates": duplicate_facts,
+            }
+        )
         with open(staging / MANIFEST, "w", encoding="utf-8") as out:
             out.write(final.to_json())
             _sync(out)
