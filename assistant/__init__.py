@@ -13,6 +13,7 @@ from assistant.errors import (
     ModelMismatch,
     ModelUnavailable,
 )
+from assistant.overview import RegionFinding, RegionOverview, regions_overview
 from assistant.retrieval import Passage, Searcher, retrieve
 
 __all__ = [
@@ -29,10 +30,13 @@ __all__ = [
     "ModelUnavailable",
     "Passage",
     "Quote",
+    "RegionFinding",
+    "RegionOverview",
     "Searcher",
     "Settings",
     "Source",
     "answer",
     "build_index",
+    "regions_overview",
     "retrieve",
 ]

@@ -69,6 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer, quotes and sources as one JSON object")
     ask.set_defaults(command=_ask)
 
+    regions = commands.add_parser(
+        "regions", help="region by region: the best quoted sentence of each region's documents on a topic"
+    )
+    regions.add_argument("question", help="a topic or question, e.g. цифровизация")
+    regions.add_argument("--index", type=Path, help="index folder (default: index)")
+    _add_filters(regions)
+    regions.add_argument("--json", action="store_true", help="print the whole overview as one JSON object")
+    regions.set_defaults(command=_regions)
+
     evaluation = commands.add_parser(
         "eval", help="measure retrieval on a question set (SQuAD JSON or KazQAD-style JSON lines)"
     )
@@ -177,6 +186,44 @@ def _ask(args: argparse.Namespace) -> int:
     for number, passage in enumerate(reply.related, 1):
         _print_passage(f"({number})", passage)
     return 0
+
+
+def _regions(args: argparse.Namespace) -> int:
+    from assistant.config import Settings
+    from assistant.overview import regions_overview
+
+    settings = Settings.from_env(index_dir=args.index)
+    overview = regions_overview(args.question, filters=_filters(args), settings=settings)
+    if args.json:
+        print(json.dumps(overview.to_dict(), ensure_ascii=False))
+        return 0
+    for finding in overview.found:
+        _print_finding(finding.region, finding)
+    if overview.other:
+        print("Outside the regions (national documents, region unknown or not one of the twenty):")
+        print()
+        for finding in overview.other:
+            _print_finding(finding.region or "region unknown", finding)
+    if not overview.found:
+        print(f"No region's documents are relevant enough (similarity threshold {overview.threshold:.2f}).")
+    if overview.missing:
+        print(textwrap.fill(f"Nothing found for: {', '.join(overview.missing)}", width=100, subsequent_indent="    "))
+    if overview.no_documents:
+        empty = f"(of these, no documents indexed for: {', '.join(overview.no_documents)})"
+        print(textwrap.fill(empty, width=100, subsequent_indent="    "))
+    return 0
+
+
+def _print_finding(label: str, finding) -> None:
+    passage = finding.passage
+    print(f"{label}  (similarity {finding.score:.3f})")
+    quote = f"«{' '.join(finding.quote.split())}»"
+    print(textwrap.fill(quote, width=100, initial_indent="    ", subsequent_indent="    "))
+    citation = " · ".join(part for part in (passage.title, passage.date, passage.source) if part)
+    # Links stay whole, so they can be copied.
+    wrap = {"break_long_words": False, "break_on_hyphens": False}
+    print(textwrap.fill(citation, width=100, initial_indent="    ", subsequent_indent="      ", **wrap))
+    print()
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -370,6 +370,33 @@ def test_browser_shows_document_html_and_markdown_as_text(page):
     assert page.evaluate("typeof window.__pwned") == "undefined"
 
 
+def test_browser_region_tab_shows_a_card_per_region_with_evidence_and_lists_the_rest(web, page):
+    page.get_by_role("tab", name="По регионам").click()
+    page.locator("#regions-question textarea, #regions-question input").first.fill("цифровизация")
+    page.locator("#regions-button").click()
+    result = page.locator("#regions-result")
+    card = result.locator('.kz-region-card[data-region="Aktobe region"]')
+    expect(card).to_be_visible(timeout=60_000)
+    expect(card).to_contain_text("Актюбинская область")
+    expect(card).to_contain_text("Aktobe region")
+    expect(card).to_contain_text(SAMPLE_TITLE)
+    expect(card).to_contain_text("2025-09-10")
+    quote = card.locator("mark")
+    expect(quote).to_have_count(1)
+    assert " ".join(quote.inner_text().split()) in " ".join(SAMPLE.read_text(encoding="utf-8").split())
+    link = card.locator("a")
+    assert link.get_attribute("href").startswith("https://www.zakon.kz/") and link.get_attribute("target") == "_blank"
+    missing = result.locator(".kz-missing")
+    expect(missing).to_contain_text("Ничего не найдено")
+    expect(missing).to_contain_text("Абайская область")
+    assert "Актюбинская область" not in missing.inner_text()
+    assert result.locator("img, script, iframe").count() == 0 and page.evaluate("typeof window.__pwned") == "undefined"
+    screenshot(page, "9-by-region")
+    page.locator("#ui-lang").get_by_text("English", exact=True).click()
+    expect(page.get_by_role("tab", name="By region")).to_be_visible()
+    expect(page.locator("#regions-button")).to_have_text("Show by region")
+
+
 def test_browser_upload_rebuild_and_cite_the_new_document(web, page, tmp_path):
     upload = tmp_path / ".Карагандинская платформа.txt"
     upload.write_text(UPLOADED_TEXT, encoding="utf-8")

@@ -27,6 +27,7 @@ from assistant.errors import (
     ModelUnavailable,
 )
 from assistant.metadata import DOC_TYPES
+from assistant.overview import regions_overview
 from assistant.retrieval import Searcher
 from assistant.store import DocumentRecord
 from ui import render, texts, uploads
@@ -48,6 +49,11 @@ CSS = """
 .kz-passage mark { background: #fde68a; color: inherit; padding: 0 0.1em; }
 .kz-notice { opacity: 0.75; font-style: italic; }
 .kz-error { color: var(--error-text-color, #b91c1c); }
+.kz-regions-summary { font-weight: 600; margin: 0.2em 0 0.6em 0; }
+.kz-region-card { border-left: 3px solid var(--border-color-accent); padding: 0.3em 0.8em; margin: 0.7em 0; }
+.kz-region-name { font-size: 1.05em; margin-right: 0.3em; }
+.kz-regions-other { font-weight: 600; margin-top: 1.2em; }
+.kz-missing { margin-top: 1.2em; padding-top: 0.6em; border-top: 1px solid var(--border-color-primary); }
 """
 
 
@@ -138,7 +144,8 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
     Returns:
         The Gradio app (not launched): call ``.launch(**launch_options())`` or use :func:`serve`.
         Endpoints for scripts: ``/chat`` (question plus the filter inputs → the rendered answer)
-        and ``/search`` (question, k → passages as dicts).
+        and ``/search`` (question, k → passages as dicts), ``/regions`` (question, filters → the
+        region-by-region overview as a dict).
     """
     service = _Service(settings, searcher)
     lang0 = texts.DEFAULT_LANGUAGE
@@ -173,6 +180,33 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
             if number:
                 time.sleep(STREAM_PAUSE)
             yield step
+
+    def regions_view(question, doc_types, date_from, date_to, ui_lang) -> str:
+        lang = texts.language(ui_lang)
+        try:
+            filters = _filters(doc_types, [], date_from, date_to, [])
+        except _BadFilter as problem:
+            return render.notice(problem.message(lang), kind="error")
+        try:
+            overview = regions_overview(question, filters=filters, settings=settings, searcher=service.searcher())
+        except AssistantError as error:
+            return render.notice(_friendly(error, lang), kind="error")
+        except Exception:
+            logger.exception("the region overview of %r failed", question)
+            return render.notice(text(lang, "error_internal"), kind="error")
+        return render.regions_html(overview, lang)
+
+    def regions_endpoint(question: str, filters: dict | None = None) -> dict:
+        """For each region, the best sentence quoted from its documents on ``question``, with the passage
+        and its citation; the regions with nothing relevant. ``filters`` as for ``assistant.retrieve``.
+        Returns ``RegionOverview.to_dict()``: question, found, missing, other, no_documents, lang, threshold."""
+        try:
+            overview = regions_overview(
+                question, filters=filters or None, settings=settings, searcher=service.searcher()
+            )
+        except (AssistantError, ValueError) as error:
+            raise gr.Error(str(error), print_exception=False) from None
+        return overview.to_dict()
 
     def search(question: str, k: int = 5, filters: dict | None = None) -> list[dict]:
         """Best ``k`` passages for ``question``: rank, score, text, title, date, region, doc_type, lang,
@@ -254,6 +288,37 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
                             fill_height=False,
                             autofocus=False,
                         )
+            with gr.Tab(text(lang0, "tab_regions"), id="regions", elem_id="tab-regions") as regions_tab:
+                regions_intro = gr.Markdown(text(lang0, "regions_intro"))
+                with gr.Row(equal_height=True):
+                    regions_question = gr.Textbox(
+                        label=text(lang0, "regions_question"), placeholder=text(lang0, "regions_placeholder"),
+                        max_lines=2, scale=4, elem_id="regions-question",
+                    )  # fmt: skip
+                    regions_button = gr.Button(
+                        text(lang0, "regions_button"), variant="primary", scale=1, elem_id="regions-button"
+                    )
+                regions_examples = gr.Examples(
+                    [[topic] for topic in texts.REGION_EXAMPLES],
+                    inputs=[regions_question],
+                    label=text(lang0, "regions_examples"),
+                    elem_id="regions-examples",
+                )
+                regions_filters = gr.Accordion(text(lang0, "regions_filters"), open=False, elem_id="regions-filters")
+                with regions_filters, gr.Row():
+                    regions_doc_types = gr.CheckboxGroup(
+                        _doc_type_choices(lang0), label=text(lang0, "filter_doc_type"), elem_id="regions-doc-type"
+                    )
+                    regions_date_from = gr.Textbox(
+                        "", label=text(lang0, "filter_date_from"), placeholder="2025-09-01", max_lines=1,
+                        elem_id="regions-date-from",
+                    )  # fmt: skip
+                    regions_date_to = gr.Textbox(
+                        "", label=text(lang0, "filter_date_to"), placeholder="2025-12-31", max_lines=1,
+                        elem_id="regions-date-to",
+                    )  # fmt: skip
+                # Rendered by ui.render.regions_html: document text arrives escaped.
+                regions_result = gr.HTML("", js_on_load=None, elem_id="regions-result")
             with gr.Tab(text(lang0, "tab_documents"), id="documents", elem_id="tab-documents") as documents_tab:
                 totals = gr.Markdown(_totals(service, lang0), elem_id="totals")
                 table = gr.Dataframe(
@@ -297,6 +362,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
                 )
 
         gr.api(search, api_name="search")
+        gr.api(regions_endpoint, api_name="regions")
 
         def relabel(ui_lang_value: str) -> dict:
             lang = texts.language(ui_lang_value)
@@ -305,6 +371,17 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
                 ui_lang: gr.update(label=text(lang, "interface_language")),
                 chat_tab: gr.update(label=text(lang, "tab_chat")),
                 documents_tab: gr.update(label=text(lang, "tab_documents")),
+                regions_tab: gr.update(label=text(lang, "tab_regions")),
+                regions_intro: text(lang, "regions_intro"),
+                regions_question: gr.update(
+                    label=text(lang, "regions_question"), placeholder=text(lang, "regions_placeholder")
+                ),
+                regions_button: gr.update(value=text(lang, "regions_button")),
+                regions_examples.dataset: gr.update(label=text(lang, "regions_examples")),
+                regions_filters: gr.update(label=text(lang, "regions_filters")),
+                regions_doc_types: gr.update(label=text(lang, "filter_doc_type"), choices=_doc_type_choices(lang)),
+                regions_date_from: gr.update(label=text(lang, "filter_date_from")),
+                regions_date_to: gr.update(label=text(lang, "filter_date_to")),
                 filters_heading: _filters_heading(lang),
                 doc_types: gr.update(label=text(lang, "filter_doc_type"), choices=_doc_type_choices(lang)),
                 regions: gr.update(label=text(lang, "filter_region"), choices=service.regions()),
@@ -332,6 +409,8 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
             header, ui_lang, chat_tab, documents_tab, filters_heading, doc_types, regions, date_from, date_to,
             doc_langs, chatbot, textbox, totals, table, refresh, upload_heading, files, metadata_box,
             upload_doc_type, upload_region, upload_date, upload_lang, upload_button, rebuild_button, status,
+            regions_tab, regions_intro, regions_question, regions_button, regions_examples.dataset, regions_filters,
+            regions_doc_types, regions_date_from, regions_date_to,
         ]  # fmt: skip
 
         def on_load(request: gr.Request) -> dict:
@@ -412,6 +491,9 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
             }
 
         demo.load(on_load, None, relabelled, api_visibility="private", queue=False)
+        regions_inputs = [regions_question, regions_doc_types, regions_date_from, regions_date_to, ui_lang]
+        regions_button.click(regions_view, regions_inputs, regions_result, api_visibility="private")
+        regions_question.submit(regions_view, regions_inputs, regions_result, api_visibility="private")
         ui_lang.change(relabel, ui_lang, relabelled, api_visibility="private", queue=False)
         refresh.click(refresh_documents, ui_lang, [totals, table, regions], api_visibility="private")
         upload_button.click(

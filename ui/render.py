@@ -8,8 +8,9 @@ from pathlib import PureWindowsPath
 from urllib.parse import urlsplit
 
 from assistant.answer import Answer
+from assistant.overview import RegionFinding, RegionOverview
 from assistant.retrieval import Passage
-from ui.texts import doc_language_label, doc_type_label, text
+from ui.texts import doc_language_label, doc_type_label, region_label, text
 
 # Characters that start Markdown (links, images, emphasis, code, tables), LaTeX or HTML. The chat
 # renders messages without Markdown, but turning these into character references keeps document
@@ -17,6 +18,7 @@ from ui.texts import doc_language_label, doc_type_label, text
 _ACTIVE = {ord(character): f"&#{ord(character)};" for character in "\\`*_[]()!|~$#{}"}
 _ESCAPES = {**_ACTIVE, ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;", ord("'"): "&#x27;"}
 _DOCUMENT_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".pdf", ".html", ".htm")
+CONTEXT_CHARS = 160  # of the passage shown on each side of a region card's quote
 
 
 def inert(value: object) -> str:
@@ -152,3 +154,80 @@ def notice(message: str, *, kind: str = "info") -> str:
 def passage_record(passage: Passage) -> dict:
     """A passage as a JSON-able dict for the ``/search`` endpoint (plain text, not HTML)."""
     return passage.to_dict()
+
+
+def regions_html(overview: RegionOverview, lang: str) -> str:
+    """The By region view: a summary line, one card per region with evidence (best first), the
+    national and other documents, and a final line naming the regions where nothing was found."""
+    total = len(overview.found) + len(overview.missing)
+    threshold = f"{overview.threshold:.2f}"
+    if overview.found:
+        summary = text(lang, "regions_summary", found=len(overview.found), total=total, threshold=threshold)
+    else:
+        summary = text(lang, "regions_none", threshold=threshold)
+    parts = [f'<div class="kz-regions-summary">{inert(summary)}</div>']
+    parts += [region_card(finding, lang) for finding in overview.found]
+    if overview.other:
+        parts.append(f'<div class="kz-regions-other">{inert(text(lang, "regions_other"))}</div>')
+        parts += [region_card(finding, lang) for finding in overview.other]
+    if overview.missing:
+        parts.append(missing_html(overview, lang))
+    return f'<div class="kz-regions">{"".join(parts)}</div>'
+
+
+def region_card(finding: RegionFinding, lang: str) -> str:
+    """One region's evidence: its name, the quote marked in its context, and the citation."""
+    passage = finding.passage
+    name = region_label(lang, finding.region)
+    canonical = f" · {inert(finding.region)}" if finding.region and finding.region != name else ""
+    facts = [
+        passage.date,
+        doc_type_label(lang, passage.doc_type) if passage.doc_type else "",
+        passage.section,
+    ]
+    facts_html = " · ".join(inert(value) for value in facts if value)
+    return (
+        f'<div class="kz-region-card" data-region="{inert(finding.region)}">'
+        f'<div class="kz-region-head"><strong class="kz-region-name">{inert(name)}</strong>'
+        f'<span class="kz-facts">{canonical} · {inert(text(lang, "similarity"))} {finding.score:.2f}</span></div>'
+        f'<blockquote class="kz-passage">{_quote_in_context(passage.text, finding.quote_start, finding.quote_end)}</blockquote>'
+        f'<div class="kz-facts"><strong class="kz-title">{inert(passage.title)}</strong>'
+        f"{' · ' + facts_html if facts_html else ''}</div>"
+        f'<div class="kz-link">{inert(text(lang, "source"))}: {source_html(passage.source)}</div>'
+        "</div>"
+    )
+
+
+def missing_html(overview: RegionOverview, lang: str) -> str:
+    """The final line: regions whose documents say nothing on the topic, then regions without documents."""
+    empty = set(overview.no_documents)
+    off_topic = [region_label(lang, region) for region in overview.missing if region not in empty]
+    without = [region_label(lang, region) for region in overview.missing if region in empty]
+    groups = []
+    if off_topic:
+        groups.append(text(lang, "regions_missing_topic", regions=", ".join(off_topic)))
+    if without:
+        groups.append(text(lang, "regions_missing_empty", regions=", ".join(without)))
+    head = text(lang, "regions_missing", count=len(overview.missing))
+    return f'<div class="kz-missing"><strong>{inert(head)}</strong> {inert("; ".join(groups))}.</div>'
+
+
+def _quote_in_context(passage_text: str, start: int, end: int) -> str:
+    """The quote marked, with up to :data:`CONTEXT_CHARS` of the passage on each side, cut at spaces."""
+    left = max(0, start - CONTEXT_CHARS)
+    if left > 0:
+        space = passage_text.find(" ", left, start)
+        left = space + 1 if space >= 0 else start
+    right = min(len(passage_text), end + CONTEXT_CHARS)
+    if right < len(passage_text):
+        space = passage_text.rfind(" ", end, right)
+        right = space if space >= 0 else end
+    before = inert(passage_text[left:start].lstrip())
+    after = inert(passage_text[end:right].rstrip())
+    return (
+        ("… " if left > 0 else "")
+        + before
+        + f"<mark>{inert(passage_text[start:end])}</mark>"
+        + after
+        + (" …" if right < len(passage_text) else "")
+    )

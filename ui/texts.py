@@ -13,6 +13,58 @@ EXAMPLES = (
     "Who chaired the meeting in Aktobe region?",
 )
 
+# Topics for the By region tab.
+REGION_EXAMPLES = ("цифровизация", "инвестиции", "искусственный интеллект", "сельское хозяйство")
+
+# The canonical regions (assistant.regions.REGIONS) as their people write them.
+REGION_LABELS = {
+    "ru": {
+        "Abai region": "Абайская область",
+        "Akmola region": "Акмолинская область",
+        "Aktobe region": "Актюбинская область",
+        "Almaty region": "Алматинская область",
+        "Atyrau region": "Атырауская область",
+        "East Kazakhstan region": "Восточно-Казахстанская область",
+        "Zhambyl region": "Жамбылская область",
+        "Zhetysu region": "Жетысуская область",
+        "West Kazakhstan region": "Западно-Казахстанская область",
+        "Karaganda region": "Карагандинская область",
+        "Kostanay region": "Костанайская область",
+        "Kyzylorda region": "Кызылординская область",
+        "Mangystau region": "Мангистауская область",
+        "Pavlodar region": "Павлодарская область",
+        "North Kazakhstan region": "Северо-Казахстанская область",
+        "Turkestan region": "Туркестанская область",
+        "Ulytau region": "Улытауская область",
+        "Astana": "г. Астана",
+        "Almaty city": "г. Алматы",
+        "Shymkent city": "г. Шымкент",
+    },
+    "kk": {
+        "Abai region": "Абай облысы",
+        "Akmola region": "Ақмола облысы",
+        "Aktobe region": "Ақтөбе облысы",
+        "Almaty region": "Алматы облысы",
+        "Atyrau region": "Атырау облысы",
+        "East Kazakhstan region": "Шығыс Қазақстан облысы",
+        "Zhambyl region": "Жамбыл облысы",
+        "Zhetysu region": "Жетісу облысы",
+        "West Kazakhstan region": "Батыс Қазақстан облысы",
+        "Karaganda region": "Қарағанды облысы",
+        "Kostanay region": "Қостанай облысы",
+        "Kyzylorda region": "Қызылорда облысы",
+        "Mangystau region": "Маңғыстау облысы",
+        "Pavlodar region": "Павлодар облысы",
+        "North Kazakhstan region": "Солтүстік Қазақстан облысы",
+        "Turkestan region": "Түркістан облысы",
+        "Ulytau region": "Ұлытау облысы",
+        "Astana": "Астана қаласы",
+        "Almaty city": "Алматы қаласы",
+        "Shymkent city": "Шымкент қаласы",
+    },
+    "en": {},  # the canonical names are English
+}
+
 DOC_TYPE_LABELS = {
     "ru": {
         "address": "Послание Президента",
@@ -117,6 +169,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "progress_documents": "Чтение документов",
         "progress_chunks": "Вычисление векторов",
         "status": "Состояние",
+        "tab_regions": "По регионам",
+        "regions_intro": "Тема или вопрос — и для каждого региона лучшая цитата из его документов, с источником. "
+        "Регионы, где ничего подходящего нет, перечислены в конце.",
+        "regions_question": "Тема или вопрос",
+        "regions_placeholder": "например, цифровизация",
+        "regions_button": "Показать по регионам",
+        "regions_examples": "Примеры тем",
+        "regions_filters": "Фильтры (необязательно)",
+        "regions_summary": "Найдено в {found} из {total} регионов · порог сходства {threshold}",
+        "regions_none": "Ни в одном регионе нет фрагментов, достаточно близких к теме (порог сходства {threshold}).",
+        "regions_other": "Общенациональные и прочие документы",
+        "regions_missing": "Ничего не найдено ({count}):",
+        "regions_missing_topic": "документы есть, но о теме в них нет: {regions}",
+        "regions_missing_empty": "документов нет: {regions}",
+        "region_national": "Общенациональный уровень",
+        "region_unknown": "Регион не указан",
     },
     "kk": {
         "title": "Қазақстанның ресми мәтіндері: дәйексөзбен жауаптар",
@@ -195,6 +263,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "progress_documents": "Құжаттарды оқу",
         "progress_chunks": "Векторларды есептеу",
         "status": "Күйі",
+        "tab_regions": "Өңірлер бойынша",
+        "regions_intro": "Тақырып немесе сұрақ жазыңыз — әр өңір бойынша оның құжаттарынан ең үздік дәйексөз "
+        "дереккөзімен шығады. Сәйкес ештеңе табылмаған өңірлер соңында аталады.",
+        "regions_question": "Тақырып немесе сұрақ",
+        "regions_placeholder": "мысалы, цифровизация",
+        "regions_button": "Өңірлер бойынша көрсету",
+        "regions_examples": "Тақырып үлгілері",
+        "regions_filters": "Сүзгілер (міндетті емес)",
+        "regions_summary": "{total} өңірдің {found} өңірінде табылды · ұқсастық шегі {threshold}",
+        "regions_none": "Бірде-бір өңірде тақырыпқа жеткілікті жақын үзінді жоқ (ұқсастық шегі {threshold}).",
+        "regions_other": "Жалпыұлттық және басқа құжаттар",
+        "regions_missing": "Ештеңе табылмады ({count}):",
+        "regions_missing_topic": "құжаттар бар, бірақ бұл тақырып туралы емес: {regions}",
+        "regions_missing_empty": "құжаттар жоқ: {regions}",
+        "region_national": "Жалпыұлттық деңгей",
+        "region_unknown": "Өңір көрсетілмеген",
     },
     "en": {
         "title": "Kazakhstan's official texts: answers with citations",
@@ -272,6 +356,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "progress_documents": "Reading documents",
         "progress_chunks": "Computing vectors",
         "status": "Status",
+        "tab_regions": "By region",
+        "regions_intro": "Type a topic or a question to see, for each region, the best quote from its documents "
+        "with its source. Regions with nothing relevant are listed at the end.",
+        "regions_question": "Topic or question",
+        "regions_placeholder": "e.g. цифровизация (digitalisation)",
+        "regions_button": "Show by region",
+        "regions_examples": "Example topics",
+        "regions_filters": "Filters (optional)",
+        "regions_summary": "Found in {found} of {total} regions · similarity threshold {threshold}",
+        "regions_none": "No region has a passage close enough to the topic (similarity threshold {threshold}).",
+        "regions_other": "National and other documents",
+        "regions_missing": "Nothing found ({count}):",
+        "regions_missing_topic": "documents indexed, but none on this topic: {regions}",
+        "regions_missing_empty": "no documents indexed: {regions}",
+        "region_national": "National level",
+        "region_unknown": "Region not given",
     },
 }
 
@@ -300,3 +400,13 @@ def doc_type_label(lang: str, doc_type: str) -> str:
 def doc_language_label(lang: str, code: str) -> str:
     """Human name of a document's language code (the code itself when unknown)."""
     return DOC_LANGUAGE_LABELS[language(lang)].get(code, code)
+
+
+def region_label(lang: str, region: str) -> str:
+    """A region's name in the interface language: a canonical name translated, ``national`` and an
+    unknown region ("") described, any other value as written."""
+    if region == "national":
+        return text(lang, "region_national")
+    if not region:
+        return text(lang, "region_unknown")
+    return REGION_LABELS[language(lang)].get(region, region)
