@@ -277,6 +277,8 @@ def _print_passage(label: str, passage) -> None:
     if passage.section:
         print(f"    section: {passage.section}")
     print(f"    source: {passage.source}  (chars {passage.start}-{passage.end} of {passage.doc_id})")
+    if passage.also_published:
+        print(f"    also published at: {', '.join(passage.also_published)}")
     print(textwrap.indent(textwrap.fill(" ".join(passage.text.split()), width=100), "    "))
     print()
 

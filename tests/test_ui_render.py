@@ -250,3 +250,13 @@ def test_chatbot_shows_questions_as_text_and_gives_the_chat_function_what_was_ty
 def test_importing_the_app_writes_nothing_into_the_source_tree():
     app = pytest.importorskip("ui.app")
     assert not Path(app.__file__).with_suffix(".pyi").exists()  # gradio writes stubs for component classes
+
+
+def test_a_republished_passage_lists_the_other_outlets_as_safe_links():
+    shown = passage(also_published=("https://mgorod.kz/news/x", 'javascript:alert(1)"><script>x</script>'))
+    markup = render.passage_html(shown, "ru")
+    assert "Также опубликовано" in visible_text(markup)
+    assert 'href="https://mgorod.kz/news/x"' in markup
+    assert "javascript:" not in re.findall(r'href="([^"]*)"', markup)[-1]
+    assert "script" not in tags(markup)
+    assert "Также опубликовано" not in render.passage_html(passage(), "ru")

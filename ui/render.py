@@ -101,9 +101,18 @@ def passage_html(
         f'<div>{head}<strong class="kz-title">{inert(passage.title)}</strong></div>'
         f'<div class="kz-facts">{facts_html}{score}</div>'
         f'<div class="kz-link">{inert(text(lang, "source"))}: {source_html(passage.source)}</div>'
+        f"{_also_published(passage, lang)}"
         f'<blockquote class="kz-passage">{highlighted(passage.text, spans)}</blockquote>'
         "</div>"
     )
+
+
+def _also_published(passage: Passage, lang: str) -> str:
+    """The other outlets that published the same text (collapsed duplicates), if any."""
+    if not passage.also_published:
+        return ""
+    links = ", ".join(source_html(source) for source in passage.also_published)
+    return f'<div class="kz-link">{inert(text(lang, "also_published"))}: {links}</div>'
 
 
 def answer_body(reply: Answer, *, quotes: int | None = None) -> str:
