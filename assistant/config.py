@@ -51,8 +51,8 @@ class Settings:
     model: str = "multilingual-e5-small"
     device: str | None = None
     cache_dir: Path | None = None
-    chunk_tokens: int = 384
-    chunk_overlap: int = 48
+    chunk_tokens: int = 440
+    chunk_overlap: int = 56
     header_tokens: int = 64
     batch_size: int = 16
     precision: str = "auto"
