@@ -405,8 +405,12 @@ def test_browser_upload_rebuild_and_cite_the_new_document(web, page, tmp_path):
     page.locator("#upload input[type=file]").set_input_files(str(upload))
     expect(page.locator("#upload a[href*='/file=']")).to_have_count(1)  # on the server, ready to save
     page.locator("#upload-meta").get_by_text("Сведения о документах").click()
-    page.locator("#upload-region").get_by_role("textbox").fill("Karaganda region")
-    page.locator("#upload-date").get_by_role("textbox").fill("2025-09-15")
+    # The accordion renders its fields when opened: fill them once they show, and check they kept it.
+    for field, value in (("#upload-region", "Karaganda region"), ("#upload-date", "2025-09-15")):
+        box = page.locator(field).get_by_role("textbox")
+        expect(box).to_be_visible()
+        box.fill(value)
+        expect(box).to_have_value(value)
     page.locator("#upload-button").click()
     status = page.locator("#status textarea")
     expect(status).to_have_value(re.compile("Сохранён: Карагандинская платформа.txt"), timeout=30_000)
