@@ -107,6 +107,10 @@ def answer(
     """
     from assistant.documents import detect_language
 
+    from assistant.errors import InvalidQuery
+
+    if not isinstance(question, str):
+        raise InvalidQuery(f"the question must be text, got {type(question).__name__}")
     settings = settings or Settings.from_env()
     lang = detect_language(question) or "ru"
     lang = lang if lang in NO_ANSWER else "en"

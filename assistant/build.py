@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant import vector_index
 from assistant.chunks import ChunkerSettings, content_hash, embedding_text, header_limiter, split_document
 from assistant.config import Settings
 from assistant.documents import SUPPORTED_SUFFIXES, file_fingerprint, iter_corpus_files, load_document
@@ -141,11 +142,15 @@ def build_index(
 
         count_tokens = embedder.count_tokens
         limit_header = header_limiter(count_tokens, chunker.header_tokens)
-        files = list(iter_corpus_files(corpus))
+        skipped: list[FileProblem] = []
+
+        def skip(path: Path, reason: str) -> None:  # links out of the corpus, folders that cannot be listed
+            skipped.append(FileProblem(path.relative_to(corpus).as_posix(), reason))
+
+        files = list(iter_corpus_files(corpus, on_skip=skip))
         kept: list[DocumentRecord] = []
         pending: list[_Pending] = []
         failed: list[FileProblem] = []
-        skipped: list[FileProblem] = []
         added = updated = 0
         seen: set[str] = set()
         max_bytes = int(settings.max_file_mb * 1024 * 1024)
@@ -156,7 +161,7 @@ def build_index(
             try:
                 if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                     raise UnsupportedFormat(f"unsupported file type {path.suffix or '(none)'!r}")
-                fingerprint = file_fingerprint(path)
+                fingerprint = file_fingerprint(path, max_bytes=max_bytes)  # an enormous file is not read
                 if reusable and old is not None and old.content_hash == fingerprint:
                     kept.append(old)
                     continue
@@ -210,6 +215,7 @@ def build_index(
             and previous.keywords is not None
             and (previous.sentences is not None) == settings.sentence_vectors
             and _duplicates_current(previous)
+            and previous.vector_index == vector_index.planned(len(previous.chunks), settings)
         )
         if reusable and complete and not pending and not removed and not (previous_ids & failed_ids):
             return BuildReport(
@@ -229,7 +235,17 @@ def build_index(
             sentences, sentences_embedded = _sentences(previous if same_model else None, chunks, by_id, embedder, progress)
         duplicates = _duplicates(previous if reusable else None, chunks, documents)
         manifest = _manifest(embedder, chunker, documents, len(chunks))
-        build_path = write_build(index_path, manifest, chunks, vectors, keywords, sentences, duplicates)
+        spec = vector_index.planned(len(chunks), settings)
+        centroids = vector_index.reusable_centroids(previous.faiss_index, spec) if same_model else None
+        try:
+            build_path = write_build(
+                index_path, manifest, chunks, vectors, keywords, sentences, duplicates, index_spec=spec, centroids=centroids
+            )
+        except OSError as error:  # a full disk, a read-only or vanished folder: say so, not a traceback
+            raise AssistantError(
+                f"cannot write the new index into {index_path}: {error.strerror or error}; "
+                "the index in service (if any) is unchanged"
+            ) from error
         report = BuildReport(
             added=added, updated=updated, removed=removed, unchanged=unchanged, failed=tuple(failed),
             skipped=tuple(skipped), documents=len(documents), chunks=len(chunks), chunks_embedded=embedded,

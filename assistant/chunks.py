@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import logging
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from assistant.documents import Document
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 # Paragraphs first, then lines, sentences, clauses, words; characters only as a last resort.
 SEPARATORS = ("\n\n", "\n", ". ", "! ", "? ", "; ", ": ", ", ", " ", "")
 HEADER_TOKENS = 64  # budget for the "title / section" line put in front of every chunk
-SPLITTER_NAME = "langchain RecursiveCharacterTextSplitter, per section, token-sized"
+SPLITTER_NAME = "langchain RecursiveCharacterTextSplitter, per section, token-sized, exact offsets"
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,15 @@ class ChunkerSettings:
     reader: str = "2"
 
 
-def split_document(
-    document: Document, settings: ChunkerSettings, count_tokens: Callable[[str], int]
-) -> list[Chunk]:
+def split_document(document: Document, settings: ChunkerSettings, count_tokens: Callable[[str], int]) -> list[Chunk]:
     """Cut a document into chunks that never cross a section boundary.
+
+    The pieces are those of langchain's ``RecursiveCharacterTextSplitter`` (separators
+    :data:`SEPARATORS`, ``keep_separator="end"``, ``strip_whitespace=True``, lengths in
+    ``count_tokens``), computed as offsets rather than as strings: finding each piece again in
+    the text put pieces of repetitive text (rules of ``____``, repeated clauses, a repeated
+    word) at an earlier occurrence, leaving the rest of the text in no chunk and giving two
+    chunks one id. ``tests/test_properties.py`` checks the pieces equal langchain's.
 
     Args:
         document: the document to cut.
@@ -61,30 +66,12 @@ def split_document(
     Returns:
         Chunks in document order; each one's text is the exact slice of ``document.text``.
     """
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
     # The splitter measures the same pieces again while merging and overlapping them.
     count_tokens = functools.lru_cache(maxsize=4096)(count_tokens)
-    splitter = RecursiveCharacterTextSplitter(
-        chunk_size=settings.chunk_tokens,
-        chunk_overlap=settings.overlap_tokens,
-        length_function=count_tokens,
-        separators=list(SEPARATORS),
-        keep_separator="end",  # pieces re-join into exact slices of the source
-        strip_whitespace=True,
-    )
+    splitter = _Splitter(document.text, settings.chunk_tokens, settings.overlap_tokens, count_tokens)
     chunks: list[Chunk] = []
     for segment_start, segment_end, section in _segments(document):
-        segment = document.text[segment_start:segment_end]
-        cursor = 0
-        for piece in splitter.split_text(segment):
-            local = _locate(segment, piece, cursor)
-            if local is None:
-                logger.warning("chunk of %s not found in its source text; skipped", document.doc_id)
-                continue
-            begin, finish = local
-            cursor = begin + 1
-            start, end = segment_start + begin, segment_start + finish
+        for start, end in splitter.spans(segment_start, segment_end):
             chunks.append(
                 Chunk(
                     chunk_id=f"{document.doc_id}#{start}",
@@ -96,6 +83,78 @@ def split_document(
                 )
             )
     return chunks
+
+
+class _Splitter:
+    """langchain's recursive character splitter over ``text``, yielding ``(start, end)`` spans.
+
+    Mirrors ``RecursiveCharacterTextSplitter._split_text`` and ``TextSplitter._merge_splits``
+    (langchain-text-splitters 1.x) with ``keep_separator="end"``, whose pieces join with no
+    separator, so a merged piece is the span from its first split to its last, then stripped.
+    Merging streams over the splits: a run of millions of one-character splits (a long line
+    without spaces) holds only the current piece in memory.
+    """
+
+    def __init__(self, text: str, size: int, overlap: int, count_tokens: Callable[[str], int]) -> None:
+        self.text = text
+        self.size = size
+        self.overlap = overlap
+        self.count = count_tokens
+
+    def spans(self, begin: int, end: int, separators: tuple[str, ...] = SEPARATORS) -> Iterator[tuple[int, int]]:
+        separator, deeper = separators[-1], ()
+        for number, candidate in enumerate(separators):
+            if not candidate:
+                separator = candidate
+                break
+            if self.text.find(candidate, begin, end) >= 0:
+                separator, deeper = candidate, separators[number + 1 :]
+                break
+        current: collections.deque[tuple[int, int, int]] = collections.deque()  # (start, end, tokens)
+        total = 0
+        for start, stop in self._splits(begin, end, separator):
+            tokens = self.count(self.text[start:stop])
+            if tokens < self.size:
+                # _merge_splits: close the current piece when this split does not fit, then keep
+                # at most ``overlap`` tokens of its end to open the next one.
+                if total + tokens > self.size and current:
+                    yield from self._stripped(current[0][0], current[-1][1])
+                    while total > self.overlap or (total + tokens > self.size and total > 0):
+                        total -= current.popleft()[2]
+                current.append((start, stop, tokens))
+                total += tokens
+                continue
+            if current:
+                yield from self._stripped(current[0][0], current[-1][1])
+                current.clear()
+                total = 0
+            if deeper:
+                yield from self.spans(start, stop, deeper)
+            else:
+                yield start, stop  # langchain keeps an oversized last-resort split as it is
+        if current:
+            yield from self._stripped(current[0][0], current[-1][1])
+
+    def _splits(self, begin: int, end: int, separator: str) -> Iterator[tuple[int, int]]:
+        """``re.split`` on ``separator`` keeping it at the end of each split; characters for ``""``."""
+        if not separator:
+            yield from ((position, position + 1) for position in range(begin, end))
+            return
+        start = begin
+        while (found := self.text.find(separator, start, end)) >= 0:
+            yield start, found + len(separator)
+            start = found + len(separator)
+        if start < end:
+            yield start, end
+
+    def _stripped(self, start: int, end: int) -> Iterator[tuple[int, int]]:
+        text = self.text
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            yield start, end
 
 
 def embedding_text(chunk: Chunk, title: str, header_limit: Callable[[str], str]) -> str:
@@ -144,16 +203,3 @@ def _segments(document: Document) -> list[tuple[int, int, str]]:
         if end > start and document.text[start:end].strip():
             spans.append((start, end, title))
     return spans
-
-
-def _locate(haystack: str, needle: str, cursor: int) -> tuple[int, int] | None:
-    """Where the splitter's piece sits in the segment, searching from ``cursor``."""
-    found = haystack.find(needle, cursor)
-    if found < 0:
-        found = haystack.find(needle)
-    if found >= 0:
-        return found, found + len(needle)
-    # Fall back to a whitespace-tolerant match, in case the splitter rejoined pieces.
-    pattern = r"\s+".join(re.escape(word) for word in needle.split())
-    match = re.compile(pattern).search(haystack, cursor) or re.compile(pattern).search(haystack)
-    return (match.start(), match.end()) if match else None

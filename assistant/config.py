@@ -33,6 +33,11 @@ class Settings:
         precision: ``auto`` (bfloat16 on CPUs with native bf16, else float32), ``float32`` or ``bfloat16``.
         max_file_mb: corpus files larger than this are reported and skipped.
         lock_timeout: seconds a build waits for another build's lock (0: fail at once).
+        exact_search_max_chunks: indexes of up to this many chunks are searched exactly (FAISS
+            ``IndexFlatIP``); larger ones get an approximate index that keeps recall@10 at 0.98
+            or more of exact search (measured: docs/performance.md).
+        approximate_index: the approximate index above that size: ``ivf`` (``IndexIVFFlat``)
+            or ``hnsw`` (``IndexHNSWFlat``).
         search_mode: ``hybrid`` (meaning and keywords fused), ``dense`` or ``keyword``.
         sentence_vectors: also embed each chunk's sentences at build time. Hybrid search then
             reorders its top results by their best sentence, and answers quote without
@@ -58,6 +63,8 @@ class Settings:
     precision: str = "auto"
     max_file_mb: float = 50.0
     lock_timeout: float = 0.0
+    exact_search_max_chunks: int = 200_000
+    approximate_index: str = "ivf"
     search_mode: str = "hybrid"
     sentence_vectors: bool = True
     answer_passages: int = 5
@@ -77,6 +84,10 @@ class Settings:
             raise AssistantError(f"header_tokens must be 0 or more, got {self.header_tokens}")
         if self.batch_size < 1:
             raise AssistantError(f"batch_size must be positive, got {self.batch_size}")
+        if self.exact_search_max_chunks < 0:
+            raise AssistantError(f"exact_search_max_chunks must be 0 or more, got {self.exact_search_max_chunks}")
+        if self.approximate_index not in ("ivf", "hnsw"):
+            raise AssistantError(f"approximate_index must be ivf or hnsw, got {self.approximate_index!r}")
         if self.search_mode not in ("hybrid", "dense", "keyword"):
             raise AssistantError(f"search_mode must be hybrid, dense or keyword, got {self.search_mode!r}")
         if self.max_file_mb <= 0:

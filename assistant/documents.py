@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,13 +83,31 @@ class Document:
     content_hash: str = ""
 
 
-def file_fingerprint(path: Path) -> str:
+def file_fingerprint(path: Path, *, max_bytes: int | None = None) -> str:
     """Hash of a corpus file's bytes and of its sidecar metadata file, if any.
 
-    Cheap compared with parsing: a build uses it to decide whether a file changed.
+    Cheap compared with parsing: a build uses it to decide whether a file changed. The file is
+    read in blocks, so an enormous file costs time but not memory.
+
+    Args:
+        path: the corpus file.
+        max_bytes: a larger file is refused before it is read.
+
+    Raises:
+        DocumentError: the file is larger than ``max_bytes``.
+        OSError: the file cannot be read.
     """
+    if max_bytes is not None and (size := path.stat().st_size) > max_bytes:
+        raise DocumentError(f"file too large: {size:,} bytes (limit {max_bytes:,})")
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
     sidecar = _sidecar_path(path)
-    return _fingerprint(path.read_bytes(), sidecar.read_bytes() if sidecar.is_file() else None)
+    if sidecar.is_file():
+        digest.update(b"\0sidecar\0")
+        digest.update(sidecar.read_bytes())
+    return digest.hexdigest()
 
 
 def _fingerprint(data: bytes, sidecar: bytes | None) -> str:
@@ -110,7 +128,7 @@ def _sidecar_path(path: Path) -> Path:
 # --------------------------------------------------------------------------------------------
 
 
-def iter_corpus_files(corpus_root: Path) -> Iterator[Path]:
+def iter_corpus_files(corpus_root: Path, *, on_skip: Callable[[Path, str], None] | None = None) -> Iterator[Path]:
     """Every file of a corpus that a build should look at, sorted by relative path.
 
     Unsupported files are yielded too, so that a build can report them. Skipped silently:
@@ -121,6 +139,9 @@ def iter_corpus_files(corpus_root: Path) -> Iterator[Path]:
 
     Args:
         corpus_root: the corpus folder.
+        on_skip: called as ``on_skip(path, reason)`` for what is left out that a user may have
+            meant to index: links leading out of the corpus, broken links, folders that cannot
+            be listed (builds report them as skipped).
 
     Yields:
         Paths of the form ``corpus_root / relative_path`` (not resolved), so that
@@ -133,6 +154,7 @@ def iter_corpus_files(corpus_root: Path) -> Iterator[Path]:
     if not root.is_dir():
         raise DocumentError(f"corpus folder {root} does not exist or is not a folder")
     real_root = root.resolve()
+    skip = on_skip or (lambda path, reason: None)
     found: list[Path] = []
     pending = [root]
     while pending:
@@ -141,15 +163,28 @@ def iter_corpus_files(corpus_root: Path) -> Iterator[Path]:
             entries = list(os.scandir(folder))
         except OSError as error:
             logger.warning("cannot list corpus folder %s: %s", folder, error.strerror or error)
+            if folder != root:
+                skip(folder, f"cannot list folder: {error.strerror or error}")
             continue
         for entry in entries:
             path = Path(entry.path)
             if entry.name.startswith("."):
                 continue
+            if not _is_utf8_name(entry.name):
+                # Ids, the manifest and reports are UTF-8 text: such a name (from an archive made
+                # on Windows, say) would stop the whole build. Reported under a readable name.
+                readable, guess = _readable_name(entry.name)
+                logger.warning("skipping %s: its name is not UTF-8", path.with_name(readable))
+                skip(path.with_name(readable), f"file name is not UTF-8{guess}: rename it")
+                continue
             if entry.is_symlink():
-                if _linked_file_inside(path, real_root):
-                    if not _is_skipped_name(entry.name):
-                        found.append(path)
+                if _is_skipped_name(entry.name):
+                    continue
+                problem = _link_problem(path, real_root)
+                if problem is None:
+                    found.append(path)
+                elif problem:
+                    skip(path, problem)
                 continue
             if entry.is_dir(follow_symlinks=False):
                 pending.append(path)
@@ -169,20 +204,38 @@ def _is_skipped_name(name: str) -> bool:
     )
 
 
-def _linked_file_inside(link: Path, real_root: Path) -> bool:
-    """Whether a symbolic link points to a regular file inside the corpus root (logging why not)."""
+def _is_utf8_name(name: str) -> bool:
+    """False for a name with bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
+    return not any("\udc80" <= char <= "\udcff" for char in name)
+
+
+def _readable_name(name: str) -> tuple[str, str]:
+    """A printable version of a non-UTF-8 name, and how it reads in a Cyrillic code page if it does."""
+    raw = os.fsencode(name)
+    from assistant.readers.text import _cyrillic_codecs
+
+    for encoding in _cyrillic_codecs(raw):
+        return raw.decode(encoding), f" (it reads {raw.decode(encoding)!r} in {encoding})"
+    return raw.decode("utf-8", errors="replace"), ""
+
+
+def _link_problem(link: Path, real_root: Path) -> str | None:
+    """Why a symbolic link is not followed (``""``: no reason worth reporting), or ``None`` to follow it.
+
+    Only a link to a regular file inside the corpus root is followed.
+    """
     try:
         target = link.resolve(strict=True)
     except (OSError, RuntimeError):
         logger.warning("skipping broken or looping symbolic link %s", link)
-        return False
+        return "broken or looping symbolic link"
     if not target.is_relative_to(real_root):
         logger.warning("not following symbolic link %s: it points outside the corpus (%s)", link, target)
-        return False
+        return "symbolic link to outside the corpus folder: not followed"
     if target.is_dir():
         logger.debug("not descending linked folder %s: its target inside the corpus is walked anyway", link)
-        return False
-    return target.is_file()
+        return ""
+    return None if target.is_file() else "symbolic link to something that is not a regular file"
 
 
 # --------------------------------------------------------------------------------------------

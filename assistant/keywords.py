@@ -275,21 +275,44 @@ class KeywordIndex:
         import bm25s
 
         parameters = json.loads((folder / cls.PARAMETERS).read_text(encoding="utf-8"))
-        if parameters.get("analyzer") != ANALYZER_VERSION:
-            raise ValueError(f"keyword analyzer {parameters.get('analyzer')!r} is not {ANALYZER_VERSION!r}")
+        if not isinstance(parameters, dict) or parameters.get("analyzer") != ANALYZER_VERSION:
+            analyzer = parameters.get("analyzer") if isinstance(parameters, dict) else None
+            raise ValueError(f"keyword analyzer {analyzer!r} is not {ANALYZER_VERSION!r}")
         vocabulary = json.loads((folder / cls.VOCABULARY).read_text(encoding="utf-8"))
-        terms = np.load(folder / cls.TERMS, allow_pickle=False)
-        offsets = np.load(folder / cls.OFFSETS, allow_pickle=False)
+        terms = _load_array(folder / cls.TERMS)
+        offsets = _load_array(folder / cls.OFFSETS)
+        if not isinstance(vocabulary, list) or terms.ndim != 1 or offsets.ndim != 1:
+            raise ValueError("keyword files do not hold a vocabulary list and term arrays")
         if len(offsets) - 1 != parameters.get("rows") or (len(offsets) and offsets[-1] != len(terms)):
             raise ValueError("keyword files disagree on the number of chunks")
-        if len(terms) and int(terms.max()) >= len(vocabulary):
+        if len(terms) and (int(terms.max()) >= len(vocabulary) or int(terms.min()) < 0):
             raise ValueError("keyword terms refer past the end of the vocabulary")
+        if len(offsets) and (offsets[0] != 0 or np.any(np.diff(offsets) < 0)):
+            raise ValueError("keyword term offsets are not in order")
         if not parameters["rows"]:
             return cls(vocabulary, terms, offsets, None)
-        retriever = bm25s.BM25.load(str(folder / "bm25"), allow_pickle=False, mmap=False)
+        try:
+            retriever = bm25s.BM25.load(str(folder / "bm25"), allow_pickle=False, mmap=False)
+        except (OSError, ValueError, KeyError):
+            raise
+        except Exception as error:  # numpy reads a damaged .npy header as Python syntax: SyntaxError, TokenError...
+            raise ValueError(f"the BM25 matrix cannot be read ({type(error).__name__}: {error})") from error
         if retriever.scores["num_docs"] != parameters["rows"]:
             raise ValueError("the BM25 matrix and the keyword terms disagree on the number of chunks")
         return cls(vocabulary, terms, offsets, retriever)
+
+
+def _load_array(path: Path) -> np.ndarray:
+    """``np.load`` of an integer array, any failure a ``ValueError`` or ``OSError`` naming the file."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # numpy parses the header with ast: a damaged one raises SyntaxError, TokenError...
+        raise ValueError(f"{path.name} cannot be read ({type(error).__name__}: {error})") from error
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"{path.name} holds {array.dtype}, not integers")
+    return array
 
 
 def _bm25(vocabulary: list[str], terms: np.ndarray, offsets: np.ndarray):
@@ -300,7 +323,10 @@ def _bm25(vocabulary: list[str], terms: np.ndarray, offsets: np.ndarray):
         return None
     retriever = bm25s.BM25(**BM25_PARAMETERS)
     vocab = {term: number for number, term in enumerate(vocabulary)}
-    retriever.index((rows, vocab), show_progress=False, create_empty_token=False)
+    # Chunks without a single term (emoji, punctuation) have average length 0; bm25s then divides
+    # by it while scoring no entry at all, and numpy warns.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        retriever.index((rows, vocab), show_progress=False, create_empty_token=False)
     return retriever
 
 

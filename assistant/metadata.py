@@ -45,10 +45,11 @@ def parse_metadata(text: str, origin: str) -> dict[str, str]:
             continue
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
+        if isinstance(value, (dict, list, tuple, set)):
+            # Not the value itself: YAML aliases can make a small file print as gigabytes.
+            raise DocumentError(f"{origin}: {key} must be a single value, got a {type(value).__name__}")
         if key == "date":
             metadata[key] = normalise_date(value, origin)
-        elif isinstance(value, (dict, list, tuple, set)):
-            raise DocumentError(f"{origin}: {key} must be a single value, got {value!r}")
         elif key == "doc_type":
             doc_type = str(value).strip()
             if doc_type not in DOC_TYPES:
@@ -57,13 +58,16 @@ def parse_metadata(text: str, origin: str) -> dict[str, str]:
         elif key == "lang":
             lang = str(value).strip().lower().replace("_", "-")
             if not _LANG_CODE.fullmatch(lang):
-                raise DocumentError(f"{origin}: lang must be a language code such as ru, kk, en; got {value!r}")
+                raise DocumentError(f"{origin}: lang must be a language code such as ru, kk, en; got {shorten(str(value), 40)!r}")
             metadata[key] = lang
         else:
             metadata[key] = " ".join(str(value).split())
     return metadata
 
 
+# What PyYAML raises besides YAMLError: a date that does not exist ("2025-02-30" is read as a
+# date), a number too large for a float, nesting deeper than the parser's recursion.
+_CONSTRUCTION_ERRORS = (ValueError, TypeError, OverflowError, RecursionError)
 _PLAIN_ENTRY = re.compile(r"([A-Za-z_][\w-]*):[ \t]+(\S.*?)[ \t]*")
 
 
@@ -79,6 +83,8 @@ def _load_yaml(text: str, origin: str) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:
         problem = error
+    except _CONSTRUCTION_ERRORS as error:
+        raise DocumentError(f"malformed {origin}: {one_line(error)}") from error
     lines = []
     for line in text.split("\n"):
         entry = _PLAIN_ENTRY.fullmatch(line)
@@ -89,7 +95,7 @@ def _load_yaml(text: str, origin: str) -> Any:
     if repaired != text:
         try:
             loaded = yaml.safe_load(repaired)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, *_CONSTRUCTION_ERRORS):
             pass
         else:
             logger.warning("%s: unquoted ': ' inside a value, read as text; quote such values", origin)
@@ -110,7 +116,7 @@ def normalise_date(value: Any, origin: str) -> str:
     elif match := _DOTTED_DATE.fullmatch(text):
         parsed = make_date(int(match[3]), int(match[2]), int(match[1]))
     if parsed is None:
-        raise DocumentError(f"{origin}: invalid date {value!r} (use YYYY-MM-DD or DD.MM.YYYY)")
+        raise DocumentError(f"{origin}: invalid date {shorten(str(value), 40)!r} (use YYYY-MM-DD or DD.MM.YYYY)")
     return parsed
 
 
@@ -232,4 +238,4 @@ def shorten(text: str, limit: int) -> str:
 
 def one_line(error: BaseException) -> str:
     """An exception's message on one line, for a :class:`DocumentError` reason."""
-    return " ".join(str(error).split()) or type(error).__name__
+    return shorten(" ".join(str(error).split()), 300) or type(error).__name__

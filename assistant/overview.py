@@ -14,7 +14,7 @@ from assistant.answer import NO_ANSWER, THRESHOLDS, _candidates, _sentence_vecto
 from assistant.config import Settings
 from assistant.keywords import analyze_words
 from assistant.regions import NATIONAL, REGIONS, canonical_region
-from assistant.retrieval import Passage, Searcher, _check_filters, searcher_for
+from assistant.retrieval import Passage, Searcher, _check_filters, _clean_query, searcher_for
 
 __all__ = ["RegionFinding", "RegionOverview", "regions_overview", "relevant", "word_share"]
 
@@ -132,6 +132,7 @@ def regions_overview(
     """
     settings = settings or Settings.from_env()
     _check_filters(filters)  # a bad filter fails before the model runs
+    asked, question = question, _clean_query(question)  # checked and cut once, not in each of 20 searches
     if searcher is None:
         searcher = searcher_for(index_dir, settings)
     vector = searcher.embed_query(question)
@@ -181,7 +182,7 @@ def regions_overview(
     other.sort(key=lambda finding: (-finding.score, finding.region))
     logger.info("overview of %r: %d regions found, %d missing", question, len(found), len(missing))
     return RegionOverview(
-        question=question,
+        question=asked,
         found=tuple(found),
         missing=tuple(missing),
         other=tuple(other),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant import vector_index
 from assistant.config import Settings
 from assistant.embeddings import Embedder, load_embedder
 from assistant.errors import IndexCorrupt, IndexNotFound, InvalidQuery
@@ -424,10 +425,15 @@ class _Serving:
 
 
 def _dense_candidates(serving: _Serving, vector, k: int, allowed: np.ndarray | None) -> dict[int, float]:
-    """Row -> cosine similarity of the ``k`` nearest chunks, best first."""
+    """Row -> cosine similarity of the ``k`` nearest chunks, best first.
+
+    Exact below ``Settings.exact_search_max_chunks``; above it the build made an approximate
+    index whose scores are still exact cosines (see :mod:`assistant.vector_index`).
+    """
     total = serving.index.faiss_index.ntotal if allowed is None else len(allowed)
-    vector = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
-    scores, rows = _search(serving.index.faiss_index, vector, min(k, total), allowed)
+    scores, rows = vector_index.search(
+        serving.index.faiss_index, serving.index.vector_index, vector, min(k, total), allowed=allowed, vectors=serving.vectors
+    )
     return {int(row): float(score) for score, row in zip(scores, rows) if row >= 0}
 
 
@@ -477,17 +483,6 @@ class _FilterColumns:
                 accepted = value  # a set of casefolded strings, from _check_filters
                 keep &= np.array([getattr(r, key).casefold() in accepted for r in self._records], dtype=bool)
         return keep
-
-
-def _search(faiss_index, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    import faiss
-
-    if allowed is None:
-        scores, rows = faiss_index.search(vector, k)
-    else:
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        scores, rows = faiss_index.search(vector, k, params=params)
-    return scores[0], rows[0]
 
 
 def _check_mode(mode: object) -> str:

@@ -9,7 +9,9 @@ Layout of an index directory::
         manifest.json      format, model, chunker, documents with content hashes, counts, versions
         chunks.jsonl       one chunk per line, row i = FAISS id i = vectors row i
         vectors.npy        float32 unit vectors (kept for incremental rebuilds)
-        faiss.index        inner-product index over the same vectors (cosine on unit vectors)
+        faiss.index        inner-product index over the same vectors (cosine on unit vectors): exact
+                           (flat) or, for large corpora, approximate (IVF/HNSW); the manifest's
+                           ``vector_index`` names which (see assistant.vector_index)
         keywords/          terms of every chunk and the BM25 matrix (see assistant.keywords)
         sentence_*.npy     each chunk's sentences: spans in the chunk text and unit vectors
         duplicates/        each document's MinHash signature and the groups of duplicates
@@ -28,15 +30,18 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from assistant import vector_index
 from assistant.duplicates import DuplicateTable
 from assistant.errors import BuildInProgress, IndexCorrupt, IndexNotFound, ModelMismatch
 from assistant.keywords import ANALYZER_VERSION, KeywordIndex
+from assistant.vector_index import EXACT, IndexSpec
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +105,9 @@ class Manifest:
     keywords: dict = field(default_factory=dict)
     sentences: dict = field(default_factory=dict)
     duplicates: dict = field(default_factory=dict)
+    # Kind and parameters of faiss.index (IndexSpec.to_manifest()); empty in builds made before
+    # the kind was chosen by size, which are all flat.
+    vector_index: dict = field(default_factory=dict)
     metric: str = "inner_product on unit vectors (cosine)"
     format_version: int = FORMAT_VERSION
 
@@ -156,6 +164,7 @@ class StoredIndex:
     keywords: KeywordIndex | None = None
     sentences: SentenceTable | None = None
     duplicates: DuplicateTable | None = None
+    vector_index: IndexSpec = EXACT  # kind and search parameters of faiss_index
 
     def vectors(self) -> np.ndarray:
         """The stored vectors, memory-mapped (read only when a rebuild reuses them)."""
@@ -180,11 +189,10 @@ def load_index(index_dir: Path, *, expected_embedder: str | None = None) -> Stor
 
     Raises:
         IndexNotFound: nothing was built in ``index_dir``.
-        IndexCorrupt: a missing, truncated or inconsistent file (the message names it).
+        IndexCorrupt: a missing, truncated or inconsistent file (the message names it), or a
+            FAISS file that is not the index the manifest records (kind or parameters).
         ModelMismatch: the index was built by another embedding model.
     """
-    import faiss
-
     index_dir = Path(index_dir)
     name = read_pointer(index_dir)
     if name is None:
@@ -211,11 +219,9 @@ def load_index(index_dir: Path, *, expected_embedder: str | None = None) -> Stor
                 "it is damaged; run `assistant build` to rebuild"
             )
     chunks = _read_chunks(path / CHUNKS)
-    try:
-        faiss_index = faiss.read_index(str(path / FAISS_FILE))
-    except RuntimeError as error:
-        raise IndexCorrupt(f"{path / FAISS_FILE} cannot be read ({error}): run `assistant build`") from None
     dimension = manifest.embedder.get("dimension")
+    spec = IndexSpec.from_manifest(manifest.vector_index)
+    faiss_index = vector_index.read(path / FAISS_FILE, spec, dimension=dimension)
     counts = {
         "manifest": manifest.chunk_count,
         CHUNKS: len(chunks),
@@ -224,8 +230,15 @@ def load_index(index_dir: Path, *, expected_embedder: str | None = None) -> Stor
     }
     if len(set(counts.values())) != 1:
         raise IndexCorrupt(f"index {path} has disagreeing row counts {counts}: run `assistant build`")
-    if faiss_index.d != dimension:
-        raise IndexCorrupt(f"{path / FAISS_FILE} has dimension {faiss_index.d}, manifest says {dimension}")
+    try:
+        vectors = np.load(path / VECTORS, mmap_mode="r", allow_pickle=False)
+    except Exception as error:  # numpy reads a damaged .npy header as Python: SyntaxError, TokenError...
+        raise IndexCorrupt(f"{path / VECTORS} cannot be read ({error}): run `assistant build` to rebuild") from None
+    if vectors.shape != (len(chunks), dimension) or vectors.dtype != np.float32:
+        raise IndexCorrupt(
+            f"{path / VECTORS} holds {vectors.dtype} {vectors.shape}, not float32 ({len(chunks)}, {dimension}): "
+            "run `assistant build`"
+        )
     documents = {record.doc_id: record for record in manifest.documents}
     unknown = {chunk.doc_id for chunk in chunks} - documents.keys()
     if unknown:
@@ -240,13 +253,13 @@ def load_index(index_dir: Path, *, expected_embedder: str | None = None) -> Stor
             raise IndexCorrupt(f"{path / KEYWORDS} has {keywords.rows} rows for {len(chunks)} chunks: run `assistant build`")
     sentences = _load_sentences(path, manifest, len(chunks), dimension) if manifest.sentences else None
     duplicates = _load_duplicates(path, documents) if manifest.duplicates else None
-    return StoredIndex(path, manifest, chunks, documents, faiss_index, keywords, sentences, duplicates)
+    return StoredIndex(path, manifest, chunks, documents, faiss_index, keywords, sentences, duplicates, spec)
 
 
 def _load_duplicates(path: Path, documents: dict[str, DocumentRecord]) -> DuplicateTable:
     try:
         table = DuplicateTable.load(path / DUPLICATES)
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except Exception as error:  # numpy reads a damaged .npy header as Python: SyntaxError, TokenError...
         raise IndexCorrupt(f"{path / DUPLICATES} cannot be read ({error}): run `assistant build` to rebuild") from None
     if set(table.doc_ids) != documents.keys():
         missing = sorted(documents.keys() - set(table.doc_ids))[:3]
@@ -265,7 +278,7 @@ def _load_sentences(path: Path, manifest: Manifest, chunk_count: int, dimension:
             offsets=np.load(path / SENTENCE_OFFSETS, allow_pickle=False),
             vectors=np.load(path / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False),
         )
-    except (OSError, ValueError) as error:
+    except Exception as error:  # numpy reads a damaged .npy header as Python: SyntaxError, TokenError...
         raise IndexCorrupt(f"the sentence files of {path} cannot be read ({error}): run `assistant build`") from None
     rows = len(table.spans)
     if (
@@ -286,10 +299,19 @@ def write_build(
     keywords: KeywordIndex,
     sentences: SentenceTable | None = None,
     duplicates: DuplicateTable | None = None,
+    *,
+    index_spec: IndexSpec | None = None,
+    centroids: np.ndarray | None = None,
 ) -> Path:
     """Write a complete build and put it in service atomically.
 
     Call only while holding :func:`build_lock`. Returns the new build's directory.
+
+    Args:
+        index_spec: the FAISS index to build over ``vectors`` (default: chosen by their count
+            with the default threshold, :func:`assistant.vector_index.choose`).
+        centroids: an IVF index's trained centroids to reuse (see
+            :func:`assistant.vector_index.reusable_centroids`); k-means runs without them.
     """
     import faiss
 
@@ -310,10 +332,19 @@ def write_build(
         with open(staging / VECTORS, "wb") as out:
             np.save(out, vectors, allow_pickle=False)
             _sync(out)
-        index = faiss.IndexFlatIP(int(manifest.embedder["dimension"]))
-        if len(vectors):
-            index.add(vectors)
-        faiss.write_index(index, str(staging / FAISS_FILE))
+        spec = index_spec or vector_index.choose(len(vectors))
+        started = time.perf_counter()
+        index = vector_index.build(vectors.reshape(-1, int(manifest.embedder["dimension"])), spec, centroids=centroids)
+        index_facts = {
+            **spec.to_manifest(),
+            "build_seconds": round(time.perf_counter() - started, 3),
+            **({"centroids": "reused" if centroids is not None else "trained"} if spec.kind == vector_index.IVF else {}),
+        }
+        try:
+            faiss.write_index(index, str(staging / FAISS_FILE))
+        except RuntimeError as error:  # FAISS reports a failed write as "... (No space left on device)"
+            raise OSError(f"{staging / FAISS_FILE}: {error}") from error
+        del index
         _sync_path(staging / FAISS_FILE)
         written = keywords.save(staging / KEYWORDS)
         for file in written:
@@ -343,6 +374,7 @@ def write_build(
                 "keywords": described,
                 "sentences": sentence_facts,
                 "duplicates": duplicate_facts,
+                "vector_index": index_facts,
             }
         )
         with open(staging / MANIFEST, "w", encoding="utf-8") as out:
@@ -354,8 +386,12 @@ def write_build(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _sync_path(builds)
-    _replace_pointer(index_dir, manifest.build_id)
+    try:
+        _sync_path(builds)
+        _replace_pointer(index_dir, manifest.build_id)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)  # never put in service: no reader can be using it
+        raise
     _remove_old_builds(builds, keep=manifest.build_id)
     return target
 
@@ -395,16 +431,26 @@ def _read_chunks(path: Path) -> tuple[ChunkRecord, ...]:
                     raise IndexCorrupt(f"{path} line {number} is damaged ({error}): run `assistant build`") from None
     except FileNotFoundError:
         raise IndexCorrupt(f"{path} is missing: run `assistant build` to rebuild") from None
+    except UnicodeDecodeError as error:
+        raise IndexCorrupt(f"{path} is damaged ({error}): run `assistant build`") from None
     return tuple(chunks)
 
 
 def _replace_pointer(index_dir: Path, build_id: str) -> None:
     temporary = index_dir / f".{POINTER}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as out:
-        out.write(build_id + "\n")
-        _sync(out)
-    os.replace(temporary, index_dir / POINTER)
-    _sync_path(index_dir)
+    try:
+        with open(temporary, "w", encoding="utf-8") as out:
+            out.write(build_id + "\n")
+            _sync(out)
+        os.replace(temporary, index_dir / POINTER)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    try:
+        _sync_path(index_dir)
+    except OSError as error:
+        # The new build is in service already; after a crash the old pointer (whose build is kept) may return.
+        logger.warning("could not sync %s after switching to build %s: %s", index_dir, build_id, error)
 
 
 def _remove_old_builds(builds: Path, keep: str) -> None:
@@ -420,6 +466,8 @@ def _remove_stale_staging(builds: Path) -> None:
         for path in builds.glob(".tmp-*"):
             logger.info("removing unfinished build %s", path)
             shutil.rmtree(path, ignore_errors=True)
+    for path in builds.parent.glob(f".{POINTER}.*.tmp"):  # a pointer switch killed half-way
+        path.unlink(missing_ok=True)
 
 
 def _fields(manifest: Manifest) -> dict:

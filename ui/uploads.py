@@ -21,6 +21,8 @@ _MAGIC = {".pdf": (b"%PDF-",), ".docx": (b"PK\x03\x04",)}
 _FORBIDDEN = re.compile(r'[<>:"|?*]')
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LANGUAGES = ("ru", "kk", "en")
+# Device names Windows reserves whatever the extension: a corpus folder may be copied there.
+_RESERVED = frozenset(("CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))))
 
 
 class UploadRejected(ValueError):
@@ -47,7 +49,8 @@ def safe_file_name(name: str) -> str:
     Keeps only the last path component (``../../x.txt`` → ``x.txt``, ``C:\\docs\\x.txt`` → ``x.txt``),
     drops control and invisible characters, replaces characters Windows forbids, removes leading
     dots, spaces, ``~`` and ``$`` (hidden and lock files are ignored by builds), prefixes names the
-    corpus would skip (``README*``), lower-cases the extension and shortens very long names.
+    corpus would skip (``README*``) and Windows device names (``CON.txt``), lower-cases the
+    extension and shortens very long names.
 
     Raises:
         UploadRejected: the extension is not one of :data:`ALLOWED_SUFFIXES` (``type``) or
@@ -70,8 +73,8 @@ def safe_file_name(name: str) -> str:
     stem = stem.rstrip(" .")
     if not stem or not any(ch.isalnum() for ch in stem):
         raise UploadRejected("name", f"{name!r} has no usable file name")
-    if stem.upper().startswith("README"):
-        stem = f"document-{stem}"  # builds skip README* files
+    if stem.upper().startswith("README") or stem.split(".")[0].rstrip().upper() in _RESERVED:
+        stem = f"document-{stem}"  # builds skip README* files; Windows cannot open CON.txt, NUL.pdf...
     while len((stem + suffix).encode("utf-8")) > MAX_NAME_BYTES:
         stem = stem[:-1]
     return stem.rstrip(" .") + suffix

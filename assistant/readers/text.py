@@ -178,9 +178,13 @@ def _decode(data: bytes) -> str:
                 raise DocumentError(f"invalid {encoding} text: {error.reason} at byte {error.start}") from error
     if b"\x00" in data:
         text = _utf16_without_bom(data)
-        if text is None:
+        if text is not None:
+            return text
+        nuls = data.count(0)
+        if nuls > len(data) // 20:  # binary data; fewer go, and the junk check below still applies
             raise DocumentError("not a text file (contains NUL bytes)")
-        return text
+        logger.warning("text has %d stray NUL byte(s); they are dropped", nuls)
+        data = data.replace(b"\x00", b"")  # a few NULs in an exported text, not binary data
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -190,6 +194,9 @@ def _decode(data: bytes) -> str:
     if broken <= len(lenient) // 1000 + 1 and any(ord(char) > 127 and char != "\ufffd" for char in lenient):
         logger.warning("text is UTF-8 with %d invalid byte sequence(s); they are replaced with U+FFFD", broken)
         return lenient
+    mixed = _decode_mixed_lines(data)
+    if mixed is not None:
+        return mixed
     cyrillic = _decode_cyrillic(data)
     if cyrillic is not None:
         return cyrillic
@@ -221,6 +228,18 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 def _decode_cyrillic(data: bytes) -> str | None:
     """The reading of ``data`` in a Cyrillic code page that looks most like real text, if any does."""
+    for encoding in _cyrillic_codecs(data):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        logger.debug("read the text as %s", encoding)
+        return text
+    return None
+
+
+def _cyrillic_codecs(data: bytes) -> list[str]:
+    """The Cyrillic code pages in which ``data`` reads like Russian or Kazakh, the likeliest first."""
     sample = data[:16384]
     scored = []
     for order, encoding in enumerate(_CYRILLIC_CODECS):
@@ -231,14 +250,41 @@ def _decode_cyrillic(data: bytes) -> str | None:
         score = _cyrillic_plausibility(text)
         if score >= 0.4:
             scored.append((-score, order, encoding))
-    for _, _, encoding in sorted(scored):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
+    return [encoding for _, _, encoding in sorted(scored)]
+
+
+def _decode_mixed_lines(data: bytes) -> str | None:
+    """A text whose lines are partly UTF-8 and partly one Cyrillic code page (files pasted together).
+
+    Each line that is valid UTF-8 is read as UTF-8, the others in the code page that makes them
+    look most like Russian or Kazakh. ``None`` unless there are lines of both kinds with
+    non-ASCII letters and such a code page exists.
+    """
+    lines = data.split(b"\n")
+    foreign = []
+    utf8_lines = 0
+    for line in lines:
+        if line.isascii():
             continue
-        logger.debug("read the text as %s", encoding)
-        return text
-    return None
+        try:
+            line.decode("utf-8")
+            utf8_lines += 1
+        except UnicodeDecodeError:
+            foreign.append(line)
+    if not utf8_lines or not foreign:
+        return None
+    encodings = _cyrillic_codecs(b"\n".join(foreign))
+    if not encodings:
+        return None
+    logger.warning("text mixes UTF-8 lines with %d line(s) in %s; each is read in its own encoding", len(foreign), encodings[0])
+
+    def read(line: bytes) -> str:
+        try:
+            return line.decode("utf-8")
+        except UnicodeDecodeError:
+            return line.decode(encodings[0], errors="replace")
+
+    return "\n".join(read(line) for line in lines)
 
 
 def _cyrillic_plausibility(text: str) -> float:

@@ -1,0 +1,181 @@
+"""Embedding execution paths for the same model: PyTorch float32 and bfloat16, ONNX Runtime float32 and int8.
+
+One run measures every path on identical inputs:
+
+* **Throughput**: ``embed_passages`` over the same passages (XQuAD-ru dev paragraphs and KazQAD-kk
+  dev passages, ``--passages`` of them), in rounds with the paths interleaved; the best round of
+  each counts. Also the latency of embedding one question, as a query does.
+* **Agreement**: cosine between each path's passage vectors and PyTorch float32's.
+* **Retrieval**: ``assistant eval`` scoring (:func:`assistant.evaluation.evaluate`) of each path on
+  XQuAD-ru dev (+ the 12 legal acts as distractors), XQuAD-en questions over the same index, and
+  KazQAD-kk dev, in dense and hybrid modes. Every path builds its own index in a fresh workspace;
+  the build time gives a second throughput figure (chunks per second of a real build).
+  Sentence vectors are off in these builds (they double build time and do not change what is
+  compared: the hybrid rows here lack the sentence rerank of the default).
+
+Usage:
+    /path/to/python bench/onnx_bench.py [--shared ../shared] [--passages 400] [--rounds 2]
+        [--paths torch-float32,torch-bfloat16,onnx-float32,onnx-int8]
+
+Needs ``onnxruntime`` and ``onnx`` for the ONNX paths. Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from assistant.config import Settings
+from assistant.embeddings import load_embedder
+from assistant.evaluation import evaluate, latency_summary, load_eval_set, prepare_index
+
+PATHS = ("torch-float32", "torch-bfloat16", "onnx-float32", "onnx-int8")
+
+
+def make_embedder(path: str):
+    if path.startswith("torch-"):
+        return load_embedder(precision=path.removeprefix("torch-"))
+    from assistant.onnx_embeddings import OnnxEmbedder
+
+    return OnnxEmbedder(variant=path.removeprefix("onnx-"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--passages", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--questions", type=int, default=100, help="questions for the one-query latency")
+    parser.add_argument("--paths", default=",".join(PATHS))
+    parser.add_argument("--skip-eval", action="store_true")
+    parser.add_argument("--no-distractors", action="store_true", help="leave the 12 legal acts out of the XQuAD-ru index (faster)")
+    args = parser.parse_args()
+    eval_dir = args.shared / "data" / "eval"
+    if not (eval_dir / "xquad-ru-dev.json").is_file():
+        sys.exit(f"no evaluation data under {args.shared}: pass --shared")
+    paths = args.paths.split(",")
+    ru = load_eval_set(eval_dir / "xquad-ru-dev.json")
+    en = load_eval_set(eval_dir / "xquad-en-dev.json", eval_dir / "xquad-ru-dev.json")
+    kk = load_eval_set(eval_dir / "kazqad-kk-dev.jsonl")
+    rng = np.random.default_rng(0)
+    pool = [p.text for p in ru.passages] + [p.text for p in kk.passages]
+    texts = [pool[i] for i in rng.choice(len(pool), min(args.passages, len(pool)), replace=False)]
+    questions = [q.question for q in (ru.questions + kk.questions)]
+    questions = [questions[i] for i in rng.choice(len(questions), args.questions, replace=False)]
+
+    started = time.perf_counter()
+    embedders = {path: make_embedder(path) for path in paths}
+    print(f"(loading / exporting the paths took {time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    print(machine())
+    print(f"Passages: {len(texts)} (XQuAD-ru and KazQAD-kk dev, mean {np.mean([len(t) for t in texts]):.0f} characters); "
+          f"batch size {embedders[paths[0]].batch_size}\n")
+
+    best: dict[str, float] = {}
+    vectors: dict[str, np.ndarray] = {}
+    for path in paths:
+        embedders[path].embed_passages(texts[:16])  # warm up
+    for _ in range(args.rounds):
+        for path in paths:
+            started = time.perf_counter()
+            vectors[path] = embedders[path].embed_passages(texts)
+            best[path] = min(best.get(path, float("inf")), time.perf_counter() - started)
+    query_ms: dict[str, list[float]] = {path: [] for path in paths}
+    for question in questions:
+        for path in paths:
+            started = time.perf_counter()
+            embedders[path].embed_queries([question])
+            query_ms[path].append((time.perf_counter() - started) * 1000)
+
+    reference = vectors.get("torch-float32")
+    results: dict[str, dict] = {path: {} for path in paths}
+    if not args.skip_eval:
+        work = Path(tempfile.mkdtemp(prefix="onnx-bench-"))
+        settings = Settings(sentence_vectors=False)
+        acts = None if args.no_distractors else args.shared / "data" / "official" / "kz-legal-ru"
+        try:
+            for path in paths:
+                embedder = embedders[path]
+                started = time.perf_counter()
+                prepare_index(ru, workspace=work / path / "ru", extra_corpus=acts, settings=settings, embedder=embedder)
+                prepare_index(kk, workspace=work / path / "kk", settings=settings, embedder=embedder)
+                seconds = time.perf_counter() - started
+                from assistant.store import load_index
+
+                chunks = sum(len(load_index(work / path / name / "index").chunks) for name in ("ru", "kk"))
+                results[path]["build"] = (chunks, seconds)
+                for name, dataset, workspace, extra in (
+                    ("XQuAD-ru", ru, "ru", acts),
+                    ("en→ru", en, "ru", acts),
+                    ("KazQAD-kk", kk, "kk", None),
+                ):
+                    for mode in ("dense", "hybrid"):
+                        report = evaluate(dataset, workspace=work / path / workspace, extra_corpus=extra, mode=mode, settings=settings, embedder=embedder)
+                        results[path][(name, mode)] = report
+                print(f"{path}: evaluated", file=sys.stderr, flush=True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    print("| path | passages/s | vs torch float32 | vs torch bf16 | one query p50 / p95 ms | build chunks/s | cosine to float32 (mean / min) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for path in paths:
+        rate = len(texts) / best[path]
+        f32 = f"{best['torch-float32'] / best[path]:.2f}x" if "torch-float32" in best else "—"
+        bf16 = f"{best['torch-bfloat16'] / best[path]:.2f}x" if "torch-bfloat16" in best else "—"
+        p50, p95 = latency_summary(query_ms[path])
+        build = results[path].get("build")
+        build_rate = f"{build[0] / build[1]:.1f}" if build else "—"
+        if reference is not None:
+            cosines = np.sum(vectors[path] * reference, axis=1)
+            agreement = f"{cosines.mean():.5f} / {cosines.min():.5f}"
+        else:
+            agreement = "—"
+        print(f"| {path} | {rate:.1f} | {f32} | {bf16} | {p50:.1f} / {p95:.1f} | {build_rate} | {agreement} |")
+    if not args.skip_eval:
+        corpus = "dev passages only" if args.no_distractors else "dev passages + the 12 legal acts for XQuAD"
+        print(f"\nRetrieval (`assistant eval` scoring, sentence vectors off, {corpus}):\n")
+        print("| question set | mode | path | R@1 | R@5 | R@10 | MRR@10 |")
+        print("|---|---|---|---:|---:|---:|---:|")
+        for name in ("XQuAD-ru", "en→ru", "KazQAD-kk"):
+            for mode in ("dense", "hybrid"):
+                for path in paths:
+                    report = results[path][(name, mode)]
+                    print(
+                        f"| {name} | {mode} | {path} | {report.recall_at_1:.3f} | {report.recall_at_5:.3f} "
+                        f"| {report.recall_at_10:.3f} | {report.mrr_at_10:.3f} |"
+                    )
+    print(f"\nLoad average at the end: {', '.join(f'{value:.1f}' for value in os.getloadavg())}")
+
+
+def machine() -> str:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        platform.machine(),
+    )
+    import torch
+
+    try:
+        import onnxruntime
+
+        ort = f", onnxruntime {onnxruntime.__version__}"
+    except ImportError:
+        ort = ""
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return (
+        f"Machine: {cpu}, {os.cpu_count()} cores; torch {torch.__version__} ({torch.get_num_threads()} threads){ort}; "
+        f"load average at start {load}"
+    )
+
+
+if __name__ == "__main__":
+    main()
