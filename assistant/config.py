@@ -63,7 +63,7 @@ class Settings:
     precision: str = "auto"
     max_file_mb: float = 50.0
     lock_timeout: float = 0.0
-    exact_search_max_chunks: int = 200_000
+    exact_search_max_chunks: int = 100_000
     approximate_index: str = "ivf"
     search_mode: str = "hybrid"
     sentence_vectors: bool = True

@@ -351,16 +351,26 @@ def run_users(
     t0 = time.perf_counter()
     deadline = t0 + seconds
     start_gate.wait()
-    while any(thread.is_alive() for thread in threads):
-        time.sleep(0.25)
-        rss = rss_bytes(server.pid)
-        rss_peak = max(rss_peak, rss)
-        with samples_lock:
-            done = len(samples)
-        if done != trend[-1][0]:
-            trend.append((done, rss))
+    try:
+        while any(thread.is_alive() for thread in threads):
+            time.sleep(0.25)
+            rss = rss_bytes(server.pid)
+            rss_peak = max(rss_peak, rss)
+            with samples_lock:
+                done = len(samples)
+            if done != trend[-1][0]:
+                trend.append((done, rss))
+    except KeyboardInterrupt:
+        # Let the requests under way finish (briefly) so that no client is cut off mid-stream.
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        for client in clients:
+            client.close()
+        raise
     elapsed = time.perf_counter() - t0
     rss_end = rss_bytes(server.pid)
+    trend.append((len(samples), rss_end))
     server_cpu = (cpu_seconds(server.pid) - server_cpu_start) / elapsed
     client_cpu = (time.process_time() - client_cpu_start) / elapsed
     for client in clients:
@@ -416,10 +426,19 @@ def print_run(result: RunResult, endpoints: list[str]) -> None:
         if trend
         else ""
     )
+    total = max(1, len(result.samples))
+    quarters = [
+        next((rss for done, rss in result.rss_trend if done >= total * share), result.rss_end)
+        for share in (0.25, 0.5, 0.75)
+    ]
+    per_request = result.seconds * 1000 / total
     print(
         f"\nServer RSS {megabytes(result.rss_start)} MB at the start → {megabytes(result.rss_end)} MB at the end "
-        f"(sampled peak {megabytes(result.rss_peak)} MB){within}. CPU: server {result.server_cpu:.2f} cores, "
-        f"users (this process) {result.client_cpu:.2f} cores; load average before the run {result.load_before}."
+        f"(sampled peak {megabytes(result.rss_peak)} MB; after a quarter, half, three quarters of the requests: "
+        f"{', '.join(megabytes(rss) for rss in quarters)} MB){within}. CPU: server {result.server_cpu:.2f} cores "
+        f"({result.server_cpu * per_request:.0f} ms per request), users (this process) {result.client_cpu:.2f} "
+        f"cores ({result.client_cpu * per_request:.0f} ms per request); load average before the run "
+        f"{result.load_before}."
     )
     failures: dict[str, int] = {}
     for sample in result.samples:
@@ -551,6 +570,7 @@ def main() -> None:
         print("\ninterrupted: stopping the server", file=sys.stderr)
         if results:
             print_summary(results, endpoints)
+        sys.exit(130)
     finally:
         stop.set()
         server.stop()

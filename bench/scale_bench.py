@@ -34,7 +34,6 @@ import json
 import math
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -77,7 +76,7 @@ def child_build(job: dict) -> dict:
         result["rebuild_s"] = seconds  # a graph is rebuilt from scratch
     else:
         result["rebuild_s"] = seconds
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = _memory()["VmHWM"]  # ru_maxrss would include the parent's, inherited at fork
     return result
 
 
@@ -178,7 +177,7 @@ def child_store(job: dict) -> dict:
         "write_s": time.perf_counter() - started,
         "index": json.loads((path / "manifest.json").read_text())["vector_index"],
         "disk_mb": sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": _memory()["VmHWM"],
     }
 
 

@@ -83,8 +83,9 @@ def test_index_kind_switches_above_the_threshold(tmp_path, corpus, fake_embedder
 
 
 def test_choose_uses_exact_search_up_to_the_threshold():
-    assert vector_index.choose(200_000).kind == "flat"
-    spec = vector_index.choose(200_001)
+    assert vector_index.choose(100_000).kind == "flat"
+    assert Settings().exact_search_max_chunks == vector_index.DEFAULT_EXACT_SEARCH_MAX_CHUNKS
+    spec = vector_index.choose(100_001)
     assert spec.kind == "ivf" and 1 <= spec.nprobe <= spec.nlist
     assert vector_index.choose(5, exact_max=4, approximate="hnsw").kind == "hnsw"
     assert vector_index.choose(10**6).nlist == 4096  # ~4·sqrt(n), a power of two
