@@ -577,3 +577,83 @@ def test_a_searcher_keeps_answering_while_builds_land_fail_and_are_killed(tmp_pa
         asker.join(30)
     assert asker.failures == [], asker.failures[:5]
     assert asker.queries > 100 and landed == 9
+
+
+# --- permissions, as a user who is not root ------------------------------------------------------
+
+NOBODY = 65534
+
+
+def _build_as_nobody(corpus: str, index: str, result: str) -> None:
+    """Drop to the ``nobody`` user, then build with the fake embedder; write what happened as JSON."""
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+    outcome: dict = {}
+    try:
+        report = build_index(corpus, index, settings=SETTINGS, embedder=FakeEmbedder())
+        problems = report.failed + report.skipped
+        outcome = {"added": report.added, "failed": {p.path: p.reason for p in problems}}
+    except AssistantError as error:
+        outcome = {"error": str(error), "kind": type(error).__name__}
+    except Exception as error:  # noqa: BLE001 - the test reports any other exception as a defect
+        outcome = {"crash": f"{type(error).__name__}: {error}"}
+    Path(result).write_text(json.dumps(outcome, ensure_ascii=False), encoding="utf-8")
+
+
+def _as_nobody(forkserver, corpus: Path, index: Path, scratch: Path) -> dict:
+    result = scratch / f"result-{time.monotonic_ns()}.json"
+    process = forkserver.Process(target=_build_as_nobody, args=(str(corpus), str(index), str(result)), daemon=True)
+    process.start()
+    process.join(120)
+    assert process.exitcode == 0, f"the build process died with exit code {process.exitcode}"
+    return json.loads(result.read_text(encoding="utf-8"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to the nobody user (CI runs as root)")
+def test_unreadable_files_and_folders_are_reported_and_an_unwritable_index_keeps_serving(tmp_path, forkserver):
+    import tempfile
+
+    # tmp_path's parents are private to root: work in a folder the nobody user can reach.
+    scratch = Path(tempfile.mkdtemp(prefix="kz-perm-"))
+    try:
+        scratch.chmod(0o777)
+        corpus = write_corpus(scratch / "corpus", TEXTS)
+        (corpus / "secret.txt").write_text("Секретный приказ о цифровизации.", encoding="utf-8")
+        (corpus / "secret.txt").chmod(0o000)
+        (corpus / "closed").mkdir()
+        (corpus / "closed" / "inside.txt").write_text("Документ в закрытой папке.", encoding="utf-8")
+        (corpus / "closed").chmod(0o000)
+        for path in [corpus, *corpus.rglob("*")]:
+            if path.name not in ("secret.txt", "closed") and path.parent.name != "closed":
+                path.chmod(0o777 if path.is_dir() else 0o644)
+        index = scratch / "index"
+        index.mkdir(mode=0o777)
+        index.chmod(0o777)
+
+        first = _as_nobody(forkserver, corpus, index, scratch)
+        assert "crash" not in first and "error" not in first, first
+        assert first["added"] == len(TEXTS)
+        failed = " ".join(f"{path}: {reason}" for path, reason in first["failed"].items())
+        assert "secret.txt" in failed and "closed" in failed, first["failed"]
+        assert "ermission" in failed or "доступ" in failed, failed  # the reason says why
+        before = answers(index)
+
+        # The index folder becomes read-only: the next build fails with a clear message, and the
+        # index in service is untouched.
+        (corpus / "new.txt").write_text("Новый документ о ремонте дорог в районе.", encoding="utf-8")
+        (corpus / "new.txt").chmod(0o644)
+        for path in [index, *index.rglob("*")]:
+            if path.is_dir():
+                path.chmod(0o555)
+        second = _as_nobody(forkserver, corpus, index, scratch)
+        assert "crash" not in second, second
+        assert second.get("kind") and "ermission" in second["error"], second
+        assert str(index) in second["error"] or "index" in second["error"].lower(), second
+        assert answers(index) == before
+    finally:
+        for path in [scratch, *scratch.rglob("*")]:
+            try:
+                path.chmod(0o777 if path.is_dir() else 0o644)
+            except OSError:
+                pass
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -58,6 +58,8 @@ UPLOADED_TEXT = (
     "фермеры подают заявки на субсидии без посещения акимата. За первый месяц платформа обработала более двух "
     "тысяч заявок от фермерских хозяйств.\n"
 )
+NEW_TITLE = "Ремонт сельских дорог в Костанайской области"
+NEW_QUESTION = "Что отремонтировали в Костанайской области к зиме?"
 UPLOADED_QUESTION = "Какую цифровую платформу запустили для фермеров в Карагандинской области?"
 
 
@@ -191,6 +193,95 @@ def test_chat_keeps_serving_while_a_build_holds_the_index(web, client, page):
         release.set()
         builder.join(60)
     assert not failures
+
+
+@pytest.mark.slow
+def test_the_chat_keeps_answering_while_builds_are_killed_fail_and_land(web, tmp_path, monkeypatch):
+    """Over HTTP, a user keeps asking while beside the server a real `assistant build` is killed
+    mid-embedding, a build fails on a full disk, and a build lands: every answer arrives and cites the
+    document, and the new document becomes citable only after the build that lands."""
+    import errno
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import numpy as np
+    from gradio_client import Client
+
+    from assistant import AssistantError
+    from ui.app import build_app, launch_options
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(web.corpus, corpus)
+    shutil.copytree(web.settings.index_dir, index)
+    settings = web.settings.with_(corpus_dir=corpus, index_dir=index)
+    demo = build_app(settings)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
+    url = f"http://127.0.0.1:{port}/"
+    problems: list[str] = []
+    answered = [0]
+    stop = threading.Event()
+
+    def user() -> None:
+        client = Client(url, verbose=False)
+        while not stop.is_set():
+            try:
+                message = client.predict(QUESTION, api_name="/chat")
+            except Exception as error:  # noqa: BLE001 - any failure of the chat is what the test reports
+                problems.append(repr(error))
+                continue
+            if "[1]" not in message or "Шахаров" not in shown(message):
+                problems.append(shown(message)[:300])
+            answered[0] += 1
+
+    def cites_new(client) -> bool:
+        return NEW_TITLE in shown(client.predict(NEW_QUESTION, regions=["Kostanay region"], api_name="/chat"))
+
+    thread = threading.Thread(target=user, daemon=True)
+    thread.start()
+    client = Client(url, verbose=False)
+    try:
+        for number in range(20):  # enough new text to keep a build embedding for a while
+            (corpus / f"kostanay-{number:02d}.txt").write_text(
+                f"---\ntitle: {NEW_TITLE} {number}\nregion: Kostanay region\ndate: 2025-09-20\n---\n"
+                + "В Костанайской области отремонтировали сельские дороги и мосты к зиме. " * 30,
+                encoding="utf-8",
+            )
+        # 1. The real CLI, killed while it embeds.
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("assistant")), "-v", "build", "--corpus", str(corpus), "--index", str(index)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        for line in process.stderr:
+            if "embedding" in line:
+                break
+        time.sleep(1.0)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(30)
+        assert not cites_new(client)
+        # 2. A build that runs out of disk space while writing.
+        def full_disk(*args, **kwargs):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        with monkeypatch.context() as patch:
+            patch.setattr(np, "save", full_disk)
+            with pytest.raises(AssistantError, match="No space left on device"):
+                build_index(settings=settings)
+        assert not cites_new(client)
+        # 3. A build that lands: the chat switches to it without a restart.
+        build_index(settings=settings)
+        deadline = time.monotonic() + 60
+        while not cites_new(client):
+            assert time.monotonic() < deadline, "the new build never reached the chat"
+            time.sleep(1)
+    finally:
+        stop.set()
+        thread.join(120)
+        demo.close()
+    assert answered[0] >= 5 and not problems, (answered[0], problems[:3])
 
 
 def test_app_starts_without_an_index_and_serves_the_first_build(tmp_path):
