@@ -1,6 +1,6 @@
 """Retrieval assistant for Kazakhstan's official texts: build an index of a corpus, retrieve cited passages."""
 
-from assistant.answer import Answer, Quote, Source, answer
+from assistant.answer import Answer, Draft, Quote, Source, answer, answer_stream
 from assistant.build import BuildReport, FileProblem, build_index
 from assistant.config import Settings
 from assistant.errors import (
@@ -22,6 +22,7 @@ __all__ = [
     "BuildInProgress",
     "BuildReport",
     "DocumentError",
+    "Draft",
     "FileProblem",
     "IndexCorrupt",
     "IndexNotFound",
@@ -36,6 +37,7 @@ __all__ = [
     "Settings",
     "Source",
     "answer",
+    "answer_stream",
     "build_index",
     "regions_overview",
     "retrieve",

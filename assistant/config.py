@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from assistant.errors import AssistantError
 
 ENV_PREFIX = "ASSISTANT_"
+ANSWER_MODES = ("extractive", "generative")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,17 @@ class Settings:
             ``bench/answer_bench.py`` when using another model).
         answer_max_quotes: sentences quoted in one answer at most.
         answer_quote_margin: further sentences are quoted only if they score within this of the best.
+        answer_mode: ``extractive`` (default: verbatim quotes, no language model) or ``generative``
+            (a language model writes the answer from the retrieved passages; its citations are
+            checked, see :mod:`assistant.generation`). ``generative`` needs ``llm_base_url``.
+        llm_base_url: root of an OpenAI-compatible API serving the language model, e.g.
+            ``http://127.0.0.1:8080/v1``; empty: no language model.
+        llm_model: the model name sent to that server (empty: the server's default).
+        llm_api_key: sent as a Bearer token; read from ``ASSISTANT_LLM_API_KEY``, never logged or shown.
+        llm_timeout: seconds a generated answer may take in all before the extractive one is shown.
+        llm_rewrite_timeout: seconds the model may take to turn a follow-up into a standalone question.
+        llm_max_tokens: the longest generated answer, in the model's tokens.
+        llm_passages: the best retrieved passages given to the model (each costs prompt time).
     """
 
     corpus_dir: Path = Path("corpus")
@@ -72,6 +84,14 @@ class Settings:
     answer_threshold_shift: float = 0.0
     answer_max_quotes: int = 3
     answer_quote_margin: float = 0.03
+    answer_mode: str = "extractive"
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = field(default="", repr=False)
+    llm_timeout: float = 120.0
+    llm_rewrite_timeout: float = 15.0
+    llm_max_tokens: int = 200
+    llm_passages: int = 3
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 32:
@@ -84,12 +104,23 @@ class Settings:
             raise AssistantError(f"header_tokens must be 0 or more, got {self.header_tokens}")
         if self.batch_size < 1:
             raise AssistantError(f"batch_size must be positive, got {self.batch_size}")
+        if self.search_mode not in ("hybrid", "dense", "keyword"):
+            raise AssistantError(f"search_mode must be hybrid, dense or keyword, got {self.search_mode!r}")
         if self.exact_search_max_chunks < 0:
             raise AssistantError(f"exact_search_max_chunks must be 0 or more, got {self.exact_search_max_chunks}")
         if self.approximate_index not in ("ivf", "hnsw"):
             raise AssistantError(f"approximate_index must be ivf or hnsw, got {self.approximate_index!r}")
-        if self.search_mode not in ("hybrid", "dense", "keyword"):
-            raise AssistantError(f"search_mode must be hybrid, dense or keyword, got {self.search_mode!r}")
+        if self.answer_mode not in ANSWER_MODES:
+            raise AssistantError(f"answer_mode must be extractive or generative, got {self.answer_mode!r}")
+        if self.answer_mode == "generative" and not self.llm_base_url:
+            raise AssistantError(
+                "answer_mode generative needs a language model: set ASSISTANT_LLM_BASE_URL "
+                "(an OpenAI-compatible API, e.g. http://127.0.0.1:8080/v1)"
+            )
+        if self.llm_timeout <= 0 or self.llm_rewrite_timeout <= 0:
+            raise AssistantError("llm_timeout and llm_rewrite_timeout must be positive")
+        if self.llm_max_tokens < 16 or self.llm_passages < 1:
+            raise AssistantError("llm_max_tokens must be at least 16 and llm_passages at least 1")
         if self.max_file_mb <= 0:
             raise AssistantError(f"max_file_mb must be positive, got {self.max_file_mb}")
 
@@ -114,6 +145,11 @@ class Settings:
             if isinstance(values.get(key), str):
                 values[key] = Path(values[key])  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def llm_configured(self) -> bool:
+        """Whether a language model server is configured (generative answers are possible)."""
+        return bool(self.llm_base_url.strip())
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed."""

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant.answer import answer
+from assistant.answer import answer_stream
 from assistant.build import build_index
-from assistant.config import Settings
+from assistant.config import ANSWER_MODES, Settings
 from assistant.errors import (
     AssistantError,
     BuildInProgress,
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 DOC_LANGUAGES = ("ru", "kk", "en")
 STREAM_PAUSE = 0.08  # seconds between streamed steps, so the browser shows them one by one
+DRAFT_INTERVAL = 0.15  # seconds between updates of a generated answer streaming in (fewer, larger steps)
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "Arial", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Consolas", "Liberation Mono", "monospace")
 CSS = """
@@ -49,6 +50,10 @@ CSS = """
 .kz-passage mark { background: #fde68a; color: inherit; padding: 0 0.1em; }
 .kz-notice { opacity: 0.75; font-style: italic; }
 .kz-error { color: var(--error-text-color, #b91c1c); }
+.kz-draft { opacity: 0.8; }
+.kz-flagged { text-decoration: underline dotted #b45309; }
+.kz-flag { font-size: 0.85em; color: #b45309; margin-left: 0.3em; white-space: nowrap; }
+.kz-fallback { margin-bottom: 0.4em; }
 .kz-regions-summary { font-weight: 600; margin: 0.2em 0 0.6em 0; }
 .kz-region-card { border-left: 3px solid var(--border-color-accent); padding: 0.3em 0.8em; margin: 0.7em 0; }
 .kz-region-name { font-size: 1.05em; margin-right: 0.3em; }
@@ -150,22 +155,32 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
     service = _Service(settings, searcher)
     lang0 = texts.DEFAULT_LANGUAGE
 
-    def respond(message, history, doc_types, regions, date_from, date_to, doc_langs, ui_lang) -> Iterator[str]:
+    def respond(
+        message, history, doc_types, regions, date_from, date_to, doc_langs, ui_lang, answer_mode=None
+    ) -> Iterator[str]:
         lang = texts.language(ui_lang)
+        mode = answer_mode if answer_mode in ANSWER_MODES else settings.answer_mode
         try:
             filters = _filters(doc_types, regions, date_from, date_to, doc_langs)
         except _BadFilter as problem:
             yield render.notice(problem.message(lang), kind="error")
             return
         yield render.notice(text(lang, "searching"))
+        reply, shown_at = None, 0.0
         try:
-            reply = answer(
+            for draft in answer_stream(
                 message,
                 history=_previous_questions(history),
                 filters=filters,
                 settings=settings,
                 searcher=service.searcher(),
-            )
+                mode=mode,
+            ):
+                if draft.answer is not None:
+                    reply = draft.answer
+                elif time.monotonic() - shown_at >= DRAFT_INTERVAL:
+                    shown_at = time.monotonic()
+                    yield render.draft_html(draft.text, lang)
         except AssistantError as error:
             yield render.notice(_friendly(error, lang), kind="error")
             return
@@ -173,8 +188,11 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
             logger.exception("answering %r failed", message)
             yield render.notice(text(lang, "error_internal"), kind="error")
             return
+        if reply is None:
+            yield render.notice(text(lang, "error_internal"), kind="error")
+            return
         if not reply.found and not reply.related:
-            yield render.notice(f"{reply.text} {text(lang, 'no_passages')}")
+            yield render.fallback_note(reply, lang) + render.notice(f"{reply.text} {text(lang, 'no_passages')}")
             return
         for number, step in enumerate(render.answer_steps(reply, lang)):
             if number:
@@ -233,6 +251,13 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
             with gr.Tab(text(lang0, "tab_chat"), id="chat", elem_id="tab-chat") as chat_tab:  # noqa: SIM117
                 with gr.Row():
                     with gr.Column(scale=1, min_width=240, elem_id="filters"):
+                        answer_mode = gr.Radio(
+                            _answer_mode_choices(lang0),
+                            value=settings.answer_mode,
+                            label=text(lang0, "answer_mode"),
+                            visible=settings.llm_configured,  # only with a language model to ask
+                            elem_id="answer-mode",
+                        )
                         filters_heading = gr.Markdown(_filters_heading(lang0))
                         doc_types = gr.CheckboxGroup(
                             _doc_type_choices(lang0), label=text(lang0, "filter_doc_type"), elem_id="filter-doc-type"
@@ -280,7 +305,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
                             respond,
                             chatbot=chatbot,
                             textbox=textbox,
-                            additional_inputs=[doc_types, regions, date_from, date_to, doc_langs, ui_lang],
+                            additional_inputs=[doc_types, regions, date_from, date_to, doc_langs, ui_lang, answer_mode],
                             examples=[[question] for question in texts.EXAMPLES],
                             api_name="chat",
                             api_description="Answer a question with cited quotes; returns the rendered HTML message.",
@@ -383,6 +408,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
                 regions_date_from: gr.update(label=text(lang, "filter_date_from")),
                 regions_date_to: gr.update(label=text(lang, "filter_date_to")),
                 filters_heading: _filters_heading(lang),
+                answer_mode: gr.update(label=text(lang, "answer_mode"), choices=_answer_mode_choices(lang)),
                 doc_types: gr.update(label=text(lang, "filter_doc_type"), choices=_doc_type_choices(lang)),
                 regions: gr.update(label=text(lang, "filter_region"), choices=service.regions()),
                 date_from: gr.update(label=text(lang, "filter_date_from")),
@@ -410,7 +436,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
             doc_langs, chatbot, textbox, totals, table, refresh, upload_heading, files, metadata_box,
             upload_doc_type, upload_region, upload_date, upload_lang, upload_button, rebuild_button, status,
             regions_tab, regions_intro, regions_question, regions_button, regions_examples.dataset, regions_filters,
-            regions_doc_types, regions_date_from, regions_date_to,
+            regions_doc_types, regions_date_from, regions_date_to, answer_mode,
         ]  # fmt: skip
 
         def on_load(request: gr.Request) -> dict:
@@ -628,6 +654,10 @@ def _filters_heading(lang: str) -> str:
 
 def _doc_type_choices(lang: str) -> list[tuple[str, str]]:
     return [(texts.doc_type_label(lang, doc_type), doc_type) for doc_type in DOC_TYPES]
+
+
+def _answer_mode_choices(lang: str) -> list[tuple[str, str]]:
+    return [(text(lang, f"mode_{mode}"), mode) for mode in ANSWER_MODES]
 
 
 def _doc_language_choices(lang: str) -> list[tuple[str, str]]:

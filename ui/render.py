@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import PureWindowsPath
 from urllib.parse import urlsplit
 
-from assistant.answer import Answer
+from assistant.answer import FLAGS, Answer
+from assistant.generation import SUPPORTED, UNCITED, CheckedSentence
 from assistant.overview import RegionFinding, RegionOverview
 from assistant.retrieval import Passage
 from ui.texts import doc_language_label, doc_type_label, region_label, text
@@ -140,18 +141,78 @@ def related_html(passages: Sequence[Passage], lang: str) -> str:
 
 
 def render_answer(reply: Answer, lang: str) -> str:
-    """The complete chat message for ``reply``: quotes with markers and sources, or the not-found text."""
+    """The complete chat message for ``reply``: quotes with markers and sources, or the not-found text.
+
+    A generative answer shows each checked sentence, flagged ones marked; an extractive answer
+    that stands in for a generative one opens with the reason.
+    """
+    note = fallback_note(reply, lang)
     if not reply.found:
-        return f'<div class="kz-answer kz-not-found">{inert(reply.text)}</div>{related_html(reply.related, lang)}'
-    return f'<div class="kz-answer">{answer_body(reply)}</div>{sources_html(reply, lang)}'
+        body = f'<div class="kz-answer kz-not-found">{inert(reply.text)}</div>{related_html(reply.related, lang)}'
+        return note + body
+    if reply.mode == "generative":
+        return f'<div class="kz-answer kz-generated">{generated_body(reply, lang)}</div>{sources_html(reply, lang)}'
+    return f'{note}<div class="kz-answer">{answer_body(reply)}</div>{sources_html(reply, lang)}'
 
 
 def answer_steps(reply: Answer, lang: str) -> Iterator[str]:
     """Successive versions of the message: one more quoted sentence each time, then the sources."""
-    if reply.found:
+    if reply.found and reply.mode == "extractive":
+        note = fallback_note(reply, lang)
         for count in range(1, len(reply.quotes)):
-            yield f'<div class="kz-answer">{answer_body(reply, quotes=count)}</div>'
+            yield f'{note}<div class="kz-answer">{answer_body(reply, quotes=count)}</div>'
     yield render_answer(reply, lang)
+
+
+def generated_body(reply: Answer, lang: str) -> str:
+    """A generative answer: a line saying a model wrote it, then its sentences, each with its markers or a flag.
+
+    The model's text is untrusted and is escaped like document text.
+    """
+    flagged = len(reply.flagged)
+    badge = text(lang, "generated_badge") + (" " + text(lang, "generated_flagged", count=flagged) if flagged else "")
+    sentences = " ".join(_generated_sentence(sentence, lang) for sentence in reply.sentences)
+    return f'<div class="kz-notice kz-generated-note">{inert(badge)}</div>{sentences}'
+
+
+def _generated_sentence(sentence: CheckedSentence, lang: str) -> str:
+    markers = "".join(f'<span class="kz-cite">[{int(number)}]</span>' for number in sentence.sources)
+    details = []
+    if sentence.missing_terms:
+        details.append(text(lang, "flag_terms", terms=", ".join(sentence.missing_terms)))
+    if sentence.invalid_markers:
+        removed = ", ".join(f"[{int(number)}]" for number in sentence.invalid_markers)
+        details.append(text(lang, "flag_invalid_markers", markers=removed))
+    if sentence.status == SUPPORTED:
+        note = f'<span class="kz-flag">⚠ {inert("; ".join(details))}</span>' if details else ""
+        return f"{inert(sentence.text)} {markers}{note}"
+    kind = "uncited" if sentence.status == UNCITED else "unsupported"
+    flag = FLAGS[kind].get(lang, FLAGS[kind]["en"])
+    note = flag + (f" ({'; '.join(details)})" if details else "")
+    return (
+        f'<span class="kz-flagged kz-{kind}">{inert(sentence.text)}</span> {markers}'
+        f'<span class="kz-flag">⚠ {inert(note)}</span>'
+    )
+
+
+def draft_html(generated: str, lang: str) -> str:
+    """The model's text while it streams in, shown as unchecked text."""
+    return (
+        f'<div class="kz-notice">{inert(text(lang, "generating"))}</div>'
+        f'<div class="kz-answer kz-draft">{inert(generated)}</div>'
+    )
+
+
+def fallback_note(reply: Answer, lang: str) -> str:
+    """Why the extractive answer stands in for a generative one (empty when it does not)."""
+    if not reply.fallback:
+        return ""
+    key = f"fallback_{reply.fallback}"
+    try:
+        message = text(lang, key)
+    except KeyError:
+        message = text(lang, "fallback_error")
+    return f'<div class="kz-notice kz-fallback">{inert(message)}</div>'
 
 
 def notice(message: str, *, kind: str = "info") -> str:

@@ -1,0 +1,221 @@
+"""LLM: a streaming client for OpenAI-compatible chat-completions servers (llama.cpp, Ollama, vLLM, hosted APIs).
+
+Only ``POST {base_url}/chat/completions`` with ``stream: true`` is used, read as server-sent
+events with httpx (installed with gradio), so any server speaking that API works and no
+vendor SDK is needed. The API key travels in the ``Authorization`` header only: it is kept
+out of ``repr``, logs and error messages.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import httpx
+
+from assistant.config import Settings
+from assistant.errors import AssistantError
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 5.0  # seconds; a server that does not accept the connection by then is not coming
+
+
+class GenerationFailed(AssistantError):
+    """The language model gave no usable answer.
+
+    ``reason`` is one of ``timeout`` (no answer in time), ``unreachable`` (no connection),
+    ``interrupted`` (the connection broke mid-answer), ``error`` (an HTTP or API error),
+    ``garbage`` (a response that is not the chat-completions format) or ``empty`` (no text).
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"language model failed ({reason}){': ' + detail if detail else ''}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class ChatClient:
+    """Where the model is served and how long to wait for it.
+
+    Args:
+        base_url: the API root, e.g. ``http://127.0.0.1:8080/v1`` (llama.cpp server),
+            ``http://127.0.0.1:11434/v1`` (Ollama) or a hosted provider's ``…/v1``.
+        model: the model name the server expects (may be empty for single-model servers).
+        api_key: sent as ``Authorization: Bearer …`` when not empty; never logged.
+        timeout: seconds an answer may take in all, and the longest silence between two pieces.
+    """
+
+    base_url: str
+    model: str = ""
+    api_key: str = field(default="", repr=False)
+    timeout: float = 120.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ChatClient:
+        """The client for ``settings.llm_base_url`` / ``llm_model`` / ``llm_api_key`` / ``llm_timeout``."""
+        return cls(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url.rstrip("/") + "/chat/completions"
+
+    def stream(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        *,
+        max_tokens: int = 400,
+        temperature: float = 0.0,
+        timeout: float | None = None,
+    ) -> Iterator[str]:
+        """The model's reply to ``messages``, piece by piece as the server streams it.
+
+        Args:
+            messages: chat messages (``{"role": "system"|"user"|"assistant", "content": …}``).
+            max_tokens: the longest reply, in the model's tokens.
+            temperature: 0 for the most likely (reproducible) wording.
+            timeout: overrides :attr:`timeout` for this call (short for query rewriting).
+
+        Yields:
+            Non-empty pieces of text, in order.
+
+        Raises:
+            GenerationFailed: the server is unreachable, answers with an error, stops mid-answer,
+                takes longer than the timeout or sends something that is not a chat completion.
+        """
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        payload: dict[str, object] = {
+            "messages": [dict(message) for message in messages],
+            "stream": True,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        if self.model:
+            payload["model"] = self.model
+        headers = {"Accept": "text/event-stream"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        timeouts = httpx.Timeout(limit, connect=min(CONNECT_TIMEOUT, limit))
+        logger.info("asking %s (model %s, %d messages)", self.endpoint, self.model or "default", len(messages))
+        produced = False
+        try:
+            with httpx.Client(timeout=timeouts, follow_redirects=False) as client:  # noqa: SIM117
+                with client.stream("POST", self.endpoint, json=payload, headers=headers) as response:
+                    if response.status_code != 200:
+                        response.read()
+                        raise GenerationFailed("error", f"HTTP {response.status_code}: {_error_text(response)}")
+                    content_type = response.headers.get("content-type", "")
+                    if "text/event-stream" not in content_type:
+                        # A server that ignored stream=true: one JSON completion.
+                        response.read()
+                        text = _message_content(_json(response.text))
+                        if text:
+                            produced = True
+                            yield text
+                    else:
+                        for piece in _events(response.iter_lines(), deadline):
+                            produced = True
+                            yield piece
+        except GenerationFailed:
+            raise
+        except httpx.TimeoutException as error:
+            raise GenerationFailed("timeout", f"no answer within {limit:g} s") from error
+        except httpx.ConnectError as error:
+            raise GenerationFailed("unreachable", f"cannot connect to {self.endpoint}") from error
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError) as error:
+            raise GenerationFailed("interrupted", f"the connection to {self.endpoint} broke") from error
+        except httpx.HTTPError as error:
+            raise GenerationFailed("error", type(error).__name__) from error
+        if not produced:
+            raise GenerationFailed("empty", "the model returned no text")
+
+    def complete(
+        self, messages: Sequence[Mapping[str, str]], *, max_tokens: int = 400, timeout: float | None = None
+    ) -> str:
+        """The whole reply as one string (see :meth:`stream`)."""
+        return "".join(self.stream(messages, max_tokens=max_tokens, timeout=timeout))
+
+
+def _events(lines: Iterator[str], deadline: float) -> Iterator[str]:
+    """Text pieces of a chat-completions event stream (``data: {json}`` lines, ``data: [DONE]`` at the end).
+
+    A stream that ends before ``[DONE]`` or a ``finish_reason`` was cut short (the server died).
+    """
+    data: list[str] = []
+    finished = False
+    for line in itertools.chain(lines, [""]):  # a blank line closes the last event
+        if time.monotonic() > deadline:
+            raise GenerationFailed("timeout", "the answer took too long")
+        if line.startswith(":"):
+            continue  # an SSE comment (keep-alive)
+        if line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+            continue
+        if line.strip() or not data:
+            continue  # event:, id:, retry: fields carry nothing we need
+        event, data = "\n".join(data), []
+        if event.strip() == "[DONE]":
+            return
+        piece, done = _event_text(event)
+        finished = finished or done
+        if piece:
+            yield piece
+    if not finished:
+        raise GenerationFailed("interrupted", "the stream ended before the answer was complete")
+
+
+def _event_text(data: str) -> tuple[str, bool]:
+    """The text of one event, and whether it closes the answer (a ``finish_reason``)."""
+    event = _json(data)
+    if isinstance(event, dict) and event.get("error"):
+        raise GenerationFailed("error", _short(str(event["error"])))
+    try:
+        choice = event["choices"][0] if event["choices"] else {}
+    except (KeyError, TypeError, IndexError):
+        raise GenerationFailed("garbage", "an event without choices") from None
+    delta = choice.get("delta") or choice.get("message") or {}
+    content = delta.get("content") if isinstance(delta, dict) else None
+    if content is None:
+        content = choice.get("text")  # completions-style servers
+    if content is not None and not isinstance(content, str):
+        raise GenerationFailed("garbage", "content that is not text")
+    return content or "", bool(choice.get("finish_reason"))
+
+
+def _message_content(completion: object) -> str:
+    try:
+        content = completion["choices"][0]["message"]["content"]  # type: ignore[index]
+    except (KeyError, TypeError, IndexError):
+        raise GenerationFailed("garbage", "a response that is not a chat completion") from None
+    if not isinstance(content, str):
+        raise GenerationFailed("garbage", "content that is not text")
+    return content
+
+
+def _json(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise GenerationFailed("garbage", f"not JSON: {_short(text)!r}") from None
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        message = body.get("error", body) if isinstance(body, dict) else body
+        if isinstance(message, dict):
+            message = message.get("message", message)
+        return _short(str(message))
+    except ValueError:
+        return _short(response.text)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
