@@ -74,7 +74,10 @@ def export_onnx(checkpoint: Path, target: Path, *, variant: str = "float32") -> 
                 dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}},
             )  # fmt: skip
         fused = optimizer.optimize_model(
-            str(raw), model_type="bert", num_heads=int(config["num_attention_heads"]), hidden_size=int(config["hidden_size"])
+            str(raw),
+            model_type="bert",
+            num_heads=int(config["num_attention_heads"]),
+            hidden_size=int(config["hidden_size"]),
         )
         logger.info("ONNX fusions: %s", fused.get_fused_operator_statistics())
         optimized = Path(scratch) / "optimized.onnx"
@@ -120,7 +123,9 @@ class OnnxEmbedder:
         try:
             import onnxruntime
         except ImportError:
-            raise ModelUnavailable("the ONNX backend needs onnxruntime and onnx: pip install onnxruntime onnx") from None
+            raise ModelUnavailable(
+                "the ONNX backend needs onnxruntime and onnx: pip install onnxruntime onnx"
+            ) from None
         from transformers import AutoTokenizer
 
         path, identity = _resolve_model(model, cache_dir)
@@ -136,12 +141,16 @@ class OnnxEmbedder:
         self._session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self._tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         settings = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
-        prompts = json.loads((path / "config_sentence_transformers.json").read_text(encoding="utf-8")).get("prompts", {})
+        prompts = json.loads((path / "config_sentence_transformers.json").read_text(encoding="utf-8")).get(
+            "prompts", {}
+        )
         self.max_tokens = int(settings.get("max_seq_length") or 512)
         self.dimension = int(json.loads((path / "config.json").read_text(encoding="utf-8"))["hidden_size"])
         self.batch_size = batch_size
         self._query_prompt = prompts.get("query", "")
-        self._passage_prompt = next((prompts[name] for name in ("document", "passage", "corpus") if name in prompts), "")
+        self._passage_prompt = next(
+            (prompts[name] for name in ("document", "passage", "corpus") if name in prompts), ""
+        )
         self._overhead = len(self._tokenizer(self._passage_prompt)["input_ids"])
 
     def count_tokens(self, text: str) -> int:

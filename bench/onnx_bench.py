@@ -15,9 +15,10 @@ One run measures every path on identical inputs:
 
 Usage:
     /path/to/python bench/onnx_bench.py [--shared ../shared] [--passages 400] [--rounds 2]
-        [--paths torch-float32,torch-bfloat16,onnx-float32,onnx-int8]
+        [--paths torch-float32,torch-bfloat16,onnx-float32,onnx-int8] [--skip-eval]
+        [--modes dense,hybrid] [--no-distractors] [--eval-threads 1]
 
-Needs ``onnxruntime`` and ``onnx`` for the ONNX paths. Prints Markdown tables.
+Needs ``onnxruntime`` and ``onnx`` for the ONNX paths (``pip install -e ".[onnx]"``). Prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -60,7 +61,13 @@ def main() -> None:
     parser.add_argument("--paths", default=",".join(PATHS))
     parser.add_argument("--skip-eval", action="store_true")
     parser.add_argument("--modes", default="dense,hybrid", help="retrieval modes scored")
-    parser.add_argument("--no-distractors", action="store_true", help="leave the 12 legal acts out of the XQuAD-ru index (faster)")
+    parser.add_argument(
+        "--eval-threads", type=int,
+        help="torch threads for the retrieval part only (1 avoids OpenMP stalls on a loaded machine; scores do not depend on it)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-distractors", action="store_true", help="leave the 12 legal acts out of the XQuAD-ru index (faster)"
+    )
     args = parser.parse_args()
     eval_dir = args.shared / "data" / "eval"
     if not (eval_dir / "xquad-ru-dev.json").is_file():
@@ -79,8 +86,10 @@ def main() -> None:
     embedders = {path: make_embedder(path) for path in paths}
     print(f"(loading / exporting the paths took {time.perf_counter() - started:.0f} s)", file=sys.stderr)
     print(machine())
-    print(f"Passages: {len(texts)} (XQuAD-ru and KazQAD-kk dev, mean {np.mean([len(t) for t in texts]):.0f} characters); "
-          f"batch size {embedders[paths[0]].batch_size}\n")
+    print(
+        f"Passages: {len(texts)} (XQuAD-ru and KazQAD-kk dev, mean {np.mean([len(t) for t in texts]):.0f} characters); "
+        f"batch size {embedders[paths[0]].batch_size}\n"
+    )
 
     best: dict[str, float] = {}
     vectors: dict[str, np.ndarray] = {}
@@ -99,7 +108,9 @@ def main() -> None:
             query_ms[path].append((time.perf_counter() - started) * 1000)
 
     reference = vectors.get("torch-float32")
-    print("| path | passages/s | vs torch float32 | vs torch bf16 | one query p50 / p95 ms | cosine to float32 (mean / min) |")
+    print(
+        "| path | passages/s | vs torch float32 | vs torch bf16 | one query p50 / p95 ms | cosine to float32 (mean / min) |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for path in paths:
         rate = len(texts) / best[path]
@@ -114,11 +125,24 @@ def main() -> None:
     if args.skip_eval:
         return
     modes = args.modes.split(",")
+    if args.eval_threads:
+        import torch
+
+        torch.set_num_threads(args.eval_threads)
     settings = Settings(sentence_vectors=False)
     acts = None if args.no_distractors else args.shared / "data" / "official" / "kz-legal-ru"
     corpus = "dev passages only" if args.no_distractors else "dev passages + the 12 legal acts for XQuAD"
-    print(f"\nRetrieval (`assistant eval` scoring, sentence vectors off, {corpus}; build = chunks/s of the two builds):\n")
-    print("| path | build chunks/s | " + " | ".join(f"{name} {mode} R@1 / R@5 / R@10 / MRR" for name in ("XQuAD-ru", "en→ru", "KazQAD-kk") for mode in modes) + " |")
+    threads = f", torch {args.eval_threads} thread(s)" if args.eval_threads else ""
+    print(
+        f"\nRetrieval (`assistant eval` scoring, sentence vectors off, {corpus}{threads}; build = chunks/s of the two builds):\n"
+    )
+    print(
+        "| path | build chunks/s | "
+        + " | ".join(
+            f"{name} {mode} R@1 / R@5 / R@10 / MRR" for name in ("XQuAD-ru", "en→ru", "KazQAD-kk") for mode in modes
+        )
+        + " |"
+    )
     print("|---|---:|" + "---:|" * (3 * len(modes)), flush=True)
     work = Path(tempfile.mkdtemp(prefix="onnx-bench-"))
     try:
@@ -134,8 +158,17 @@ def main() -> None:
             cells = []
             for dataset, workspace, extra in ((ru, "ru", acts), (en, "ru", acts), (kk, "kk", None)):
                 for mode in modes:
-                    report = evaluate(dataset, workspace=work / path / workspace, extra_corpus=extra, mode=mode, settings=settings, embedder=embedder)
-                    cells.append(f"{report.recall_at_1:.3f} / {report.recall_at_5:.3f} / {report.recall_at_10:.3f} / {report.mrr_at_10:.3f}")
+                    report = evaluate(
+                        dataset,
+                        workspace=work / path / workspace,
+                        extra_corpus=extra,
+                        mode=mode,
+                        settings=settings,
+                        embedder=embedder,
+                    )
+                    cells.append(
+                        f"{report.recall_at_1:.3f} / {report.recall_at_5:.3f} / {report.recall_at_10:.3f} / {report.mrr_at_10:.3f}"
+                    )
             print(f"| {path} | {chunks / seconds:.1f} | " + " | ".join(cells) + " |", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -144,7 +177,11 @@ def main() -> None:
 
 def machine() -> str:
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.machine(),
     )
     import torch
