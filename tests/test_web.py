@@ -143,6 +143,15 @@ def test_chat_endpoint_says_not_found_for_an_unrelated_question(client):
     assert NO_ANSWER["ru"] in shown(message) and not re.search(r"\[\d+\]", message)
 
 
+def test_chat_endpoint_keeps_no_conversation_and_takes_the_earlier_questions(client):
+    follow_up = "А кто участвовал?"
+    alone = client.predict(follow_up, api_name="/chat")
+    client.predict(QUESTION, api_name="/chat")
+    assert client.predict(follow_up, api_name="/chat") == alone  # the call before did not become context
+    joined = client.predict(follow_up, history=[QUESTION], api_name="/chat")
+    assert joined != alone and SAMPLE_TITLE in shown(joined)
+
+
 def test_search_endpoint_returns_passages_as_dicts(client):
     from gradio_client.exceptions import AppError
 

@@ -148,7 +148,8 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
 
     Returns:
         The Gradio app (not launched): call ``.launch(**launch_options())`` or use :func:`serve`.
-        Endpoints for scripts: ``/chat`` (question plus the filter inputs → the rendered answer)
+        Endpoints for scripts: ``/chat`` (question plus the filter inputs and the earlier questions
+        → the rendered answer; stateless)
         and ``/search`` (question, k → passages as dicts), ``/regions`` (question, filters → the
         region-by-region overview as a dict).
     """
@@ -158,6 +159,40 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
     def respond(
         message, history, doc_types, regions, date_from, date_to, doc_langs, ui_lang, answer_mode=None
     ) -> Iterator[str]:
+        """The chat in the browser: the conversation comes from the chat component."""
+        yield from reply_steps(
+            message, _previous_questions(history), doc_types, regions, date_from, date_to, doc_langs, ui_lang,
+            answer_mode, pause=STREAM_PAUSE,
+        )  # fmt: skip
+
+    def chat(
+        message: str,
+        doc_types: list[str] | None = None,
+        regions: list[str] | None = None,
+        date_from: str = "",
+        date_to: str = "",
+        doc_langs: list[str] | None = None,
+        ui_lang: str = texts.DEFAULT_LANGUAGE,
+        answer_mode: str | None = None,
+        history: list[str] | None = None,
+    ) -> str:
+        """Answer a question with cited quotes; returns the rendered HTML message. ``history``: the
+        earlier questions of the conversation, oldest first, for follow-ups. The server keeps no
+        conversation between calls."""
+        earlier = [turn for turn in history or [] if isinstance(turn, str) and turn.strip()]
+        final = ""
+        for step in reply_steps(
+            message, earlier, doc_types or [], regions or [], date_from or "", date_to or "", doc_langs or [],
+            ui_lang, answer_mode, pause=0.0, drafts=False,
+        ):  # fmt: skip
+            final = step
+        return final
+
+    def reply_steps(
+        message, earlier, doc_types, regions, date_from, date_to, doc_langs, ui_lang, answer_mode, *,
+        pause: float, drafts: bool = True,
+    ) -> Iterator[str]:  # fmt: skip
+        """Successive versions of the reply to ``message`` (``earlier``: the previous questions)."""
         lang = texts.language(ui_lang)
         mode = answer_mode if answer_mode in ANSWER_MODES else settings.answer_mode
         try:
@@ -170,7 +205,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
         try:
             for draft in answer_stream(
                 message,
-                history=_previous_questions(history),
+                history=earlier,
                 filters=filters,
                 settings=settings,
                 searcher=service.searcher(),
@@ -178,7 +213,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
             ):
                 if draft.answer is not None:
                     reply = draft.answer
-                elif time.monotonic() - shown_at >= DRAFT_INTERVAL:
+                elif drafts and time.monotonic() - shown_at >= DRAFT_INTERVAL:
                     shown_at = time.monotonic()
                     yield render.draft_html(draft.text, lang)
         except AssistantError as error:
@@ -195,8 +230,8 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
             yield render.fallback_note(reply, lang) + render.notice(f"{reply.text} {text(lang, 'no_passages')}")
             return
         for number, step in enumerate(render.answer_steps(reply, lang)):
-            if number:
-                time.sleep(STREAM_PAUSE)
+            if number and pause:
+                time.sleep(pause)
             yield step
 
     def regions_view(question, doc_types, date_from, date_to, ui_lang) -> str:
@@ -307,8 +342,11 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
                             textbox=textbox,
                             additional_inputs=[doc_types, regions, date_from, date_to, doc_langs, ui_lang, answer_mode],
                             examples=[[question] for question in texts.EXAMPLES],
-                            api_name="chat",
-                            api_description="Answer a question with cited quotes; returns the rendered HTML message.",
+                            # The browser's chat keeps its conversation in the page's session; scripts
+                            # call the stateless /chat below, so a client looping over questions
+                            # neither grows the server's memory nor turns every question into a follow-up.
+                            api_name="chat_session",
+                            api_visibility="private",
                             analytics_enabled=False,
                             fill_height=False,
                             autofocus=False,
@@ -386,6 +424,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
                     label=text(lang0, "status"), interactive=False, lines=4, max_lines=20, elem_id="status"
                 )
 
+        gr.api(chat, api_name="chat")
         gr.api(search, api_name="search")
         gr.api(regions_endpoint, api_name="regions")
 
