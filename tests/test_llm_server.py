@@ -24,6 +24,7 @@ from assistant.metadata import detect_language
 from assistant.support import SupportChecker
 
 from .conftest import REPO, SAMPLE
+from .test_web import browser  # noqa: F401 - the Chromium fixture, shared
 
 LLM_TIMEOUT = 600.0
 RU_QUESTION = "Кто председательствовал на заседании в Актюбинской области?"
@@ -207,21 +208,8 @@ def _launch(settings: Settings, searcher: Searcher):
     return demo, f"http://127.0.0.1:{port}/"
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from .test_web import CHROMIUM, CHROMIUM_ARGS
-
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install it with `apt-get install -y chromium` to run the browser tests")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def _open(chromium, url: str):
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="ru-RU")
+def _open(browser, url: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ru-RU")
     page = context.new_page()
     page.goto(url, wait_until="load")
     page.locator("#chatbot").wait_for()
@@ -246,13 +234,13 @@ FINAL = "#chatbot .kz-sources, #chatbot .kz-not-found, #chatbot .kz-error"
 @pytest.mark.llm
 @pytest.mark.model
 @pytest.mark.web
-def test_browser_generative_answer_streams_then_shows_checked_sentences_and_sources(settings, searcher, chromium):
+def test_browser_generative_answer_streams_then_shows_checked_sentences_and_sources(settings, searcher, browser):
     from playwright.sync_api import expect
 
     from .test_web import screenshot
 
     demo, url = _launch(settings, searcher)
-    context, page = _open(chromium, url)
+    context, page = _open(browser, url)
     try:
         mode = page.locator("#answer-mode")
         expect(mode).to_be_visible()  # a language model is configured: the switch is offered
@@ -288,7 +276,7 @@ def test_browser_generative_answer_streams_then_shows_checked_sentences_and_sour
 @pytest.mark.llm
 @pytest.mark.model
 @pytest.mark.web
-def test_browser_shows_quotes_with_a_note_when_the_model_server_dies_mid_answer(gguf, searcher, chromium, tmp_path):
+def test_browser_shows_quotes_with_a_note_when_the_model_server_dies_mid_answer(gguf, searcher, browser, tmp_path):
     from playwright.sync_api import expect
 
     from .test_web import screenshot
@@ -298,7 +286,7 @@ def test_browser_shows_quotes_with_a_note_when_the_model_server_dies_mid_answer(
         index_dir=searcher.index_dir, answer_mode="generative", llm_base_url=doomed.base_url, llm_timeout=LLM_TIMEOUT
     )
     demo, url = _launch(settings, searcher)
-    context, page = _open(chromium, url)
+    context, page = _open(browser, url)
     try:
         _send(page, RU_QUESTION)
         page.wait_for_selector("#chatbot .kz-draft", timeout=int(LLM_TIMEOUT * 1000))  # the model is writing
