@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -80,11 +80,7 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.precision = _resolve_precision(precision, str(self._model.device))
         self._tokenizer = self._model.tokenizer
-        prompts = self._model.prompts or {}
-        self._query_prompt = prompts.get("query", "")
-        self._passage_prompt = next(
-            (prompts[name] for name in ("document", "passage", "corpus") if name in prompts), ""
-        )
+        self._query_prompt, self._passage_prompt = prompt_pair(self._model.prompts or {})
         self._overhead = len(self._tokenizer(self._passage_prompt)["input_ids"])
 
     def count_tokens(self, text: str) -> int:
@@ -147,6 +143,12 @@ def load_embedder(
     return SentenceTransformerEmbedder(
         model, device=device, cache_dir=cache_dir, batch_size=batch_size, precision=precision
     )
+
+
+def prompt_pair(prompts: Mapping[str, str]) -> tuple[str, str]:
+    """The query prompt and the passage prompt among a sentence-transformers model's ``prompts``."""
+    passage = next((prompts[name] for name in ("document", "passage", "corpus") if name in prompts), "")
+    return prompts.get("query", ""), passage
 
 
 def _resolve_precision(precision: str, device: str) -> str:

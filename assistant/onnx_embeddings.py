@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embeddings import BUNDLED_MODEL, _resolve_model
+from assistant.embeddings import BUNDLED_MODEL, _resolve_model, prompt_pair
 from assistant.errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
@@ -147,10 +147,7 @@ class OnnxEmbedder:
         self.max_tokens = int(settings.get("max_seq_length") or 512)
         self.dimension = int(json.loads((path / "config.json").read_text(encoding="utf-8"))["hidden_size"])
         self.batch_size = batch_size
-        self._query_prompt = prompts.get("query", "")
-        self._passage_prompt = next(
-            (prompts[name] for name in ("document", "passage", "corpus") if name in prompts), ""
-        )
+        self._query_prompt, self._passage_prompt = prompt_pair(prompts)
         self._overhead = len(self._tokenizer(self._passage_prompt)["input_ids"])
 
     def count_tokens(self, text: str) -> int:
