@@ -332,6 +332,10 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from assistant.allocator import limit_malloc_arenas
+
+    # Before the model and the worker threads exist: their arenas are what creeps under load.
+    limit_malloc_arenas()
     from assistant.config import Settings
     from ui.app import serve
 
