@@ -271,6 +271,7 @@ def test_the_chat_keeps_answering_while_builds_are_killed_fail_and_land(web, tmp
         os.kill(process.pid, signal.SIGKILL)
         process.wait(30)
         assert not cites_new(client)
+
         # 2. A build that runs out of disk space while writing.
         def full_disk(*args, **kwargs):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -541,3 +542,30 @@ def test_browser_upload_rebuild_and_cite_the_new_document(web, page, tmp_path):
     expect(sources).to_contain_text(UPLOADED_TITLE)
     assert "[1]" in page.locator("#chatbot .kz-answer").last.inner_text()
     screenshot(page, "7-new-document-cited")
+
+
+def test_sessions_beyond_the_cap_are_forgotten_and_a_forgotten_script_still_gets_answers(web, monkeypatch):
+    """The server keeps at most ``MAX_SESSIONS`` sessions' state, its memory bound under many visitors;
+    the API is stateless, so a script whose session was pushed out is answered as before."""
+    from gradio_client import Client
+
+    import ui.app
+    from ui.app import build_app, launch_options
+
+    monkeypatch.setattr(ui.app, "MAX_SESSIONS", 2)
+    demo = build_app(web.settings)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
+    try:
+        first = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        assert SAMPLE_TITLE in shown(first.predict(QUESTION, api_name="/chat"))
+        for _ in range(3):
+            script = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            assert SAMPLE_TITLE in shown(script.predict(QUESTION, api_name="/chat"))
+            script.close()
+        assert len(demo.state_holder.session_data) == 2
+        assert first.session_hash not in demo.state_holder.session_data
+        assert SAMPLE_TITLE in shown(first.predict(QUESTION, api_name="/chat"))
+        first.close()
+    finally:
+        demo.close()

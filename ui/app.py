@@ -39,6 +39,11 @@ DOC_LANGUAGES = ("ru", "kk", "en")
 STREAM_PAUSE = 0.08  # seconds between streamed steps, so the browser shows them one by one
 DRAFT_INTERVAL = 0.15  # seconds between updates of a generated answer streaming in (fewer, larger steps)
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "Arial", "sans-serif")
+# Gradio keeps each session's state (its own copy of the app's config, the chat history) until
+# this many newer sessions push it out: about 0.14 MB per session before any conversation, so up
+# to about 1.4 GB (docs/performance.md, "Load"). Not lower: a browser chat whose session was
+# pushed out stops showing its answers (Gradio 6.31), and a user must never lose a question.
+MAX_SESSIONS = 10_000
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Consolas", "Liberation Mono", "monospace")
 CSS = """
 .kz-cite { font-weight: 600; color: var(--color-accent); white-space: nowrap; }
@@ -583,7 +588,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
 
 def launch_options() -> dict:
     """Keyword arguments for ``Blocks.launch``: system fonts only (nothing fetched from the internet),
-    no stack traces to users, upload size limit, threads sized for a small CPU."""
+    no stack traces to users, upload size limit, threads sized for a small CPU, sessions kept capped."""
     return {
         "theme": gr.themes.Default(font=list(SYSTEM_FONTS), font_mono=list(MONO_FONTS)),
         "css": CSS,
@@ -592,6 +597,7 @@ def launch_options() -> dict:
         "max_file_size": f"{uploads.MAX_UPLOAD_MB}mb",
         "footer_links": ["api", "settings"],
         "ssr_mode": False,
+        "state_session_capacity": MAX_SESSIONS,
     }
 
 
