@@ -207,13 +207,18 @@ def build(sources: list[Path], workspace: Path) -> Path:
 
 
 class Server:
-    """``assistant serve`` in its own process group, stopped by :meth:`stop` (idempotent)."""
+    """``assistant serve`` in its own process group, stopped by :meth:`stop` (idempotent).
 
-    def __init__(self, index: Path, corpus: Path, port: int, log_path: Path) -> None:
+    ``environment``: variables set for the server on top of this process's own.
+    """
+
+    def __init__(
+        self, index: Path, corpus: Path, port: int, log_path: Path, environment: dict[str, str] | None = None
+    ) -> None:
         self.url = f"http://127.0.0.1:{port}/"
         self.log_path = log_path
         self._log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in stop()
-        environment = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+        environment = dict(os.environ, **(environment or {}), GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
         command = [
             *assistant_command(), "serve", "--host", "127.0.0.1", "--port", str(port),
             "--index", str(index), "--corpus", str(corpus),

@@ -1,0 +1,140 @@
+"""Server memory and speed with glibc's malloc arenas capped (what ``assistant serve`` does) and not.
+
+``assistant serve`` caps glibc's malloc arenas at 2 (``assistant/allocator.py``); without the cap,
+glibc gives up to 8 per core, and each keeps its own fragmented free space. This script starts one
+server per ``MALLOC_ARENA_MAX`` value, all at once over the same index, then runs the load
+benchmark's simulated users against them in turns (A, B, then B, A, …), so the servers see the same
+machine state and their numbers can be set side by side. Each round is ``--users`` users for
+``--seconds`` seconds; the idle servers use no CPU meanwhile.
+
+It prints one row per round and server (requests, req/s, p50/p95 latency, resident memory at the
+end), then per server the memory growth per 1,000 requests from the end of the first round (the
+warm-up of the pools) to the end, and the throughput ratio of each server to the first.
+
+Usage:
+    python bench/allocator_bench.py [--arenas 2,16] [--users 4] [--seconds 100] [--rounds 6]
+                                    [--index INDEX] [--workspace DIR] [--seed 0]
+
+16 is glibc's own limit on a 2-core machine (8 per core), i.e. the behaviour without the cap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import load_bench  # the sibling script's server, users and report helpers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--arenas", default="2,16", help="MALLOC_ARENA_MAX of each server (default: 2,16)")
+    parser.add_argument("--users", type=int, default=4, help="simulated users in every round (default: 4)")
+    parser.add_argument("--seconds", type=float, default=100.0, help="length of a round (default: 100)")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds per server (default: 6)")
+    parser.add_argument("--index", type=Path, help="serve this existing index instead of building one")
+    parser.add_argument("--workspace", type=Path, help="where the corpus copy and the index are kept")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the users' question choice (default: 0)")
+    args = parser.parse_args()
+    arenas = [int(part) for part in args.arenas.split(",") if part.strip()]
+    if not arenas or min(arenas) < 1 or args.users < 1 or args.seconds <= 0 or args.rounds < 2:
+        parser.error("--arenas needs positive counts, --users and --seconds positive values, --rounds at least 2")
+
+    from assistant.checkpoint import default_cache_dir
+
+    workspace = args.workspace or default_cache_dir() / "bench" / "load"
+    workspace.mkdir(parents=True, exist_ok=True)
+    if args.index:
+        index = args.index.resolve()
+    else:
+        sources = [load_bench.REPO / "corpus", load_bench.SHARED / "data" / "official"]
+        missing = [str(source) for source in sources if not source.is_dir()]
+        if missing:
+            sys.exit(f"no such corpus folder: {', '.join(missing)} (pass --index)")
+        index = load_bench.build(sources, workspace)
+    uploads = Path(tempfile.mkdtemp(prefix="allocator-bench-uploads-", dir=workspace))
+
+    print(load_bench.machine_line())
+    servers = {
+        count: load_bench.Server(
+            index, uploads, load_bench.free_port(), workspace / f"server-arenas-{count}.log",
+            environment={"MALLOC_ARENA_MAX": str(count)},
+        )
+        for count in arenas
+    }  # fmt: skip
+    stop = threading.Event()
+    results: dict[int, list[load_bench.RunResult]] = {count: [] for count in arenas}
+    try:
+        endpoints: list[str] = []
+        for count, server in servers.items():
+            server.wait_until_up()
+            client = load_bench.make_client(server.url)
+            endpoints = [name for name in load_bench.MIX if f"/{name}" in load_bench.endpoints_of(client)]
+            draw = load_bench.request_maker(random.Random(f"{args.seed}-warm-up"), endpoints)
+            for _ in range(4 * len(endpoints)):
+                load_bench.attempt(draw(client)[1])
+            client.close()
+            print(
+                f"MALLOC_ARENA_MAX={count}: pid {server.pid}, RSS after warm-up {load_bench.megabytes(load_bench.rss_bytes(server.pid))} MB"
+            )
+        print(
+            f"\n{args.rounds} rounds of {args.users} users × {args.seconds:.0f} s per server, servers in turn (order reversed every other round)\n"
+        )
+        print("| round | MALLOC_ARENA_MAX | requests | errors | req/s | p50 / p95 ms | RSS at the end (MB) |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for number in range(args.rounds):
+            # A, B then B, A: neither server always runs right after the other.
+            order = list(servers.items()) if number % 2 == 0 else list(reversed(servers.items()))
+            for count, server in order:
+                # The same seed for every server in a round: the same questions in the same order.
+                result = load_bench.run_users(server, args.users, args.seconds, args.seed + number, endpoints, stop)
+                results[count].append(result)
+                times = [sample.seconds * 1000 for sample in result.samples]
+                errors = sum(sample.error is not None for sample in result.samples)
+                print(
+                    f"| {number + 1} | {count} | {len(result.samples):,} | {errors} | "
+                    f"{len(result.samples) / result.seconds:.2f} | {load_bench.percentile(times, 0.5):.0f} / "
+                    f"{load_bench.percentile(times, 0.95):.0f} | {load_bench.megabytes(result.rss_end)} |",
+                    flush=True,
+                )
+        print_summary(results)
+    except KeyboardInterrupt:
+        stop.set()
+        print("\ninterrupted: stopping the servers", file=sys.stderr)
+        sys.exit(130)
+    finally:
+        stop.set()
+        for server in servers.values():
+            server.stop()
+        shutil.rmtree(uploads, ignore_errors=True)
+
+
+def print_summary(results: dict[int, list[load_bench.RunResult]]) -> None:
+    print(
+        "\n| MALLOC_ARENA_MAX | requests | errors | req/s | ratio to the first | RSS end of round 1 → end (MB) | growth per 1,000 requests after round 1 |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    first_rate = None
+    for count, runs in results.items():
+        requests = sum(len(run.samples) for run in runs)
+        errors = sum(sample.error is not None for run in runs for sample in run.samples)
+        rate = requests / sum(run.seconds for run in runs)
+        first_rate = first_rate or rate
+        after_first = sum(len(run.samples) for run in runs[1:])
+        grown = runs[-1].rss_end - runs[0].rss_end
+        print(
+            f"| {count} | {requests:,} | {errors} | {rate:.2f} | {rate / first_rate:.2f} | "
+            f"{load_bench.megabytes(runs[0].rss_end)} → {load_bench.megabytes(runs[-1].rss_end)} | "
+            f"{grown / 2**20 * 1000 / max(1, after_first):+.2f} MB |"
+        )
+
+
+if __name__ == "__main__":
+    main()
