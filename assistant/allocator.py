@@ -1,7 +1,7 @@
 """Fewer glibc malloc arenas for the long-running server, so its memory stops creeping.
 
-glibc gives a thread that finds the heap locked an arena of its own, up to 8 per core. The web
-server answers on a pool of worker threads, and each arena keeps the memory freed into it
+glibc gives each new thread that allocates an arena of its own, up to 8 per core. The web server
+answers on a pool of worker threads, and each arena keeps the memory freed into it
 (tokenizer and model buffers of every size) as its own fragmented free space, so the resident
 size grows in steps for tens of thousands of requests while the memory actually in use stays
 flat. Two arenas keep that free space bounded; ``docs/performance.md`` ("Load") has the

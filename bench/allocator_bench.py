@@ -13,7 +13,11 @@ warm-up of the pools) to the end, and the throughput ratio of each server to the
 
 Usage:
     python bench/allocator_bench.py [--arenas 2,16] [--users 4] [--seconds 100] [--rounds 6]
-                                    [--index INDEX] [--workspace DIR] [--seed 0]
+                                    [--same-sessions] [--index INDEX] [--workspace DIR] [--seed 0]
+
+Every round's users are new sessions (as new visitors are; Gradio keeps about 0.14 MB per session
+until 10,000 newer ones push it out), unless ``--same-sessions`` keeps the same ones throughout, which
+separates memory that grows with requests from memory that grows with sessions.
 
 16 is glibc's own limit on a 2-core machine (8 per core), i.e. the behaviour without the cap.
 """
@@ -41,6 +45,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="rounds per server (default: 6)")
     parser.add_argument("--index", type=Path, help="serve this existing index instead of building one")
     parser.add_argument("--workspace", type=Path, help="where the corpus copy and the index are kept")
+    parser.add_argument(
+        "--same-sessions", action="store_true",
+        help="the same --users sessions in every round (default: new sessions every round, like new visitors)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the users' question choice (default: 0)")
     args = parser.parse_args()
     arenas = [int(part) for part in args.arenas.split(",") if part.strip()]
@@ -71,6 +79,7 @@ def main() -> None:
     }  # fmt: skip
     stop = threading.Event()
     results: dict[int, list[load_bench.RunResult]] = {count: [] for count in arenas}
+    kept: dict[int, list] = {}  # --same-sessions: each server's users
     try:
         endpoints: list[str] = []
         for count, server in servers.items():
@@ -84,8 +93,10 @@ def main() -> None:
             print(
                 f"MALLOC_ARENA_MAX={count}: pid {server.pid}, RSS after warm-up {load_bench.megabytes(load_bench.rss_bytes(server.pid))} MB"
             )
+        sessions = "the same sessions every round" if args.same_sessions else "new sessions every round"
         print(
-            f"\n{args.rounds} rounds of {args.users} users × {args.seconds:.0f} s per server, servers in turn (order reversed every other round)\n"
+            f"\n{args.rounds} rounds of {args.users} users ({sessions}) × {args.seconds:.0f} s per server, "
+            "servers in turn (order reversed every other round)\n"
         )
         print("| round | MALLOC_ARENA_MAX | requests | errors | req/s | p50 / p95 ms | RSS at the end (MB) |")
         print("|---:|---:|---:|---:|---:|---:|---:|")
@@ -94,7 +105,9 @@ def main() -> None:
             order = list(servers.items()) if number % 2 == 0 else list(reversed(servers.items()))
             for count, server in order:
                 # The same seed for every server in a round: the same questions in the same order.
-                result = load_bench.run_users(server, args.users, args.seconds, args.seed + number, endpoints, stop)
+                result = load_bench.run_users(
+                    server, args.users, args.seconds, args.seed + number, endpoints, stop, kept.get(count)
+                )
                 results[count].append(result)
                 times = [sample.seconds * 1000 for sample in result.samples]
                 errors = sum(sample.error is not None for sample in result.samples)
@@ -111,6 +124,8 @@ def main() -> None:
         sys.exit(130)
     finally:
         stop.set()
+        for client in (client for clients in kept.values() for client in clients):
+            client.close()
         for server in servers.values():
             server.stop()
         shutil.rmtree(uploads, ignore_errors=True)

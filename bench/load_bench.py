@@ -324,10 +324,21 @@ def attempt(call: Callable[[], str | None]) -> str | None:
 
 
 def run_users(
-    server: Server, users: int, seconds: float, seed: int, endpoints: list[str], stop: threading.Event
+    server: Server,
+    users: int,
+    seconds: float,
+    seed: int,
+    endpoints: list[str],
+    stop: threading.Event,
+    clients: list | None = None,
 ) -> RunResult:
-    """``users`` threads sending requests back to back for ``seconds``; requests under way at the end finish."""
-    clients = [make_client(server.url) for _ in range(users)]
+    """``users`` threads sending requests back to back for ``seconds``; requests under way at the end finish.
+
+    Each user is a new session (a new ``gradio_client.Client``, closed at the end) unless ``clients``
+    gives the sessions to reuse (left open).
+    """
+    own_clients = clients is None
+    clients = [make_client(server.url) for _ in range(users)] if own_clients else clients[:users]
     samples: list[Sample] = []
     samples_lock = threading.Lock()
     start_gate = threading.Barrier(users + 1)
@@ -370,7 +381,7 @@ def run_users(
         stop.set()
         for thread in threads:
             thread.join(timeout=10)
-        for client in clients:
+        for client in clients if own_clients else ():
             client.close()
         raise
     elapsed = time.perf_counter() - t0
@@ -378,7 +389,7 @@ def run_users(
     trend.append((len(samples), rss_end))
     server_cpu = (cpu_seconds(server.pid) - server_cpu_start) / elapsed
     client_cpu = (time.process_time() - client_cpu_start) / elapsed
-    for client in clients:
+    for client in clients if own_clients else ():
         client.close()
     return RunResult(
         users, elapsed, samples, rss_start, rss_end, max(rss_peak, rss_end), trend, server_cpu, client_cpu, load_before
