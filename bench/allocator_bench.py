@@ -25,7 +25,6 @@ separates memory that grows with requests from memory that grows with sessions.
 from __future__ import annotations
 
 import argparse
-import random
 import shutil
 import sys
 import tempfile
@@ -86,12 +85,11 @@ def main() -> None:
             server.wait_until_up()
             client = load_bench.make_client(server.url)
             endpoints = [name for name in load_bench.MIX if f"/{name}" in load_bench.endpoints_of(client)]
-            draw = load_bench.request_maker(random.Random(f"{args.seed}-warm-up"), endpoints)
-            for _ in range(4 * len(endpoints)):
-                load_bench.attempt(draw(client)[1])
+            warm_errors = load_bench.warm_up(client, endpoints, args.seed)
             client.close()
             print(
-                f"MALLOC_ARENA_MAX={count}: pid {server.pid}, RSS after warm-up {load_bench.megabytes(load_bench.rss_bytes(server.pid))} MB"
+                f"MALLOC_ARENA_MAX={count}: pid {server.pid}, RSS after warm-up "
+                f"{load_bench.megabytes(load_bench.rss_bytes(server.pid))} MB, {len(warm_errors)} warm-up errors"
             )
         sessions = "the same sessions every round" if args.same_sessions else "new sessions every round"
         print(

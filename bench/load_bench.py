@@ -323,6 +323,19 @@ def attempt(call: Callable[[], str | None]) -> str | None:
         return f"{type(problem).__name__}: {' '.join(str(problem).split())[:200]}"
 
 
+def warm_up(client, endpoints: list[str], seed: int) -> list[str]:
+    """The model, the index and every code path, once per language and endpoint: 4 requests per
+    endpoint; returns their errors as ``/endpoint: error`` lines."""
+    draw = request_maker(random.Random(f"{seed}-warm-up"), endpoints)
+    errors = []
+    for _ in range(4 * len(endpoints)):
+        endpoint, call = draw(client)
+        error = attempt(call)
+        if error:
+            errors.append(f"/{endpoint}: {error}")
+    return errors
+
+
 def run_users(
     server: Server,
     users: int,
@@ -546,15 +559,8 @@ def main() -> None:
         print(
             f"Endpoints: {', '.join('/' + name for name in endpoints)} (mix {', '.join(f'{n} {MIX[n]:.0%}' for n in endpoints)})"
         )
-        # Warm-up: the model, the index and every code path, once per language and endpoint.
         warm = time.perf_counter()
-        draw = request_maker(random.Random(f"{args.seed}-warm-up"), endpoints)
-        warm_errors = []
-        for _ in range(4 * len(endpoints)):
-            endpoint, call = draw(client)
-            error = attempt(call)
-            if error:
-                warm_errors.append(f"/{endpoint}: {error}")
+        warm_errors = warm_up(client, endpoints, args.seed)
         client.close()
         rss_warm = rss_bytes(server.pid)
         print(

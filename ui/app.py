@@ -39,12 +39,12 @@ DOC_LANGUAGES = ("ru", "kk", "en")
 STREAM_PAUSE = 0.08  # seconds between streamed steps, so the browser shows them one by one
 DRAFT_INTERVAL = 0.15  # seconds between updates of a generated answer streaming in (fewer, larger steps)
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "Arial", "sans-serif")
+MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Consolas", "Liberation Mono", "monospace")
 # Gradio keeps each session's state (its own copy of the app's config, the chat history) until
 # this many newer sessions push it out: about 0.14 MB per session before any conversation, so up
 # to about 1.4 GB (docs/performance.md, "Load"). Not lower: a browser chat whose session was
 # pushed out stops showing its answers (Gradio 6.31), and a user must never lose a question.
 MAX_SESSIONS = 10_000
-MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Consolas", "Liberation Mono", "monospace")
 CSS = """
 .kz-cite { font-weight: 600; color: var(--color-accent); white-space: nowrap; }
 .kz-sources, .kz-related { margin-top: 0.6em; }
