@@ -569,3 +569,34 @@ def test_sessions_beyond_the_cap_are_forgotten_and_a_forgotten_script_still_gets
         first.close()
     finally:
         demo.close()
+
+
+def test_the_server_keeps_only_a_window_of_request_analytics_and_the_users_own_setting_wins(web, monkeypatch):
+    """Gradio's per-request analytics stay within the window ``ui.app`` sets (Gradio's own: 10,000
+    requests, summarised again after each one, which cost a busy server a fifth of its throughput),
+    unless the user set one."""
+    from gradio_client import Client
+
+    import ui.app
+    from ui.app import build_app, launch_options
+
+    for name in ui.app.GRADIO_ANALYTICS:
+        monkeypatch.delenv(name, raising=False)  # restored, with what build_app sets, after the test
+    monkeypatch.setattr(
+        ui.app, "GRADIO_ANALYTICS", {"GRADIO_ANALYTICS_MAX_EVENTS": "3", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "2"}
+    )
+    demo = build_app(web.settings)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
+    try:
+        script = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        for _ in range(5):
+            assert SAMPLE_TITLE in shown(script.predict(QUESTION, api_name="/chat"))
+        script.close()
+        assert len(demo._queue.event_analytics) == 3
+        assert demo._queue.events_recorded == 5
+    finally:
+        demo.close()
+
+    monkeypatch.setenv("GRADIO_ANALYTICS_MAX_EVENTS", "7")
+    assert build_app(web.settings)._queue.ANALYTICS_MAX_EVENTS == 7

@@ -45,6 +45,13 @@ MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Consolas", "Liberation Mono", "
 # to about 1.4 GB (docs/performance.md, "Load"). Not lower: a browser chat whose session was
 # pushed out stops showing its answers (Gradio 6.31), and a user must never lose a question.
 MAX_SESSIONS = 10_000
+# Gradio records every queued request (time, status, endpoint, session) for its /monitoring page and
+# the latency figures on the "Use via API" page. By default it keeps the last 10,000 and summarises
+# all of them again with pandas after every request: with 10,000 kept, the server spent 84 ms of CPU
+# per request instead of 60, and a few MB more (docs/performance.md, "Load"). The last 1,000,
+# summarised every 100th request, keep those figures. Gradio reads these when the queue is made
+# (build_app); the user's own values win.
+GRADIO_ANALYTICS = {"GRADIO_ANALYTICS_MAX_EVENTS": "1000", "GRADIO_ANALYTICS_CACHE_FREQUENCY": "100"}
 CSS = """
 .kz-cite { font-weight: 600; color: var(--color-accent); white-space: nowrap; }
 .kz-sources, .kz-related { margin-top: 0.6em; }
@@ -157,6 +164,9 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
         → the rendered answer; stateless)
         and ``/search`` (question, k → passages as dicts), ``/regions`` (question, filters → the
         region-by-region overview as a dict).
+
+    Sets ``GRADIO_ANALYTICS_MAX_EVENTS`` and ``GRADIO_ANALYTICS_CACHE_FREQUENCY`` in this process's
+    environment where unset (:data:`GRADIO_ANALYTICS`), for this and later Gradio queues.
     """
     service = _Service(settings, searcher)
     lang0 = texts.DEFAULT_LANGUAGE
@@ -582,6 +592,8 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
             concurrency_id="rebuild",
             concurrency_limit=2,
         )
+    for name, value in GRADIO_ANALYTICS.items():
+        os.environ.setdefault(name, value)
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo
 
