@@ -1,10 +1,12 @@
-"""Server memory and speed with glibc's malloc arenas capped (what ``assistant serve`` does) and not.
+"""Server memory and speed under different environment settings, side by side.
 
-``assistant serve`` caps glibc's malloc arenas at 2 (``assistant/allocator.py``); without the cap,
-glibc gives up to 8 per core, and each keeps its own fragmented free space. This script starts one
-server per ``MALLOC_ARENA_MAX`` value, all at once over the same index, then runs the load
-benchmark's simulated users against them in turns (A, B, then B, A, …), so the servers see the same
-machine state and their numbers can be set side by side. Each round is ``--users`` users for
+Each ``--env`` is one ``assistant serve`` process, started with those variables on top of this
+process's own: for example ``MALLOC_ARENA_MAX=16`` (glibc's own arena limit on a 2-core machine,
+i.e. without the cap ``assistant serve`` sets, ``assistant/allocator.py``), or Gradio's own request
+analytics settings (``GRADIO_ANALYTICS_MAX_EVENTS=10000,GRADIO_ANALYTICS_CACHE_FREQUENCY=1``,
+which ``ui/app.py`` lowers). The servers start all at once over the same index, then the load
+benchmark's simulated users run against them in turns (A, B, then B, A, …), so the servers see the
+same machine state and their numbers can be set side by side. Each round is ``--users`` users for
 ``--seconds`` seconds; the idle servers use no CPU meanwhile.
 
 It prints one row per round and server (requests, req/s, p50/p95 latency, resident memory at the
@@ -12,14 +14,15 @@ end), then per server the memory growth per 1,000 requests from the end of the f
 warm-up of the pools) to the end, and the throughput ratio of each server to the first.
 
 Usage:
-    python bench/allocator_bench.py [--arenas 2,16] [--users 4] [--seconds 100] [--rounds 6]
-                                    [--same-sessions] [--index INDEX] [--workspace DIR] [--seed 0]
+    python bench/server_settings_bench.py [--env NAME=VALUE[,NAME=VALUE...]]... [--users 4]
+        [--seconds 100] [--rounds 6] [--same-sessions] [--index INDEX] [--workspace DIR] [--seed 0]
+
+``--env ""`` is ``assistant serve`` with its own settings. Without ``--env``: that and
+``MALLOC_ARENA_MAX=16``.
 
 Every round's users are new sessions (as new visitors are; Gradio keeps about 0.14 MB per session
 until 10,000 newer ones push it out), unless ``--same-sessions`` keeps the same ones throughout, which
 separates memory that grows with requests from memory that grows with sessions.
-
-16 is glibc's own limit on a 2-core machine (8 per core), i.e. the behaviour without the cap.
 """
 
 from __future__ import annotations
@@ -38,7 +41,11 @@ import load_bench  # the sibling script's server, users and report helpers
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--arenas", default="2,16", help="MALLOC_ARENA_MAX of each server (default: 2,16)")
+    parser.add_argument(
+        "--env", action="append", dest="variants", metavar="NAME=VALUE[,NAME=VALUE...]",
+        help='one server with these variables; repeat for each server ("" = assistant serve as it is; '
+        'default: "" and MALLOC_ARENA_MAX=16)',
+    )  # fmt: skip
     parser.add_argument("--users", type=int, default=4, help="simulated users in every round (default: 4)")
     parser.add_argument("--seconds", type=float, default=100.0, help="length of a round (default: 100)")
     parser.add_argument("--rounds", type=int, default=6, help="rounds per server (default: 6)")
@@ -50,9 +57,15 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the users' question choice (default: 0)")
     args = parser.parse_args()
-    arenas = [int(part) for part in args.arenas.split(",") if part.strip()]
-    if not arenas or min(arenas) < 1 or args.users < 1 or args.seconds <= 0 or args.rounds < 2:
-        parser.error("--arenas needs positive counts, --users and --seconds positive values, --rounds at least 2")
+    texts = args.variants or ["", "MALLOC_ARENA_MAX=16"]
+    try:
+        variants = {label(text): environment(text) for text in texts}
+    except ValueError as error:
+        parser.error(str(error))
+    if len(variants) < len(texts):
+        parser.error("each --env once: two servers with the same settings")
+    if args.users < 1 or args.seconds <= 0 or args.rounds < 2:
+        parser.error("--users and --seconds need positive values, --rounds at least 2")
 
     from assistant.checkpoint import default_cache_dir
 
@@ -70,25 +83,24 @@ def main() -> None:
 
     print(load_bench.machine_line())
     servers = {
-        count: load_bench.Server(
-            index, uploads, load_bench.free_port(), workspace / f"server-arenas-{count}.log",
-            environment={"MALLOC_ARENA_MAX": str(count)},
+        name: load_bench.Server(
+            index, uploads, load_bench.free_port(), workspace / f"server-{number}.log", environment=variables
         )
-        for count in arenas
-    }  # fmt: skip
+        for number, (name, variables) in enumerate(variants.items())
+    }
     stop = threading.Event()
-    results: dict[int, list[load_bench.RunResult]] = {count: [] for count in arenas}
-    kept: dict[int, list] = {}  # --same-sessions: each server's users
+    results: dict[str, list[load_bench.RunResult]] = {name: [] for name in variants}
+    kept: dict[str, list] = {}  # --same-sessions: each server's users
     try:
         endpoints: list[str] = []
-        for count, server in servers.items():
+        for name, server in servers.items():
             server.wait_until_up()
             client = load_bench.make_client(server.url)
             endpoints = [name for name in load_bench.MIX if f"/{name}" in load_bench.endpoints_of(client)]
             warm_errors = load_bench.warm_up(client, endpoints, args.seed)
             client.close()
             print(
-                f"MALLOC_ARENA_MAX={count}: pid {server.pid}, RSS after warm-up "
+                f"{name}: pid {server.pid}, RSS after warm-up "
                 f"{load_bench.megabytes(load_bench.rss_bytes(server.pid))} MB, {len(warm_errors)} warm-up errors"
             )
         sessions = "the same sessions every round" if args.same_sessions else "new sessions every round"
@@ -96,23 +108,27 @@ def main() -> None:
             f"\n{args.rounds} rounds of {args.users} users ({sessions}) × {args.seconds:.0f} s per server, "
             "servers in turn (order reversed every other round)\n"
         )
-        print("| round | MALLOC_ARENA_MAX | requests | errors | req/s | p50 / p95 ms | RSS at the end (MB) |")
-        print("|---:|---:|---:|---:|---:|---:|---:|")
+        print(
+            "| round | server settings | requests | errors | req/s | p50 / p95 ms | server CPU ms per request "
+            "| RSS at the end (MB) |"
+        )
+        print("|---:|---|---:|---:|---:|---:|---:|---:|")
         for number in range(args.rounds):
             # A, B then B, A: neither server always runs right after the other.
             order = list(servers.items()) if number % 2 == 0 else list(reversed(servers.items()))
-            for count, server in order:
+            for name, server in order:
                 # The same seed for every server in a round: the same questions in the same order.
                 result = load_bench.run_users(
-                    server, args.users, args.seconds, args.seed + number, endpoints, stop, kept.get(count)
+                    server, args.users, args.seconds, args.seed + number, endpoints, stop, kept.get(name)
                 )
-                results[count].append(result)
+                results[name].append(result)
                 times = [sample.seconds * 1000 for sample in result.samples]
                 errors = sum(sample.error is not None for sample in result.samples)
                 print(
-                    f"| {number + 1} | {count} | {len(result.samples):,} | {errors} | "
+                    f"| {number + 1} | {name} | {len(result.samples):,} | {errors} | "
                     f"{len(result.samples) / result.seconds:.2f} | {load_bench.percentile(times, 0.5):.0f} / "
-                    f"{load_bench.percentile(times, 0.95):.0f} | {load_bench.megabytes(result.rss_end)} |",
+                    f"{load_bench.percentile(times, 0.95):.0f} | {cpu_per_request([result]):.1f} | "
+                    f"{load_bench.megabytes(result.rss_end)} |",
                     flush=True,
                 )
         print_summary(results)
@@ -129,13 +145,14 @@ def main() -> None:
         shutil.rmtree(uploads, ignore_errors=True)
 
 
-def print_summary(results: dict[int, list[load_bench.RunResult]]) -> None:
+def print_summary(results: dict[str, list[load_bench.RunResult]]) -> None:
     print(
-        "\n| MALLOC_ARENA_MAX | requests | errors | req/s | ratio to the first | RSS end of round 1 → end (MB) | growth per 1,000 requests after round 1 |"
+        "\n| server settings | requests | errors | req/s | ratio to the first | server CPU ms per request "
+        "| RSS end of round 1 → end (MB) | growth per 1,000 requests after round 1 |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     first_rate = None
-    for count, runs in results.items():
+    for name, runs in results.items():
         requests = sum(len(run.samples) for run in runs)
         errors = sum(sample.error is not None for run in runs for sample in run.samples)
         rate = requests / sum(run.seconds for run in runs)
@@ -143,10 +160,33 @@ def print_summary(results: dict[int, list[load_bench.RunResult]]) -> None:
         after_first = sum(len(run.samples) for run in runs[1:])
         grown = runs[-1].rss_end - runs[0].rss_end
         print(
-            f"| {count} | {requests:,} | {errors} | {rate:.2f} | {rate / first_rate:.2f} | "
+            f"| {name} | {requests:,} | {errors} | {rate:.2f} | {rate / first_rate:.2f} | {cpu_per_request(runs):.1f} | "
             f"{load_bench.megabytes(runs[0].rss_end)} → {load_bench.megabytes(runs[-1].rss_end)} | "
             f"{grown / 2**20 * 1000 / max(1, after_first):+.2f} MB |"
         )
+
+
+def cpu_per_request(runs: list[load_bench.RunResult]) -> float:
+    """The server's CPU time per request answered, in ms (its worker threads' after-work included)."""
+    requests = sum(len(run.samples) for run in runs)
+    return sum(run.server_cpu * run.seconds for run in runs) * 1000 / max(1, requests)
+
+
+def environment(text: str) -> dict[str, str]:
+    """``"A=1,B=2"`` → ``{"A": "1", "B": "2"}``; ``""`` → ``{}``."""
+    variables = {}
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        name, equals, value = part.partition("=")
+        if not equals or not name.strip():
+            raise ValueError(f"--env wants NAME=VALUE pairs separated by commas, not {part!r}")
+        variables[name.strip()] = value.strip()
+    return variables
+
+
+def label(text: str) -> str:
+    """How a server is named in the tables."""
+    variables = environment(text)
+    return " ".join(f"{name}={value}" for name, value in variables.items()) or "assistant serve as it is"
 
 
 if __name__ == "__main__":
