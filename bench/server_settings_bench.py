@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     texts = args.variants or ["", "MALLOC_ARENA_MAX=16"]
     try:
-        variants = {label(text): environment(text) for text in texts}
+        variants = {label(variables): variables for variables in map(environment, texts)}
     except ValueError as error:
         parser.error(str(error))
     if len(variants) < len(texts):
@@ -96,7 +96,7 @@ def main() -> None:
         for name, server in servers.items():
             server.wait_until_up()
             client = load_bench.make_client(server.url)
-            endpoints = [name for name in load_bench.MIX if f"/{name}" in load_bench.endpoints_of(client)]
+            endpoints = [endpoint for endpoint in load_bench.MIX if f"/{endpoint}" in load_bench.endpoints_of(client)]
             warm_errors = load_bench.warm_up(client, endpoints, args.seed)
             client.close()
             print(
@@ -183,9 +183,8 @@ def environment(text: str) -> dict[str, str]:
     return variables
 
 
-def label(text: str) -> str:
+def label(variables: dict[str, str]) -> str:
     """How a server is named in the tables."""
-    variables = environment(text)
     return " ".join(f"{name}={value}" for name, value in variables.items()) or "assistant serve as it is"
 
 
