@@ -260,3 +260,10 @@ def test_a_republished_passage_lists_the_other_outlets_as_safe_links():
     assert "javascript:" not in re.findall(r'href="([^"]*)"', markup)[-1]
     assert "script" not in tags(markup)
     assert "Также опубликовано" not in render.passage_html(passage(), "ru")
+
+
+def test_api_records_are_equal_to_the_passage_but_hold_their_own_non_ascii_strings():
+    text = "Аким области провёл совещание"
+    record = render.detached({"text": text, "source": "https://example.kz", "rank": 1, "also": ("Ақтөбе",)})
+    assert record == {"text": text, "source": "https://example.kz", "rank": 1, "also": ["Ақтөбе"]}
+    assert record["text"] is not text

@@ -274,7 +274,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
             )
         except (AssistantError, ValueError) as error:
             raise gr.Error(str(error), print_exception=False) from None
-        return overview.to_dict()
+        return render.overview_record(overview)
 
     def search(question: str, k: int = 5, filters: dict | None = None) -> list[dict]:
         """Best ``k`` passages for ``question``: rank, score, text, title, date, region, doc_type, lang,

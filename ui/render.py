@@ -223,7 +223,31 @@ def notice(message: str, *, kind: str = "info") -> str:
 
 def passage_record(passage: Passage) -> dict:
     """A passage as a JSON-able dict for the ``/search`` endpoint (plain text, not HTML)."""
-    return passage.to_dict()
+    return detached(passage.to_dict())
+
+
+def overview_record(overview: RegionOverview) -> dict:
+    """The by-region overview as a JSON-able dict for the ``/regions`` endpoint (plain text, not HTML)."""
+    return detached(overview.to_dict())
+
+
+def detached(value: object) -> object:
+    """``value`` (dicts, lists, tuples, strings, numbers) rebuilt with its own copy of every non-ASCII string.
+
+    Gradio encodes API results with orjson, which takes each string's UTF-8 form from CPython, and
+    CPython keeps that form inside a non-ASCII string for as long as the string lives. A passage's
+    text is the very string the loaded index holds, so sending it as it is would add its UTF-8 size
+    (about 2.5 KB for a Russian or Kazakh chunk) to the server for every chunk ever served, until the
+    index is replaced: memory that grows with what people ask, up to the corpus's size. A copy lives
+    only as long as the response. Tuples become lists, as they would in JSON.
+    """
+    if isinstance(value, str):
+        return value if value.isascii() else value.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
+    if isinstance(value, dict):
+        return {key: detached(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [detached(item) for item in value]
+    return value
 
 
 def regions_html(overview: RegionOverview, lang: str) -> str:
