@@ -332,10 +332,11 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from assistant.allocator import limit_malloc_arenas
+    from assistant.allocator import limit_malloc_arenas, trim_free_memory_every, trim_interval
 
     # Before the model and the worker threads exist: their arenas are what creeps under load.
     limit_malloc_arenas()
+    trim_free_memory_every(trim_interval())
     from assistant.config import Settings
     from ui.app import serve
 

@@ -1,4 +1,4 @@
-"""The server's cap on glibc malloc arenas: in force where glibc is, the user's setting wins."""
+"""The server's glibc malloc settings: arenas capped (the user's setting wins), free pages given back."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.allocator import limit_malloc_arenas
+from assistant.allocator import limit_malloc_arenas, trim_interval
+from assistant.errors import AssistantError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,6 +82,71 @@ def test_assistant_serve_caps_arenas_before_it_loads_the_app(monkeypatch):
 
     calls: list[str] = []
     monkeypatch.setattr(allocator, "limit_malloc_arenas", lambda: calls.append("cap"))
+    monkeypatch.setattr(allocator, "trim_free_memory_every", lambda seconds: calls.append(f"trim every {seconds:g} s"))
     monkeypatch.setattr(ui.app, "serve", lambda settings, host, port: calls.append(f"serve {host}:{port}"))
+    monkeypatch.delenv("ASSISTANT_MALLOC_TRIM_SECONDS", raising=False)
     assert cli.main(["serve", "--port", "7999"]) == 0
-    assert calls == ["cap", "serve 127.0.0.1:7999"]
+    assert calls == ["cap", "trim every 60 s", "serve 127.0.0.1:7999"]
+
+
+# Many 1,000-byte blocks, then all but every 64th freed: the heap cannot shrink from its top, so
+# the freed pages stay resident until malloc_trim hands them back.
+FRAGMENT_THEN_WAIT = """
+import sys, time
+from assistant.allocator import trim_free_memory_every
+def rss_mb():
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) >> 10
+blocks = [bytes(1000) for _ in range(200_000)]
+kept = blocks[::64]
+del blocks
+before = rss_mb()
+thread = trim_free_memory_every(float(sys.argv[1]))
+time.sleep(1.0)
+print(before, rss_mb(), thread is not None)
+"""
+
+
+def resident_mb_before_and_after_a_second(seconds: str) -> tuple[int, int, bool]:
+    done = subprocess.run(
+        [sys.executable, "-c", FRAGMENT_THEN_WAIT, seconds],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    before, after, started = done.stdout.split()
+    return int(before), int(after), started == "True"
+
+
+def test_the_server_hands_free_heap_pages_back_to_the_system():
+    before, after, started = resident_mb_before_and_after_a_second("0.2")
+    assert started and before - after > 100, f"resident {before} MB -> {after} MB: the ~190 MB freed were kept"
+
+
+def test_zero_seconds_turns_the_trim_off():
+    before, after, started = resident_mb_before_and_after_a_second("0")
+    assert not started and after >= before - 10, f"resident {before} MB -> {after} MB without a trim"
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(None, 60.0), ("0", 0.0), (" 5.5 ", 5.5)])
+def test_the_trim_interval_comes_from_the_environment(value, seconds):
+    environ = {} if value is None else {"ASSISTANT_MALLOC_TRIM_SECONDS": value}
+    assert trim_interval(environ) == seconds
+
+
+@pytest.mark.parametrize("value", ["often", "-1", "nan", "inf"])
+def test_a_bad_trim_interval_is_refused_with_its_name(value):
+    with pytest.raises(AssistantError, match="ASSISTANT_MALLOC_TRIM_SECONDS=.*number of seconds, 0 or more"):
+        trim_interval({"ASSISTANT_MALLOC_TRIM_SECONDS": value})
+
+
+def test_assistant_serve_with_a_bad_trim_interval_says_so_and_does_not_start(monkeypatch, capsys):
+    import ui.app
+    from assistant import cli
+
+    monkeypatch.setattr(ui.app, "serve", lambda settings, host, port: pytest.fail("the server started"))
+    monkeypatch.setenv("ASSISTANT_MALLOC_TRIM_SECONDS", "soon")
+    assert cli.main(["serve", "--port", "7999"]) == 1
+    assert "ASSISTANT_MALLOC_TRIM_SECONDS='soon' must be a number of seconds" in capsys.readouterr().err
