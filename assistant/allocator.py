@@ -1,4 +1,4 @@
-"""Fewer glibc malloc arenas, and free pages given back, so the long-running server's memory stops creeping.
+"""Fewer glibc malloc arenas, and free heap pages given back, for the long-running server's memory.
 
 glibc gives each new thread that allocates an arena of its own, up to 8 per core. The web server
 answers on a pool of worker threads, and each arena keeps the memory freed into it
@@ -11,11 +11,11 @@ glibc reads ``MALLOC_ARENA_MAX`` from the environment when a process starts; thi
 same limit from inside the process (``mallopt``), for ``assistant serve``. A ``MALLOC_ARENA_MAX``
 the user set wins.
 
-Even with two arenas, the free space inside them keeps growing slowly: freed blocks of every size
-are scattered between live ones, so the heap cannot shrink from its top, and the resident size
-grew 0.4–0.7 MB per 1,000 requests while the bytes in use stayed flat. ``malloc_trim(0)`` hands
-the whole free pages inside the heap back to the system; the server calls it once a minute
-(``ASSISTANT_MALLOC_TRIM_SECONDS``; 0 turns it off).
+Even with two arenas, free space accumulates inside them: freed blocks of every size are scattered
+between live ones, so the heap cannot shrink from its top. ``malloc_trim(0)`` hands the whole free
+pages inside the heap back to the system; the server calls it once a minute
+(``ASSISTANT_MALLOC_TRIM_SECONDS``; 0 turns it off). Side by side it kept the server 8-10 MB
+smaller at the same throughput, but did not stop the slow creep (``docs/performance.md``, "Load").
 
 Elsewhere than glibc (musl, macOS) this module does nothing.
 """
