@@ -28,6 +28,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Mapping
 
 from assistant.errors import AssistantError
 
@@ -65,7 +66,7 @@ def limit_malloc_arenas(count: int = SERVER_ARENAS) -> int | None:
     return count
 
 
-def trim_interval(environ: dict[str, str] | None = None) -> float:
+def trim_interval(environ: Mapping[str, str] | None = None) -> float:
     """Seconds between two trims for the server: ``ASSISTANT_MALLOC_TRIM_SECONDS``, else 60; 0 means never.
 
     Raises:
@@ -78,7 +79,7 @@ def trim_interval(environ: dict[str, str] | None = None) -> float:
         seconds = float(raw)
     except ValueError:
         seconds = -1.0
-    if not seconds >= 0 or seconds == float("inf"):
+    if not 0 <= seconds < float("inf"):  # also refuses nan
         raise AssistantError(f"{TRIM_ENV}={raw!r} must be a number of seconds, 0 or more (0: never trim)")
     return seconds
 
