@@ -43,10 +43,10 @@ with tempfile.NamedTemporaryFile(suffix=".xml") as report:
 """
 
 
-def arenas_after_six_threads(cap: str, **environment: str) -> dict[str, int]:
-    env = {key: value for key, value in os.environ.items() if key != "MALLOC_ARENA_MAX"} | environment
+def output_of(script: str, argument: str, env: dict[str, str] | None = None) -> str:
+    """What ``script`` prints, run in a fresh Python (glibc's arenas and heap are per process)."""
     done = subprocess.run(
-        [sys.executable, "-c", COUNT_ARENAS, cap],
+        [sys.executable, "-c", script, argument],
         check=False,
         cwd=REPO,
         env=env,
@@ -55,7 +55,13 @@ def arenas_after_six_threads(cap: str, **environment: str) -> dict[str, int]:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    return {key: int(value) for key, value in (line.split() for line in done.stdout.splitlines())}
+    return done.stdout
+
+
+def arenas_after_six_threads(cap: str, **environment: str) -> dict[str, int]:
+    env = {key: value for key, value in os.environ.items() if key != "MALLOC_ARENA_MAX"} | environment
+    printed = output_of(COUNT_ARENAS, cap, env)
+    return {key: int(value) for key, value in (line.split() for line in printed.splitlines())}
 
 
 def test_without_a_cap_each_thread_gets_an_arena_of_its_own():
@@ -107,16 +113,7 @@ print(before, rss_mb(), thread is not None)
 
 
 def resident_mb_before_and_after_a_second(seconds: str) -> tuple[int, int, bool]:
-    done = subprocess.run(
-        [sys.executable, "-c", FRAGMENT_THEN_WAIT, seconds],
-        check=False,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    before, after, started = done.stdout.split()
+    before, after, started = output_of(FRAGMENT_THEN_WAIT, seconds).split()
     return int(before), int(after), started == "True"
 
 
