@@ -28,15 +28,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
-
-from assistant.errors import AssistantError
 
 logger = logging.getLogger(__name__)
 
 SERVER_ARENAS = 2
-TRIM_SECONDS = 60.0
-TRIM_ENV = "ASSISTANT_MALLOC_TRIM_SECONDS"
 _M_ARENA_MAX = -8  # glibc's malloc.h
 
 
@@ -64,24 +59,6 @@ def limit_malloc_arenas(count: int = SERVER_ARENAS) -> int | None:
         logger.warning("glibc refused to cap malloc arenas at %d; memory may creep under load", count)
         return None
     return count
-
-
-def trim_interval(environ: Mapping[str, str] | None = None) -> float:
-    """Seconds between two trims for the server: ``ASSISTANT_MALLOC_TRIM_SECONDS``, else 60; 0 means never.
-
-    Raises:
-        AssistantError: a value that is not a number of seconds, 0 or more.
-    """
-    raw = (os.environ if environ is None else environ).get(TRIM_ENV, "").strip()
-    if not raw:
-        return TRIM_SECONDS
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < float("inf"):  # also refuses nan
-        raise AssistantError(f"{TRIM_ENV}={raw!r} must be a number of seconds, 0 or more (0: never trim)")
-    return seconds
 
 
 def trim_free_memory_every(seconds: float) -> threading.Thread | None:

@@ -332,15 +332,15 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from assistant.allocator import limit_malloc_arenas, trim_free_memory_every, trim_interval
+    from assistant.allocator import limit_malloc_arenas, trim_free_memory_every
 
     # Before the model and the worker threads exist: their arenas are what creeps under load.
     limit_malloc_arenas()
-    trim_free_memory_every(trim_interval())
     from assistant.config import Settings
     from ui.app import serve
 
     settings = Settings.from_env(index_dir=args.index, corpus_dir=args.corpus)
+    trim_free_memory_every(settings.malloc_trim_seconds)
     serve(settings, host=args.host, port=args.port)
     return 0
 

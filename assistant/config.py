@@ -61,6 +61,8 @@ class Settings:
         llm_rewrite_timeout: seconds the model may take to turn a follow-up into a standalone question.
         llm_max_tokens: the longest generated answer, in the model's tokens.
         llm_passages: the best retrieved passages given to the model (each costs prompt time).
+        malloc_trim_seconds: ``assistant serve`` hands glibc's free heap pages back this often
+            (0: never; see :mod:`assistant.allocator`).
     """
 
     corpus_dir: Path = Path("corpus")
@@ -92,6 +94,7 @@ class Settings:
     llm_rewrite_timeout: float = 15.0
     llm_max_tokens: int = 200
     llm_passages: int = 3
+    malloc_trim_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 32:
@@ -123,6 +126,10 @@ class Settings:
             raise AssistantError("llm_max_tokens must be at least 16 and llm_passages at least 1")
         if self.max_file_mb <= 0:
             raise AssistantError(f"max_file_mb must be positive, got {self.max_file_mb}")
+        if not 0 <= self.malloc_trim_seconds < float("inf"):  # also refuses nan
+            raise AssistantError(
+                f"malloc_trim_seconds must be a number of seconds, 0 or more (0: never trim), got {self.malloc_trim_seconds}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

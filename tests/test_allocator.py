@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.allocator import limit_malloc_arenas, trim_interval
+from assistant.allocator import limit_malloc_arenas
+from assistant.config import Settings
 from assistant.errors import AssistantError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,13 +131,15 @@ def test_zero_seconds_turns_the_trim_off():
 @pytest.mark.parametrize(("value", "seconds"), [(None, 60.0), ("0", 0.0), (" 5.5 ", 5.5)])
 def test_the_trim_interval_comes_from_the_environment(value, seconds):
     environ = {} if value is None else {"ASSISTANT_MALLOC_TRIM_SECONDS": value}
-    assert trim_interval(environ) == seconds
+    assert Settings.from_env(environ).malloc_trim_seconds == seconds
 
 
 @pytest.mark.parametrize("value", ["often", "-1", "nan", "inf"])
 def test_a_bad_trim_interval_is_refused_with_its_name(value):
-    with pytest.raises(AssistantError, match="ASSISTANT_MALLOC_TRIM_SECONDS=.*number of seconds, 0 or more"):
-        trim_interval({"ASSISTANT_MALLOC_TRIM_SECONDS": value})
+    with pytest.raises(
+        AssistantError, match="(?i)malloc_trim_seconds.*(not a valid value|number of seconds, 0 or more)"
+    ):
+        Settings.from_env({"ASSISTANT_MALLOC_TRIM_SECONDS": value})
 
 
 def test_assistant_serve_with_a_bad_trim_interval_says_so_and_does_not_start(monkeypatch, capsys):
@@ -146,4 +149,4 @@ def test_assistant_serve_with_a_bad_trim_interval_says_so_and_does_not_start(mon
     monkeypatch.setattr(ui.app, "serve", lambda settings, host, port: pytest.fail("the server started"))
     monkeypatch.setenv("ASSISTANT_MALLOC_TRIM_SECONDS", "soon")
     assert cli.main(["serve", "--port", "7999"]) == 1
-    assert "ASSISTANT_MALLOC_TRIM_SECONDS='soon' must be a number of seconds" in capsys.readouterr().err
+    assert "ASSISTANT_MALLOC_TRIM_SECONDS='soon' is not a valid value" in capsys.readouterr().err
