@@ -30,6 +30,7 @@ import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -423,13 +424,23 @@ def megabytes(count: int) -> str:
 
 
 def growth_per_thousand(trend: list[tuple[int, int]]) -> tuple[int, int, float] | None:
-    """(requests, bytes, bytes per 1,000 requests) from the first tenth of the run's requests to its end."""
+    """(requests, bytes, bytes per 1,000 requests) from the first tenth of the run's requests to its end.
+
+    The rate is the least-squares slope through every sample in that span, not the difference of its
+    two ends: RSS steps down by several MB whenever the server trims its heap, so two samples alone
+    can show growth or shrinkage that the run as a whole does not have."""
     total = trend[-1][0]
-    settled = next(((done, rss) for done, rss in trend if done >= total / 10), None)
-    if settled is None or total - settled[0] < 50:
+    settled = [(done, rss) for done, rss in trend if done >= total / 10]
+    if len(settled) < 3 or total - settled[0][0] < 50:
         return None
-    requests, grown = total - settled[0], trend[-1][1] - settled[1]
-    return requests, grown, grown * 1000 / requests
+    requests, grown = total - settled[0][0], trend[-1][1] - settled[0][1]
+    return requests, grown, slope(settled) * 1000
+
+
+def slope(points: list[tuple[int, int]]) -> float:
+    """Least-squares slope of (x, y) points: y's change per unit of x."""
+    xs, ys = [float(x) for x, _ in points], [float(y) for _, y in points]
+    return statistics.linear_regression(xs, ys).slope if len(set(xs)) > 1 else 0.0
 
 
 def print_run(result: RunResult, endpoints: list[str]) -> None:
@@ -451,7 +462,7 @@ def print_run(result: RunResult, endpoints: list[str]) -> None:
     trend = growth_per_thousand(result.rss_trend)
     within = (
         f"; from the first tenth of the run to its end {trend[1] / 2**20:+.1f} MB over {trend[0]} requests"
-        f" ({trend[2] / 2**20:+.1f} MB per 1,000)"
+        f" (least-squares trend {trend[2] / 2**20:+.2f} MB per 1,000)"
         if trend
         else ""
     )

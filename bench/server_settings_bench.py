@@ -11,7 +11,8 @@ same machine state and their numbers can be set side by side. Each round is ``--
 
 It prints one row per round and server (requests, req/s, p50/p95 latency, resident memory at the
 end), then per server the memory growth per 1,000 requests from the end of the first round (the
-warm-up of the pools) to the end, and the throughput ratio of each server to the first.
+warm-up of the pools) on, as the least-squares slope through the ends of the rounds, and the
+throughput ratio of each server to the first.
 
 Usage:
     python bench/server_settings_bench.py [--env NAME=VALUE[,NAME=VALUE...]]... [--users 4]
@@ -148,7 +149,7 @@ def main() -> None:
 def print_summary(results: dict[str, list[load_bench.RunResult]]) -> None:
     print(
         "\n| server settings | requests | errors | req/s | ratio to the first | server CPU ms per request "
-        "| RSS end of round 1 → end (MB) | growth per 1,000 requests after round 1 |"
+        "| RSS end of round 1 → end (MB) | growth per 1,000 requests after round 1 (least-squares) |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     first_rate = None
@@ -157,13 +158,21 @@ def print_summary(results: dict[str, list[load_bench.RunResult]]) -> None:
         errors = sum(sample.error is not None for run in runs for sample in run.samples)
         rate = requests / sum(run.seconds for run in runs)
         first_rate = first_rate or rate
-        after_first = sum(len(run.samples) for run in runs[1:])
-        grown = runs[-1].rss_end - runs[0].rss_end
         print(
             f"| {name} | {requests:,} | {errors} | {rate:.2f} | {rate / first_rate:.2f} | {cpu_per_request(runs):.1f} | "
             f"{load_bench.megabytes(runs[0].rss_end)} → {load_bench.megabytes(runs[-1].rss_end)} | "
-            f"{grown / 2**20 * 1000 / max(1, after_first):+.2f} MB |"
+            f"{load_bench.slope(round_ends(runs)) / 2**20 * 1000:+.2f} MB |"
         )
+
+
+def round_ends(runs: list[load_bench.RunResult]) -> list[tuple[int, int]]:
+    """(requests answered so far, RSS) at the end of each round from the first on: the points the growth
+    is fitted to, since one round's end alone can fall just before or after a heap trim."""
+    points, done = [], 0
+    for run in runs:
+        done += len(run.samples)
+        points.append((done, run.rss_end))
+    return points
 
 
 def cpu_per_request(runs: list[load_bench.RunResult]) -> float:
