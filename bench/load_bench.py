@@ -480,11 +480,16 @@ def print_run(result: RunResult, endpoints: list[str]) -> None:
         f"cores ({result.client_cpu * per_request:.0f} ms per request); load average before the run "
         f"{result.load_before}."
     )
+    print_failures(result.samples)
+
+
+def print_failures(samples: list[Sample], limit: int = 10) -> None:
+    """The distinct errors among ``samples`` as ``- N× /endpoint: error`` lines, most frequent first."""
     failures: dict[str, int] = {}
-    for sample in result.samples:
+    for sample in samples:
         if sample.error:
             failures[f"/{sample.endpoint}: {sample.error}"] = failures.get(f"/{sample.endpoint}: {sample.error}", 0) + 1
-    for message, count in sorted(failures.items(), key=lambda item: -item[1])[:10]:
+    for message, count in sorted(failures.items(), key=lambda item: -item[1])[:limit]:
         print(f"- {count}× {message}")
 
 

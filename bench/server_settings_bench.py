@@ -133,6 +133,10 @@ def main() -> None:
                     flush=True,
                 )
         print_summary(results)
+        for name, runs in results.items():
+            if any(sample.error for run in runs for sample in run.samples):
+                print(f"\nErrors of {name}:")
+                load_bench.print_failures([sample for run in runs for sample in run.samples])
     except KeyboardInterrupt:
         stop.set()
         print("\ninterrupted: stopping the servers", file=sys.stderr)
