@@ -32,7 +32,8 @@ class Settings:
             (0: embed the chunk text alone).
         batch_size: passages per forward pass when embedding.
         precision: ``auto`` (bfloat16 on CPUs with native bf16, else float32), ``float32`` or ``bfloat16``.
-        max_file_mb: corpus files larger than this are reported and skipped.
+        max_file_mb: corpus files larger than this are reported and skipped, and so are ``.docx`` and
+            ``.pdf`` files that unpack to more than twice this (decompression bombs).
         lock_timeout: seconds a build waits for another build's lock (0: fail at once).
         exact_search_max_chunks: indexes of up to this many chunks are searched exactly (FAISS
             ``IndexFlatIP``); larger ones get an approximate index that keeps recall@10 at 0.98

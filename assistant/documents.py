@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ logger = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".html", ".htm", ".pdf")
 SIDECAR_SUFFIX = ".meta.yaml"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# A .docx or .pdf may unpack to this many times max_bytes: a small file that expands to gigabytes
+# (a decompression bomb) is refused before it is expanded.
+UNPACK_FACTOR = 2
 
 SECTION_SEPARATOR = " › "
 SECTION_PART_CHARS = 120  # each part of a hierarchical section title is cut to about this length
@@ -141,7 +145,7 @@ def iter_corpus_files(corpus_root: Path, *, on_skip: Callable[[Path, str], None]
         corpus_root: the corpus folder.
         on_skip: called as ``on_skip(path, reason)`` for what is left out that a user may have
             meant to index: links leading out of the corpus, broken links, folders that cannot
-            be listed (builds report them as skipped).
+            be listed, named pipes, sockets and devices (builds report them as skipped).
 
     Yields:
         Paths of the form ``corpus_root / relative_path`` (not resolved), so that
@@ -188,10 +192,29 @@ def iter_corpus_files(corpus_root: Path, *, on_skip: Callable[[Path, str], None]
                 continue
             if entry.is_dir(follow_symlinks=False):
                 pending.append(path)
-            elif entry.is_file(follow_symlinks=False) and not _is_skipped_name(entry.name):
+            elif _is_skipped_name(entry.name):
+                continue
+            elif entry.is_file(follow_symlinks=False):
                 found.append(path)
+            else:  # opening a named pipe would wait for a writer forever; a device never ends
+                logger.warning("skipping %s: not a regular file", path)
+                skip(path, f"not a regular file ({_file_kind(entry)}): skipped")
     found.sort(key=lambda path: path.relative_to(root).as_posix())
     yield from found
+
+
+def _file_kind(entry: os.DirEntry) -> str:
+    try:
+        mode = entry.stat(follow_symlinks=False).st_mode
+    except OSError:
+        return "unknown kind"
+    kinds = (
+        (stat.S_ISFIFO, "named pipe"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "device"),
+        (stat.S_ISBLK, "device"),
+    )
+    return next((name for test, name in kinds if test(mode)), "unknown kind")
 
 
 def _is_skipped_name(name: str) -> bool:
@@ -306,7 +329,8 @@ def load_document(path: Path, corpus_root: Path, *, max_bytes: int = DEFAULT_MAX
     Args:
         path: the file, inside ``corpus_root``.
         corpus_root: the corpus folder; the document id is the path relative to it.
-        max_bytes: larger files are refused.
+        max_bytes: larger files are refused, and a ``.docx`` or ``.pdf`` that unpacks to more than
+            ``UNPACK_FACTOR`` times this (a decompression bomb).
 
     Returns:
         The document; ``content_hash`` equals ``file_fingerprint(path)``.
@@ -314,7 +338,8 @@ def load_document(path: Path, corpus_root: Path, *, max_bytes: int = DEFAULT_MAX
     Raises:
         UnsupportedFormat: the suffix is not one of ``SUPPORTED_SUFFIXES``.
         DocumentError: with a one-line reason (no file name: callers pair it with the document id)
-            for a file that is missing, unreadable, empty, too large, not text, corrupt, encrypted,
+            for a file that is missing, unreadable, empty, too large (or unpacks too large), not text,
+            corrupt, encrypted,
             without a text layer or without text, or whose metadata is malformed.
     """
     path = Path(path)
@@ -330,7 +355,7 @@ def load_document(path: Path, corpus_root: Path, *, max_bytes: int = DEFAULT_MAX
     sidecar_bytes = _read_sidecar(path)
     sidecar = parse_sidecar(sidecar_bytes, _sidecar_path(path).name) if sidecar_bytes is not None else {}
 
-    extracted = _extract(data, suffix)
+    extracted = _extract(data, suffix, max_unpacked=UNPACK_FACTOR * max_bytes)
     if not extracted.text.strip():
         raise DocumentError("no text")
 
@@ -360,8 +385,8 @@ def _region(declared: str, text: str, title: str) -> str:
     return detect_region(text, title)
 
 
-def _extract(data: bytes, suffix: str) -> Extracted:
-    """Run the reader for ``suffix``.
+def _extract(data: bytes, suffix: str, *, max_unpacked: int) -> Extracted:
+    """Run the reader for ``suffix``; a ``.docx`` or ``.pdf`` may unpack to ``max_unpacked`` bytes.
 
     Each reader is imported only here, so that python-docx, pypdf, trafilatura and lxml load only
     when a file of their format is read.
@@ -369,11 +394,11 @@ def _extract(data: bytes, suffix: str) -> Extracted:
     if suffix == ".docx":
         from assistant.readers.docx import extract_docx
 
-        return extract_docx(data)
+        return extract_docx(data, max_unpacked=max_unpacked)
     if suffix == ".pdf":
         from assistant.readers.pdf import extract_pdf
 
-        return extract_pdf(data)
+        return extract_pdf(data, max_unpacked=max_unpacked)
     if suffix in (".html", ".htm"):
         from assistant.readers.html import extract_html
 

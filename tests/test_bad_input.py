@@ -77,6 +77,7 @@ def test_every_bad_file_is_reported_with_its_reason_and_the_rest_is_indexed(tmp_
     (corpus / "folder-out").symlink_to(outside, target_is_directory=True)
     # A Windows-1251 file name, as unzipping an archive made on Windows leaves it: it stopped the build.
     (corpus / os.fsdecode("Приказ.txt".encode("cp1251"))).write_text("Приказ о школах.", encoding="utf-8")
+    os.mkfifo(corpus / "pipe.txt")  # opening it would wait for a writer forever
     indexed = {
         "cp1251.txt": "Жамбылская область: орошение и фермеры.".encode("cp1251"),
         "kz1048.txt": "Жамбыл облысында фермерлер суаруға қаржы алады.".encode("kz1048"),
@@ -99,8 +100,9 @@ def test_every_bad_file_is_reported_with_its_reason_and_the_rest_is_indexed(tmp_
     for name, (_, words) in failing.items():
         assert words in reasons[name], (name, reasons[name])
     skipped = {problem.path: problem.reason for problem in report.skipped}
-    assert set(skipped) == {"table.xlsx", "link-out.txt", "link-broken.txt", "folder-out", "Приказ.txt"}, skipped
+    assert set(skipped) == {"table.xlsx", "link-out.txt", "link-broken.txt", "folder-out", "Приказ.txt", "pipe.txt"}
     assert "outside the corpus" in skipped["link-out.txt"] and "broken" in skipped["link-broken.txt"]
+    assert skipped["pipe.txt"] == "not a regular file (named pipe): skipped"
     assert "not UTF-8 (it reads 'Приказ.txt' in cp1251)" in skipped["Приказ.txt"]
     json.dumps(report.to_dict(), ensure_ascii=False).encode("utf-8")  # printable as `assistant build --json`
     assert report.documents == 1 + len(indexed)
@@ -128,6 +130,29 @@ def test_every_bad_file_is_reported_with_its_reason_and_the_rest_is_indexed(tmp_
     copies = searcher.search("Павлодарская область цифровизации школ", k=5)
     assert [p.doc_id for p in copies].count("good.txt") + [p.doc_id for p in copies].count("good-copy.txt") == 1
     assert copies[0].also_published in (("good.txt",), ("good-copy.txt",))
+
+
+def test_decompression_bombs_are_refused_before_they_are_expanded(tmp_path, fake_embedder):
+    """A .docx or .pdf far under max_file_mb that unpacks to more than twice it (here 1 MB -> 2 MB)."""
+    corpus = tmp_path / "corpus"
+    settings = Settings(chunk_tokens=40, chunk_overlap=5, max_file_mb=1)
+    decree = "Decree on digital schools in Pavlodar region."
+    write(corpus, "bomb.docx", docx_bytes(lambda document: document.add_paragraph(decree + " " * 3_000_000)))
+    pages = [decree, "Annex 1.\n" + " " * 700_000, "Annex 2.\n" + " " * 700_000, "Annex 3.\n" + " " * 700_000]
+    write(corpus, "bomb.pdf", pdf_bytes(pages, compress=True))  # 2.1 MB unpacked by p. 4, not before
+    write(corpus, "fine.docx", docx_bytes(lambda document: document.add_paragraph("Decree on roads in Atyrau region.")))
+    write(corpus, "fine.pdf", pdf_bytes(pages[:3], compress=True))  # 1.4 MB unpacked
+    assert all(path.stat().st_size < 40_000 for path in corpus.iterdir())
+
+    report = build_index(corpus, tmp_path / "index", settings=settings, embedder=fake_embedder)
+    reasons = {problem.path: problem.reason for problem in report.failed}
+    assert set(reasons) == {"bomb.docx", "bomb.pdf"}, reasons
+    assert reasons["bomb.docx"].startswith("the .docx unpacks to 3,") and "limit 2,097,152" in reasons["bomb.docx"]
+    assert "limit reached at p. 4" in reasons["bomb.pdf"] and "decompression bomb" in reasons["bomb.pdf"]
+    assert report.documents == 2
+    searcher = Searcher(tmp_path / "index", embedder=fake_embedder)
+    assert searcher.search("roads Atyrau", k=1, mode="keyword")[0].doc_id == "fine.docx"
+    assert searcher.search("Annex 3", k=1, mode="keyword")[0].doc_id == "fine.pdf"
 
 
 @pytest.mark.slow

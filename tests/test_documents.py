@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -60,8 +61,10 @@ def _pdf_string(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def pdf_bytes(pages: list[str]) -> bytes:
-    """A minimal valid PDF: one Helvetica text object per page (ASCII lines), empty text = no text layer."""
+def pdf_bytes(pages: list[str], *, compress: bool = False) -> bytes:
+    """A minimal valid PDF: one Helvetica text object per page (ASCII lines), empty text = no text layer.
+
+    ``compress``: page contents deflated (``/FlateDecode``), as most PDF writers store them."""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         (
@@ -79,7 +82,8 @@ def pdf_bytes(pages: list[str]) -> bytes:
                 f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * index} 0 R >>"
             ).encode()
         )
-        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+        stream, flate = (zlib.compress(stream), b" /Filter /FlateDecode") if compress else (stream, b"")
+        objects.append(b"<< /Length %d%s >>\nstream\n" % (len(stream), flate) + stream + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, 1):

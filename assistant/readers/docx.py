@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,11 +27,22 @@ class _Block:
     is_table: bool = False
 
 
-def extract_docx(data: bytes) -> Extracted:
-    """Text, headings and title of a ``.docx`` file; blocks are separated by blank lines."""
+def extract_docx(data: bytes, *, max_unpacked: int | None = None) -> Extracted:
+    """Text, headings and title of a ``.docx`` file; blocks are separated by blank lines.
+
+    Args:
+        data: the file's bytes.
+        max_unpacked: a file whose parts unpack to more bytes is refused before python-docx reads
+            it (python-docx holds every part in memory: a 160 KB file can unpack to gigabytes).
+
+    Raises:
+        DocumentError: the file is corrupt, or unpacks to more than ``max_unpacked`` bytes.
+    """
     import docx
     from docx.table import Table
 
+    if max_unpacked is not None:
+        _check_unpacked_size(data, max_unpacked)
     try:
         document = docx.Document(io.BytesIO(data))
         blocks = []
@@ -69,6 +81,23 @@ def extract_docx(data: bytes) -> Extracted:
     title = styled_title or first or core_title
     guessed = {"title": " ".join(title.split())} if title else {}
     return Extracted(text, tuple(sections), {}, guessed)
+
+
+def _check_unpacked_size(data: bytes, limit: int) -> None:
+    """Refuse a zip whose members declare more than ``limit`` bytes in all.
+
+    The declared sizes can be trusted for memory: ``zipfile`` never returns more than a member's
+    declared size (a member that holds more fails its CRC check).
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as error:  # what zipfile raises on a damaged archive
+        raise DocumentError(f"corrupt .docx: {one_line(error)}") from error
+    if unpacked > limit:
+        raise DocumentError(
+            f"the .docx unpacks to {unpacked:,} bytes (limit {limit:,}): refused as a possible decompression bomb"
+        )
 
 
 def _docx_heading(block: _Block, following: Sequence[_Block]) -> Heading | None:
