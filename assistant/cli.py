@@ -19,6 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 runtime error, 2 usage error)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    _repair_typed_text(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.verbose:
         logging.getLogger("assistant").setLevel(logging.INFO)
@@ -31,6 +32,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("assistant: interrupted", file=sys.stderr)
         return 130
+
+
+def _repair_typed_text(args: argparse.Namespace) -> None:
+    """Replace bytes that are not UTF-8 in questions and filters with U+FFFD.
+
+    Python keeps such bytes of the command line (typed in a terminal set to another encoding) as
+    lone surrogates, which cannot be printed as UTF-8: ``ask --json`` echoing the question either
+    failed with a traceback or printed invalid JSON. Paths keep their bytes: they name real files.
+    """
+    for name in ("query", "question", "region", "doc_type", "lang", "date_from", "date_to"):
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            setattr(args, name, _utf8_text(value))
+        elif isinstance(value, list):
+            setattr(args, name, [_utf8_text(item) for item in value])
+
+
+def _utf8_text(text: str) -> str:
+    try:
+        raw = text.encode("utf-8", "surrogateescape")  # the bytes as typed
+    except UnicodeEncodeError:  # a surrogate that is not an escaped byte (from main(argv) in Python)
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
 
 
 def _parser() -> argparse.ArgumentParser:

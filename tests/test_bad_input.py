@@ -312,6 +312,21 @@ def test_the_command_line_answers_or_says_one_line_never_a_traceback(cli, capsys
     assert cli("search", "цифровизация", "-k", "0") == 1 and "positive" in capsys.readouterr().err
 
 
+def test_a_question_typed_in_another_encoding_prints_valid_utf8(cli, capsys):
+    """Bytes that are not UTF-8 on the command line (a cp1251 terminal) reach Python as lone
+    surrogates; echoed by ``ask --json`` they made invalid JSON, or a traceback on a strict stdout."""
+    typed = os.fsdecode("школы ".encode() + "цифровизация".encode("cp1251"))
+    assert cli("ask", typed, "--json", "--region", os.fsdecode(b"\xcf\xe0\xe2")) == 0
+    out, err = capsys.readouterr()
+    reply = json.loads(out.encode("utf-8").decode("utf-8"))  # strict both ways
+    assert reply["question"] == "школы " + "\ufffd" * len("цифровизация") and "Traceback" not in err
+    for command in (["search", typed, "--json"], ["regions", typed]):
+        assert cli(*command) == 0
+        out, err = capsys.readouterr()
+        assert out and "Traceback" not in err
+        out.encode("utf-8")
+
+
 # ------------------------------------------------------------------------------------------------
 # Upload names and files (ui/uploads.py); the basic cases are in test_ui_render.py
 # ------------------------------------------------------------------------------------------------
