@@ -386,9 +386,8 @@ def test_very_long_upload_names_fit_with_a_counter_and_a_sidecar(tmp_path):
         safe = uploads.safe_file_name(name)
         assert len((safe + " (999)" + uploads.SIDECAR_SUFFIX).encode()) <= 255
     corpus = tmp_path / "corpus"
-    source = write(tmp_path, "upload.bin", "Текст документа.")
-    first = uploads.save_upload(source, corpus, original_name="ж" * 1000 + ".txt")
-    second = uploads.save_upload(source, corpus, original_name="ж" * 1000 + ".txt")
+    first = uploads.save_upload(write(tmp_path, "upload.bin", "Текст."), corpus, original_name="ж" * 1000 + ".txt")
+    second = uploads.save_upload(write(tmp_path, "upload.bin", "Другой."), corpus, original_name="ж" * 1000 + ".txt")
     assert second.renamed and second.path.is_file() and first.path != second.path
     uploads.write_sidecar(second.path, {"region": "Aktobe region"})
 

@@ -179,13 +179,30 @@ def test_save_upload_never_overwrites(tmp_path):
     (corpus / "doc (2).txt.meta.yaml").write_text("region: X\n", encoding="utf-8")  # orphan sidecar: skip the name
 
     first = uploads.save_upload(upload, corpus, original_name="../doc.txt")
+    upload.write_text("новый текст, исправленный", encoding="utf-8")
     second = uploads.save_upload(upload, corpus)
     assert (first.name, first.renamed) == ("doc (3).txt", True)
     assert (second.name, second.renamed) == ("doc (4).txt", True)
     assert (corpus / "doc.txt").read_text(encoding="utf-8") == "старый"
     assert first.path.read_text(encoding="utf-8") == "новый текст"
+    upload.write_text("другой документ", encoding="utf-8")
     fresh = uploads.save_upload(upload, corpus, original_name="other.txt")
     assert (fresh.name, fresh.renamed) == ("other.txt", False)
+
+
+def test_a_file_already_in_the_corpus_is_not_saved_again_under_any_name(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "2025").mkdir(parents=True)
+    (corpus / "2025" / "decree.txt").write_text("Постановление о школах.", encoding="utf-8")
+    (corpus / "same-size.txt").write_text("Постановление о дорог.", encoding="utf-8")  # same length, other bytes
+    upload = tmp_path / "upload.txt"
+    upload.write_text("Постановление о школах.", encoding="utf-8")
+    with pytest.raises(uploads.UploadRejected) as caught:
+        uploads.save_upload(upload, corpus, original_name="копия.txt")
+    assert (caught.value.reason, caught.value.existing) == ("duplicate", "2025/decree.txt")
+    assert sorted(path.name for path in corpus.rglob("*") if path.is_file()) == ["decree.txt", "same-size.txt"]
+    upload.write_text("Постановление о школах!", encoding="utf-8")  # one byte differs
+    assert uploads.save_upload(upload, corpus, original_name="копия.txt").name == "копия.txt"
 
 
 @pytest.mark.parametrize(

@@ -533,9 +533,17 @@ def test_browser_upload_rebuild_and_cite_the_new_document(web, page, tmp_path):
     expect(page.locator("#totals")).to_contain_text("Проиндексировано документов: 5")
     screenshot(page, "6-documents-after-rebuild")
 
-    # The same file again is kept under a new name, never over the first one.
+    # The same file again is not saved a second time; an edited one under the same name is kept
+    # under a new name, never over the first one.
     page.locator("#upload input[type=file]").set_input_files(str(upload))
     expect(page.locator("#upload a[href*='/file=']")).to_have_count(1)  # on the server, ready to save
+    page.locator("#upload-button").click()
+    expect(status).to_have_value(
+        re.compile(r"Не принят: .*тот же файл уже есть в корпусе: «Карагандинская платформа\.txt»"), timeout=30_000
+    )
+    upload.write_text(UPLOADED_TEXT + "\nДополнено.", encoding="utf-8")
+    page.locator("#upload input[type=file]").set_input_files(str(upload))
+    expect(page.locator("#upload a[href*='/file=']")).to_have_count(1)
     page.locator("#upload-button").click()
     expect(status).to_have_value(re.compile(r"Сохранён как «Карагандинская платформа \(2\)\.txt»"), timeout=30_000)
 

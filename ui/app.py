@@ -701,6 +701,7 @@ def _rejection(rejected: uploads.UploadRejected, original: str, lang: str) -> st
         "type": {"allowed": ", ".join(uploads.ALLOWED_SUFFIXES)},
         "size": {"limit": uploads.MAX_UPLOAD_MB},
         "content": {"suffix": Path(original).suffix.lower()},
+        "duplicate": {"existing": rejected.existing},
     }
     return text(lang, f"reject_{rejected.reason}", **values.get(rejected.reason, {}))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import os
 import re
 import unicodedata
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from assistant.documents import iter_corpus_files
 from assistant.metadata import DOC_TYPES
 
 ALLOWED_SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
@@ -26,11 +28,13 @@ _RESERVED = frozenset(("CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1,
 
 
 class UploadRejected(ValueError):
-    """A file that is not saved. ``reason`` is one of ``type``, ``size``, ``empty``, ``name``, ``content``."""
+    """A file that is not saved. ``reason`` is one of ``type``, ``size``, ``empty``, ``name``,
+    ``content``, ``duplicate`` (then ``existing`` is the corpus path of the file it repeats)."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, *, existing: str = "") -> None:
         super().__init__(message)
         self.reason = reason
+        self.existing = existing
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,8 @@ def save_upload(
     """Copy an uploaded file into ``corpus_dir`` under a safe name, never replacing an existing file.
 
     If the name is taken, the file is saved as ``name (2).ext`` (then ``(3)``...) and
-    ``renamed`` is set, so the caller can say so.
+    ``renamed`` is set, so the caller can say so. A file whose bytes are already in the corpus,
+    under any name, is not saved again.
 
     Args:
         source: the uploaded temporary file.
@@ -102,8 +107,8 @@ def save_upload(
         Where the file was saved.
 
     Raises:
-        UploadRejected: bad extension or name, empty, too large, or content that does not match a
-            PDF/DOCX extension.
+        UploadRejected: bad extension or name, empty, too large, content that does not match a
+            PDF/DOCX extension, or the same bytes as a corpus file.
         OSError: the file cannot be read or the corpus folder written.
     """
     source = Path(source)
@@ -120,6 +125,8 @@ def save_upload(
         if suffix in _MAGIC and not head.startswith(_MAGIC[suffix]):
             raise UploadRejected("content", f"{original!r} is not a {suffix} file")
         corpus = Path(corpus_dir)
+        if (existing := _same_bytes_in(corpus, source, size)) is not None:
+            raise UploadRejected("duplicate", f"{original!r} is already in the corpus as {existing}", existing=existing)
         corpus.mkdir(parents=True, exist_ok=True)
         target, descriptor = _claim(corpus, name)
         try:
@@ -180,6 +187,19 @@ def write_sidecar(document: Path, metadata: Mapping[str, str]) -> Path | None:
         out.write("# Written by the web upload form.\n")
         yaml.safe_dump(dict(metadata), out, allow_unicode=True, sort_keys=False)
     return sidecar
+
+
+def _same_bytes_in(corpus: Path, source: Path, size: int) -> str | None:
+    """The corpus path of a document with exactly ``source``'s bytes, if any (sizes compared first)."""
+    if not corpus.is_dir():
+        return None
+    for path in iter_corpus_files(corpus):
+        try:
+            if path.stat().st_size == size and filecmp.cmp(path, source, shallow=False):
+                return path.relative_to(corpus).as_posix()
+        except OSError:  # unreadable: the build reports it
+            continue
+    return None
 
 
 def _claim(corpus: Path, name: str) -> tuple[Path, int]:
