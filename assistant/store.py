@@ -39,7 +39,7 @@ import numpy as np
 
 from assistant import vector_index
 from assistant.duplicates import DuplicateTable
-from assistant.errors import BuildInProgress, IndexCorrupt, IndexNotFound, ModelMismatch
+from assistant.errors import AssistantError, BuildInProgress, IndexCorrupt, IndexNotFound, ModelMismatch
 from assistant.keywords import ANALYZER_VERSION, KeywordIndex
 from assistant.vector_index import EXACT, IndexSpec
 
@@ -402,17 +402,24 @@ def build_lock(index_dir: Path, timeout: float = 0.0) -> Iterator[None]:
 
     Raises:
         BuildInProgress: another build holds it for longer than ``timeout`` seconds.
+        AssistantError: the folder or its lock file cannot be created (a full disk, no permission,
+            a file in the way); nothing was changed.
     """
     from filelock import FileLock, Timeout
 
-    Path(index_dir).mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(Path(index_dir) / LOCK), timeout=timeout)
     try:
+        Path(index_dir).mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except Timeout:
         raise BuildInProgress(
             f"another build of {index_dir} is running; wait for it to finish (or use --wait)"
         ) from None
+    except OSError as error:
+        raise AssistantError(
+            f"cannot take the build lock in {index_dir}: {error.strerror or error}; the index in service "
+            "(if any) is unchanged"
+        ) from error
     try:
         _remove_stale_staging(Path(index_dir) / BUILDS)
         yield

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from assistant import AssistantError, IndexCorrupt, ModelMismatch, Searcher, Settings, build_index
-from assistant.store import BUILDS, POINTER, load_index, read_pointer
+from assistant.store import BUILDS, LOCK, POINTER, load_index, read_pointer
 
 from .conftest import FakeEmbedder
 from .test_build import TEXTS, write_corpus
@@ -355,6 +355,42 @@ def test_a_full_disk_is_one_line_from_the_command_line(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert err.startswith("assistant: error:") and err.count("\n") == 1, err
     assert "No space left on device" in err and "Traceback" not in err
+
+
+def test_a_lock_that_cannot_be_taken_is_one_line_and_changes_nothing(tmp_path, monkeypatch, capsys):
+    """A full disk when the build lock file is created, or a file where the index folder should be:
+    both were tracebacks (the lock was taken outside the build's error handling)."""
+    import assistant.build
+    from assistant.cli import main
+
+    corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
+    monkeypatch.setattr(assistant.build, "load_embedder", lambda *args, **kwargs: FakeEmbedder())
+    assert main(["build", "--corpus", str(corpus), "--index", str(index)]) == 0
+    pointer, before = read_pointer(index), answers(index)
+    (corpus / "new.txt").write_text("Павлодар представил план.", encoding="utf-8")
+    (index / LOCK).unlink(missing_ok=True)  # creating it anew needs room on the disk
+    real_open = os.open
+
+    def full_disk_for_the_lock(path, *args, **kwargs):
+        if str(path).endswith(LOCK):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_open(path, *args, **kwargs)
+
+    capsys.readouterr()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "open", full_disk_for_the_lock)
+        assert main(["build", "--corpus", str(corpus), "--index", str(index)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("assistant: error: cannot take the build lock") and err.count("\n") == 1, err
+    assert "No space left on device" in err and str(index) in err
+    assert read_pointer(index) == pointer and answers(index) == before and debris(index) == []
+
+    (tmp_path / "notes.txt").write_text("not a folder", encoding="utf-8")
+    assert main(["build", "--corpus", str(corpus), "--index", str(tmp_path / "notes.txt" / "index")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Not a directory" in err and "Traceback" not in err, err
+    assert main(["build", "--corpus", str(corpus), "--index", str(index)]) == 0  # room again
+    assert Searcher(index, embedder=FakeEmbedder()).search("Павлодар представил план", k=1)[0].doc_id == "new.txt"
 
 
 # ------------------------------------------------------------------------------------------------
