@@ -7,13 +7,12 @@ import itertools
 import json
 import os
 import random
-import time
 import zlib
 from pathlib import Path
 
 import pytest
 
-from assistant import InvalidQuery, Searcher, Settings, answer, build_index, regions_overview
+from assistant import InvalidQuery, Searcher, Settings, answer, build_index, documents, regions_overview
 from assistant.retrieval import MAX_QUERY_CHARS
 from assistant.store import load_index
 from ui import uploads
@@ -39,6 +38,22 @@ def write(folder: Path, name: str, content: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     return path
+
+
+def record_opens(patch: pytest.MonkeyPatch, module: object, opened: list[str]) -> None:
+    """Append the name of every file ``module`` opens, and of every ``Path.read_bytes``, to ``opened``."""
+    real_open, real_read_bytes = open, Path.read_bytes
+
+    def recording_open(path, *args, **kwargs):
+        opened.append(Path(path).name)
+        return real_open(path, *args, **kwargs)
+
+    def recording_read_bytes(path: Path) -> bytes:
+        opened.append(path.name)
+        return real_read_bytes(path)
+
+    patch.setattr(module, "open", recording_open, raising=False)
+    patch.setattr(Path, "read_bytes", recording_read_bytes)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -93,9 +108,11 @@ def test_every_bad_file_is_reported_with_its_reason_and_the_rest_is_indexed(tmp_
     for name, content in indexed.items():
         write(corpus, name, content)
 
-    started = time.perf_counter()
-    report = build_index(corpus, tmp_path / "index", settings=SETTINGS, embedder=fake_embedder)
-    assert time.perf_counter() - started < 30  # the enormous file is refused without being read
+    opened: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        record_opens(patch, documents, opened)
+        report = build_index(corpus, tmp_path / "index", settings=SETTINGS, embedder=fake_embedder)
+    assert "good.txt" in opened and "enormous.txt" not in opened  # refused from its size, never read
     reasons = {problem.path: problem.reason for problem in report.failed}
     assert set(reasons) == set(failing), reasons
     for name, (_, words) in failing.items():
@@ -297,19 +314,19 @@ def test_an_empty_question_is_a_clear_invalid_query_everywhere(searcher, name):
         regions_overview(question, settings=SETTINGS, searcher=searcher)
 
 
-def test_a_megabyte_question_is_cut_and_answered_quickly(searcher):
+def test_a_megabyte_question_is_answered_as_its_first_characters(searcher):
+    """Only the first MAX_QUERY_CHARS count, in every entry point (what it costs is measured by
+    bench/bad_input_bench.py)."""
     question = QUESTIONS["a megabyte"]
     head = question[:MAX_QUERY_CHARS].strip()
     for mode in ("hybrid", "dense", "keyword"):
-        searcher.search("прогрев", mode=mode)
-        started = time.perf_counter()
-        passages = searcher.search(question, k=5, mode=mode)
-        assert time.perf_counter() - started < 2.0, mode
-        assert passages == searcher.search(head, k=5, mode=mode)  # only the first MAX_QUERY_CHARS count
+        assert searcher.search(question, k=5, mode=mode) == searcher.search(head, k=5, mode=mode)
     for entry_point in (answer, regions_overview):
-        started = time.perf_counter()
-        entry_point(question, settings=SETTINGS, searcher=searcher)
-        assert time.perf_counter() - started < 3.0, entry_point.__name__
+        long, short = (entry_point(q, settings=SETTINGS, searcher=searcher).to_dict() for q in (question, head))
+        assert long.pop("question") == question and short.pop("question") == head
+        assert long.pop("retrieval_query", "").startswith(short.pop("retrieval_query", ""))
+        assert long == short, entry_point.__name__
+        assert long.get("quotes") or long.get("related") or long.get("missing")  # something was compared
 
 
 @pytest.fixture
@@ -445,10 +462,11 @@ def test_upload_size_limit_is_inclusive_and_checked_before_reading(tmp_path):
     with open(huge, "wb") as sparse:
         sparse.write(b"%PDF-1.4\n")
         sparse.truncate(10 * 1024**3)  # 10 GB, sparse: refused from its size alone
-    started = time.perf_counter()
-    with pytest.raises(uploads.UploadRejected) as caught:
+    opened: list[str] = []
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(uploads.UploadRejected) as caught:
+        record_opens(patch, uploads, opened)
         uploads.save_upload(huge, corpus)
-    assert caught.value.reason == "size" and time.perf_counter() - started < 1
+    assert caught.value.reason == "size" and opened == []  # refused from its size, never opened
     assert sorted(path.name for path in corpus.iterdir()) == ["exact.txt"]
 
 

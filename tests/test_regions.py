@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -436,16 +435,11 @@ def test_the_2019_state_of_the_nation_address_is_national():
     assert detect_region(text) == ""
 
 
-def test_detect_region_is_fast_on_a_100_kb_text():
+def test_detect_region_on_a_100_kb_text_finds_the_region_it_repeats():
+    """Its speed (it runs on every document of a build) is measured by bench/bad_input_bench.py."""
     paragraph = SAMPLE.read_text(encoding="utf-8")
     text = (paragraph * (100_000 // len(paragraph) + 1))[:100_000]
-    detect_region(text)  # compiles the expressions once
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        detect_region(text)
-        best = min(best, time.perf_counter() - started)
-    assert best < 0.05
+    assert detect_region(text) == detect_region(paragraph) == "Aktobe region"
 
 
 # ---------------------------------------------------------------------------------------------
