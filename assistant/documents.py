@@ -339,8 +339,7 @@ def load_document(path: Path, corpus_root: Path, *, max_bytes: int = DEFAULT_MAX
         UnsupportedFormat: the suffix is not one of ``SUPPORTED_SUFFIXES``.
         DocumentError: with a one-line reason (no file name: callers pair it with the document id)
             for a file that is missing, unreadable, empty, too large (or unpacks too large), not text,
-            corrupt, encrypted,
-            without a text layer or without text, or whose metadata is malformed.
+            corrupt, encrypted, without a text layer or without text, or whose metadata is malformed.
     """
     path = Path(path)
     doc_id = _document_id(path, Path(corpus_root))
