@@ -33,11 +33,12 @@ import sys
 import tempfile
 import time
 import zipfile
-import zlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from tests.pdf_files import pdf_document
 
 MB = 1024 * 1024
 QUESTION = "Какие поручения дал аким Актюбинской области по реализации Послания?"
@@ -74,7 +75,10 @@ def _files_table(folder: Path, without_limits: bool) -> None:
         ".docx, XML unpacks to 150 MB": ("bomb.docx", _docx(paragraphs=150_000)),
         ".pdf, 300 ordinary pages": ("ordinary.pdf", _pdf([_page_text(n) for n in range(300)])),
         ".pdf, 20 pages of 70 MB content": ("pages.pdf", _pdf([_page_text(n) + b" " * (70 * MB) for n in range(20)])),
-        ".pdf, one 70 MB form drawn on 30 pages": ("forms.pdf", _pdf([_page_text(n) for n in range(30)], form=70 * MB)),
+        ".pdf, one 70 MB form drawn on 30 pages": (
+            "forms.pdf",
+            _pdf([_page_text(n) for n in range(30)], form=_letterhead(70 * MB)),
+        ),
     }
     paths = {}
     for label, (name, data) in files.items():
@@ -132,6 +136,14 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _pdf(contents: list[bytes], form: bytes | None = None) -> bytes:
+    return pdf_document(contents, form=form, compress=True)
+
+
+def _letterhead(padding: int) -> bytes:
+    return b"BT /F1 12 Tf 72 80 Td (Letterhead of the akimat) Tj ET" + b" " * padding
+
+
 def _page_text(number: int) -> bytes:
     line = f"(Article {number}. The akimat approves the plan of digital schools and roads.) Tj T*\n".encode()
     return b"BT /F1 11 Tf 72 740 Td 13 TL\n" + line * 50 + b"ET\n"
@@ -156,38 +168,6 @@ def _docx(paragraphs: int) -> bytes:
                 data = data[:body] + paragraph * paragraphs + data[body:]
             target.writestr(member.filename, data)
     return out.getvalue()
-
-
-def _pdf(pages: list[bytes], form: int = 0) -> bytes:
-    """A PDF with deflated page contents; ``form``: every page also draws one form of that many bytes."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    resources = b"/Font << /F1 3 0 R >>"
-    if form:
-        packed = zlib.compress(b"BT /F1 12 Tf 72 80 Td (Letterhead of the akimat) Tj ET" + b" " * form)
-        objects.append(
-            b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
-            b"/Filter /FlateDecode /Length %d >>\nstream\n" % len(packed) + packed + b"\nendstream"
-        )
-        resources += b" /XObject << /Fm1 4 0 R >>"
-    kids = []
-    for content in pages:
-        packed = zlib.compress(content + (b" /Fm1 Do" if form else b""))
-        kids.append(len(objects) + 1)
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R /Resources << %s >> >>"
-            % (len(objects) + 2, resources)
-        )
-        objects.append(b"<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed) + packed + b"\nendstream")
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % kid for kid in kids), len(kids))
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import itertools
 import json
 import os
 import random
-import zlib
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from assistant.store import load_index
 from ui import uploads
 
 from .conftest import FakeEmbedder
+from .pdf_files import pdf_document
 from .test_documents import _build_sample_docx, docx_bytes, pdf_bytes
 
 SETTINGS = Settings(chunk_tokens=40, chunk_overlap=5)
@@ -150,34 +150,6 @@ def test_every_bad_file_is_reported_with_its_reason_and_the_rest_is_indexed(tmp_
     assert copies[0].also_published in (("good.txt",), ("good-copy.txt",))
 
 
-def pdf_drawing_one_form(form: bytes, pages: int) -> bytes:
-    """A PDF whose every page draws the same deflated form XObject (as letterheads are drawn)."""
-    packed = zlib.compress(form)
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        f"<< /Type /Pages /Kids [{' '.join(f'{5 + 2 * i} 0 R' for i in range(pages))}] /Count {pages} >>".encode(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
-        b"/Filter /FlateDecode /Length %d >>\nstream\n" % len(packed) + packed + b"\nendstream",
-    ]
-    for number in range(pages):
-        content = f"BT /F1 12 Tf 72 720 Td (Page {number}) Tj ET /Fm1 Do".encode()
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
-            b"/Resources << /Font << /F1 3 0 R >> /XObject << /Fm1 4 0 R >> >> >>" % (6 + 2 * number)
-        )
-        objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
 def test_decompression_bombs_are_refused_before_they_are_expanded(tmp_path, fake_embedder):
     """A .docx or .pdf far under max_file_mb that unpacks to more than twice it (here 1 MB -> 2 MB),
     or a .pdf whose pages draw one form until ten times that is parsed."""
@@ -188,10 +160,11 @@ def test_decompression_bombs_are_refused_before_they_are_expanded(tmp_path, fake
     pages = [decree, "Annex 1.\n" + " " * 700_000, "Annex 2.\n" + " " * 700_000, "Annex 3.\n" + " " * 700_000]
     write(corpus, "bomb.pdf", pdf_bytes(pages, compress=True))  # 2.1 MB unpacked by p. 4, not before
     form = b"BT /F1 12 Tf 72 700 Td (Letterhead of the akimat) Tj ET" + b" " * 300_000
-    write(corpus, "forms.pdf", pdf_drawing_one_form(form, pages=80))  # 300 KB unpacked, 24 MB parsed
+    page = "BT /F1 12 Tf 72 720 Td (Page {}) Tj ET".format
+    write(corpus, "forms.pdf", pdf_document([page(n).encode() for n in range(80)], form=form))  # 24 MB parsed
     write(corpus, "fine.docx", docx_bytes(lambda document: document.add_paragraph("Decree on roads in Atyrau region.")))
     write(corpus, "fine.pdf", pdf_bytes(pages[:3], compress=True))  # 1.4 MB unpacked
-    write(corpus, "letters.pdf", pdf_drawing_one_form(form, pages=60))  # 18 MB parsed
+    write(corpus, "letters.pdf", pdf_document([page(n).encode() for n in range(60)], form=form))  # 18 MB parsed
     assert all(path.stat().st_size < 40_000 for path in corpus.iterdir())
 
     report = build_index(corpus, tmp_path / "index", settings=settings, embedder=fake_embedder)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,8 @@ from assistant.documents import (
     load_document,
 )
 from assistant.errors import DocumentError, UnsupportedFormat
+
+from .pdf_files import pdf_document
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SEED = SHARED / "seed" / "000_8e621c451e969ccc.txt"
@@ -65,35 +66,13 @@ def pdf_bytes(pages: list[str], *, compress: bool = False) -> bytes:
     """A minimal valid PDF: one Helvetica text object per page (ASCII lines), empty text = no text layer.
 
     ``compress``: page contents deflated (``/FlateDecode``), as most PDF writers store them."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        (
-            f"<< /Type /Pages /Kids [{' '.join(f'{4 + 2 * i} 0 R' for i in range(len(pages)))}] "
-            f"/Count {len(pages)} >>"
-        ).encode(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    for index, text in enumerate(pages):
+    contents = []
+    for text in pages:
         lines = [f"({_pdf_string(line)}) Tj T*" for line in text.split("\n") if line]
-        stream = ("BT /F1 12 Tf 72 720 Td 14 TL\n" + "\n".join(lines) + "\nET" if lines else "q Q").encode("latin-1")
-        objects.append(
-            (
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * index} 0 R >>"
-            ).encode()
+        contents.append(
+            ("BT /F1 12 Tf 72 720 Td 14 TL\n" + "\n".join(lines) + "\nET" if lines else "q Q").encode("latin-1")
         )
-        stream, flate = (zlib.compress(stream), b" /Filter /FlateDecode") if compress else (stream, b"")
-        objects.append(b"<< /Length %d%s >>\nstream\n" % (len(stream), flate) + stream + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    return pdf_document(contents, compress=compress)
 
 
 def section_titles(document: Document) -> list[str]:
