@@ -26,7 +26,6 @@ import io
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import load_bench  # the sibling script's /proc readers
 
 from tests.pdf_files import pdf_document
 
@@ -130,10 +132,7 @@ def _read_one(path: Path, max_mb: float) -> dict:
 
 def _peak_rss_mb() -> float:
     """This process's peak RSS. Not ``getrusage``: its ``ru_maxrss`` keeps the parent's peak across exec."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return int(load_bench.proc_status(os.getpid())["VmHWM"].split()[0]) / 1024  # "123456 kB"
 
 
 def _pdf(contents: list[bytes], form: bytes | None = None) -> bytes:
