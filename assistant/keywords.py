@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -60,10 +61,28 @@ _KAZAKH_STOPWORDS = frozenset(
 )
 
 
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
+@functools.cache
+def _bm25s():
+    """The ``bm25s`` module, with its logger left to the application's logging configuration.
 
-    words = set(STOPWORDS_RUSSIAN) | set(_RUSSIAN_EXTRA) | set(STOPWORDS_EN_PLUS) | _KAZAKH_STOPWORDS
+    Importing bm25s sets its logger's level to DEBUG, so once the application configures a handler
+    (``logging.basicConfig``, as the CLI does) every debug line of bm25s prints ("Building index
+    from IDs") whatever level the application chose. Unset, the level is inherited like any
+    library's. Only DEBUG, the value bm25s sets, is undone: a level the application set stays.
+    """
+    import bm25s
+
+    bm25s_logger = logging.getLogger("bm25s")
+    if bm25s_logger.level == logging.DEBUG:
+        bm25s_logger.setLevel(logging.NOTSET)
+    return bm25s
+
+
+def _stopwords() -> frozenset[str]:
+    stopwords = _bm25s().stopwords
+    words = (
+        set(stopwords.STOPWORDS_RUSSIAN) | set(_RUSSIAN_EXTRA) | set(stopwords.STOPWORDS_EN_PLUS) | _KAZAKH_STOPWORDS
+    )
     return frozenset(word.replace("ё", "е") for word in words)
 
 
@@ -272,7 +291,7 @@ class KeywordIndex:
         Raises:
             ValueError: a file is missing or the parts disagree (the caller names the build).
         """
-        import bm25s
+        bm25s = _bm25s()
 
         parameters = json.loads((folder / cls.PARAMETERS).read_text(encoding="utf-8"))
         if not isinstance(parameters, dict) or parameters.get("analyzer") != ANALYZER_VERSION:
@@ -316,7 +335,7 @@ def _load_array(path: Path) -> np.ndarray:
 
 
 def _bm25(vocabulary: list[str], terms: np.ndarray, offsets: np.ndarray):
-    import bm25s
+    bm25s = _bm25s()
 
     rows = [terms[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1)]
     if not rows:
