@@ -23,7 +23,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.verbose:
         logging.getLogger("assistant").setLevel(logging.INFO)
-    _quiet_model_loading()
     try:
         return args.command(args)
     except AssistantError as error:
@@ -406,15 +405,6 @@ class _ProgressBars:
         bar.total = total  # type: ignore[attr-defined]
         bar.n = done  # type: ignore[attr-defined]
         bar.refresh()  # type: ignore[attr-defined]
-
-
-def _quiet_model_loading() -> None:
-    """Keep transformers' weight-loading bar out of the command's output."""
-    try:
-        from transformers.utils import logging as transformers_logging
-    except ImportError:
-        return
-    transformers_logging.disable_progress_bar()
 
 
 def entry_point() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -72,7 +74,8 @@ class SentenceTransformerEmbedder:
 
         path, self.identity = _resolve_model(model, cache_dir)
         try:
-            self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
+            with quiet_weight_loading():
+                self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
         except Exception as error:  # the library raises many types for a bad model dir
             raise ModelUnavailable(f"cannot load embedding model {model!r}: {error}") from error
         self.dimension = int(self._model.get_embedding_dimension())
@@ -143,6 +146,47 @@ def load_embedder(
     return SentenceTransformerEmbedder(
         model, device=device, cache_dir=cache_dir, batch_size=batch_size, precision=precision
     )
+
+
+_LOADING = threading.RLock()  # one load at a time: each sets and restores the same hook
+
+
+@contextlib.contextmanager
+def quiet_weight_loading():
+    """Keep transformers' "Loading weights" bar off the caller's terminal while a model loads.
+
+    transformers 5 draws that bar on stderr for every load, piped or not. Its switch,
+    ``transformers.utils.logging.disable_progress_bar()``, is process-wide and turns off
+    huggingface_hub's download bars as well, a setting that belongs to the application. A tqdm
+    hook (``set_tqdm_hook``, which returns the hook it replaces) silences the bars created during
+    the load only, and the previous hook is put back after. Older transformers have no hook; there
+    the switch is turned off for the load and back on only if it was on.
+    """
+    try:
+        from transformers.utils import logging as transformers_logging
+    except ImportError:
+        yield
+        return
+    with _LOADING:
+        set_hook = getattr(transformers_logging, "set_tqdm_hook", None)
+        if set_hook is not None:
+            previous = set_hook(_silent_bar)
+            try:
+                yield
+            finally:
+                set_hook(previous)
+            return
+        enabled = transformers_logging.is_progress_bar_enabled()
+        transformers_logging.disable_progress_bar()
+        try:
+            yield
+        finally:
+            if enabled:
+                transformers_logging.enable_progress_bar()
+
+
+def _silent_bar(factory, args, kwargs):
+    return factory(*args, **{**kwargs, "disable": True})
 
 
 def prompt_pair(prompts: Mapping[str, str]) -> tuple[str, str]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embeddings import BUNDLED_MODEL, _resolve_model, prompt_pair
+from assistant.embeddings import BUNDLED_MODEL, _resolve_model, prompt_pair, quiet_weight_loading
 from assistant.errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,8 @@ def export_onnx(checkpoint: Path, target: Path, *, variant: str = "float32") -> 
         raise ModelUnavailable(f"ONNX variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
     target.parent.mkdir(parents=True, exist_ok=True)
     config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
-    model = AutoModel.from_pretrained(str(checkpoint), attn_implementation="eager", local_files_only=True).eval()
+    with quiet_weight_loading():
+        model = AutoModel.from_pretrained(str(checkpoint), attn_implementation="eager", local_files_only=True).eval()
 
     class Pooled(torch.nn.Module):
         def __init__(self) -> None:

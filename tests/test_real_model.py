@@ -18,7 +18,7 @@ import pytest
 from assistant import Settings, answer, retrieve
 from assistant.store import BUILDS, read_pointer
 
-from .conftest import REPO
+from .conftest import REPO, SAMPLE
 
 pytestmark = pytest.mark.model
 
@@ -212,3 +212,47 @@ def test_eval_command_reports_recall_for_russian_and_cross_language_questions(tm
     assert cross["recall_at_5"] == 1.0
     table = run("eval", str(ru), "--index", str(tmp_path / "ws")).stdout
     assert "| R@1 |" in table and "ru.json" in table
+
+
+# A program using the library as the README shows, with logging set up the way most applications
+# do it. Loading the model drew transformers' "Loading weights" bar on its stderr, and bm25s
+# (which sets its own logger to DEBUG) printed "DEBUG:bm25s:Building index from IDs".
+PYTHON_CALLER = """
+import logging, sys
+logging.basicConfig(level=logging.WARNING)
+from transformers.utils import logging as transformers_logging
+from assistant import answer, build_index, retrieve
+corpus, index = sys.argv[1:]
+build_index(corpus, index)
+question = "Кто председательствовал на заседании в Актюбинской области?"
+print(retrieve(question, index_dir=index)[0].doc_id)
+print(answer(question, index_dir=index).found)
+print(transformers_logging.is_progress_bar_enabled())  # the caller's setting, untouched
+"""
+
+
+def small_corpus(folder: Path) -> Path:
+    folder.mkdir()
+    for file in SAMPLE.parent.glob(f"{SAMPLE.name}*"):  # the text and its .meta.yaml
+        shutil.copy(file, folder)
+    return folder
+
+
+def test_the_library_writes_nothing_to_stderr(tmp_path):
+    corpus = small_corpus(tmp_path / "corpus")
+    result = subprocess.run(
+        [sys.executable, "-c", PYTHON_CALLER, str(corpus), str(tmp_path / "index")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [SAMPLE.name, "True", "True"]
+    assert result.stderr == ""
+
+
+def test_build_and_ask_write_nothing_to_stderr(tmp_path):
+    """Piped output (a log file, a script) holds what the command says, no bars or debug lines."""
+    corpus, index = small_corpus(tmp_path / "corpus"), str(tmp_path / "index")
+    build = run("build", "--corpus", str(corpus), "--index", index)
+    assert "added 1" in build.stdout and build.stderr == ""
+    ask = run("ask", QUESTIONS["ru"], "--index", index)
+    assert "Шахаров" in ask.stdout and ask.stderr == ""
