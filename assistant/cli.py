@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -98,6 +99,10 @@ def _parser() -> argparse.ArgumentParser:
         help="quote sentences only (the default unless ASSISTANT_ANSWER_MODE=generative)",
     )  # fmt: skip
     _add_filters(ask)
+    ask.add_argument(
+        "--full", action="store_true",
+        help="print each source's whole passage (default: the quoted sentences with a sentence around them)",
+    )  # fmt: skip
     ask.add_argument("--json", action="store_true", help="print the answer, quotes and sources as one JSON object")
     ask.set_defaults(command=_ask)
 
@@ -210,7 +215,7 @@ def _search(args: argparse.Namespace) -> int:
     if not passages:
         print("No passages found (the index is empty or the filters exclude everything).")
     for passage in passages:
-        _print_passage(f"[{passage.rank}] {passage.score:.3f} ", passage)
+        _print_passage(f"[{passage.rank}] {passage.score:.3f} ", passage, whole=True)
     return 0
 
 
@@ -232,9 +237,9 @@ def _ask(args: argparse.Namespace) -> int:
     print(textwrap.fill(reply.text, width=100))
     print()
     for source in reply.sources:
-        _print_passage(f"[{source.number}]", source.passage)
+        _print_passage(f"[{source.number}]", source.passage, source.quoted, whole=args.full)
     for number, passage in enumerate(reply.related, 1):
-        _print_passage(f"({number})", passage)
+        _print_passage(f"({number})", passage, whole=args.full)
     return 0
 
 
@@ -368,7 +373,10 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_passage(label: str, passage) -> None:
+def _print_passage(label: str, passage, quoted: Sequence[tuple[int, int]] = (), *, whole: bool = False) -> None:
+    """A numbered passage: its citation, then excerpts with the ``quoted`` spans marked (or all of it)."""
+    from assistant.excerpts import excerpts
+
     facts = " · ".join(part for part in (passage.date, passage.region, passage.doc_type, passage.lang) if part)
     print(f"{label} {passage.title}" + (f"  ({facts})" if facts else ""))
     if passage.section:
@@ -376,8 +384,47 @@ def _print_passage(label: str, passage) -> None:
     print(f"    source: {passage.source}  (chars {passage.start}-{passage.end} of {passage.doc_id})")
     if passage.also_published:
         print(f"    also published at: {', '.join(passage.also_published)}")
-    print(textwrap.indent(textwrap.fill(" ".join(passage.text.split()), width=100), "    "))
+    for excerpt in excerpts(passage.text, quoted, lang=passage.lang, whole=whole):
+        for line in _marked_lines(passage.text, excerpt, terminal=_is_color_terminal()):
+            print(f"    {line}")
     print()
+
+
+# Stand-ins for the marks while textwrap wraps: one character each, never whitespace.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+
+
+def _marked_lines(text: str, excerpt, *, terminal: bool, width: int = 96) -> list[str]:
+    """An excerpt wrapped to ``width``, "…" where the passage was cut, quoted spans marked.
+
+    Marks are reverse video on a terminal; otherwise ``**…**``, which stays readable in a file
+    and, unlike »…«, cannot be confused with the «…» quotation marks of Russian and Kazakh texts.
+    """
+    pieces, position = [], excerpt.start
+    for start, end in excerpt.quoted:
+        pieces += [text[position:start], _OPEN, text[start:end], _CLOSE]
+        position = end
+    pieces.append(text[position : excerpt.end])
+    body = " ".join("".join(pieces).split())
+    if excerpt.start > 0:
+        body = f"… {body}"
+    if excerpt.end < len(text):
+        body = f"{body} …"
+    on, off = ("\x1b[7m", "\x1b[0m") if terminal else ("**", "**")
+    lines, inside = [], False
+    for line in textwrap.wrap(body, width=width, break_long_words=False, break_on_hyphens=False):
+        shown = (_OPEN if inside and terminal else "") + line
+        last = max(line.rfind(_OPEN), line.rfind(_CLOSE))
+        inside = line[last] == _OPEN if last >= 0 else inside
+        if inside and terminal:  # closed at each line's end, or the indent of the next is highlighted
+            shown += _CLOSE
+        lines.append(shown.replace(_OPEN, on).replace(_CLOSE, off))
+    return lines
+
+
+def _is_color_terminal() -> bool:
+    """Whether stdout shows ANSI highlighting: a terminal, and no NO_COLOR (https://no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 class _ProgressBars:

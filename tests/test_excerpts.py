@@ -1,11 +1,19 @@
-"""Excerpts of sources: quoted sentences with a sentence of context."""
+"""Excerpts of sources: quoted sentences with a sentence of context, as `assistant ask` prints them."""
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from assistant import Settings, build_index
 from assistant.excerpts import CONTEXT_CHARS, OPENING_CHARS, Excerpt, excerpts
+
+from .conftest import SAMPLE
 
 SENTENCES = [
     "Первое предложение о погоде.",
@@ -90,3 +98,77 @@ def test_excerpts_hold_their_quotes_in_order_and_never_overlap(pieces, spans):
     covered = {i for start, end in quoted for i in range(start, end)}
     wanted = {i for start, end in spans for i in range(max(0, start), min(len(text), end))}
     assert wanted <= covered  # every quoted character is shown marked
+
+
+# ------------------------------------------------------------------------------------------------
+# `assistant ask` over an index of the sample document, with the fake embedder
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ask(tmp_path, fake_embedder, monkeypatch, capsys):
+    import assistant.retrieval
+    from assistant.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for file in SAMPLE.parent.glob(f"{SAMPLE.name}*"):
+        shutil.copy(file, corpus)
+    build_index(corpus, tmp_path / "index", settings=Settings(chunk_tokens=400), embedder=fake_embedder)
+    monkeypatch.setattr(assistant.retrieval, "load_embedder", lambda *args, **kwargs: fake_embedder)
+
+    def run(*args: str, shift: float = -1.0) -> str:  # -1: the fake embedder's cosines pass
+        monkeypatch.setenv("ASSISTANT_ANSWER_THRESHOLD_SHIFT", str(shift))
+        assert main(["ask", *args, "--index", str(tmp_path / "index")]) == 0
+        return capsys.readouterr().out
+
+    return run
+
+
+QUESTION = "Кто председательствовал на заседании в Актюбинской области?"
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_ask_shows_the_quotes_marked_in_context_not_the_whole_passage(ask):
+    reply = json.loads(ask(QUESTION, "--json"))
+    passage = reply["sources"][0]["passage"]["text"]
+    out = flat(ask(QUESTION))
+    marked = " ".join(re.findall(r"\*\*(.+?)\*\*", out))
+    assert reply["quotes"] and all(flat(quote["text"]) in marked for quote in reply["quotes"])
+    assert "…" in out and len(out) < len(flat(passage))
+    full = flat(ask(QUESTION, "--full"))
+    assert flat(passage) in full.replace("**", "")  # the whole passage, quotes still marked
+    assert marked == " ".join(re.findall(r"\*\*(.+?)\*\*", full))
+
+
+def test_a_not_found_reply_shows_the_opening_of_each_related_passage(ask):
+    reply = json.loads(ask("Какая погода на Марсе?", "--json", shift=1.0))
+    assert not reply["found"] and reply["related"]
+    passage = flat(reply["related"][0]["text"])
+    out = flat(ask("Какая погода на Марсе?", shift=1.0))
+    assert passage[:200] in out and passage[-100:] not in out and "…" in out and "**" not in out
+
+
+def test_a_terminal_gets_reverse_video_closed_at_every_line_end(monkeypatch):
+    from assistant.cli import _is_color_terminal, _marked_lines
+
+    text = " ".join(SENTENCES * 3)
+    excerpt = Excerpt(0, len(text), ((30, 200),))
+    lines = _marked_lines(text, excerpt, terminal=True, width=40)
+    assert len(lines) > 3 and "**" not in "".join(lines)
+    for line in lines:  # no highlight may spill into the next line's indentation
+        assert line.count("\x1b[7m") == line.count("\x1b[0m")
+    assert re.sub(r"\x1b\[\d+m", "", " ".join(lines)) == text
+
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdout", Terminal())
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert _is_color_terminal()
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not _is_color_terminal()

@@ -256,3 +256,4 @@ def test_build_and_ask_write_nothing_to_stderr(tmp_path):
     assert "added 1" in build.stdout and build.stderr == ""
     ask = run("ask", QUESTIONS["ru"], "--index", index)
     assert "Шахаров" in ask.stdout and ask.stderr == ""
+    assert "**" in ask.stdout  # piped: the quoted sentences are marked in their source's excerpt
