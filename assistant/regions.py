@@ -16,6 +16,7 @@ __all__ = [
     "canonical_region",
     "detect_region",
     "find_regions",
+    "region_label",
 ]
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,60 @@ REGIONS: tuple[str, ...] = (
     "Shymkent city",
 )
 NATIONAL = "national"  # a valid metadata value for country-level documents; detection never returns it
+
+# The canonical regions as their people write them, by language (answers and the web chat show these).
+REGION_LABELS = {
+    "ru": {
+        "Abai region": "Абайская область",
+        "Akmola region": "Акмолинская область",
+        "Aktobe region": "Актюбинская область",
+        "Almaty region": "Алматинская область",
+        "Atyrau region": "Атырауская область",
+        "East Kazakhstan region": "Восточно-Казахстанская область",
+        "Zhambyl region": "Жамбылская область",
+        "Zhetysu region": "Жетысуская область",
+        "West Kazakhstan region": "Западно-Казахстанская область",
+        "Karaganda region": "Карагандинская область",
+        "Kostanay region": "Костанайская область",
+        "Kyzylorda region": "Кызылординская область",
+        "Mangystau region": "Мангистауская область",
+        "Pavlodar region": "Павлодарская область",
+        "North Kazakhstan region": "Северо-Казахстанская область",
+        "Turkestan region": "Туркестанская область",
+        "Ulytau region": "Улытауская область",
+        "Astana": "г. Астана",
+        "Almaty city": "г. Алматы",
+        "Shymkent city": "г. Шымкент",
+    },
+    "kk": {
+        "Abai region": "Абай облысы",
+        "Akmola region": "Ақмола облысы",
+        "Aktobe region": "Ақтөбе облысы",
+        "Almaty region": "Алматы облысы",
+        "Atyrau region": "Атырау облысы",
+        "East Kazakhstan region": "Шығыс Қазақстан облысы",
+        "Zhambyl region": "Жамбыл облысы",
+        "Zhetysu region": "Жетісу облысы",
+        "West Kazakhstan region": "Батыс Қазақстан облысы",
+        "Karaganda region": "Қарағанды облысы",
+        "Kostanay region": "Қостанай облысы",
+        "Kyzylorda region": "Қызылорда облысы",
+        "Mangystau region": "Маңғыстау облысы",
+        "Pavlodar region": "Павлодар облысы",
+        "North Kazakhstan region": "Солтүстік Қазақстан облысы",
+        "Turkestan region": "Түркістан облысы",
+        "Ulytau region": "Ұлытау облысы",
+        "Astana": "Астана қаласы",
+        "Almaty city": "Алматы қаласы",
+        "Shymkent city": "Шымкент қаласы",
+    },
+    "en": {},  # the canonical names are English
+}
+
+
+def region_label(region: str, lang: str) -> str:
+    """How ``region`` (canonical) is written in ``lang`` (``ru``, ``kk``, ``en``); other values as they are."""
+    return REGION_LABELS.get(lang, {}).get(region, region)
 
 TITLE_WEIGHT = 3  # a title mention counts as this many mentions in the text
 OPENING_CHARS = 400  # a news lead names its place here: the only region named in it earns one extra mention
@@ -249,7 +304,8 @@ _NAMES: tuple[_Names, ...] = (
     ),
     _Names(
         "Astana",
-        places=("Нур-Султан", "Нұр-Сұлтан", "Astana", "Nur-Sultan"),
+        # "Елорда" is Kazakh for "the capital", which official texts use for Astana alone.
+        places=("Нур-Султан", "Нұр-Сұлтан", "Astana", "Nur-Sultan", "Елорда"),
         titled_places=("Астана", "АСТАНА"),
         adjectives=("астанинск",),
     ),
@@ -467,6 +523,20 @@ _SPECIAL_FORMS: tuple[tuple[str, str], ...] = (
     # "Oral" alone is too often the English word ("Oral health").
     ("West Kazakhstan region", rf"oral\s+{_CITY}"),
     ("West Kazakhstan region", r"city\s+of\s+oral"),
+    # The regions named by their side of the country without "область"/"облысы", as people write
+    # them: "в Северном Казахстане", "Солтүстік Қазақстанда" (folded: Kazakh letters as Russian).
+    *(
+        (region, pattern)
+        for region, russian, kazakh in (
+            ("North Kazakhstan region", "северн", "солтустик"),
+            ("East Kazakhstan region", "восточн", "шыгыс"),
+            ("West Kazakhstan region", "западн", "батыс"),
+        )  # not the south: "Южный Казахстан" spans Turkestan region, Shymkent and more since 2018
+        for pattern in (
+            rf"{russian}(?:ый|ого|ому|ом|ым)\s+казахстан(?:а|у|е|ом)?\b",
+            rf"{kazakh}\s+казакстан{_KAZAKH_SUFFIXES}\b",
+        )
+    ),
 )
 
 _FOLD_LETTERS = str.maketrans(

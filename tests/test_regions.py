@@ -113,6 +113,7 @@ FORMS = [
     ("ШҚО-да", "East Kazakhstan region"),
     # Old names and regional capitals
     ("в Нур-Султане", "Astana"),
+    ("Елордада", "Astana"),
     ("Нұр-Сұлтан қаласы", "Astana"),
     ("Nur-Sultan", "Astana"),
     ("в Алма-Ате", "Almaty city"),
@@ -137,6 +138,11 @@ FORMS = [
     ("Көкшетауда", "Akmola region"),
     ("Экибастузская ГРЭС", "Pavlodar region"),
     ("Южно-Казахстанской области", "Turkestan region"),
+    # A side of the country standing for its region, without "область"/"облысы"
+    ("в Северном Казахстане", "North Kazakhstan region"),
+    ("Солтүстік Қазақстанда", "North Kazakhstan region"),
+    ("Западного Казахстана", "West Kazakhstan region"),
+    ("Шығыс Қазақстандағы", "East Kazakhstan region"),
     # Districts
     ("в Бородулихинском районе", "Abai region"),
     ("Бородулиха ауданында", "Abai region"),

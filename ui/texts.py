@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from assistant import regions
+
 LANGUAGES = ("ru", "kk", "en")
 DEFAULT_LANGUAGE = "ru"
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
@@ -16,54 +18,6 @@ EXAMPLES = (
 # Topics for the By region tab.
 REGION_EXAMPLES = ("цифровизация", "инвестиции", "искусственный интеллект", "сельское хозяйство")
 
-# The canonical regions (assistant.regions.REGIONS) as their people write them.
-REGION_LABELS = {
-    "ru": {
-        "Abai region": "Абайская область",
-        "Akmola region": "Акмолинская область",
-        "Aktobe region": "Актюбинская область",
-        "Almaty region": "Алматинская область",
-        "Atyrau region": "Атырауская область",
-        "East Kazakhstan region": "Восточно-Казахстанская область",
-        "Zhambyl region": "Жамбылская область",
-        "Zhetysu region": "Жетысуская область",
-        "West Kazakhstan region": "Западно-Казахстанская область",
-        "Karaganda region": "Карагандинская область",
-        "Kostanay region": "Костанайская область",
-        "Kyzylorda region": "Кызылординская область",
-        "Mangystau region": "Мангистауская область",
-        "Pavlodar region": "Павлодарская область",
-        "North Kazakhstan region": "Северо-Казахстанская область",
-        "Turkestan region": "Туркестанская область",
-        "Ulytau region": "Улытауская область",
-        "Astana": "г. Астана",
-        "Almaty city": "г. Алматы",
-        "Shymkent city": "г. Шымкент",
-    },
-    "kk": {
-        "Abai region": "Абай облысы",
-        "Akmola region": "Ақмола облысы",
-        "Aktobe region": "Ақтөбе облысы",
-        "Almaty region": "Алматы облысы",
-        "Atyrau region": "Атырау облысы",
-        "East Kazakhstan region": "Шығыс Қазақстан облысы",
-        "Zhambyl region": "Жамбыл облысы",
-        "Zhetysu region": "Жетісу облысы",
-        "West Kazakhstan region": "Батыс Қазақстан облысы",
-        "Karaganda region": "Қарағанды облысы",
-        "Kostanay region": "Қостанай облысы",
-        "Kyzylorda region": "Қызылорда облысы",
-        "Mangystau region": "Маңғыстау облысы",
-        "Pavlodar region": "Павлодар облысы",
-        "North Kazakhstan region": "Солтүстік Қазақстан облысы",
-        "Turkestan region": "Түркістан облысы",
-        "Ulytau region": "Ұлытау облысы",
-        "Astana": "Астана қаласы",
-        "Almaty city": "Алматы қаласы",
-        "Shymkent city": "Шымкент қаласы",
-    },
-    "en": {},  # the canonical names are English
-}
 
 DOC_TYPE_LABELS = {
     "ru": {
@@ -470,4 +424,4 @@ def region_label(lang: str, region: str) -> str:
         return text(lang, "region_national")
     if not region:
         return text(lang, "region_unknown")
-    return REGION_LABELS[language(lang)].get(region, region)
+    return regions.region_label(region, language(lang))
