@@ -1,0 +1,681 @@
+"""Evidence: what a question asks for, and what each candidate sentence offers it.
+
+A careful reader decides whether a sentence answers a question from more than its similarity
+in meaning. This module computes those signals, language by language, with no model:
+
+* the **answer type** the question asks for: a person or body ("кто", "кім", "who"), a number
+  ("сколько", "қанша", "how many"), a date or period ("когда", "қашан", "by what date"), a
+  name ("как называется", "қалай аталады", "what is … called") or a place ("где", "қайда",
+  "where"), and whether the sentence contains one;
+* the question's **content words** (stemmed as by :mod:`assistant.keywords`) found in the
+  sentence and in its passage, and its **salient terms** (numbers, names, quoted titles, codes
+  such as "5G") missing from the passage;
+* the **region** the question names against the region of the sentence's document;
+* the cosines of the question with the sentence and the passage, and their gaps to the best
+  candidate.
+
+:func:`sentence_features` turns these into one row of :data:`FEATURES` per sentence;
+:mod:`assistant.answerability` weighs them into the probability that the sentence answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.keywords import analyze_words
+from assistant.metadata import detect_language
+from assistant.regions import REGIONS, canonical_region, find_regions
+from assistant.sentences import split_sentences
+
+__all__ = [
+    "ANSWER_TYPES",
+    "FEATURES",
+    "Candidate",
+    "QuestionProfile",
+    "months_of",
+    "name_key",
+    "names_of",
+    "offers",
+    "profile_question",
+    "quotable_sentences",
+    "sentence_features",
+    "sentence_vectors",
+]
+
+PERSON, NUMBER, DATE, NAME, PLACE, OTHER = "person", "number", "date", "name", "place", "other"
+ANSWER_TYPES = (PERSON, NUMBER, DATE, NAME, PLACE, OTHER)
+MIN_QUOTE_CHARS = 25  # headings and list stubs ("Глава 1.", "2) и др.") are not answers
+
+# The row :func:`sentence_features` computes for a candidate sentence, in this order. The
+# answerability model's weights are stored by these names, so renaming one is a format change.
+FEATURES = (
+    "sentence_cosine",  # cosine of the question and the sentence
+    "passage_cosine",  # cosine of the question and the sentence's passage
+    "sentence_gap",  # sentence_cosine minus the best candidate's (0 for the best, negative below)
+    "passage_gap",  # passage_cosine minus the best retrieved passage's
+    "words_in_sentence",  # share of the question's content words the sentence contains (with translations)
+    "words_in_passage",  # … that the passage, its title or its section contains
+    "words_unmatched",  # share of the question's words that cannot be found in the passage's language
+    "focus_in_sentence",  # share of the asked-about words ("сколько СЁЛ", "how many WATER METERS") in the sentence
+    "salient_missing",  # share of the question's numbers, names and quoted titles the passage lacks
+    "type_asked",  # 1 when the question asks for a person, number, date, name or place
+    "type_offered",  # 0..1: the sentence holds what the question asks for (1: next to the asked words)
+    "focus_and_type",  # focus_in_sentence × type_offered: the asked fact about the asked-about thing
+    "region_match",  # the question names a region, and the sentence's document is about it
+    "region_mismatch",  # the question names a region, and the document is about another one
+    "cross_language",  # the question and the passage are in different languages
+    "cross_sentence_cosine",  # cross_language × sentence_cosine: cosines run lower across languages
+    "short_question",  # the question has at most three content words
+)
+
+# ---------------------------------------------------------------------------------------------
+# What the question asks for
+# ---------------------------------------------------------------------------------------------
+
+# Question words and phrases by answer type, in Russian, Kazakh and English (case-folded text).
+_ASKS: dict[str, re.Pattern[str]] = {
+    PERSON: re.compile(
+        r"\b(?:кто|кого|кому|кем|чь[еёиюя]\w*|кім\w*|who|whom|whose)\b"
+        r"|\bкак(?:ой|ая|ое|ие|ого|ому|им)\s+(?:аким\w*|орган\w*|ведомств\w*|управлени\w*|министерств\w*|организаци\w*|чиновник\w*|заместител\w*|руководител\w*)"
+        r"|\bқай\s+(?:әкім\w*|орган\w*|басқарма\w*|мекеме\w*|министрлі\w*)"
+        r"|\b(?:which|what)\s+(?:official|akim|deputy|body|agency|department|office|organi[sz]ation|ministry|minister|head)"
+    ),
+    NUMBER: re.compile(
+        r"\bсколько\b|\bкакое\s+(?:количество|число)|\bкаков\w*\s+(?:объ[её]м|сумм\w*|размер\w*|дол\w+|количеств\w*|бюджет\w*|стоимост\w*)"
+        r"|\b(?:на\s+)?как(?:ую|ая|ой|ов)\s+(?:сумм\w*|объ[её]м\w*|бюджет\w*|дол\w+|процент\w*|стоимост\w*)"
+        r"|\bқанша\w*|\bнеше\b|\bқандай\s+(?:сома\w*|көлем\w*|қаражат\w*)"
+        r"|\bhow\s+(?:many|much)\b|\bwhat\s+(?:number|amount|share|percentage|sum|budget|cost|volume)\b"
+        r"|\bwhat\s+(?:is|was|were|are)\s+the\s+(?:number|amount|budget|cost|total|sum|share|percentage|volume)\b"
+    ),
+    DATE: re.compile(
+        r"\bкогда\b|\bк\s+как(?:ому|ой)\s+(?:сроку|числу|дате|году|месяцу)|\bдо\s+какого\b|\bв\s+какие\s+сроки"
+        r"|\bкакого\s+числа|\bв\s+как(?:ом|ой|ие)\s+(?:году|месяце|квартале|сроки|период|день|дату)|\bкаки[ем]\s+срок\w*"
+        r"|\bкаков\w*\s+срок\w*|\bкакой\s+срок\w*|\bсроки?\b"
+        r"|\bқашан\w*|\bқай\s+(?:уақыт\w*|мерзім\w*|күн\w*|жыл\w*|ай\w*|тоқсан\w*)|\bқандай\s+мерзім\w*|\bнешінші\b|\bмерзім\w*"
+        r"|\bwhen\b|\bby\s+(?:what|which)\s+(?:date|time|month|year)|\bwhat\s+(?:date|deadline|year|month|time\s*frame|timeline)"
+        r"|\bwhich\s+(?:date|year|month|quarter)|\bdeadline\b|\bby\s+when\b"
+    ),
+    NAME: re.compile(
+        r"\bкак\s+называ\w+|\bназвани\w*|\bкак(?:ой|ая|ие|ое)\s+(?:проект\w*|программ\w*|платформ\w*|инициатив\w*|центр\w*)"
+        r"|\bқалай\s+аталады|\bатау\w*|\bқандай\s+(?:жоба\w*|бағдарлама\w*|платформа\w*|бастама\w*|орталық\w*)"
+        r"|\bcalled\b|\bnamed?\b|\bname\s+of\b|\b(?:which|what)\s+(?:project|programme|program|platform|initiative|centre|center|system)s?\b"
+    ),
+    PLACE: re.compile(
+        r"\bгде\b|\bв\s+как(?:ом|ой|их)\s+(?:город\w*|район\w*|сел\w*|населенн\w*|населённ\w*|регион\w*|област\w*)"
+        r"|\bқайда\b|\bқай\s+(?:жер\w*|қала\w*|аудан\w*|ауыл\w*|өңір\w*|облыс\w*)"
+        r"|\bwhere\b|\bin\s+(?:which|what)\s+(?:city|town|district|village|region)"
+    ),
+}
+
+# ---------------------------------------------------------------------------------------------
+# What a sentence offers
+# ---------------------------------------------------------------------------------------------
+
+_UPPER = "A-ZА-ЯЁӘҒҚҢӨҰҮҺІ"
+_LOWER = "a-zа-яёәғқңөұүһі"
+_CAPITALISED = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}]?[{_LOWER}]+)?"
+# Two capitalised words in a row ("Асхат Шахаров"), or initials and a surname ("А. С. Шахаров").
+_PERSON_NAME = re.compile(rf"\b{_CAPITALISED}\s+{_CAPITALISED}\b|\b[{_UPPER}]\.\s?(?:[{_UPPER}]\.\s?)?{_CAPITALISED}\b")
+# Capitalised pairs that are not people ("Республики Казахстан", "Глава государства" never pairs).
+_NOT_PEOPLE = frozenset(
+    """
+    республика республики республикой республике казахстан казахстана казахстане президент президента
+    послание послания послании министерство министерства правительство правительства национальный
+    национального государственный государственной қазақстан қазақстанның республикасы республикасының
+    жолдау жолдауы жолдауын мемлекет үкімет the republic kazakhstan president address government of
+    ministry national state akimat
+    """.split()
+)
+# Bodies that can be the "who" of a task. Not the akimat and the maslikhat: every meeting happens
+# there, so they name the setting, not who is responsible.
+_BODIES = re.compile(
+    r"\b(?:управлени\w+|департамент\w*|палат\w+|министерств\w+|ведомств\w+|комитет\w*|"
+    r"фонд\w*|центр\w*|агентств\w+|холдинг\w*|компани\w+|учреждени\w+|организаци\w+|служб\w+|"
+    r"басқарма\w*|департамент\w*|палата\w*|министрлі\w*|комитет\w*|қор\w*|орталы\w*|"
+    r"department|office|chamber|ministry|committee|fund|centre|center|agency|company|service)\b"
+)
+_ROLES = re.compile(
+    r"\b(?:аким\w*|заместител\w*|руководител\w*|глав[аеуы]\w*|председател\w*|министр\w*|депутат\w*|директор\w*|"
+    r"начальник\w*|секретар\w*|әкім\w*|басшы\w*|орынбасар\w*|төраға\w*|министр\w*|"
+    r"akim|deputy|head|chair\w*|minister|director|governor|mayor|secretary)\b"
+)
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
+_NUMBER_WORDS = re.compile(
+    r"\b(?:один|одна|одно|два|две|три|четыр\w+|пят\w+|шест\w+|сем\w+|восем\w+|девят\w+|десят\w+|сорок\w*|сто|сотн\w+|"
+    r"тысяч\w*|миллион\w*|миллиард\w*|млн|млрд|трлн|"
+    r"бір|екі|үш|төрт|бес|алты|жеті|сегіз|тоғыз|он|жиырма|отыз|қырық|елу|жүз|мың|миллион\w*|миллиард\w*|"
+    r"one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?)\b"
+)
+_MONTHS = (
+    r"январ\w*|феврал\w*|март\w*|апрел\w*|ма[яйе]\b|июн\w*|июл\w*|август\w*|сентябр\w*|октябр\w*|ноябр\w*|декабр\w*"
+    r"|қаңтар\w*|ақпан\w*|наурыз\w*|сәуір\w*|мамыр\w*|маусым\w*|шілде\w*|тамыз\w*|қыркүйек\w*|қазан\w*|қараша\w*|желтоқсан\w*"
+    r"|january|february|march|april|may|june|july|august|september|october|november|december"
+)
+_DATES = re.compile(
+    rf"\b(?:{_MONTHS})|\b(?:19|20)\d\d\b|\b\d{{1,2}}\.\d{{1,2}}\.\d{{2,4}}\b"
+    r"|\b(?:квартал\w*|полугоди\w*|тоқсан\w*|жартыжылды\w*|quarter\w*|half[- ]year)"
+    r"|\bконц[ае]\s+(?:года|месяца|недели)|\bжыл\s+соңы\w*|\bend\s+of\s+the\s+(?:year|month)"
+    r"|\b(?:ежегодно|ежемесячно|еженедельно|annually|monthly|weekly|жыл\s+сайын|ай\s+сайын)\b"
+)
+_QUOTED = re.compile(r"«[^»]{2,80}»|\"[^\"]{2,80}\"|“[^”]{2,80}”|„[^“”]{2,80}[“”]")
+_LATIN_IN_CYRILLIC = re.compile(r"\b[A-Z][A-Za-z0-9-]*[A-Za-z0-9]\b|\b\d+[A-Za-z]+\b")
+_PLACE_WORDS = re.compile(
+    r"\b(?:район\w*|сел[оаеу]\w*|город\w*|аул\w*|поселк\w*|посёлк\w*|аудан\w*|ауыл\w*|қала\w*|кент\w*|"
+    r"district|village|town|city)\b"
+)
+_WORD = re.compile(r"\w+")
+FOCUS_WORDS = 3
+_NEAR = 4  # words: "84 села", "до 1 марта" — the asked fact sits next to the asked-about word
+
+
+@dataclass(frozen=True)
+class QuestionProfile:
+    """What a question asks and names.
+
+    Attributes:
+        text: the question (or the resolved query of a follow-up).
+        lang: its language (``ru``, ``kk``, ``en``).
+        answer_type: one of :data:`ANSWER_TYPES` (``other`` when no question word says).
+        regions: canonical regions the question names, in order of mention.
+        words: its content words, each as the alternative stems :func:`assistant.keywords.analyze_words`
+            gives plus those of its :mod:`assistant.glossary` translations (a phrase of several words
+            is one alternative, its words' stems joined by spaces).
+        portable: for each word, whether it can be found in a text of another language: it has
+            translations, or it is a number or a code.
+        focus: the words the question asks about: the first three content words from its question
+            word on ("сколько сёл подключат", "how many smart water meters", "кім төрағалық етті");
+            empty when no question word says what is asked.
+        salient: its numbers, names, quoted titles and codes, as name keys (see :func:`name_key`).
+    """
+
+    text: str
+    lang: str
+    answer_type: str
+    regions: tuple[str, ...]
+    words: tuple[tuple[str, ...], ...]
+    salient: tuple[str, ...]
+    portable: tuple[bool, ...] = ()
+    focus: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A quotable sentence: ``passages[passage].text[start:end] == text``."""
+
+    passage: int
+    start: int
+    end: int
+    text: str
+
+
+def profile_question(question: str, lang: str = "", *, context: str | None = None) -> QuestionProfile:
+    """What ``question`` asks for, which regions it names, and its words and salient terms.
+
+    Args:
+        question: the question as asked.
+        lang: its language; detected when empty.
+        context: for a follow-up, the text searched for it (the earlier question with this one,
+            see :func:`assistant.answer.resolve_follow_up`). "А кто участвовал?" asks its own
+            type with its own words; "А в Костанае?" borrows both, and any follow-up that names
+            no region borrows the earlier one's.
+    """
+    lang = lang or detect_language(question) or "ru"
+    context = context if context is not None else question
+    mentions = find_regions(question) or find_regions(context)
+    words, portable, salient = _words_and_salient(question, mentions, lang)
+    answer_type, at = _asked(question)
+    asked_in = question
+    if not words and context != question:
+        words, portable, salient = _words_and_salient(context, mentions, lang)
+    if answer_type == OTHER and context != question:
+        (answer_type, at), asked_in = _asked(context), context
+    focus = _words_and_salient(asked_in[at:], mentions, lang)[0][:FOCUS_WORDS] if answer_type != OTHER else ()
+    return QuestionProfile(
+        text=question,
+        lang=lang,
+        answer_type=answer_type,
+        regions=tuple(dict.fromkeys(mention.region for mention in mentions)),
+        words=words,
+        salient=salient,
+        portable=portable,
+        focus=focus,
+    )
+
+
+def _words_and_salient(text: str, mentions, lang: str):
+    """(words with their translations, whether each is portable across languages, salient terms)."""
+    from assistant.glossary import glossary
+
+    # The region is weighed on its own (region_match): its words are not content words too.
+    for mention in mentions:
+        text = text.replace(mention.evidence, " ")
+    terms = glossary()
+    words, portable = [], []
+    for group in dict.fromkeys(tuple(group) for group in analyze_words(text, lang, query=True)):
+        if set(group) <= _QUESTION_PHRASE_STEMS:
+            continue
+        translations = terms.translations(group)
+        words.append(tuple(dict.fromkeys((*group, *sorted(translations)))))
+        portable.append(bool(translations) or any(ch.isdigit() for stem in group for ch in stem))
+    return tuple(words), tuple(portable), salient_terms(text)
+
+
+# Words of question phrases that name no content ("how many", Kazakh "төрағалық етті" = "chaired").
+_QUESTION_PHRASE_STEMS = frozenset(
+    stem for group in analyze_words("many much ет етті етеді етіп етілді", query=True) for stem in group
+)
+
+
+def asked_type(question: str) -> str:
+    """The answer type of ``question``: the type whose question word comes first, else ``other``."""
+    return _asked(question)[0]
+
+
+def _asked(question: str) -> tuple[str, int]:
+    """The answer type and where its question word starts (``other`` and 0 without one)."""
+    folded = question.casefold().replace("ё", "е")  # same length: offsets hold in the question
+    found = [(match.start(), kind) for kind, pattern in _ASKS.items() if (match := pattern.search(folded))]
+    if not found:
+        return OTHER, 0
+    start, kind = min(found)
+    return kind, start
+
+
+def salient_terms(text: str) -> tuple[str, ...]:
+    """Numbers, quoted titles, codes and names of ``text`` (see :func:`names_of`), as name keys."""
+    terms = list(_DIGITS.findall(text))
+    for quoted in _QUOTED.findall(text):
+        terms.extend(_WORD.findall(quoted[1:-1]))
+    terms += names_of(text)
+    terms += re.findall(r"\b\d+[A-Za-zА-Яа-я]+\b|\b[A-Za-zА-Яа-я]+\d+\b", text)
+    keys = (name_key(term) for term in terms)
+    return tuple(dict.fromkeys(key for key in keys if key))
+
+
+def offers(sentence: str, answer_type: str, near: Sequence[str] = ()) -> float:
+    """How well ``sentence`` holds an answer of ``answer_type``, from 0 to 1.
+
+    1 when the fact sits within a few words of one of ``near`` (the question's words found in the
+    sentence, as stems): "до 1 марта" after "представить", "84 сел" before "подключат"; 0.5 when
+    it is elsewhere in the sentence. For a person, a body ("управление цифровизации") counts half
+    as much as a name.
+    """
+    if answer_type == OTHER:
+        return 0.0
+    primary, secondary = _typed_spans(sentence, answer_type)
+    positions = _word_positions(sentence, near) if near else []
+    return max(_closeness(sentence, primary, positions), 0.5 * _closeness(sentence, secondary, positions))
+
+
+def _closeness(sentence: str, spans: list[tuple[int, int]], positions: list[int]) -> float:
+    if not spans:
+        return 0.0
+    for start, end in spans:
+        first, last = _word_index(sentence, start), _word_index(sentence, max(start, end - 1))
+        if any(first - _NEAR <= position <= last + _NEAR for position in positions):
+            return 1.0
+    return 0.5
+
+
+def _typed_spans(sentence: str, answer_type: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Character spans of the things of ``answer_type`` in ``sentence``: (answers, weaker answers)."""
+    folded = sentence.casefold().replace("ё", "е")
+    if answer_type == PERSON:
+        names = [m.span() for m in _PERSON_NAME.finditer(sentence) if not _all_not_people(m.group())]
+        # Bodies and roles answer "who took part" / "who is responsible" too, but less surely than a name.
+        return names, [m.span() for pattern in (_BODIES, _ROLES) for m in pattern.finditer(folded)]
+    if answer_type == NUMBER:
+        dates = [m.span() for m in _DATES.finditer(folded)]
+        numbers = [m.span() for m in _DIGITS.finditer(folded) if not any(s <= m.start() < e for s, e in dates)]
+        return numbers + [m.span() for m in _NUMBER_WORDS.finditer(folded)], []
+    if answer_type == DATE:
+        return [m.span() for m in _DATES.finditer(folded)], []
+    if answer_type == NAME:
+        spans = [m.span() for m in _QUOTED.finditer(sentence)]
+        if detect_language(sentence) in ("ru", "kk"):
+            spans += [m.span() for m in _LATIN_IN_CYRILLIC.finditer(sentence)]
+        return spans, []
+    if answer_type == PLACE:
+        places = [(m.first, m.first + len(m.evidence)) for m in find_regions(sentence)]
+        return places + [m.span() for m in _PLACE_WORDS.finditer(folded)], []
+    return [], []
+
+
+def _all_not_people(pair: str) -> bool:
+    return any(word.casefold() in _NOT_PEOPLE for word in re.findall(r"[^\W\d_]+", pair))
+
+
+def _word_index(text: str, offset: int) -> int:
+    """How many words precede ``offset``; a quoted title counts as one word (it names one thing)."""
+    before = _QUOTED.sub(" title ", text[:offset])
+    return len(_WORD.findall(before))
+
+
+def _word_positions(sentence: str, stems: Sequence[str]) -> list[int]:
+    """Word positions in ``sentence`` of words whose stems are among ``stems``."""
+    wanted = set(stems)
+    positions = []
+    for match in _WORD.finditer(sentence):
+        groups = analyze_words(match.group(), query=True)
+        if any(stem in wanted for group in groups for stem in group):
+            positions.append(_word_index(sentence, match.start()))
+    return positions
+
+
+# ---------------------------------------------------------------------------------------------
+# Names across scripts
+# ---------------------------------------------------------------------------------------------
+
+_TO_LATIN = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i",
+        "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
+        "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sh", "ъ": "", "ы": "y", "ь": "",
+        "э": "e", "ю": "iu", "я": "ia", "ә": "a", "ғ": "g", "қ": "k", "ң": "n", "ө": "o", "ұ": "u", "ү": "u",
+        "һ": "kh", "і": "i",
+    }
+)  # fmt: skip
+_NAME_KEY = 5
+_LATIN_FOLD = (("yu", "iu"), ("ya", "ia"), ("y", "i"), ("h", ""), ("q", "k"), ("w", "v"), ("x", "ks"), ("j", "zh"))
+
+
+def name_key(word: str) -> str:
+    """A spelling-independent key of a name or number: "Шахаров", "Shakharov" and "Шахарова" share a prefix.
+
+    Letters are transliterated to Latin, then the usual variants (y/i, h, q/k, j/zh) are folded
+    and the key is cut to five letters, which also drops most case endings ("Астана", "Астаны",
+    "Astana"). Digits stay as they are.
+    """
+    folded = word.casefold().translate(_TO_LATIN)
+    if any(ch.isdigit() for ch in folded):
+        return re.sub(r"[^\w]", "", folded).replace(",", ".")
+    for old, new in _LATIN_FOLD:
+        folded = folded.replace(old, new)
+    letters = re.sub(r"[^a-z]", "", folded)
+    return letters[:_NAME_KEY] if len(letters) >= 3 else ""
+
+
+_MONTH_NUMBERS = (
+    ("январ", "қаңтар", "january"), ("феврал", "ақпан", "february"), ("март", "наурыз", "march"),
+    ("апрел", "сәуір", "april"), ("ма[йяе]", "мамыр", "may"), ("июн", "маусым", "june"), ("июл", "шілде", "july"),
+    ("август", "тамыз", "august"), ("сентябр", "қыркүйек", "september"), ("октябр", "қазан", "october"),
+    ("ноябр", "қараша", "november"), ("декабр", "желтоқсан", "december"),
+)  # fmt: skip
+_MONTH = re.compile(
+    "|".join(rf"(?P<m{number}>\b(?:{'|'.join(names)})\w*)" for number, names in enumerate(_MONTH_NUMBERS, 1)),
+    re.IGNORECASE,
+)
+
+
+def months_of(text: str) -> list[tuple[int, str]]:
+    """The months ``text`` names, in Russian, Kazakh or English: (1..12, the word as written).
+
+    "May" counts only in English sentences' capitalised form or next to a number ("1 мая", "мамыр").
+    """
+    found = []
+    for match in _MONTH.finditer(text):
+        number = int(match.lastgroup[1:])
+        word = match.group()
+        if number == 5 and word.casefold() == "may" and not word[0].isupper():
+            continue  # the English modal verb
+        if number == 10 and word.casefold().startswith("қазан") and not re.search(r"\d\s*$", text[: match.start()]):
+            continue  # "қазан" is also a cauldron: a month only after a day number
+        found.append((number, word))
+    return found
+
+
+# Capitalised words that are not names: sentence openers and the domain's titles.
+_COMMON_CAPITALISED = frozenset(
+    """
+    the a an in on at by for of to and or with from this that these those it its they their there he she his her
+    we our as is are was were will be been has have had not also after before under during however meanwhile
+    akim akimat president address government region district city republic kazakhstan head deputy minister
+    ministry department office council chamber state national digital programme program project plan mr mrs ms
+    """.split()
+)
+
+
+def names_of(sentence: str, lang: str = "") -> list[str]:
+    """The names a sentence states: capitalised words after its first that are not common words
+    (the domain's titles, months, words of :mod:`assistant.glossary`)."""
+    from assistant.glossary import glossary
+
+    words = list(re.finditer(r"[^\W\d_][\w-]*", sentence.strip()))
+    common = glossary()
+    names = []
+    for match in words[1:]:
+        word = match.group()
+        if not word[0].isupper() or len(word) < 3 or word.isupper() and len(word) <= 3:
+            continue
+        folded = word.casefold()
+        if folded in _COMMON_CAPITALISED or folded in _NOT_PEOPLE or months_of(word) or common.is_common(word):
+            continue
+        names.append(word)
+    return names
+
+
+def _name_keys_of(text: str) -> set[str]:
+    keys = {name_key(word) for word in re.findall(r"\w+", text)}
+    keys.update(number.replace(",", ".") for number in _DIGITS.findall(text.replace("\u00a0", "").replace(" ", "")))
+    keys.update(number.replace(",", ".") for number in _DIGITS.findall(text))
+    return keys
+
+
+# ---------------------------------------------------------------------------------------------
+# The feature rows
+# ---------------------------------------------------------------------------------------------
+
+
+def quotable_sentences(passages: Sequence) -> list[Candidate]:
+    """Every sentence of ``passages`` that can stand as a quote (not a heading or a list stub)."""
+    found = []
+    for index, passage in enumerate(passages):
+        for start, end in split_sentences(passage.text, passage.lang):
+            sentence = passage.text[start:end]
+            words = len(_WORD.findall(sentence))
+            # A line without closing punctuation and few words is a heading, not a statement.
+            statement = sentence.rstrip()[-1:] in ".!?…»\"')" or words >= 8
+            if len(sentence) >= MIN_QUOTE_CHARS and words >= 4 and statement:
+                found.append(Candidate(index, start, end, sentence))
+    return found
+
+
+def sentence_vectors(searcher, passages: Sequence, candidates: Sequence[Candidate]) -> np.ndarray:
+    """Unit vectors of the candidate sentences: stored by the build when it embedded them, else embedded now.
+
+    Args:
+        searcher: the :class:`assistant.retrieval.Searcher` the passages come from.
+        passages: the passages the candidates point into.
+        candidates: their sentences (:func:`quotable_sentences`).
+    """
+    stored = {index: searcher.sentence_vectors(passages[index].chunk_id) for index in {c.passage for c in candidates}}
+    found = [stored[c.passage].get((c.start, c.end)) for c in candidates]
+    missing = [number for number, vector in enumerate(found) if vector is None]
+    if missing:
+        fresh = searcher.embedder.embed_passages([candidates[number].text for number in missing])
+        for number, vector in zip(missing, fresh):
+            found[number] = vector
+    return np.stack(found).astype(np.float32)
+
+
+def sentence_features(
+    profile: QuestionProfile,
+    passages: Sequence,
+    candidates: Sequence[Candidate],
+    sentence_cosines: np.ndarray,
+) -> np.ndarray:
+    """One row of :data:`FEATURES` per candidate sentence (float32, ``len(candidates) × len(FEATURES)``).
+
+    Args:
+        profile: the question (:func:`profile_question`).
+        passages: the retrieved passages (:class:`assistant.retrieval.Passage`), whose ``similarity``
+            is the question's cosine with the passage.
+        candidates: their quotable sentences.
+        sentence_cosines: the question's cosine with each candidate.
+    """
+    rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
+    if not candidates:
+        return rows
+    best_sentence = float(np.max(sentence_cosines))
+    best_passage = max(float(p.similarity) for p in passages)
+    all_stems = {stem for group in profile.words for stem in group}
+    question_buckets = _buckets(all_stems)
+    per_passage = {}
+    for index in {c.passage for c in candidates}:
+        passage = passages[index]
+        text = f"{passage.title}\n{passage.section}\n{passage.text}"
+        stems = {stem for group in analyze_words(text, passage.lang, query=True) for stem in group}
+        words = _matchable(profile, passage.lang)
+        focus = [group for group in profile.focus if group in words]
+        coverable = len(words) / len(profile.words) if profile.words else 0.0
+        per_passage[index] = (
+            words,
+            focus,
+            coverable,
+            _share(words, stems) * coverable,
+            1.0 - len(words) / len(profile.words) if profile.words else 0.0,
+            _missing_share(profile.salient, _name_keys_of(text)),
+            *_region_relation(profile.regions, passage, text),
+            float(bool(passage.lang) and passage.lang != profile.lang),
+        )
+    asked = profile.answer_type != OTHER
+    short = float(len(profile.words) <= 3)
+    previous_stems: set[str] = set()
+    for row, (candidate, cosine) in enumerate(zip(candidates, sentence_cosines)):
+        passage = passages[candidate.passage]
+        words, focus, coverable, words_in_passage, unmatched, salient_missing, match, mismatch, cross = per_passage[
+            candidate.passage
+        ]
+        own_stems = {stem for group in analyze_words(candidate.text, passage.lang, query=True) for stem in group}
+        sentence_stems = own_stems
+        if row and candidates[row - 1].passage == candidate.passage and _opens_with_pronoun(candidate.text):
+            # "Её запуск намечен на март": the subject is in the sentence before.
+            sentence_stems = own_stems | previous_stems
+        previous_stems = own_stems
+        found_stems = sorted(stem for stem in sentence_stems if _found((stem,), all_stems, question_buckets))
+        offered = offers(candidate.text, profile.answer_type, found_stems) if asked else 0.0
+        focus_share = _share(focus, sentence_stems)
+        rows[row] = (
+            cosine,
+            passage.similarity,
+            cosine - best_sentence,
+            passage.similarity - best_passage,
+            _share(words, sentence_stems) * coverable,
+            words_in_passage,
+            unmatched,
+            focus_share,
+            salient_missing,
+            float(asked),
+            offered,
+            focus_share * offered,
+            match,
+            mismatch,
+            cross,
+            cross * cosine,
+            short,
+        )
+    return rows
+
+
+_PRONOUNS = frozenset(
+    """
+    он она оно они его её ее их ему ей им это этот эта эти там здесь данный данная данное данные
+    ол оның олар оған оны бұл осы онда мұнда сол
+    it its this these they their he she his her there
+    """.split()
+)
+
+
+def _opens_with_pronoun(sentence: str) -> bool:
+    first = re.match(r"\W*(\w+)", sentence)
+    return bool(first) and first.group(1).casefold() in _PRONOUNS
+
+
+def _matchable(profile: QuestionProfile, lang: str) -> list[tuple[str, ...]]:
+    """The question's words that a text in ``lang`` can contain: all of them in the question's own
+    language; across languages those with translations, numbers and codes, and between Russian
+    and Kazakh also the words they share (no Kazakh-only letter: "интернет", "цифровизация")."""
+    if not lang or lang == profile.lang or not profile.portable:
+        return list(profile.words)
+    cyrillic = {profile.lang, lang} <= {"ru", "kk"}
+    return [
+        group
+        for group, portable in zip(profile.words, profile.portable)
+        if portable or (cyrillic and not _KAZAKH_ONLY.intersection(group[0]))
+    ]
+
+
+_KAZAKH_ONLY = frozenset("әғқңөұүһі")
+
+
+def _share(words: Sequence[tuple[str, ...]], stems: set[str]) -> float:
+    """Share of ``words`` found among ``stems`` (see :func:`_found`)."""
+    if not words:
+        return 0.0
+    buckets = _buckets(stems)
+    return sum(1 for group in words if _found(group, stems, buckets)) / len(words)
+
+
+_PREFIX = 5  # stems of one word in two forms share this much: председательств(овал) / председательств(ом)
+
+
+def _buckets(stems: set[str]) -> dict[str, list[str]]:
+    buckets: dict[str, list[str]] = {}
+    for stem in stems:
+        if len(stem) >= _PREFIX:
+            buckets.setdefault(stem[:_PREFIX], []).append(stem)
+    return buckets
+
+
+def _found(group: Sequence[str], stems: set[str], buckets: dict[str, list[str]]) -> bool:
+    """Whether a word (its alternative stems) occurs among ``stems``: the same stem, or one of at
+    least five letters that agrees with it (:func:`_same_word`: Snowball stems "председательствовал"
+    and "председательством" differently)."""
+    for stem in group:
+        if " " in stem:  # a phrase: all its words ("рабоч|рабоч мест|мест" of "рабочие места")
+            if all(_found(word.split("|"), stems, buckets) for word in stem.split(" ")):
+                return True
+            continue
+        if stem in stems:
+            return True
+        if len(stem) >= _PREFIX and any(_same_word(stem, other) for other in buckets.get(stem[:_PREFIX], ())):
+            return True
+    return False
+
+
+def _same_word(first: str, second: str) -> bool:
+    """Two stems of at least five letters that differ only after the shorter one's last letter but one:
+    "председательств"/"председательствова", and across Russian and Kazakh "оптическ"/"оптика"."""
+    shorter = min(len(first), len(second))
+    common = 0
+    while common < shorter and first[common] == second[common]:
+        common += 1
+    return common >= max(_PREFIX, shorter - 1)
+
+
+def _missing_share(salient: Sequence[str], keys: set[str]) -> float:
+    if not salient:
+        return 0.0
+    return sum(1 for term in salient if term not in keys) / len(salient)
+
+
+def _region_relation(regions: Sequence[str], passage, text: str) -> tuple[float, float]:
+    """(match, mismatch) of the question's regions with the passage's document.
+
+    The document's declared region decides; a national document or one of unknown region
+    matches when its passage names the region, and never mismatches.
+    """
+    if not regions:
+        return 0.0, 0.0
+    own = canonical_region(passage.region) if passage.region else None
+    own = own if own in REGIONS else None  # "national" and unknown values are about no one region
+    if own in regions:
+        return 1.0, 0.0
+    named = {mention.region for mention in find_regions(text)}
+    if named & set(regions):
+        return (1.0, 0.0) if own is None else (0.5, 0.5)
+    return 0.0, float(own is not None)

@@ -1,0 +1,175 @@
+"""Evidence for answers: what a question asks for, what a sentence offers, names across scripts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant import AssistantError
+from assistant.answerability import ANSWER_FEATURES, WEIGHTS_FILE, AnswerabilityModel, default_model
+from assistant.evidence import (
+    FEATURES,
+    Candidate,
+    asked_type,
+    months_of,
+    name_key,
+    names_of,
+    offers,
+    profile_question,
+    sentence_features,
+)
+from assistant.glossary import parse
+from assistant.retrieval import Passage
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Кто председательствовал на заседании?", "person"),
+        ("Под чьим руководством прошло совещание?", "person"),
+        ("Отырысқа кім төрағалық етті?", "person"),
+        ("Who chaired the meeting?", "person"),
+        ("Which department is responsible for the platform?", "person"),
+        ("Сколько сёл подключат к интернету?", "number"),
+        ("Какова сумма финансирования?", "number"),
+        ("Қанша мектеп салынады?", "number"),
+        ("How many 5G stations will be installed?", "number"),
+        ("Когда было оглашено Послание?", "date"),
+        ("К какому сроку нужно внести предложения?", "date"),
+        ("Жолдау қашан жарияланды?", "date"),
+        ("By what date must the akims report?", "date"),
+        ("Как называется проект по цифровизации сёл?", "name"),
+        ("Жобаның атауы қандай?", "name"),
+        ("What is the AI centre called?", "name"),
+        ("Где откроют IT-хаб?", "place"),
+        ("Where will the data centre be built?", "place"),
+        ("Что обсудили на заседании?", "other"),
+        ("What did the akim say about the Address?", "other"),
+    ],
+)
+def test_the_answer_type_is_read_from_the_question_word_in_three_languages(question, kind):
+    assert asked_type(question) == kind
+
+
+def test_the_first_question_word_decides():
+    assert asked_type("Когда и сколько школ построят?") == "date"
+    assert asked_type("Сколько школ построят и когда?") == "number"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "near", "expected"),
+    [
+        ("Под председательством акима области Асхата Шахарова состоялось заседание.", "person", (), 0.5),
+        ("В заседании приняли участие депутаты и представители бизнеса.", "person", (), 0.25),  # roles, no name
+        ("В заседании приняли участие представители бизнеса.", "person", (), 0.0),
+        ("Контроль возложен на управление цифровизации области.", "person", (), 0.25),  # a body, not a name
+        ("Контроль возложен на управление цифровизации области.", "person", ("контрол",), 0.5),
+        ("К концу 2026 года к интернету подключат 84 села.", "number", ("подключат",), 1.0),
+        ("К концу 2026 года к интернету подключат все сёла.", "number", ("подключат",), 0.0),  # only a year
+        ("Предложения нужно внести до 25 сентября 2025 года.", "date", ("внест",), 1.0),
+        ("Предложения нужно внести в кратчайшие сроки.", "date", ("внест",), 0.0),
+        ("Запущен проект «Цифровой аул» для сельских школ.", "name", (), 0.5),
+        ("Жоба «Smart Aqtau» деп аталады.", "name", (), 0.5),
+        ("Центр откроют в Таразе в следующем году.", "place", (), 0.5),
+        ("Обсуждались вопросы цифровизации.", "other", (), 0.0),
+    ],
+)
+def test_a_sentence_offers_the_asked_type_and_best_next_to_the_asked_words(sentence, kind, near, expected):
+    assert offers(sentence, kind, near) == expected
+
+
+def test_a_number_far_from_the_asked_words_counts_half():
+    sentence = "На подключение выделено 3 млрд тенге, а работы по всем объектам завершат к маю, включая школы и больницы."
+    assert offers(sentence, "number", ("больниц",)) == 0.5
+
+
+def test_names_match_across_scripts_and_case_forms():
+    assert name_key("Шахаров") == name_key("Shakharov") == name_key("Шахарова")
+    assert name_key("Астана") == name_key("Astana") == name_key("Астаны")
+    assert name_key("Сапаргалиев") == name_key("Sapargaliyev")
+    assert name_key("Шахаров") != name_key("Жумабаев")
+    assert name_key("5G") == "5g" and name_key("2026") == "2026"
+
+
+def test_months_are_read_in_three_languages_and_may_only_as_a_month():
+    assert [m for m, _ in months_of("до 25 сентября 2025 года")] == [9]
+    assert [m for m, _ in months_of("2026 жылғы 1 наурызға дейін")] == [3]
+    assert [m for m, _ in months_of("by 1 March 2026")] == [3]
+    assert months_of("The akims may submit proposals") == []
+    assert [m for m, _ in months_of("1 May 2026")] == [5]
+    assert months_of("қазан толы ас") == []
+    assert [m for m, _ in months_of("15 қазанда")] == [10]
+
+
+def test_names_are_capitalised_words_that_are_not_titles_or_common_words():
+    assert names_of("The meeting was chaired by Akim Yerlan Sapargaliyev in March.") == ["Yerlan", "Sapargaliyev"]
+    assert names_of("Заседание провёл аким Ерлан Сапаргалиев.") == ["Ерлан", "Сапаргалиев"]
+
+
+def test_a_question_profile_names_its_region_and_keeps_it_out_of_the_words():
+    profile = profile_question("Сколько сёл подключат к интернету в Жамбылской области?")
+    assert profile.lang == "ru" and profile.answer_type == "number"
+    assert profile.regions == ("Zhambyl region",)
+    assert not any("жамбыл" in stem for group in profile.words for stem in group)
+
+
+def test_a_follow_up_borrows_type_words_and_region_only_where_it_has_none():
+    context = "Кто председательствовал на заседании в Павлодарской области? А кто участвовал?"
+    own = profile_question("А кто участвовал?", context=context)
+    assert own.answer_type == "person" and own.regions == ("Pavlodar region",)
+    assert any(stem.startswith("участв") for group in own.words for stem in group)
+    borrowed = profile_question("А в Костанае?", context="Кто председательствовал на заседании? А в Костанае?")
+    assert borrowed.answer_type == "person" and borrowed.regions == ("Kostanay region",)
+
+
+def test_question_words_carry_their_glossary_translations():
+    profile = profile_question("Who chaired the meeting?")
+    stems = {stem for group in profile.words for stem in group}
+    assert any(stem.startswith("председател") for stem in stems)
+
+
+def _passage(text: str, region: str = "", lang: str = "ru", similarity: float = 0.8) -> Passage:
+    return Passage(1, similarity, "d#0", "d.txt", text, "t", "", region, "regional_response", lang, "", "", 0, len(text), similarity)
+
+
+def test_features_mark_the_region_match_and_mismatch():
+    profile = profile_question("Кто провёл заседание в Таразе?")
+    passages = [_passage("Заседание провёл аким Жамбылской области.", "Zhambyl region"),
+                _passage("Заседание провёл аким Павлодарской области.", "Pavlodar region"),
+                _passage("Послание обсудили в Таразе и других городах.", "national")]  # fmt: skip
+    candidates = [Candidate(i, 0, len(p.text), p.text) for i, p in enumerate(passages)]
+    rows = sentence_features(profile, passages, candidates, np.array([0.8, 0.8, 0.8], dtype=np.float32))
+    match, mismatch = FEATURES.index("region_match"), FEATURES.index("region_mismatch")
+    assert rows[:, match].tolist() == [1.0, 0.0, 1.0]
+    assert rows[:, mismatch].tolist() == [0.0, 1.0, 0.0]
+
+
+def test_the_shipped_answerability_model_ranks_and_gives_a_probability():
+    model = default_model()
+    assert 0 < model.threshold < 1 and model.about
+    rows = np.zeros((3, len(FEATURES)), dtype=np.float32)
+    rows[1, FEATURES.index("type_offered")] = 1.0  # the asked fact is in the sentence
+    scores = model.scores(rows)
+    assert scores.shape == (3,) and int(np.argmax(scores)) == 1
+    assert 0 <= model.probability(rows[1], scores, 1) <= 1
+
+
+def test_an_answerability_model_for_other_features_is_refused_loudly():
+    data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    data["ranking"] = {"cosine": 1.0}
+    with pytest.raises(AssistantError, match="refit"):
+        AnswerabilityModel.from_json(json.dumps(data))
+    with pytest.raises(AssistantError, match="JSON"):
+        AnswerabilityModel.from_json("{")
+    with pytest.raises(AssistantError, match="finite"):
+        AnswerabilityModel((float("nan"),) * len(FEATURES), (0.0,) * len(ANSWER_FEATURES), 0.0, 0.5, 0.5)
+
+
+def test_a_glossary_line_must_have_an_id_and_three_languages():
+    assert parse("# comment\nmeeting\tзаседание\tотырыс\tmeeting\n").translations(["отырыс"])
+    with pytest.raises(AssistantError, match="line 1"):
+        parse("meeting\tзаседание\tmeeting\n")
+    with pytest.raises(AssistantError, match="twice"):
+        parse("a\tб\tә\tc\na\tб\tә\tc\n")
