@@ -213,7 +213,7 @@ def split_generated(text: str, lang: str = "") -> list[tuple[str, tuple[int, ...
 
 
 def check_generated(
-    text: str, passages: Mapping[int, Passage], lang: str, checker: SupportChecker
+    text: str, passages: Mapping[int, Passage], lang: str, checker: SupportChecker, *, regions: Sequence[str] = ()
 ) -> list[CheckedSentence]:
     """Split ``text`` into sentences and check each against the passages it cites.
 
@@ -222,6 +222,7 @@ def check_generated(
         passages: the passages the model was given, by their number in the prompt.
         lang: the language the answer was asked in.
         checker: scores support (see :mod:`assistant.support`).
+        regions: the regions the question asks about: a sentence citing another region's report is unsupported.
 
     Returns:
         The sentences with their status; numbers are the prompt's.
@@ -230,7 +231,7 @@ def check_generated(
     valid = [tuple(n for n in numbers if n in passages) for _, numbers in parsed]
     invalid = [tuple(n for n in numbers if n not in passages) for _, numbers in parsed]
     languages = [detect_language(sentence) or lang for sentence, _ in parsed]
-    supports = checker.check([sentence for sentence, _ in parsed], valid, passages, languages)
+    supports = checker.check([sentence for sentence, _ in parsed], valid, passages, languages, regions)
     checked = []
     for (sentence, _), numbers, wrong, support in zip(parsed, valid, invalid, supports):
         if not numbers:

@@ -13,10 +13,22 @@ point to when
 
 combined as ``DENSE_WEIGHT · meaning + (1 - DENSE_WEIGHT) · words``. A sentence written in
 another language than the passage (a Kazakh answer over Russian text) cannot share its words,
-so its support is the meaning part alone. Whatever the score, a number in the sentence that
-none of the cited passages contains makes it unsupported (small models invent figures), and
-so does a name (a capitalised word after the first) of a same-language sentence that the cited
-passages lack (small models cite the wrong one of two similar passages).
+so its support is the meaning part alone.
+
+Whatever the score, the *fact* a sentence states must be in the passage sentence it rests on
+(the evidence: the cited passage's sentence closest in meaning, one per cited passage), or the
+sentence is unsupported, with the missing terms named:
+
+* every number it states, and every month it names (in any of the three languages), must be in
+  the evidence sentence: small models invent figures, move a deadline to another date, or join
+  the number of one sentence to the subject of another;
+* every name (a capitalised word after the first that is not a common word of the domain
+  glossary) must occur in the cited passages, compared across scripts ("Shakharov",
+  "Шахарова");
+* every region it names, and the region the question asks about, must be the region of the
+  cited passage's document or be named in that passage: a report of one region does not back
+  a sentence about another.
+
 The constants were chosen with ``bench/support_bench.py`` (docs/quality.md, "Generative answers").
 """
 
@@ -28,7 +40,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.evidence import months_of, name_key, names_of
 from assistant.keywords import analyze, analyze_words
+from assistant.regions import canonical_region, find_regions, region_label
 from assistant.retrieval import Passage
 from assistant.sentences import split_sentences
 
@@ -41,7 +55,6 @@ CROSS_COSINE_CEILING = 0.91
 DENSE_WEIGHT = 0.5
 SUPPORT_THRESHOLD = 0.5
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ][\w-]{2,}")
 _MIN_SENTENCE_CHARS = 12
 
 
@@ -90,6 +103,7 @@ class SupportChecker:
         citations: Sequence[Sequence[int]],
         passages: Mapping[int, Passage],
         languages: Sequence[str],
+        regions: Sequence[str] = (),
     ) -> list[Support]:
         """The support of each sentence by the passages it cites.
 
@@ -98,6 +112,7 @@ class SupportChecker:
             citations: for each sentence, the numbers (keys of ``passages``) it cites.
             passages: the numbered passages the model was given.
             languages: for each sentence, the language it is written in (``ru``, ``kk``, ``en``).
+            regions: the canonical regions the question asks about (a cited passage must be about one).
 
         Returns:
             One :class:`Support` per sentence; a sentence citing nothing scores 0.
@@ -106,14 +121,22 @@ class SupportChecker:
         vectors = self._embed([sentences[i] for i in cited]) if cited else np.zeros((0, 1), np.float32)
         results: list[Support] = [Support(0.0, 0.0, 0.0, True, (), None)] * len(sentences)
         for row, index in enumerate(cited):
-            results[index] = self._support(sentences[index], vectors[row], citations[index], passages, languages[index])
+            results[index] = self._support(
+                sentences[index], vectors[row], citations[index], passages, languages[index], regions
+            )
         return results
 
     def _support(
-        self, sentence: str, vector: np.ndarray, numbers: Sequence[int], passages: Mapping[int, Passage], lang: str
+        self,
+        sentence: str,
+        vector: np.ndarray,
+        numbers: Sequence[int],
+        passages: Mapping[int, Passage],
+        lang: str,
+        regions: Sequence[str],
     ) -> Support:
         best_cosine, evidence = -1.0, None
-        cited_text = []
+        cited_text, evidence_text = [], []
         for number in numbers:
             passage = passages[number]
             cited_text.append(passage.text)
@@ -122,6 +145,7 @@ class SupportChecker:
                 continue
             cosines = matrix @ vector
             top = int(np.argmax(cosines))
+            evidence_text.append(passage.text[spans[top][0] : spans[top][1]])
             if cosines[top] > best_cosine:
                 best_cosine, evidence = float(cosines[top]), (number, *spans[top])
         same_language = all(passages[n].lang in ("", lang) for n in numbers)
@@ -129,9 +153,10 @@ class SupportChecker:
         meaning = float(np.clip((best_cosine - floor) / (ceiling - floor), 0.0, 1.0))
         overlap = word_overlap(sentence, " ".join(cited_text), lang)
         score = DENSE_WEIGHT * meaning + (1 - DENSE_WEIGHT) * overlap if same_language else meaning
-        missing = missing_numbers(sentence, " ".join(cited_text))
-        if same_language:
-            missing += missing_names(sentence, " ".join(cited_text), lang)
+        stated = " ".join(evidence_text)
+        missing = missing_numbers(sentence, stated) + missing_months(sentence, stated)
+        missing += missing_names(sentence, " ".join(cited_text), lang)
+        missing += missing_regions(sentence, regions, [passages[n] for n in numbers], lang)
         return Support(
             round(score, 4), round(max(best_cosine, 0.0), 4), round(overlap, 4), same_language, missing, evidence
         )
@@ -177,19 +202,39 @@ def missing_numbers(sentence: str, source: str) -> tuple[str, ...]:
 
 
 def missing_names(sentence: str, source: str, lang: str = "") -> tuple[str, ...]:
-    """Capitalised words of ``sentence`` (not its first word) that ``source`` does not contain.
+    """Names in ``sentence`` (capitalised words after the first, not common words) that ``source`` lacks.
 
-    A name counts as present when a word of the source starts with its stem less two letters, so
-    that derived forms match ("Павлодара" and "Павлодарская", "Шахаров" and "Шахарова").
+    Names are compared by :func:`assistant.evidence.name_key`, so a name written in another script
+    or case form counts as present ("Shakharov", "Шахарова", "Павлодара" and "Павлодарская").
     """
-    known = set(analyze(source, "", query=True))
+    known = {name_key(word) for word in re.findall(r"\w+", source)}
+    return tuple(dict.fromkeys(name for name in names_of(sentence, lang) if name_key(name) not in known))
+
+
+def missing_months(sentence: str, source: str) -> tuple[str, ...]:
+    """Months named in ``sentence`` (Russian, Kazakh or English) that ``source`` does not name."""
+    available = {month for month, _ in months_of(source)}
+    return tuple(dict.fromkeys(word for month, word in months_of(sentence) if month not in available))
+
+
+def missing_regions(sentence: str, asked: Sequence[str], passages: Sequence[Passage], lang: str = "") -> tuple[str, ...]:
+    """Regions (those the question asks about, and those ``sentence`` names) that no cited passage is about.
+
+    A passage is about a region when its document's region is that region, or when it names it
+    (a national document); a region is reported by its name in ``lang``.
+    """
+    wanted = dict.fromkeys([*asked, *(mention.region for mention in find_regions(sentence))])
     missing = []
-    for name in _NAME.findall(sentence.strip()):
-        stems = analyze(name, lang, query=True)
-        prefixes = {stem[: max(4, len(stem) - 2)] for stem in stems}
-        if stems and not any(term.startswith(prefix) for prefix in prefixes for term in known):
-            missing.append(name)
-    return tuple(dict.fromkeys(missing))
+    for region in wanted:
+        covered = False
+        for passage in passages:
+            own = canonical_region(passage.region) if passage.region else None
+            if own == region or region in {mention.region for mention in find_regions(passage.text)}:
+                covered = True
+                break
+        if not covered:
+            missing.append(region_label(region, lang))
+    return tuple(missing)
 
 
 def _digits(number: str) -> str:
