@@ -7,6 +7,7 @@ stands in whenever the model fails or writes nothing usable.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,8 +17,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assistant.answerability import AnswerabilityModel, default_model
 from assistant.config import ANSWER_MODES, Settings
 from assistant.errors import InvalidQuery
+from assistant.evidence import (
+    FEATURES,
+    Candidate,
+    QuestionProfile,
+    profile_question,
+    quotable_sentences,
+    sentence_features,
+    sentence_vectors,
+)
 from assistant.generation import (
     SUPPORTED,
     UNCITED,
@@ -27,24 +38,38 @@ from assistant.generation import (
     is_refusal,
     rewrite_follow_up,
 )
+from assistant.regions import canonical_region, region_label
 from assistant.retrieval import Passage, Searcher, searcher_for
-from assistant.sentences import split_sentences
 
 if TYPE_CHECKING:
     from assistant.llm import ChatClient
 
 logger = logging.getLogger(__name__)
 
-# "Not found" below these cosines (best passage, best quotable sentence), by question language.
-# Calibrated with bench/answer_bench.py for multilingual-e5-small: questions whose article is
-# in the corpus against questions whose article was removed (XQuAD-ru dev). Cross-language
-# questions score lower against Russian text, so they get their own thresholds.
-THRESHOLDS = {"ru": (0.80, 0.845), "en": (0.78, 0.76), "kk": (0.74, 0.80)}
-MIN_QUOTE_CHARS = 25  # headings and list stubs ("Глава 1.", "2) и др.") are not answers
 NO_ANSWER = {
     "ru": "В проиндексированных документах нет ответа на этот вопрос. Возможно, связаны эти фрагменты:",
     "kk": "Индекстелген құжаттарда бұл сұраққа жауап табылмады. Мүмкін, мына үзінділер қатысты:",
     "en": "The indexed documents do not answer this question. These passages may be related:",
+}
+# Why an answer is "not found" (``Answer.reason``), and what the reply says ({region}: its name).
+REASON_NOT_FOUND = "not_found"  # nothing retrieved answers the question
+REASON_NO_DOCUMENTS = "no_documents"  # the question names a region of which no document is indexed
+REASON_REGION_SILENT = "region_silent"  # the region's documents are indexed but do not say it
+NOT_FOUND_TEXTS = {
+    REASON_NOT_FOUND: NO_ANSWER,
+    REASON_NO_DOCUMENTS: {
+        "ru": "В проиндексированных документах нет материалов по региону «{region}», поэтому ответить нельзя. "
+        "Возможно, связаны эти фрагменты о других регионах:",
+        "kk": "Индекстелген құжаттарда «{region}» өңірі бойынша материал жоқ, сондықтан жауап беру мүмкін емес. "
+        "Мүмкін, басқа өңірлер туралы мына үзінділер қатысты:",
+        "en": "The indexed documents include nothing on {region}, so this cannot be answered. "
+        "These passages about other regions may be related:",
+    },
+    REASON_REGION_SILENT: {
+        "ru": "В документах по региону «{region}» ответа на этот вопрос нет. Возможно, связаны эти фрагменты:",
+        "kk": "«{region}» өңірінің құжаттарында бұл сұраққа жауап жоқ. Мүмкін, мына үзінділер қатысты:",
+        "en": "The documents on {region} do not answer this question. These passages may be related:",
+    },
 }
 # How a generated sentence that its sources do not back is marked, in the answer's language.
 FLAGS = {
@@ -93,9 +118,9 @@ class Source:
 class Answer:
     """The reply to a question.
 
-    ``found`` is false when nothing retrieved was relevant enough: then ``text`` says so in the
-    question's language, ``quotes`` and ``sources`` are empty (no markers), and ``related`` holds
-    the closest passages.
+    ``found`` is false when no retrieved sentence answers the question: then ``text`` says so in
+    the question's language (and ``reason`` why: see :data:`NOT_FOUND_TEXTS`), ``quotes`` and
+    ``sources`` are empty (no markers), and ``related`` holds the closest passages.
     """
 
     question: str
@@ -106,8 +131,10 @@ class Answer:
     sources: tuple[Source, ...] = field(default=())
     related: tuple[Passage, ...] = field(default=())
     retrieval_query: str = ""
-    confidence: float = 0.0  # cosine of the best quotable sentence with the question
+    confidence: float = 0.0  # probability that the best quotable sentence answers (assistant.answerability)
     passage_score: float = 0.0  # cosine of the best retrieved passage with the question
+    reason: str = ""  # why not found: REASON_NOT_FOUND, REASON_NO_DOCUMENTS or REASON_REGION_SILENT ("" when found)
+    region: str = ""  # the region a "not found" reply is about (canonical name; "" for none)
     # Generative answers (see the module docstring); an extractive answer keeps the defaults.
     mode: str = "extractive"  # who wrote ``text``: "extractive" (quotes) or "generative" (the model)
     sentences: tuple[CheckedSentence, ...] = field(default=())  # the model's sentences, checked
@@ -212,7 +239,7 @@ def answer_stream(
         query = rewritten or query
     if searcher is None:
         searcher = searcher_for(index_dir, settings)
-    extractive, passages = _extractive(question, lang, query, filters, searcher, settings)
+    extractive, weighing = _extractive(question, lang, query, filters, searcher, settings)
     if mode == "generative" and not generative:
         yield Draft("", replace(extractive, fallback=FALLBACK_NO_LLM))
         return
@@ -221,7 +248,7 @@ def answer_stream(
         yield Draft("", extractive)
         return
 
-    numbered = dict(enumerate(passages[: settings.llm_passages], 1))
+    numbered = dict(enumerate(_most_probable(weighing, settings.llm_passages), 1))
     # The model answers the standalone question; a follow-up it could not rewrite comes with the
     # question it follows when the extractive rule searched them together.
     earlier = "" if rewritten or query == question.strip() else next(t for t in reversed(history) if t.strip())
@@ -239,7 +266,7 @@ def answer_stream(
         logger.exception("generative answer failed unexpectedly, showing the extractive one")
         yield Draft(text, replace(extractive, fallback="error", generated_text=text))
         return
-    yield Draft(text, _generated(question, lang, text, numbered, searcher, extractive))
+    yield Draft(text, _generated(question, lang, text, numbered, searcher, extractive, weighing.profile.regions))
 
 
 def _rewritten(question: str, history: Sequence[str], client: ChatClient, settings: Settings) -> str | None:
@@ -255,8 +282,23 @@ def _rewritten(question: str, history: Sequence[str], client: ChatClient, settin
     return rewritten
 
 
+def _most_probable(weighing: Weighing, count: int) -> list[Passage]:
+    """The ``count`` quotable passages whose best sentence most probably answers (what the model is given)."""
+    best: dict[int, float] = {}
+    for candidate, score in zip(weighing.candidates, weighing.scores):
+        best[candidate.passage] = max(best.get(candidate.passage, -np.inf), float(score))
+    order = sorted(range(len(weighing.quotable)), key=lambda index: best.get(index, -np.inf), reverse=True)
+    return [weighing.quotable[index] for index in order[:count]]
+
+
 def _generated(
-    question: str, lang: str, text: str, numbered: dict[int, Passage], searcher: Searcher, extractive: Answer
+    question: str,
+    lang: str,
+    text: str,
+    numbered: dict[int, Passage],
+    searcher: Searcher,
+    extractive: Answer,
+    regions: Sequence[str] = (),
 ) -> Answer:
     """The checked generative answer, or the extractive one with the reason when nothing usable came back."""
     from assistant.documents import detect_language
@@ -271,7 +313,7 @@ def _generated(
         # Told which language to use and ignoring it, a small model also tends to ignore the rest.
         return replace(extractive, fallback=FALLBACK_WRONG_LANGUAGE, generated_text=text)
     checker = SupportChecker(searcher.embedder.embed_passages, searcher.sentence_vectors)
-    checked = check_generated(text, numbered, lang, checker)
+    checked = check_generated(text, numbered, lang, checker, regions=regions)
     if not any(sentence.status == SUPPORTED for sentence in checked):
         return replace(extractive, fallback=FALLBACK_UNSUPPORTED, generated_text=text, sentences=tuple(checked))
     # Sources are numbered 1, 2, … in order of first citation, and markers follow.
@@ -333,32 +375,121 @@ def generated_answer_text(sentences: Sequence[CheckedSentence], lang: str) -> st
     return " ".join(parts)
 
 
+@dataclass(frozen=True, eq=False)
+class Weighing:
+    """What an extractive answer is decided from: the passages, their sentences and the evidence.
+
+    ``candidates[i]`` is a sentence of ``quotable[candidates[i].passage]``, ``features[i]`` its
+    row of :data:`assistant.evidence.FEATURES` and ``scores[i]`` its ranking score, ``-inf``
+    where the answer may not quote it: a sentence of another region's document than the one the
+    question names. ``best`` is the top-ranked candidate that may be quoted and ``probability``
+    the probability that it answers the question.
+    """
+
+    profile: QuestionProfile
+    query: str
+    passages: tuple[Passage, ...]  # retrieved for the question (and for the region it names)
+    quotable: tuple[Passage, ...]  # the passages whose sentences may be quoted
+    candidates: tuple[Candidate, ...]
+    features: np.ndarray
+    products: np.ndarray  # question vector ⊙ each candidate's vector (what the vector weights read)
+    scores: np.ndarray
+    best: int | None
+    probability: float
+    regions_without_documents: tuple[str, ...]  # named by the question, with no indexed document
+    regions_with_documents: tuple[str, ...]  # named by the question, with indexed documents
+
+
+def weigh(
+    question: str,
+    *,
+    query: str | None = None,
+    history: Sequence[str] = (),
+    filters: Mapping[str, object] | None = None,
+    searcher: Searcher,
+    settings: Settings,
+    lang: str | None = None,
+    model: AnswerabilityModel | None = None,
+) -> Weighing:
+    """Retrieve passages for ``question`` and weigh every quotable sentence of the best ones.
+
+    When the question names a region that has documents, that region's best passages are
+    retrieved too (look-alike reports of other regions must not crowd them out), and sentences
+    of documents about another region may not be quoted.
+
+    Args:
+        question, history, filters: as for :func:`answer`.
+        query: the text to search for (default: the question, with the previous one for a
+            follow-up: :func:`resolve_follow_up`).
+        searcher: the open index.
+        settings: how many passages to retrieve and to quote from.
+        lang: the question's language (detected when omitted).
+        model: the answerability model (default: the shipped one).
+    """
+    model = model or default_model()
+    if model.vector_weights and not model.uses_vectors(searcher.embedder.identity):
+        _warn_other_model(searcher.embedder.identity, model.embedder)
+    query = query if query is not None else resolve_follow_up(question, history)
+    profile = profile_question(question, lang or "", context=query)
+    vector = searcher.embed_query(query)
+    passages = searcher.search(query, k=settings.answer_passages, filters=filters, vector=vector)
+    indexed = searcher.document_regions()
+    with_documents = tuple(region for region in profile.regions if region in indexed)
+    without_documents = tuple(region for region in profile.regions if region not in indexed)
+    regional: list[Passage] = []
+    if with_documents and not (filters or {}).get("region"):
+        wanted = {**(filters or {}), "region": list(with_documents)}
+        regional = searcher.search(query, k=settings.answer_quote_passages, filters=wanted, vector=vector)
+    quotable = list(passages[: settings.answer_quote_passages])
+    seen = {passage.chunk_id for passage in quotable}
+    quotable += [passage for passage in regional if passage.chunk_id not in seen]
+    seen = {passage.chunk_id for passage in passages}
+    passages = [*passages, *(passage for passage in regional if passage.chunk_id not in seen)]
+    candidates = quotable_sentences(quotable)
+    features = np.zeros((0, len(FEATURES)), dtype=np.float32)
+    products = np.zeros((0, len(vector)), dtype=np.float32)
+    scores = np.zeros(0, dtype=np.float32)
+    best, probability = None, 0.0
+    if candidates:
+        vectors = sentence_vectors(searcher, quotable, candidates)
+        features = sentence_features(profile, quotable, candidates, vectors @ vector)
+        products = vectors * vector
+        scores = model.scores(features, products, searcher.embedder.identity)
+        if profile.regions:
+            foreign = (features[:, _MISMATCH] >= 1) & (features[:, _MATCH] <= 0)
+            scores = np.where(foreign, -np.inf, scores).astype(np.float32)
+        if np.isfinite(scores).any():
+            best = int(np.argmax(scores))
+            probability = model.probability(features[best], scores, best)
+    return Weighing(
+        profile, query, tuple(passages), tuple(quotable), tuple(candidates), features, products, scores, best, probability,
+        without_documents, with_documents,
+    )  # fmt: skip
+
+
+_MATCH, _MISMATCH = FEATURES.index("region_match"), FEATURES.index("region_mismatch")
+
+
+@functools.lru_cache(maxsize=8)
+def _warn_other_model(used: str, fitted: str) -> None:
+    logger.warning(
+        "the answerability model was fitted for %s, not %s: its vector weights are not used and its "
+        "thresholds may not fit; refit it with `python bench/answerability_fit.py --write`",
+        fitted,
+        used,
+    )
+
+
 def _extractive(
     question: str, lang: str, query: str, filters, searcher: Searcher, settings: Settings
-) -> tuple[Answer, list[Passage]]:
-    """The extractive answer and the passages retrieved for it."""
-    query_vector = searcher.embed_query(query)
-    passages = searcher.search(query, k=settings.answer_passages, filters=filters, vector=query_vector)
-    if not passages:
-        return Answer(question, NO_ANSWER[lang], False, lang, retrieval_query=query), passages
-
-    # Quotes come from the best few passages only: embedding their sentences is the cost of an answer.
-    candidates = _candidates(passages[: settings.answer_quote_passages])
-    if not candidates:
-        return _no_answer(question, lang, passages, query, 0.0), passages
-    sentence_vectors = _sentence_vectors(searcher, passages, candidates)
-    similarity = sentence_vectors @ query_vector
-    passage_scores = np.array([passages[p].similarity for p, _, _, _ in candidates], dtype=np.float32)
-    scores = 0.5 * similarity + 0.5 * passage_scores
-    best = int(np.argmax(scores))
-    confidence = float(similarity[best])
-    min_passage, min_sentence = (t + settings.answer_threshold_shift for t in THRESHOLDS.get(lang, THRESHOLDS["en"]))
-    best_passage = max(p.similarity for p in passages)
-    if best_passage < min_passage or confidence < min_sentence:
-        return _no_answer(question, lang, passages, query, confidence), passages
-
-    chosen = _choose(candidates, scores, settings)
-    return _compose(question, lang, passages, candidates, scores, chosen, query, confidence), passages
+) -> tuple[Answer, Weighing]:
+    """The extractive answer and what it was decided from (searched as ``query``)."""
+    model = default_model()
+    weighing = weigh(question, query=query, filters=filters, searcher=searcher, settings=settings, lang=lang)
+    if weighing.best is None or weighing.probability < model.threshold + settings.answer_threshold_shift:
+        return _no_answer(question, lang, weighing), weighing
+    chosen = _choose(weighing, model, settings)
+    return _compose(question, lang, weighing, chosen), weighing
 
 
 def resolve_follow_up(question: str, history: Sequence[str]) -> str:
@@ -377,56 +508,32 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
     return f"{previous[-1]} {question.strip()}"
 
 
-def _sentence_vectors(searcher: Searcher, passages: list[Passage], candidates) -> np.ndarray:
-    """Vectors of the candidate sentences: stored by the build when it embedded them, else embedded now."""
-    stored = {index: searcher.sentence_vectors(passages[index].chunk_id) for index in {c[0] for c in candidates}}
-    found = [stored[index].get((start, end)) for index, start, end, _ in candidates]
-    missing = [number for number, vector in enumerate(found) if vector is None]
-    if missing:
-        fresh = searcher.embedder.embed_passages([candidates[number][3] for number in missing])
-        for number, vector in zip(missing, fresh):
-            found[number] = vector
-    return np.stack(found).astype(np.float32)
-
-
-def _candidates(passages: list[Passage]) -> list[tuple[int, int, int, str]]:
-    """(passage index, start, end, sentence) for every quotable sentence of the passages."""
-    found = []
-    for index, passage in enumerate(passages):
-        for start, end in split_sentences(passage.text, passage.lang):
-            sentence = passage.text[start:end]
-            words = len(_WORD.findall(sentence))
-            # A line without closing punctuation and few words is a heading, not a statement.
-            statement = sentence.rstrip()[-1:] in ".!?…»\"')" or words >= 8
-            if len(sentence) >= MIN_QUOTE_CHARS and words >= 4 and statement:
-                found.append((index, start, end, sentence))
-    return found
-
-
-def _choose(candidates, scores: np.ndarray, settings: Settings) -> list[int]:
-    """Best sentence, then others nearly as good that say something new (at most ``answer_max_quotes``)."""
+def _choose(weighing: Weighing, model: AnswerabilityModel, settings: Settings) -> list[int]:
+    """The best sentence, then others ranked nearly as high that say something new (at most ``answer_max_quotes``)."""
+    scores = weighing.scores
     order = [int(i) for i in np.argsort(-scores, kind="stable")]
     chosen = [order[0]]
+    floor = scores[order[0]] - model.quote_margin
     for index in order[1:]:
-        if len(chosen) >= settings.answer_max_quotes or scores[index] < scores[order[0]] - settings.answer_quote_margin:
+        if len(chosen) >= settings.answer_max_quotes or not scores[index] >= floor:
             break
-        words = set(_WORD.findall(candidates[index][3].casefold()))
-        if all(_overlap(words, set(_WORD.findall(candidates[c][3].casefold()))) < 0.5 for c in chosen):
+        words = set(_WORD.findall(weighing.candidates[index].text.casefold()))
+        if all(_overlap(words, set(_WORD.findall(weighing.candidates[c].text.casefold()))) < 0.5 for c in chosen):
             chosen.append(index)
     return chosen
 
 
-def _compose(question, lang, passages, candidates, scores, chosen, query, confidence) -> Answer:
+def _compose(question: str, lang: str, weighing: Weighing, chosen: list[int]) -> Answer:
     numbers: dict[int, int] = {}
     quotes = []
     for index in chosen:
-        passage_index, start, end, sentence = candidates[index]
-        number = numbers.setdefault(passage_index, len(numbers) + 1)
-        quotes.append(Quote(sentence, number, start, end, float(scores[index])))
+        candidate = weighing.candidates[index]
+        number = numbers.setdefault(candidate.passage, len(numbers) + 1)
+        quotes.append(Quote(candidate.text, number, candidate.start, candidate.end, float(weighing.scores[index])))
     sources = tuple(
         Source(
             number=number,
-            passage=passages[passage_index],
+            passage=weighing.quotable[passage_index],
             quoted=tuple(sorted((q.start, q.end) for q in quotes if q.source == number)),
         )
         for passage_index, number in sorted(numbers.items(), key=lambda item: item[1])
@@ -439,22 +546,37 @@ def _compose(question, lang, passages, candidates, scores, chosen, query, confid
         lang,
         tuple(quotes),
         sources,
-        retrieval_query=query,
-        confidence=confidence,
-        passage_score=max(p.similarity for p in passages),
+        retrieval_query=weighing.query,
+        confidence=weighing.probability,
+        passage_score=max(p.similarity for p in weighing.passages),
     )
 
 
-def _no_answer(question: str, lang: str, passages: list[Passage], query: str, confidence: float) -> Answer:
+def _no_answer(question: str, lang: str, weighing: Weighing) -> Answer:
+    """The "not found" reply: why, in the question's language, and the closest passages.
+
+    When the question names regions, the reply says whether they have no documents at all or
+    their documents do not say, and their passages come first among the related ones.
+    """
+    reason, region = REASON_NOT_FOUND, ""
+    if weighing.regions_with_documents:
+        reason, region = REASON_REGION_SILENT, weighing.regions_with_documents[0]
+    elif weighing.regions_without_documents:
+        reason, region = REASON_NO_DOCUMENTS, weighing.regions_without_documents[0]
+    text = NOT_FOUND_TEXTS[reason][lang].format(region=region_label(region, lang))
+    named = set(weighing.profile.regions)
+    passages = sorted(weighing.passages, key=lambda p: canonical_region(p.region) not in named) if named else list(weighing.passages)
     return Answer(
         question,
-        NO_ANSWER[lang],
+        text,
         False,
         lang,
         related=tuple(passages[:3]),
-        retrieval_query=query,
-        confidence=confidence,
-        passage_score=max(p.similarity for p in passages),
+        retrieval_query=weighing.query,
+        confidence=weighing.probability,
+        passage_score=max((p.similarity for p in weighing.passages), default=0.0),
+        reason=reason,
+        region=region,
     )
 
 

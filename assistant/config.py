@@ -46,11 +46,10 @@ class Settings:
             embedding anything; builds take about twice as long.
         answer_passages: passages retrieved for an answer (the rest are shown as related).
         answer_quote_passages: the best passages whose sentences may be quoted.
-        answer_threshold_shift: added to the calibrated "not found" thresholds of
-            ``assistant.answer.THRESHOLDS`` (positive: refuse more often; recalibrate with
-            ``bench/answer_bench.py`` when using another model).
+        answer_threshold_shift: added to the fitted "not found" threshold (a probability, see
+            :mod:`assistant.answerability`; positive: refuse more often) and to the region view's
+            relevance thresholds; refit with ``bench/answerability_fit.py`` for another model.
         answer_max_quotes: sentences quoted in one answer at most.
-        answer_quote_margin: further sentences are quoted only if they score within this of the best.
         answer_mode: ``extractive`` (default: verbatim quotes, no language model) or ``generative``
             (a language model writes the answer from the retrieved passages; its citations are
             checked, see :mod:`assistant.generation`). ``generative`` needs ``llm_base_url``.
@@ -86,7 +85,6 @@ class Settings:
     answer_quote_passages: int = 3
     answer_threshold_shift: float = 0.0
     answer_max_quotes: int = 3
-    answer_quote_margin: float = 0.03
     answer_mode: str = "extractive"
     llm_base_url: str = ""
     llm_model: str = ""

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer import NO_ANSWER, THRESHOLDS, _candidates, _sentence_vectors
 from assistant.config import Settings
-from assistant.keywords import analyze_words
+from assistant.evidence import Candidate, profile_question, quotable_sentences, sentence_vectors
 from assistant.regions import NATIONAL, REGIONS, canonical_region
 from assistant.retrieval import Passage, Searcher, _check_filters, _clean_query, searcher_for
 
@@ -21,6 +20,10 @@ __all__ = ["RegionFinding", "RegionOverview", "regions_overview", "relevant", "w
 logger = logging.getLogger(__name__)
 
 OVERVIEW_PASSAGES = 3  # per region: the best few passages, whose sentences compete for the quote
+# A region's passage is relevant from this cosine with the question, by the question's language
+# (calibrated with bench/answer_bench.py on XQuAD-ru dev for multilingual-e5-small: passages of the
+# question's article against passages of other articles; cross-language questions score lower).
+RELEVANCE_THRESHOLDS = {"ru": 0.80, "en": 0.78, "kk": 0.74}
 # How the words of the question move the relevance threshold (see relevant()), and how much they
 # count when choosing the quote. Measured on the sample corpus with multilingual-e5-small: topic
 # words over news texts score 0.80-0.84 where the text is about them and 0.75-0.82 where it is not.
@@ -103,8 +106,8 @@ def regions_overview(
     than one search deep enough to be sure to reach every region: 23 ms against 83 ms over 8,000 chunks).
 
     A passage is relevant when its cosine similarity with the question reaches the threshold an
-    answer's best passage must reach (``THRESHOLDS[lang][0]`` of :mod:`assistant.answer`, by the
-    question's language, plus ``settings.answer_threshold_shift``), moved by the question's words
+    answer's best passage must reach (:data:`RELEVANCE_THRESHOLDS`, by the question's language,
+    plus ``settings.answer_threshold_shift``), moved by the question's words
     (see :func:`relevant`): a little lower when the quoted sentence names every word of the
     question, higher when it names none. The quote is the sentence of the region's relevant
     passages that scores best on its own similarity, its passage's and the words it names.
@@ -137,12 +140,13 @@ def regions_overview(
         searcher = searcher_for(index_dir, settings)
     vector = searcher.embed_query(question)
     lang = _question_language(question)
-    threshold = THRESHOLDS.get(lang, THRESHOLDS["en"])[0] + settings.answer_threshold_shift
+    threshold = RELEVANCE_THRESHOLDS.get(lang, RELEVANCE_THRESHOLDS["en"]) + settings.answer_threshold_shift
     base = {key: value for key, value in (filters or {}).items() if key not in ("region", "doc_id")}
     wanted = _wanted_regions((filters or {}).get("region"))
     wanted_doc_ids = _casefolded((filters or {}).get("doc_id"))
     canonical, other_groups = _region_groups(searcher)
-    words = list(dict.fromkeys(tuple(word) for word in analyze_words(question, query=True)))
+    # The question's words with their glossary translations: a Russian topic names a Kazakh report's words.
+    words = list(profile_question(question, lang).words)
 
     found: list[RegionFinding] = []
     missing: list[str] = []
@@ -155,7 +159,7 @@ def regions_overview(
         if values:
             group_filters = {**base, "region": sorted(values), "doc_id": (filters or {}).get("doc_id")}
             passages = searcher.search(question, k=OVERVIEW_PASSAGES, filters=group_filters, vector=vector)
-        finding = _finding(searcher, region, passages, vector, threshold, words)
+        finding = _finding(searcher, region, passages, vector, lang, threshold, words)
         if finding is not None:
             found.append(finding)
             continue
@@ -173,7 +177,7 @@ def regions_overview(
             continue
         group_filters = {**base, "doc_id": doc_ids}
         passages = searcher.search(question, k=OVERVIEW_PASSAGES, filters=group_filters, vector=vector)
-        finding = _finding(searcher, label, passages, vector, threshold, words)
+        finding = _finding(searcher, label, passages, vector, lang, threshold, words)
         if finding is not None:
             other.append(finding)
 
@@ -197,7 +201,7 @@ def _question_language(question: str) -> str:
     from assistant.documents import detect_language
 
     lang = detect_language(question) or "ru"
-    return lang if lang in NO_ANSWER else "en"
+    return lang if lang in RELEVANCE_THRESHOLDS else "en"
 
 
 def _finding(
@@ -205,6 +209,7 @@ def _finding(
     region: str,
     passages: list[Passage],
     vector: np.ndarray,
+    lang: str,
     threshold: float,
     words: list[tuple[str, ...]],
 ) -> RegionFinding | None:
@@ -214,30 +219,43 @@ def _finding(
     passage's) plus :data:`WORD_BONUS` times the share of the question's words it contains, so
     a region's card quotes the sentence that names the topic rather than a generic one nearby.
     """
-    usable = [passage for passage in passages if passage.similarity >= threshold - ALL_WORDS_MARGIN]
+    usable = [passage for passage in passages if passage.similarity >= _for(threshold, lang, passage) - ALL_WORDS_MARGIN]
     if not usable:
         return None
-    candidates = _candidates(usable)
+    candidates = quotable_sentences(usable)
     if candidates:
-        sentence_similarity = _sentence_vectors(searcher, usable, candidates) @ vector
+        sentence_similarity = sentence_vectors(searcher, usable, candidates) @ vector
     else:
         # Only headings or list stubs: a whole passage is quoted rather than nothing.
-        candidates = [(index, *_stripped(passage.text)) for index, passage in enumerate(usable)]
+        candidates = [Candidate(index, *_stripped(passage.text)) for index, passage in enumerate(usable)]
         sentence_similarity = np.array([passage.similarity for passage in usable], dtype=np.float32)
     best: tuple[float, int] | None = None
-    for number, (index, _, _, sentence) in enumerate(candidates):
-        similarity = usable[index].similarity
-        share = word_share(words, sentence, usable[index].lang)
-        if not relevant(similarity, share, threshold):
+    for number, candidate in enumerate(candidates):
+        similarity = usable[candidate.passage].similarity
+        share = word_share(words, candidate.text, usable[candidate.passage].lang)
+        if not relevant(similarity, share, _for(threshold, lang, usable[candidate.passage])):
             continue
         score = 0.5 * float(sentence_similarity[number]) + 0.5 * similarity + WORD_BONUS * share
         if best is None or score > best[0]:
             best = (score, number)
     if best is None:
         return None
-    index, start, end, sentence = candidates[best[1]]
-    passage = usable[index]
-    return RegionFinding(region, passage, sentence, start, end, passage.similarity)
+    chosen = candidates[best[1]]
+    passage = usable[chosen.passage]
+    return RegionFinding(region, passage, chosen.text, chosen.start, chosen.end, passage.similarity)
+
+
+def _for(threshold: float, lang: str, passage: Passage) -> float:
+    """The threshold for ``passage`` of a question in ``lang`` whose own threshold is ``threshold``.
+
+    A passage in another language gets the lower threshold of the two languages: cosines run
+    lower across languages, so a Russian topic scores against a Kazakh report as a Kazakh
+    question does against Russian text.
+    """
+    if passage.lang and passage.lang != lang and passage.lang in RELEVANCE_THRESHOLDS:
+        own = RELEVANCE_THRESHOLDS.get(lang, RELEVANCE_THRESHOLDS["en"])
+        return threshold - max(0.0, own - RELEVANCE_THRESHOLDS[passage.lang])
+    return threshold
 
 
 def relevant(similarity: float, share: float, threshold: float) -> bool:

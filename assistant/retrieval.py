@@ -15,6 +15,7 @@ from assistant import vector_index
 from assistant.config import Settings
 from assistant.embeddings import Embedder, load_embedder
 from assistant.errors import IndexCorrupt, IndexNotFound, InvalidQuery
+from assistant.regions import REGIONS, canonical_region
 from assistant.store import StoredIndex, load_index, read_pointer
 
 logger = logging.getLogger(__name__)
@@ -175,6 +176,10 @@ class Searcher:
             return []
         dense = _dense_candidates(serving, vector, k, allowed)
         return [serving.passage(rank, row, score, score, 0.0) for rank, (row, score) in enumerate(dense.items(), 1)]
+
+    def document_regions(self) -> frozenset[str]:
+        """The canonical regions (:data:`assistant.regions.REGIONS`) that indexed documents belong to."""
+        return self._current()[1].regions
 
     def sentence_vectors(self, chunk_id: str) -> dict[tuple[int, int], np.ndarray]:
         """The stored vectors of a chunk's sentences by ``(start, end)`` in its text (empty if none)."""
@@ -345,6 +350,8 @@ class _Serving:
         self.columns = _FilterColumns(index)
         self.vectors = index.vectors()
         self.row_of = {chunk.chunk_id: row for row, chunk in enumerate(index.chunks)}
+        declared = (canonical_region(record.region) for record in index.documents.values() if record.region)
+        self.regions = frozenset(region for region in declared if region in REGIONS)
         groups = index.duplicates.groups if index.duplicates is not None else ()
         self._position_in_group = {doc_id: at for group in groups for at, doc_id in enumerate(group.members)}
 

@@ -11,6 +11,8 @@ regions) only to report. Shared by the tests and ``bench/answerability_fit.py``,
 from __future__ import annotations
 
 import json
+import re
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +90,26 @@ def load_questions(name: str) -> list[AnswerQuestion]:
 
 def documents(name: str) -> list[Path]:
     return sorted((set_folder(name) / "docs").glob("*.txt"))
+
+
+def lone_document(question: AnswerQuestion, name: str) -> str:
+    """The document ``question`` is asked against when the corpus is one document alone.
+
+    Its answer's document; for an unanswerable question the named region's first document, and
+    otherwise (a region without documents, no region) one picked by the question's id.
+    """
+    if question.answers:
+        return question.answers[0].doc
+    paths = documents(name)
+    of_region = [path.name for path in paths if _region_of(path) == question.region and question.region]
+    if of_region:
+        return of_region[0]
+    return paths[zlib.crc32(question.id.encode()) % len(paths)].name
+
+
+def _region_of(path: Path) -> str:
+    found = re.search(r"^region: (.+)$", path.read_text(encoding="utf-8"), re.MULTILINE)
+    return found[1].strip() if found else ""
 
 
 def answers_at(question: AnswerQuestion, doc_id: str, passage_text: str, start: int, end: int) -> bool:
