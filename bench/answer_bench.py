@@ -1,14 +1,18 @@
-"""Benchmark of extractive answers: no-answer calibration, answer quality, follow-ups, latency.
+"""Benchmark of extractive answers on XQuAD: "not found" calibration, answer quality, follow-ups, latency.
 
 Calibration: the XQuAD-ru dev articles are split in two halves; only the first half (plus the
 12 legal acts as distractors) is indexed. Questions of the first half have their answer in the
-corpus; questions of the second half do not (their article was removed). For each threshold
-pair we report how often an answerable question is refused (false "not found") and how often
-an unanswerable one gets a quoted answer (false answer). English questions (aligned XQuAD-en)
-are reported with the same thresholds.
+corpus; questions of the second half do not (their article was removed). We report how often an
+answerable question is refused (false "not found"), how often an unanswerable one gets a quoted
+answer (false answer), and how often the quotes contain the gold answer. English questions
+(aligned XQuAD-en) are asked over the same Russian text.
+
+Every third XQuAD question (by position, the ones ``bench/answerability_fit.py`` reads) helped
+fit the answerability model, so each table has a row for the other two thirds too. Only the
+public ``answer()`` is used, with default settings, so ``--repo`` measures an older checkout.
 
 Usage:
-    python bench/answer_bench.py [--shared ../shared] [--sweep]
+    python bench/answer_bench.py [--shared ../shared] [--repo PATH]
 
 Prints Markdown tables.
 """
@@ -23,16 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from assistant import Searcher, Settings, build_index  # noqa: E402
-from assistant.answer import THRESHOLDS, answer  # noqa: E402
-from assistant.embeddings import load_embedder  # noqa: E402
-from assistant.evaluation import latency_summary  # noqa: E402
-from latency_bench import padded  # noqa: E402
+sys.path.insert(0, str(REPO / "bench"))
 
 DIALOGUES = [
     # (first question, follow-up, doc the follow-up must be answered from, text the answer must contain)
@@ -48,8 +44,17 @@ DIALOGUES = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
-    parser.add_argument("--sweep", action="store_true", help="print the full threshold sweep")
+    parser.add_argument("--repo", type=Path, default=REPO, help="measure the assistant package of this checkout")
     args = parser.parse_args()
+    sys.path.insert(0, str(args.repo))
+    global Searcher, Settings, build_index, answer, load_embedder, latency_summary, padded
+    from assistant import Searcher, Settings, build_index
+    from assistant.answer import answer
+    from assistant.embeddings import load_embedder
+    from assistant.evaluation import latency_summary
+
+    print(f"assistant package: {args.repo}")
+    from latency_bench import padded  # after the package: it puts this checkout on the path
     eval_dir = args.shared / "data" / "eval"
     if not (eval_dir / "xquad-ru-dev.json").is_file():
         sys.exit(f"no evaluation data under {args.shared}: pass --shared")
@@ -71,19 +76,18 @@ def main() -> None:
         build_index(corpus, work / "index", settings=settings, embedder=embedder)
         searcher = Searcher(work / "index", embedder=embedder)
 
-        lenient = settings.with_(answer_threshold_shift=-1.0)
         # Gold answers are Russian text: English questions use the aligned Russian answers.
         ru_answers = {qa["id"]: [a["text"] for a in qa["answers"]] for a in ru for p in a["paragraphs"] for qa in p["qas"]}
-        for label, lang, data in (("ru", "ru", ru), ("en→ru", "en", en)):
-            answerable = [(qa["question"], ru_answers[qa["id"]]) for a in data[:half] for p in a["paragraphs"] for qa in p["qas"]]
-            unanswerable = [(qa["question"], []) for a in data[half:] for p in a["paragraphs"] for qa in p["qas"]]
-            # One lenient answer per question: its scores decide "found" for any thresholds,
-            # and its quotes are what a found answer would quote.
-            replies_yes = [answer(q, settings=lenient, searcher=searcher) for q, _ in answerable]
-            replies_no = [answer(q, settings=lenient, searcher=searcher) for q, _ in unanswerable]
-            print(f"\n### {label}: {len(answerable)} answerable, {len(unanswerable)} unanswerable questions\n")
-            report_thresholds(replies_yes, replies_no, THRESHOLDS[lang], args.sweep)
-            report_answers(replies_yes, [golds for _, golds in answerable], THRESHOLDS[lang], label)
+        for label, data in (("ru", ru), ("en→ru", en)):
+            asked = [
+                (position, number < half, qa["question"], ru_answers[qa["id"]])
+                for position, (number, qa) in enumerate(
+                    ((number, qa) for number, a in enumerate(data) for p in a["paragraphs"] for qa in p["qas"]), start=1
+                )
+            ]
+            replies = [answer(question, settings=settings, searcher=searcher) for _, _, question, _ in asked]
+            print(f"\n### {label}: {sum(a[1] for a in asked)} answerable, {sum(not a[1] for a in asked)} unanswerable questions\n")
+            report_calibration(asked, replies)
         report_dialogues(work, embedder, settings)
         questions = [qa["question"] for a in ru[:half] for p in a["paragraphs"] for qa in p["qas"]][:100]
         build_index(REPO / "corpus", work / "default-index", settings=settings, embedder=embedder)
@@ -95,36 +99,21 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report_thresholds(yes, no, thresholds: tuple[float, float], sweep: bool) -> None:
-    yes_p, yes_s = np.array([(r.passage_score, r.confidence) for r in yes]).T
-    no_p, no_s = np.array([(r.passage_score, r.confidence) for r in no]).T
-
-    def rates(p: float, s: float) -> tuple[float, float]:
-        return float(np.mean((yes_p < p) | (yes_s < s))), float(np.mean((no_p >= p) & (no_s >= s)))
-
-    rows = []
-    for p in np.arange(0.70, 0.86, 0.01):
-        for s in np.arange(0.70, 0.90, 0.005):
-            refused, answered = rates(p, s)
-            rows.append((refused + answered, round(p, 3), round(s, 3), refused, answered))
-    rows.sort()
-    refused, answered = rates(*thresholds)
-    print("| thresholds (passage, sentence) | answerable refused | unanswerable answered |")
-    print("|---|---:|---:|")
-    print(f"| **configured** ({thresholds[0]:.3f}, {thresholds[1]:.3f}) | {refused:.3f} | {answered:.3f} |")
-    for total, p, s, refused, answered in rows[: 8 if sweep else 3]:
-        print(f"| lowest sum ({p:.3f}, {s:.3f}) | {refused:.3f} | {answered:.3f} |")
-
-
-def report_answers(replies, golds, thresholds: tuple[float, float], label: str) -> None:
-    contains = answered = 0
-    for reply, gold in zip(replies, golds):
-        if reply.passage_score >= thresholds[0] and reply.confidence >= thresholds[1]:
-            answered += 1
-            quoted = " ".join(q.text for q in reply.quotes).casefold()
-            contains += any(g.casefold() in quoted for g in gold)
-    n = len(replies)
-    print(f"\n{label}: answered {answered / n:.3f} of answerable questions; the quoted sentences contain the gold answer in {contains / n:.3f} of all answerable questions ({contains / max(answered, 1):.3f} of those answered).")
+def report_calibration(asked, replies) -> None:
+    """Refusals, false answers and gold in the quotes: for all questions and those not used in fitting."""
+    print("| questions | answerable refused | unanswerable answered | quotes contain the gold answer (of answered) | first quote contains it (of answerable) |")
+    print("|---|---:|---:|---:|---:|")
+    for label, keep in (("all", lambda position: True), ("not used in fitting", lambda position: position % 3 != 0)):
+        rows = [(a, r) for a, r in zip(asked, replies) if keep(a[0])]
+        yes = [(a, r) for a, r in rows if a[1]]
+        no = [r for a, r in rows if not a[1]]
+        answered = [(a, r) for a, r in yes if r.found]
+        contains = sum(any(g.casefold() in " ".join(q.text for q in r.quotes).casefold() for g in a[3]) for a, r in answered)
+        first = sum(any(g.casefold() in r.quotes[0].text.casefold() for g in a[3]) for a, r in answered)
+        print(
+            f"| {label} ({len(yes)} + {len(no)}) | {1 - len(answered) / len(yes):.3f} | {sum(r.found for r in no) / len(no):.3f} "
+            f"| {contains / max(len(answered), 1):.3f} | {first / len(yes):.3f} |"
+        )
 
 
 KAZAKH_ABOUT_SAMPLE = [
@@ -158,13 +147,11 @@ def report_dialogues(work: Path, embedder, settings: Settings) -> None:
         shutil.copy(path, corpus / f"xquad-{number:02d}.txt")
     build_index(corpus, work / "dialogue-index", settings=settings, embedder=embedder)
     searcher = Searcher(work / "dialogue-index", embedder=embedder)
-    lenient = settings.with_(answer_threshold_shift=-1.0)
-    print(f"\n### kk→ru, scripted and tiny: {len(KAZAKH_ABOUT_SAMPLE)} Kazakh questions about the sample document, {len(KAZAKH_OFF_TOPIC)} off-topic (index: sample + XQuAD half + acts)\n")
-    report_thresholds(
-        [answer(q, settings=lenient, searcher=searcher) for q in KAZAKH_ABOUT_SAMPLE],
-        [answer(q, settings=lenient, searcher=searcher) for q in KAZAKH_OFF_TOPIC],
-        THRESHOLDS["kk"],
-        sweep=False,
+    about = [answer(q, settings=settings, searcher=searcher) for q in KAZAKH_ABOUT_SAMPLE]
+    off_topic = [answer(q, settings=settings, searcher=searcher) for q in KAZAKH_OFF_TOPIC]
+    print(
+        f"\n### kk→ru, scripted and tiny (index: sample + XQuAD half + acts): {sum(r.found for r in about)}/{len(about)} "
+        f"Kazakh questions about the sample document answered, {sum(r.found for r in off_topic)}/{len(off_topic)} off-topic ones answered"
     )
     with_history = without = 0
     for first, follow_up, _, expected in DIALOGUES:
