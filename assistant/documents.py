@@ -21,6 +21,7 @@ from assistant.metadata import (
     parse_sidecar,
     title_from_name,
 )
+from assistant.model import SECTION_PART_CHARS, SECTION_SEPARATOR, Section
 
 if TYPE_CHECKING:
     from assistant.readers import Extracted
@@ -49,18 +50,6 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 # A .docx or .pdf may unpack to this many times max_bytes: a small file that expands to gigabytes
 # (a decompression bomb) is refused before it is expanded.
 UNPACK_FACTOR = 2
-
-SECTION_SEPARATOR = " › "
-SECTION_PART_CHARS = 120  # each part of a hierarchical section title is cut to about this length
-
-
-@dataclass(frozen=True)
-class Section:
-    """A heading inside a document and where its text starts (character offset in ``Document.text``)."""
-
-    start: int
-    title: str
-
 
 @dataclass(frozen=True)
 class Document:
@@ -235,9 +224,9 @@ def _is_utf8_name(name: str) -> bool:
 def _readable_name(name: str) -> tuple[str, str]:
     """A printable version of a non-UTF-8 name, and how it reads in a Cyrillic code page if it does."""
     raw = os.fsencode(name)
-    from assistant.readers.text import _cyrillic_codecs
+    from assistant.readers.text import cyrillic_codecs
 
-    for encoding in _cyrillic_codecs(raw):
+    for encoding in cyrillic_codecs(raw):
         return raw.decode(encoding), f" (it reads {raw.decode(encoding)!r} in {encoding})"
     return raw.decode("utf-8", errors="replace"), ""
 

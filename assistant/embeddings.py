@@ -72,7 +72,7 @@ class SentenceTransformerEmbedder:
     ) -> None:
         from sentence_transformers import SentenceTransformer
 
-        path, self.identity = _resolve_model(model, cache_dir)
+        path, self.identity = resolve_model(model, cache_dir)
         try:
             with quiet_weight_loading():
                 self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
@@ -209,7 +209,7 @@ def _resolve_precision(precision: str, device: str) -> str:
     return "bfloat16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "float32"
 
 
-def _resolve_model(model: str, cache_dir: Path | None) -> tuple[Path, str]:
+def resolve_model(model: str, cache_dir: Path | None) -> tuple[Path, str]:
     """Return the model directory and an identity that changes whenever its weights could."""
     if model == BUNDLED_MODEL:
         from assistant.checkpoint import ensure_checkpoint

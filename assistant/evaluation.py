@@ -309,7 +309,8 @@ def evaluate(
         AssistantError: unknown mode or unreadable extra corpus.
     """
     from assistant.config import Settings
-    from assistant.retrieval import MODES, Searcher
+    from assistant.query import MODES
+    from assistant.retrieval import Searcher
 
     if mode not in MODES:
         raise AssistantError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embeddings import BUNDLED_MODEL, _resolve_model, prompt_pair, quiet_weight_loading
+from assistant.embeddings import BUNDLED_MODEL, prompt_pair, quiet_weight_loading, resolve_model
 from assistant.errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class OnnxEmbedder:
             ) from None
         from transformers import AutoTokenizer
 
-        path, identity = _resolve_model(model, cache_dir)
+        path, identity = resolve_model(model, cache_dir)
         # int8 vectors are not float32's: an index built by one must not be queried by the other.
         self.identity = identity if variant == "float32" else f"{identity}+onnx-{variant}"
         self.precision = f"onnx-{variant}"

@@ -12,8 +12,9 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.evidence import Candidate, profile_question, quotable_sentences, sentence_vectors
+from assistant.query import check_filters, clean_query
 from assistant.regions import NATIONAL, REGIONS, canonical_region
-from assistant.retrieval import Passage, Searcher, _check_filters, _clean_query, searcher_for
+from assistant.retrieval import Passage, Searcher, searcher_for
 
 __all__ = ["RegionFinding", "RegionOverview", "regions_overview", "relevant", "word_share"]
 
@@ -134,8 +135,8 @@ def regions_overview(
         >>> print(", ".join(overview.missing))  # doctest: +SKIP
     """
     settings = settings or Settings.from_env()
-    _check_filters(filters)  # a bad filter fails before the model runs
-    asked, question = question, _clean_query(question)  # checked and cut once, not in each of 20 searches
+    check_filters(filters)  # a bad filter fails before the model runs
+    asked, question = question, clean_query(question)  # checked and cut once, not in each of 20 searches
     if searcher is None:
         searcher = searcher_for(index_dir, settings)
     vector = searcher.embed_query(question)

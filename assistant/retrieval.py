@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -14,20 +13,17 @@ import numpy as np
 from assistant import vector_index
 from assistant.config import Settings
 from assistant.embeddings import Embedder, load_embedder
-from assistant.errors import IndexCorrupt, IndexNotFound, InvalidQuery
+from assistant.errors import IndexCorrupt, IndexNotFound
+from assistant.query import check_filters, check_k, check_mode, clean_query
 from assistant.regions import REGIONS, canonical_region
 from assistant.store import StoredIndex, load_index, read_pointer
 
 logger = logging.getLogger(__name__)
 
-FILTER_KEYS = ("region", "doc_type", "lang", "doc_id", "date_from", "date_to")
-MODES = ("hybrid", "dense", "keyword")
 CANDIDATES = 100  # per retriever, before fusion
 RERANK_DEPTH = 10  # hybrid: the fused top this many are reordered by their best sentence
 SENTENCE_WEIGHT = 0.5  # these two were chosen with bench/hybrid_bench.py (docs/quality.md)
 KEYWORD_WEIGHT = 2.0
-MAX_QUERY_CHARS = 4000  # the model reads 512 tokens; longer input only costs tokenizer time
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -123,9 +119,9 @@ class Searcher:
         Args:
             vector: the query's embedding when the caller already has it (saves one model call).
         """
-        mode = _check_mode(mode if mode is not None else self._settings.search_mode)
-        _check_k(k)
-        cleaned = _clean_query(query)
+        mode = check_mode(mode if mode is not None else self._settings.search_mode)
+        check_k(k)
+        cleaned = clean_query(query)
         serving = self._current()[1]
         if mode != "dense" and serving.index.keywords is None:
             raise IndexCorrupt(
@@ -134,7 +130,7 @@ class Searcher:
             )
         if vector is None and mode != "keyword":
             vector = self.embedder.embed_queries([cleaned])[0]
-        checked = _check_filters(filters)
+        checked = check_filters(filters)
         allowed = serving.columns.allowed_rows(checked)
         rows = serving.index.faiss_index.ntotal if allowed is None else len(allowed)
         if rows == 0:
@@ -163,15 +159,15 @@ class Searcher:
         Raises:
             InvalidQuery: the query is not text or is empty.
         """
-        return self.embedder.embed_queries([_clean_query(query)])[0]
+        return self.embedder.embed_queries([clean_query(query)])[0]
 
     def search_vector(
         self, vector: np.ndarray, *, k: int = 5, filters: Mapping[str, object] | None = None
     ) -> list[Passage]:
         """Best ``k`` passages for an already embedded query, by dense similarity alone."""
-        _check_k(k)
+        check_k(k)
         serving = self._current()[1]
-        allowed = serving.columns.allowed_rows(_check_filters(filters))
+        allowed = serving.columns.allowed_rows(check_filters(filters))
         if serving.index.faiss_index.ntotal == 0 or (allowed is not None and len(allowed) == 0):
             return []
         dense = _dense_candidates(serving, vector, k, allowed)
@@ -490,48 +486,3 @@ class _FilterColumns:
                 accepted = value  # a set of casefolded strings, from _check_filters
                 keep &= np.array([getattr(r, key).casefold() in accepted for r in self._records], dtype=bool)
         return keep
-
-
-def _check_mode(mode: object) -> str:
-    if mode not in MODES:
-        raise InvalidQuery(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
-    return mode  # type: ignore[return-value]
-
-
-def _check_k(k: object) -> None:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise InvalidQuery(f"k must be a positive integer, got {k!r}")
-
-
-def _clean_query(query: object) -> str:
-    if not isinstance(query, str):
-        raise InvalidQuery(f"the query must be text, got {type(query).__name__}")
-    cleaned = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in query).strip()
-    if not cleaned:
-        raise InvalidQuery("the query is empty: type a question or some keywords")
-    return cleaned[:MAX_QUERY_CHARS]
-
-
-def _check_filters(filters: Mapping[str, object] | None) -> dict[str, object]:
-    if not filters:
-        return {}
-    if not isinstance(filters, Mapping):
-        raise InvalidQuery(f"filters must be a mapping of {', '.join(FILTER_KEYS)}")
-    checked: dict[str, object] = {}
-    for key, value in filters.items():
-        if key not in FILTER_KEYS:
-            raise InvalidQuery(f"unknown filter {key!r}: use one of {', '.join(FILTER_KEYS)}")
-        if value is None or value == "" or value == [] or value == ():
-            continue
-        if key in ("date_from", "date_to"):
-            text = str(value)
-            if not _DATE.match(text):
-                raise InvalidQuery(f"filter {key} must be a date YYYY-MM-DD, got {value!r}")
-            checked[key] = text
-        else:
-            values: Iterable[object] = [value] if isinstance(value, str) else value  # type: ignore[assignment]
-            try:
-                checked[key] = {str(item).strip().casefold() for item in values}
-            except TypeError:
-                raise InvalidQuery(f"filter {key} must be a string or a list of strings, got {value!r}") from None
-    return checked

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant import InvalidQuery, Searcher, Settings, answer, build_index, documents, regions_overview
-from assistant.retrieval import MAX_QUERY_CHARS
+from assistant.query import MAX_QUERY_CHARS
 from assistant.store import load_index
 from ui import uploads
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from assistant.documents import Section
+from assistant.model import Section
 
 
 @dataclass(frozen=True)

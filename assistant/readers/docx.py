@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.documents import Section
 from assistant.errors import DocumentError
 from assistant.metadata import guess_doc_type, one_line, shorten
+from assistant.model import Section
 from assistant.readers import Extracted
 from assistant.readers.headings import Heading, Trail, legal_heading, with_continuations
 from assistant.readers.text import clean_block

@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.documents import SECTION_PART_CHARS, SECTION_SEPARATOR
 from assistant.metadata import shorten
+from assistant.model import SECTION_PART_CHARS, SECTION_SEPARATOR
 
 _HEADING_LEVELS = {
     "раздел": 1, "бөлім": 1, "section": 1,

@@ -7,9 +7,9 @@ import logging
 import re
 from typing import Any
 
-from assistant.documents import Section
 from assistant.errors import DocumentError
 from assistant.metadata import normalise_date, one_line
+from assistant.model import Section
 from assistant.readers import Extracted
 from assistant.readers.headings import Heading, Trail
 from assistant.readers.text import BOMS, clean_block, decode_text, reject_binary

@@ -7,9 +7,9 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
-from assistant.documents import Section
 from assistant.errors import DocumentError
 from assistant.metadata import one_line
+from assistant.model import Section
 from assistant.readers import Extracted
 from assistant.readers.text import clean_text
 

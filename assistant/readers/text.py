@@ -7,9 +7,9 @@ import logging
 import re
 import unicodedata
 
-from assistant.documents import Section
 from assistant.errors import DocumentError
 from assistant.metadata import first_line_title, make_date, parse_metadata
+from assistant.model import Section
 from assistant.readers import Extracted
 from assistant.readers.headings import Heading, Trail, legal_heading, with_continuations
 
@@ -228,7 +228,7 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 def _decode_cyrillic(data: bytes) -> str | None:
     """The reading of ``data`` in a Cyrillic code page that looks most like real text, if any does."""
-    for encoding in _cyrillic_codecs(data):
+    for encoding in cyrillic_codecs(data):
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
@@ -238,7 +238,7 @@ def _decode_cyrillic(data: bytes) -> str | None:
     return None
 
 
-def _cyrillic_codecs(data: bytes) -> list[str]:
+def cyrillic_codecs(data: bytes) -> list[str]:
     """The Cyrillic code pages in which ``data`` reads like Russian or Kazakh, the likeliest first."""
     sample = data[:16384]
     scored = []
@@ -273,7 +273,7 @@ def _decode_mixed_lines(data: bytes) -> str | None:
             foreign.append(line)
     if not utf8_lines or not foreign:
         return None
-    encodings = _cyrillic_codecs(b"\n".join(foreign))
+    encodings = cyrillic_codecs(b"\n".join(foreign))
     if not encodings:
         return None
     logger.warning("text mixes UTF-8 lines with %d line(s) in %s; each is read in its own encoding", len(foreign), encodings[0])

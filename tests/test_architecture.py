@@ -1,0 +1,112 @@
+"""The house rules of the import graph (docs/architecture.md), checked on the source, without importing it.
+
+* no module imports another module's ``_private`` names;
+* the core (``assistant``) does not import the outer layer (``ui``), except the CLI, which is
+  the outer layer's command line and still lives in the package;
+* the core's imports (lazy ones too) form no cycle.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from .conftest import REPO
+
+PACKAGES = ("assistant", "ui")
+OUTER_IN_CORE = {"assistant.cli"}  # known exception (issue #18: the CLI moves out of the core)
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((REPO / package).rglob("*.py")):
+            parts = path.relative_to(REPO).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            found[name] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path, *, top_level_only: bool) -> list[tuple[str, tuple[str, ...], int]]:
+    """(imported module, names taken from it, line) for each import of ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found += [(alias.name, (), node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names = tuple(alias.name for alias in node.names)
+            found.append((base, names, node.lineno))
+            found += [(f"{base}.{n}", (), node.lineno) for n in names if f"{base}.{n}" in MODULES]
+    return found
+
+
+def test_no_module_imports_another_modules_private_names():
+    offences = [
+        f"{name}:{line} imports {', '.join(n for n in names if n.startswith('_'))} from {module}"
+        for name, path in MODULES.items()
+        for module, names, line in _imports(name, path, top_level_only=False)
+        if module in MODULES and module != name and any(n.startswith("_") and not n.startswith("__") for n in names)
+    ]
+    assert not offences, "\n".join(offences)
+
+
+def test_the_core_does_not_import_the_ui():
+    offences = [
+        f"{name}:{line} imports {module}"
+        for name, path in MODULES.items()
+        if name.startswith("assistant") and name not in OUTER_IN_CORE
+        for module, _, line in _imports(name, path, top_level_only=False)
+        if module == "ui" or module.startswith("ui.")
+    ]
+    assert not offences, "\n".join(offences)
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle of ``graph`` (as a path that returns to its start), or []."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*stack[stack.index(target) :], target]
+            if target not in state and (found := visit(target)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_the_core_has_no_import_cycle():
+    graph = {
+        name: {
+            module
+            for module, _, _ in _imports(name, path, top_level_only=False)
+            if module in MODULES and module != name and not name.startswith(f"{module}.")
+        }
+        for name, path in MODULES.items()
+        if name.startswith("assistant")
+    }
+    assert not _cycle(graph), " -> ".join(_cycle(graph))
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": set()}) == []
