@@ -123,3 +123,12 @@ def test_off_topic_questions_are_refused(searcher, question):
     reply = ask(searcher, question)
     assert not reply.found, reply.text
     assert reply.reason in (REASON_NOT_FOUND, REASON_REGION_SILENT)
+
+
+@pytest.mark.parametrize("topic", ["цифровизация и интернет в сёлах", "Internet for villages"])
+def test_the_region_view_finds_a_kazakh_report_for_a_topic_in_another_language(searcher, topic):
+    from assistant.overview import regions_overview
+
+    overview = regions_overview(topic, searcher=searcher, settings=Settings())
+    assert {finding.region for finding in overview.found} == {"Kostanay region", "Pavlodar region", "Turkestan region"}
+    assert "Astana" in overview.missing  # its report is about 5G and a city platform, not villages
