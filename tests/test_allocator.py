@@ -85,7 +85,8 @@ def test_a_cap_below_one_is_refused():
 
 def test_assistant_serve_caps_arenas_before_it_loads_the_app(monkeypatch):
     import ui.app
-    from assistant import allocator, cli
+    from assistant import allocator
+    from ui import cli
 
     calls: list[str] = []
     monkeypatch.setattr(allocator, "limit_malloc_arenas", lambda: calls.append("cap"))
@@ -144,7 +145,7 @@ def test_a_bad_trim_interval_is_refused_with_its_name(value):
 
 def test_assistant_serve_with_a_bad_trim_interval_says_so_and_does_not_start(monkeypatch, capsys):
     import ui.app
-    from assistant import cli
+    from ui import cli
 
     monkeypatch.setattr(ui.app, "serve", lambda settings, host, port: pytest.fail("the server started"))
     monkeypatch.setenv("ASSISTANT_MALLOC_TRIM_SECONDS", "soon")

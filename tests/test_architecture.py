@@ -1,8 +1,7 @@
 """The house rules of the import graph (docs/architecture.md), checked on the source, without importing it.
 
 * no module imports another module's ``_private`` names;
-* the core (``assistant``) does not import the outer layer (``ui``), except the CLI, which is
-  the outer layer's command line and still lives in the package;
+* the core (``assistant``) does not import the outer layer (``ui``: the web chat and the CLI);
 * the core's imports (lazy ones too) form no cycle.
 """
 
@@ -19,7 +18,6 @@ import pytest
 from .conftest import REPO
 
 PACKAGES = ("assistant", "ui")
-OUTER_IN_CORE = {"assistant.cli"}  # known exception (issue #18: the CLI moves out of the core)
 
 
 def _modules() -> dict[str, Path]:
@@ -69,7 +67,7 @@ def test_the_core_does_not_import_the_ui():
     offences = [
         f"{name}:{line} imports {module}"
         for name, path in MODULES.items()
-        if name.startswith("assistant") and name not in OUTER_IN_CORE
+        if name.startswith("assistant")
         for module, _, line in _imports(name, path, top_level_only=False)
         if module == "ui" or module.startswith("ui.")
     ]

@@ -306,7 +306,7 @@ def test_a_megabyte_question_is_answered_as_its_first_characters(searcher):
 def cli(searcher, monkeypatch):
     """``assistant`` in-process over the fixture's index, with the fake embedder."""
     import assistant.retrieval
-    from assistant.cli import main
+    from ui.cli import main
 
     monkeypatch.setattr(assistant.retrieval, "load_embedder", lambda *args, **kwargs: searcher.embedder)
 

@@ -111,7 +111,7 @@ def test_excerpts_hold_their_quotes_in_order_and_never_overlap(pieces, spans):
 @pytest.fixture
 def ask(tmp_path, fake_embedder, monkeypatch, capsys):
     import assistant.retrieval
-    from assistant.cli import main
+    from ui.cli import main
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -156,7 +156,7 @@ def test_a_not_found_reply_shows_the_opening_of_each_related_passage(ask):
 
 
 def test_a_terminal_gets_reverse_video_closed_at_every_line_end(monkeypatch):
-    from assistant.cli import _is_color_terminal, _marked_lines
+    from ui.cli import _is_color_terminal, _marked_lines
 
     text = " ".join(SENTENCES * 3)
     excerpt = Excerpt(0, len(text), ((30, 200),))

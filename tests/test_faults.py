@@ -342,7 +342,7 @@ def test_a_full_disk_at_any_write_fails_the_build_cleanly(tmp_path, fake_embedde
 
 def test_a_full_disk_is_one_line_from_the_command_line(tmp_path, monkeypatch, capsys):
     import assistant.build
-    from assistant.cli import main
+    from ui.cli import main
 
     corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
     monkeypatch.setattr(assistant.build, "load_embedder", lambda *args, **kwargs: FakeEmbedder())
@@ -361,7 +361,7 @@ def test_a_lock_that_cannot_be_taken_is_one_line_and_changes_nothing(tmp_path, m
     """A full disk when the build lock file is created, or a file where the index folder should be:
     both were tracebacks (the lock was taken outside the build's error handling)."""
     import assistant.build
-    from assistant.cli import main
+    from ui.cli import main
 
     corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
     monkeypatch.setattr(assistant.build, "load_embedder", lambda *args, **kwargs: FakeEmbedder())
@@ -519,7 +519,7 @@ def test_an_index_of_another_model_is_refused_and_rebuilt_for_this_one(tmp_path,
 
 def test_a_damaged_index_is_one_line_from_the_command_line(tmp_path, monkeypatch, capsys):
     import assistant.retrieval
-    from assistant.cli import main
+    from ui.cli import main
 
     corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
     embedder = FakeEmbedder()

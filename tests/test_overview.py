@@ -179,7 +179,7 @@ def cli_index(tmp_path, monkeypatch):
 
 
 def test_cli_json_prints_the_overview(cli_index, capsys):
-    from assistant.cli import main
+    from ui.cli import main
 
     assert main(["regions", TOPIC, "--index", str(cli_index), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -188,7 +188,7 @@ def test_cli_json_prints_the_overview(cli_index, capsys):
 
 
 def test_cli_prints_a_block_per_region_then_what_is_missing(cli_index, capsys):
-    from assistant.cli import main
+    from ui.cli import main
 
     assert main(["regions", TOPIC, "--index", str(cli_index), "--date-to", "2025-09-30"]) == 0
     out = capsys.readouterr().out
@@ -198,7 +198,7 @@ def test_cli_prints_a_block_per_region_then_what_is_missing(cli_index, capsys):
 
 
 def test_cli_rejects_an_empty_question_with_one_line(cli_index, capsys):
-    from assistant.cli import main
+    from ui.cli import main
 
     assert main(["regions", "  ", "--index", str(cli_index)]) == 1
     err = capsys.readouterr().err

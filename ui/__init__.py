@@ -1,4 +1,4 @@
-"""Web chat over the assistant: ``build_app`` (a Gradio app) and ``serve`` (launch it); gradio is imported on use."""
+"""The outer layer: the web chat (``build_app``, a Gradio app, and ``serve``; gradio is imported on use) and the command line (:mod:`ui.cli`)."""
 
 from __future__ import annotations
 

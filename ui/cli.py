@@ -1,4 +1,6 @@
-"""Command line: `assistant build` and `assistant search`, thin over the Python API."""
+"""Command line: the ``assistant`` command (build, search, ask, regions, eval, fetch, serve, llm-model), thin over the Python API.
+
+It lives in ``ui`` beside the web chat: both are the outer layer, and the core never imports them."""
 
 from __future__ import annotations
 
