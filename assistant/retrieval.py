@@ -463,6 +463,8 @@ class _FilterColumns:
         position = {doc_id: i for i, doc_id in enumerate(self._doc_ids)}
         self._chunk_doc = np.fromiter((position[c.doc_id] for c in index.chunks), dtype=np.int64, count=len(index.chunks))
         self._records = [index.documents[doc_id] for doc_id in self._doc_ids]
+        canonical = {region: canonical_region(region) for region in {r.region for r in self._records}}
+        self._regions = [canonical[r.region] for r in self._records]
 
     def allowed_rows(self, filters: dict[str, object]) -> np.ndarray | None:
         if not filters:
@@ -482,7 +484,13 @@ class _FilterColumns:
                 keep &= np.array([bool(r.date) and r.date >= value for r in self._records], dtype=bool)
             elif key == "date_to":
                 keep &= np.array([bool(r.date) and r.date <= value for r in self._records], dtype=bool)
+            elif key == "region":  # any name of a region: "Aktobe region", "Актюбинская область", "Ақтөбе облысы"
+                named = {canonical_region(name) for name in value} - {None}
+                keep &= np.array(
+                    [r.region.casefold() in value or region in named for r, region in zip(self._records, self._regions)],
+                    dtype=bool,
+                )
             else:
-                accepted = value  # a set of casefolded strings, from _check_filters
+                accepted = value  # a set of casefolded strings, from query.check_filters
                 keep &= np.array([getattr(r, key).casefold() in accepted for r in self._records], dtype=bool)
         return keep

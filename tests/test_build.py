@@ -114,6 +114,8 @@ def test_filters_and_query_validation(tmp_path, fake_embedder):
     searcher = Searcher(tmp_path / "index", embedder=fake_embedder)
     only_atyrau = searcher.search("приоритеты развития", k=5, filters={"region": "atyrau REGION"})
     assert {p.doc_id for p in only_atyrau} == {"atyrau.txt"}
+    for name in ("Атырауская область", "Атырау облысы", "Atyrau"):  # any name of the region filters the same
+        assert searcher.search("приоритеты развития", k=5, filters={"region": name}) == only_atyrau
     dated = searcher.search("развития", k=5, filters={"date_from": "2025-09-12"})
     assert {p.doc_id for p in dated} == {"almaty.txt"}
     assert searcher.search("развития", k=5, filters={"region": "Mars"}) == []

@@ -109,7 +109,7 @@ def test_found_answer_has_markers_and_a_collapsed_sources_block_with_quotes_mark
     assert tags(shown) <= {"div", "span", "details", "summary", "strong", "a", "blockquote", "mark", "br"}
     assert "<details" in shown and '<details class="kz-sources" open' not in shown
     assert "[1]" in shown and "Источники (1)" in shown
-    assert "Регион: Aktobe region" in shown and "Тип: Ответ региона &#40;акимата&#41;" in shown
+    assert "Регион: Актюбинская область" in shown and "Тип: Ответ региона &#40;акимата&#41;" in shown
     assert "Раздел: Глава 1 › Статья 2" in visible_text(shown)
     assert TRICKS in visible_text(shown)  # the title and the passage, as text
     assert shown.count("<a ") == 1 and "javascript:" not in re.sub(r">[^<]*<", "><", shown)
@@ -131,8 +131,9 @@ def test_not_found_reply_lists_related_passages_without_markers():
 def test_answer_steps_add_one_quote_at_a_time_and_end_with_the_full_message():
     reply = found_answer(passage())
     steps = list(render.answer_steps(reply, "kk"))
-    assert len(steps) == 2
-    assert steps[0].count("kz-cite") == 1 and "<details" not in steps[0]
+    assert len(steps) == len(reply.quotes) + 1
+    for count, step in enumerate(steps[:-1], 1):
+        assert step.count("kz-cite") == count and "<details" not in step
     assert steps[-1] == render.render_answer(reply, "kk") and "Дереккөздер" in steps[-1]
 
 

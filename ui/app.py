@@ -28,6 +28,7 @@ from assistant.errors import (
 )
 from assistant.metadata import DOC_TYPES
 from assistant.overview import regions_overview
+from assistant.regions import canonical_region
 from assistant.retrieval import Searcher
 from assistant.store import DocumentRecord
 from ui import render, texts, uploads
@@ -143,11 +144,13 @@ class _Service:
         except IndexNotFound:
             return ()
 
-    def regions(self) -> list[str]:
+    def regions(self, lang: str) -> list[tuple[str, str]]:
+        """The regions of the indexed documents as (name in the interface language, value to filter by)."""
         try:
-            return sorted({record.region for record in self.documents() if record.region}, key=str.casefold)
+            values = {record.region for record in self.documents() if record.region}
         except AssistantError:
             return []
+        return sorted(((texts.region_label(lang, canonical_region(v) or v), v) for v in values), key=lambda c: c[0].casefold())
 
 
 def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blocks:
@@ -313,7 +316,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
                             _doc_type_choices(lang0), label=text(lang0, "filter_doc_type"), elem_id="filter-doc-type"
                         )
                         regions = gr.Dropdown(
-                            service.regions(),
+                            service.regions(lang0),
                             value=[],
                             multiselect=True,
                             allow_custom_value=True,  # regions of documents indexed after start-up
@@ -468,7 +471,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
                 filters_heading: _filters_heading(lang),
                 answer_mode: gr.update(label=text(lang, "answer_mode"), choices=_answer_mode_choices(lang)),
                 doc_types: gr.update(label=text(lang, "filter_doc_type"), choices=_doc_type_choices(lang)),
-                regions: gr.update(label=text(lang, "filter_region"), choices=service.regions()),
+                regions: gr.update(label=text(lang, "filter_region"), choices=service.regions(lang)),
                 date_from: gr.update(label=text(lang, "filter_date_from")),
                 date_to: gr.update(label=text(lang, "filter_date_to")),
                 doc_langs: gr.update(label=text(lang, "filter_lang"), choices=_doc_language_choices(lang)),
@@ -563,7 +566,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
                 status: "\n".join(lines),
                 totals: _totals(service, lang),
                 table: _table(service, lang),
-                regions: gr.update(choices=service.regions()),
+                regions: gr.update(choices=service.regions(lang)),
             }
 
         def refresh_documents(ui_lang_value) -> dict:
@@ -571,7 +574,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
             return {
                 totals: _totals(service, lang),
                 table: _table(service, lang),
-                regions: gr.update(choices=service.regions()),
+                regions: gr.update(choices=service.regions(lang)),
             }
 
         demo.load(on_load, None, relabelled, api_visibility="private", queue=False)
@@ -739,7 +742,7 @@ def _table(service: _Service, lang: str) -> dict:
         [
             record.title,
             record.date,
-            record.region,
+            texts.region_label(lang, canonical_region(record.region) or record.region) if record.region else "",
             texts.doc_type_label(lang, record.doc_type),
             texts.doc_language_label(lang, record.lang),
             str(record.chunks),

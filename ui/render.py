@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from assistant.answer import FLAGS, Answer
 from assistant.generation import SUPPORTED, UNCITED, CheckedSentence
 from assistant.overview import RegionFinding, RegionOverview
+from assistant.regions import canonical_region
 from assistant.retrieval import Passage
 from ui.texts import doc_language_label, doc_type_label, region_label, text
 
@@ -89,7 +90,7 @@ def passage_html(
     """One source or related passage: ``[number]``, title, facts, source, and the text with quoted spans marked."""
     facts = [
         (text(lang, "date"), passage.date),
-        (text(lang, "region"), passage.region),
+        (text(lang, "region"), region_label(lang, canonical_region(passage.region) or passage.region) if passage.region else ""),
         (text(lang, "doc_type"), doc_type_label(lang, passage.doc_type) if passage.doc_type else ""),
         (text(lang, "lang"), doc_language_label(lang, passage.lang) if passage.lang else ""),
         (text(lang, "section"), passage.section),
@@ -156,10 +157,11 @@ def render_answer(reply: Answer, lang: str) -> str:
 
 
 def answer_steps(reply: Answer, lang: str) -> Iterator[str]:
-    """Successive versions of the message: one more quoted sentence each time, then the sources."""
+    """Successive versions of the message: one more quoted sentence each time, then the sources
+    (so a one-sentence answer, too, is read before its sources arrive)."""
     if reply.found and reply.mode == "extractive":
         note = fallback_note(reply, lang)
-        for count in range(1, len(reply.quotes)):
+        for count in range(1, len(reply.quotes) + 1):
             yield f'{note}<div class="kz-answer">{answer_body(reply, quotes=count)}</div>'
     yield render_answer(reply, lang)
 
@@ -273,7 +275,6 @@ def region_card(finding: RegionFinding, lang: str) -> str:
     """One region's evidence: its name, the quote marked in its context, and the citation."""
     passage = finding.passage
     name = region_label(lang, finding.region)
-    canonical = f" · {inert(finding.region)}" if finding.region and finding.region != name else ""
     facts = [
         passage.date,
         doc_type_label(lang, passage.doc_type) if passage.doc_type else "",
@@ -283,7 +284,7 @@ def region_card(finding: RegionFinding, lang: str) -> str:
     return (
         f'<div class="kz-region-card" data-region="{inert(finding.region)}">'
         f'<div class="kz-region-head"><strong class="kz-region-name">{inert(name)}</strong>'
-        f'<span class="kz-facts">{canonical} · {inert(text(lang, "similarity"))} {finding.score:.2f}</span></div>'
+        f'<span class="kz-facts"> · {inert(text(lang, "similarity"))} {finding.score:.2f}</span></div>'
         f'<blockquote class="kz-passage">{_quote_in_context(passage.text, finding.quote_start, finding.quote_end)}</blockquote>'
         f'<div class="kz-facts"><strong class="kz-title">{inert(passage.title)}</strong>'
         f"{' · ' + facts_html if facts_html else ''}</div>"
