@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant import InvalidQuery, Searcher, Settings, build_index
-from assistant.answer import NO_ANSWER, answer, resolve_follow_up
+from assistant.answer import NO_ANSWER, REASON_NO_DOCUMENTS, REASON_NOT_FOUND, answer, resolve_follow_up
 from assistant.sentences import split_sentences
 
+from .conftest import FakeEmbedder
 from .test_build import TEXTS, write_corpus
 
 LENIENT = Settings(chunk_tokens=40, chunk_overlap=5, answer_threshold_shift=-1.0)
@@ -132,3 +134,64 @@ def test_any_answer_keeps_its_promises(searcher, question):
     assert {int(n) for n in re.findall(r"\[(\d+)\]", reply.text)} == numbers
     for quote in reply.quotes:
         assert reply.sources[quote.source - 1].passage.text[quote.start : quote.end] == quote.text
+
+
+# ------------------------------------------------------------------------------------------------
+# "Found" or "not found" with the shipped answerability model and its own threshold, no model:
+# an embedder whose cosines sit where e5's do (unrelated texts about 0.7, shared words higher).
+# ------------------------------------------------------------------------------------------------
+
+
+class AnisotropicEmbedder(FakeEmbedder):
+    """Bag of hashed words on top of one direction every text shares, as e5's vectors do."""
+
+    identity = "fake-anisotropic-words-256"
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = super()._vector(text)
+        vector[0] += 1.5
+        return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory) -> Searcher:
+    root = tmp_path_factory.mktemp("calibrated")
+    texts = {**TEXTS, "pavlodar.txt": PAVLODAR}
+    embedder = AnisotropicEmbedder()
+    build_index(write_corpus(root / "corpus", texts), root / "index", settings=SHORT, embedder=embedder)
+    return Searcher(root / "index", embedder=embedder)
+
+
+SHORT = Settings(chunk_tokens=40, chunk_overlap=5)  # the default threshold: nothing shifted
+PAVLODAR = (
+    "---\ntitle: Павлодар\nregion: Pavlodar region\n---\n"
+    "Павлодарская область представила план по цифровизации образования. В школах появятся "
+    "классы робототехники и новые компьютеры. Также аким поручил построить три новые школы до 2027 г. "
+    "в районах области."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("Сколько новых школ поручил построить аким в районах Павлодарской области?", "построить три новые школы"),
+        ("Что представила Павлодарская область по цифровизации образования?", "представила план по цифровизации"),
+        ("Какая погода ожидается завтра в степи?", "Завтра в степи ожидается сильный ветер"),
+        ("Какие приоритеты развития обозначил аким Алматы?", "обозначил приоритеты развития города"),
+    ],
+)
+def test_a_question_the_documents_answer_is_found_with_the_answering_sentence_first(calibrated, question, first):
+    reply = answer(question, searcher=calibrated, settings=SHORT)
+    assert reply.found, reply.text
+    assert first in reply.quotes[0].text
+
+
+@pytest.mark.parametrize("question", ["Рецепт плова с бараниной", "Кто выиграл кубок по футболу?"])
+def test_a_question_about_nothing_indexed_is_not_found(calibrated, question):
+    reply = answer(question, searcher=calibrated, settings=SHORT)
+    assert not reply.found and reply.reason == REASON_NOT_FOUND and not reply.quotes
+
+
+def test_a_region_without_documents_is_not_answered_from_another_region(calibrated):
+    reply = answer("Сколько школ построят в Восточно-Казахстанской области?", searcher=calibrated, settings=SHORT)
+    assert not reply.found and reply.reason == REASON_NO_DOCUMENTS and reply.region == "East Kazakhstan region"
