@@ -251,6 +251,14 @@ def test_the_chat_keeps_answering_while_builds_are_killed_fail_and_land(web, tmp
     def cites_new(client) -> bool:
         return NEW_TITLE in shown(client.predict(NEW_QUESTION, regions=["Kostanay region"], api_name="/chat"))
 
+    def still_answering() -> None:
+        """The other user gets at least one more answer (however slow the machine, it must come)."""
+        mark, hung = answered[0], time.monotonic() + 300  # not a speed limit: a hang must end the test
+        while answered[0] <= mark:
+            assert thread.is_alive() and not problems, problems[:3]
+            assert time.monotonic() < hung, "the chat stopped answering"
+            time.sleep(0.1)
+
     thread = threading.Thread(target=user, daemon=True)
     thread.start()
     client = Client(url, verbose=False)
@@ -273,6 +281,7 @@ def test_the_chat_keeps_answering_while_builds_are_killed_fail_and_land(web, tmp
         os.kill(process.pid, signal.SIGKILL)
         process.wait(30)
         assert not cites_new(client)
+        still_answering()
 
         # 2. A build that runs out of disk space while writing.
         def full_disk(*args, **kwargs):
@@ -283,17 +292,19 @@ def test_the_chat_keeps_answering_while_builds_are_killed_fail_and_land(web, tmp
             with pytest.raises(AssistantError, match="No space left on device"):
                 build_index(settings=settings)
         assert not cites_new(client)
+        still_answering()
         # 3. A build that lands: the chat switches to it without a restart.
         build_index(settings=settings)
         deadline = time.monotonic() + 60
         while not cites_new(client):
             assert time.monotonic() < deadline, "the new build never reached the chat"
             time.sleep(1)
+        still_answering()
     finally:
         stop.set()
         thread.join(120)
         demo.close()
-    assert answered[0] >= 5 and not problems, (answered[0], problems[:3])
+    assert not problems, problems[:3]  # every answer during the builds cited the sample
 
 
 def test_app_starts_without_an_index_and_serves_the_first_build(tmp_path):
