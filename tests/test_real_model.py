@@ -68,8 +68,12 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
 
 
 # Kazakh questions over Russian text are the model's weak spot: the Atyrau distractor (the same
-# kind of meeting in another region) can outrank the sample, so Kazakh asks for the top 3.
-@pytest.mark.parametrize(("lang", "within"), [("ru", 1), ("kk", 3), ("en", 1)])
+# kind of meeting in another region) outranks the sample. What holds is the top 3; the top 1 is
+# what a user expects, and marked so that a fix shows up.
+KAZAKH_FIRST = pytest.mark.xfail(strict=True, reason="the Atyrau report outranks the sample for the Kazakh question")
+
+
+@pytest.mark.parametrize(("lang", "within"), [("ru", 1), pytest.param("kk", 1, marks=KAZAKH_FIRST), ("kk", 3), ("en", 1)])
 def test_search_finds_the_sample_document_in_three_languages(built, lang, within):
     _, index = built
     lines = run("search", QUESTIONS[lang], "--index", str(index), "-k", "3", "--json").stdout.splitlines()
