@@ -62,7 +62,7 @@ class Settings:
         llm_max_tokens: the longest generated answer, in the model's tokens.
         llm_passages: the best retrieved passages given to the model (each costs prompt time).
         malloc_trim_seconds: ``assistant serve`` hands glibc's free heap pages back this often
-            (0: never; see :mod:`assistant.allocator`).
+            (0: never; see :mod:`assistant.tools.allocator`).
     """
 
     corpus_dir: Path = Path("corpus")

@@ -16,7 +16,7 @@ Usage:
     python bench/generation_bench.py [--shared ../shared] [--questions 50] [--models NAME ...]
     python bench/generation_bench.py --base-url http://127.0.0.1:8080/v1 --label "my server"
 
-Models are those of ``assistant.llm_models.MODELS`` (fetched with ``assistant llm-model fetch
+Models are those of ``assistant.tools.llm_models.MODELS`` (fetched with ``assistant llm-model fetch
 NAME``), each served by llama-cpp-python for the run. Prints Markdown.
 """
 
@@ -39,8 +39,8 @@ from assistant.answer import answer_stream
 from assistant.checkpoint import default_cache_dir
 from assistant.embeddings import load_embedder
 from assistant.generation import SUPPORTED
-from assistant.llm_models import LocalServer, fetch_model
 from assistant.support import SupportChecker
+from assistant.tools.llm_models import LocalServer, fetch_model
 
 
 def main() -> None:

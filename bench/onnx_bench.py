@@ -47,7 +47,7 @@ PATHS = ("torch-float32", "torch-bfloat16", "onnx-float32", "onnx-int8")
 def make_embedder(path: str):
     if path.startswith("torch-"):
         return load_embedder(precision=path.removeprefix("torch-"))
-    from assistant.onnx_embeddings import OnnxEmbedder
+    from assistant.tools.onnx_embeddings import OnnxEmbedder
 
     return OnnxEmbedder(variant=path.removeprefix("onnx-"))
 

@@ -2,7 +2,7 @@
 
 Each ``--env`` is one ``assistant serve`` process, started with those variables on top of this
 process's own: for example ``MALLOC_ARENA_MAX=16`` (glibc's own arena limit on a 2-core machine,
-i.e. without the cap ``assistant serve`` sets, ``assistant/allocator.py``), or Gradio's own request
+i.e. without the cap ``assistant serve`` sets, ``assistant/tools/allocator.py``), or Gradio's own request
 analytics settings (``GRADIO_ANALYTICS_MAX_EVENTS=10000,GRADIO_ANALYTICS_CACHE_FREQUENCY=1``,
 which ``ui/app.py`` lowers). The servers start all at once over the same index, then the load
 benchmark's simulated users run against them in turns (A, B, then B, A, …), so the servers see the

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.allocator import limit_malloc_arenas
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.tools.allocator import limit_malloc_arenas
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(
 COUNT_ARENAS = """
 import ctypes, sys, tempfile, threading
 if sys.argv[1] != "none":
-    from assistant.allocator import limit_malloc_arenas
+    from assistant.tools.allocator import limit_malloc_arenas
     print("cap", limit_malloc_arenas(int(sys.argv[1])))
 gate, kept = threading.Barrier(6), []
 def allocate():
@@ -85,7 +85,7 @@ def test_a_cap_below_one_is_refused():
 
 def test_assistant_serve_caps_arenas_before_it_loads_the_app(monkeypatch):
     import ui.app
-    from assistant import allocator
+    from assistant.tools import allocator
     from ui import cli
 
     calls: list[str] = []
@@ -101,7 +101,7 @@ def test_assistant_serve_caps_arenas_before_it_loads_the_app(monkeypatch):
 # the freed pages stay resident until malloc_trim hands them back.
 FRAGMENT_THEN_WAIT = """
 import sys, time
-from assistant.allocator import trim_free_memory_every
+from assistant.tools.allocator import trim_free_memory_every
 def rss_mb():
     return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) >> 10
 blocks = [bytes(1000) for _ in range(200_000)]

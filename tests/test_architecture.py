@@ -2,6 +2,7 @@
 
 * no module imports another module's ``_private`` names;
 * the core (``assistant``) does not import the outer layer (``ui``: the web chat and the CLI);
+* the pipeline does not import the tools beside it (``assistant.tools``);
 * the core's imports (lazy ones too) form no cycle.
 """
 
@@ -70,6 +71,17 @@ def test_the_core_does_not_import_the_ui():
         if name.startswith("assistant")
         for module, _, line in _imports(name, path, top_level_only=False)
         if module == "ui" or module.startswith("ui.")
+    ]
+    assert not offences, "\n".join(offences)
+
+
+def test_the_pipeline_does_not_import_the_tools():
+    offences = [
+        f"{name}:{line} imports {module}"
+        for name, path in MODULES.items()
+        if name.startswith("assistant") and not name.startswith("assistant.tools")
+        for module, _, line in _imports(name, path, top_level_only=False)
+        if module.startswith("assistant.tools")
     ]
     assert not offences, "\n".join(offences)
 

@@ -15,7 +15,7 @@ import yaml
 
 from assistant.documents import load_document
 from assistant.errors import AssistantError
-from assistant.fetch import (
+from assistant.tools.fetch import (
     STATE_FILE,
     SourceListError,
     fetch_sources,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from assistant import Searcher, Settings, build_index
-from assistant.fetch import fetch_sources
 from assistant.overview import regions_overview
+from assistant.tools.fetch import fetch_sources
 
 from .test_fetch import HEADER, news_page, site  # noqa: F401 - the loopback web site fixture
 

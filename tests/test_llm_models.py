@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from assistant.errors import ModelUnavailable
-from assistant.llm_models import MODELS, ChunkedModel, _part_blocks, read_gguf_header, verify_model
+from assistant.tools.llm_models import MODELS, ChunkedModel, _part_blocks, read_gguf_header, verify_model
 
 
 def _string(value: str) -> bytes:

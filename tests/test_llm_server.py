@@ -3,7 +3,7 @@
 Needs ``llama-cpp-python[server]`` (built from source: ``pip install --no-binary llama-cpp-python
 "llama-cpp-python[server]"``) and the GGUF model (``assistant llm-model fetch``); skips with the
 reason otherwise. CI installs both (``.ci/run``). ``ASSISTANT_TEST_LLM`` names another model of
-``assistant.llm_models.MODELS`` (the 0.5B one is too weak for these checks: docs/quality.md).
+``assistant.tools.llm_models.MODELS`` (the 0.5B one is too weak for these checks: docs/quality.md).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pytest
 from assistant import Searcher, Settings, build_index
 from assistant.answer import answer, answer_stream
 from assistant.generation import SUPPORTED
-from assistant.llm_models import DEFAULT_MODEL, MODELS, LocalServer, model_path, verify_model
 from assistant.metadata import detect_language
 from assistant.support import SupportChecker
+from assistant.tools.llm_models import DEFAULT_MODEL, MODELS, LocalServer, model_path, verify_model
 
 from .conftest import REPO, SAMPLE
 from .test_web import browser  # noqa: F401 - the Chromium fixture, shared

@@ -260,7 +260,7 @@ _FALLBACK_NOTES = {
 
 
 def _llm_model(args: argparse.Namespace) -> int:
-    from assistant.llm_models import DEFAULT_MODEL, MODELS, fetch_model, model_path
+    from assistant.tools.llm_models import DEFAULT_MODEL, MODELS, fetch_model, model_path
 
     name = args.name or DEFAULT_MODEL
     if args.action == "list":
@@ -277,7 +277,7 @@ def _llm_model(args: argparse.Namespace) -> int:
     if args.action == "fetch":
         print(path)
         return 0
-    from assistant.llm_models import LocalServer
+    from assistant.tools.llm_models import LocalServer
 
     with LocalServer(path, port=args.port) as server:
         print(f"serving {name} at {server.base_url}; in another shell:")
@@ -339,7 +339,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _fetch(args: argparse.Namespace) -> int:
     from assistant.config import Settings
-    from assistant.fetch import fetch_sources
+    from assistant.tools.fetch import fetch_sources
 
     corpus = args.corpus or Settings.from_env().corpus_dir
     with _ProgressBars(enabled=not args.json) as bars:
@@ -362,7 +362,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from assistant.allocator import limit_malloc_arenas, trim_free_memory_every
+    from assistant.tools.allocator import limit_malloc_arenas, trim_free_memory_every
 
     # Before the model and the worker threads exist: their arenas are what creeps under load.
     limit_malloc_arenas()
