@@ -21,7 +21,7 @@ from assistant.metadata import (
     parse_sidecar,
     title_from_name,
 )
-from assistant.model import SECTION_PART_CHARS, SECTION_SEPARATOR, Section
+from assistant.model import SECTION_PART_CHARS, SECTION_SEPARATOR, SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, Section
 
 if TYPE_CHECKING:
     from assistant.readers import Extracted
@@ -44,8 +44,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".html", ".htm", ".pdf")
-SIDECAR_SUFFIX = ".meta.yaml"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 # A .docx or .pdf may unpack to this many times max_bytes: a small file that expands to gigabytes
 # (a decompression bomb) is refused before it is expanded.

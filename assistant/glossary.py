@@ -18,11 +18,11 @@ from pathlib import Path
 
 from assistant.errors import AssistantError
 from assistant.keywords import analyze_words
+from assistant.model import LANGUAGES
 
 __all__ = ["GLOSSARY_FILE", "Glossary", "glossary"]
 
 GLOSSARY_FILE = Path(__file__).with_name("glossary.tsv")
-LANGUAGES = ("ru", "kk", "en")
 _MIN_STEM = 3
 _MIN_PREFIX = 5  # a question stem reaches a glossary stem it starts, or that starts it, from this length
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SECTION_PART_CHARS", "SECTION_SEPARATOR", "Section"]
+__all__ = ["LANGUAGES", "SECTION_PART_CHARS", "SECTION_SEPARATOR", "SIDECAR_SUFFIX", "SUPPORTED_SUFFIXES", "Section"]
+
+# The languages of questions, documents and the interface (ISO 639-1), each vocabulary spelled once.
+LANGUAGES = ("ru", "kk", "en")
+# Files the corpus may hold, by suffix (lower case); a file's metadata may sit beside it in a sidecar.
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".html", ".htm", ".pdf")
+SIDECAR_SUFFIX = ".meta.yaml"
 
 SECTION_SEPARATOR = " › "  # between the parts of a hierarchical section title
 SECTION_PART_CHARS = 120  # each part of a hierarchical section title is cut to about this length

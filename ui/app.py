@@ -27,6 +27,7 @@ from assistant.errors import (
     ModelUnavailable,
 )
 from assistant.metadata import DOC_TYPES
+from assistant.model import LANGUAGES
 from assistant.overview import regions_overview
 from assistant.regions import canonical_region
 from assistant.retrieval import Searcher
@@ -36,7 +37,6 @@ from ui.texts import text
 
 logger = logging.getLogger(__name__)
 
-DOC_LANGUAGES = ("ru", "kk", "en")
 STREAM_PAUSE = 0.08  # seconds between streamed steps, so the browser shows them one by one
 DRAFT_INTERVAL = 0.15  # seconds between updates of a generated answer streaming in (fewer, larger steps)
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "Arial", "sans-serif")
@@ -726,7 +726,7 @@ def _answer_mode_choices(lang: str) -> list[tuple[str, str]]:
 
 
 def _doc_language_choices(lang: str) -> list[tuple[str, str]]:
-    return [(texts.doc_language_label(lang, code), code) for code in DOC_LANGUAGES]
+    return [(texts.doc_language_label(lang, code), code) for code in LANGUAGES]
 
 
 def _table(service: _Service, lang: str) -> dict:

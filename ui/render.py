@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from assistant.answer import FLAGS, Answer
 from assistant.generation import SUPPORTED, UNCITED, CheckedSentence
+from assistant.model import SUPPORTED_SUFFIXES
 from assistant.overview import RegionFinding, RegionOverview
 from assistant.regions import canonical_region
 from assistant.retrieval import Passage
@@ -19,7 +20,6 @@ from ui.texts import doc_language_label, doc_type_label, region_label, text
 # text inert even if Markdown rendering is switched on again.
 _ACTIVE = {ord(character): f"&#{ord(character)};" for character in "\\`*_[]()!|~$#{}"}
 _ESCAPES = {**_ACTIVE, ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;", ord("'"): "&#x27;"}
-_DOCUMENT_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".pdf", ".html", ".htm")
 CONTEXT_CHARS = 160  # of the passage shown on each side of a region card's quote
 
 
@@ -59,7 +59,7 @@ def source_html(source: str) -> str:
             f"{inert(url)}</a>"
         )
     shown = source.strip()
-    if shown.lower().endswith(_DOCUMENT_SUFFIXES):
+    if shown.lower().endswith(SUPPORTED_SUFFIXES):
         shown = PureWindowsPath(shown).name  # splits on both "/" and "\"
     return f'<span class="kz-file">{inert(shown)}</span>'
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from assistant import regions
+from assistant.model import LANGUAGES
 
-LANGUAGES = ("ru", "kk", "en")
 DEFAULT_LANGUAGE = "ru"
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
 

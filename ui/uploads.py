@@ -13,16 +13,15 @@ from pathlib import Path
 
 from assistant.documents import iter_corpus_files
 from assistant.metadata import DOC_TYPES
+from assistant.model import LANGUAGES, SIDECAR_SUFFIX
 
 ALLOWED_SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
 MAX_UPLOAD_MB = 20
-SIDECAR_SUFFIX = ".meta.yaml"
 # Leaves room for " (999)" and ".meta.yaml" within the usual 255-byte limit of a file name.
 MAX_NAME_BYTES = 200
 _MAGIC = {".pdf": (b"%PDF-",), ".docx": (b"PK\x03\x04",)}
 _FORBIDDEN = re.compile(r'[<>:"|?*]')
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_LANGUAGES = ("ru", "kk", "en")
 # Device names Windows reserves whatever the extension: a corpus folder may be copied there.
 _RESERVED = frozenset(("CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))))
 
@@ -162,7 +161,7 @@ def check_metadata(metadata: Mapping[str, object]) -> dict[str, str]:
             date.fromisoformat(text)  # a ValueError for 2025-02-30
         elif key == "doc_type" and text not in DOC_TYPES:
             raise ValueError(f"unknown document type {text!r}")
-        elif key == "lang" and text not in _LANGUAGES:
+        elif key == "lang" and text not in LANGUAGES:
             raise ValueError(f"unknown language {text!r}")
         elif key == "region":
             text = text[:100]
