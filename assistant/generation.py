@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.metadata import detect_language
-from assistant.retrieval import Passage
+from assistant.model import Passage
 from assistant.sentences import split_sentences
 from assistant.support import SupportChecker
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from assistant import vector_index
 from assistant.config import Settings
 from assistant.embeddings import Embedder, load_embedder
 from assistant.errors import IndexCorrupt, IndexNotFound
+from assistant.model import Passage
 from assistant.query import check_filters, check_k, check_mode, clean_query
 from assistant.regions import REGIONS, canonical_region
 from assistant.store import StoredIndex, load_index, read_pointer
@@ -24,42 +24,6 @@ CANDIDATES = 100  # per retriever, before fusion
 RERANK_DEPTH = 10  # hybrid: the fused top this many are reordered by their best sentence
 SENTENCE_WEIGHT = 0.5  # these two were chosen with bench/hybrid_bench.py (docs/quality.md)
 KEYWORD_WEIGHT = 2.0
-
-
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk with its score and citation metadata.
-
-    ``text`` equals the document's extracted text between ``start`` and ``end``. ``score``
-    orders the results of the mode searched (hybrid: the fused score; dense: the cosine
-    similarity; keyword: BM25). ``similarity`` is always the cosine similarity of the query
-    and the chunk (0 in keyword mode, where the query is not embedded).
-
-    ``also_published`` lists the sources (URLs or citations) of the other documents holding
-    the same text (see :mod:`assistant.duplicates`) that the search's filters allow: only
-    the best-ranked copy of a republished text is returned.
-    """
-
-    rank: int
-    score: float
-    chunk_id: str
-    doc_id: str
-    text: str
-    title: str
-    date: str
-    region: str
-    doc_type: str
-    lang: str
-    source: str
-    section: str
-    start: int
-    end: int
-    similarity: float = 0.0
-    keyword_score: float = 0.0
-    also_published: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class Searcher:

@@ -42,8 +42,8 @@ import numpy as np
 
 from assistant.evidence import months_of, name_key, names_of
 from assistant.keywords import analyze, analyze_words
+from assistant.model import Passage
 from assistant.regions import canonical_region, find_regions, region_label
-from assistant.retrieval import Passage
 from assistant.sentences import split_sentences
 
 COSINE_FLOOR = 0.80  # multilingual-e5-small: sentences of one topic that say different things

@@ -9,10 +9,9 @@ from urllib.parse import urlsplit
 
 from assistant.answer import FLAGS, Answer
 from assistant.generation import SUPPORTED, UNCITED, CheckedSentence
-from assistant.model import SUPPORTED_SUFFIXES
+from assistant.model import SUPPORTED_SUFFIXES, Passage
 from assistant.overview import RegionFinding, RegionOverview
 from assistant.regions import canonical_region
-from assistant.retrieval import Passage
 from ui.texts import doc_language_label, doc_type_label, region_label, text
 
 # Characters that start Markdown (links, images, emphasis, code, tables), LaTeX or HTML. The chat
