@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-__all__ = ["LANGUAGES", "Passage", "SECTION_PART_CHARS", "SECTION_SEPARATOR", "SIDECAR_SUFFIX", "SUPPORTED_SUFFIXES", "Section"]
+__all__ = [
+    "LANGUAGES",
+    "SECTION_PART_CHARS",
+    "SECTION_SEPARATOR",
+    "SIDECAR_SUFFIX",
+    "SUPPORTED_SUFFIXES",
+    "Passage",
+    "Section",
+]
 
 # The languages of questions, documents and the interface (ISO 639-1), each vocabulary spelled once.
 LANGUAGES = ("ru", "kk", "en")
