@@ -140,71 +140,9 @@ def build_index(
         previous = _previous_build(index_path, notes)
         reusable = previous is not None and _same_recipe(previous, embedder, chunker, notes)
 
-        count_tokens = embedder.count_tokens
-        limit_header = header_limiter(count_tokens, chunker.header_tokens)
-        skipped: list[FileProblem] = []
-
-        def skip(path: Path, reason: str) -> None:  # links out of the corpus, folders that cannot be listed
-            skipped.append(FileProblem(path.relative_to(corpus).as_posix(), reason))
-
-        files = list(iter_corpus_files(corpus, on_skip=skip))
-        kept: list[DocumentRecord] = []
-        pending: list[_Pending] = []
-        failed: list[FileProblem] = []
-        added = updated = 0
-        seen: set[str] = set()
-        max_bytes = int(settings.max_file_mb * 1024 * 1024)
-        for number, path in enumerate(files, 1):
-            doc_id = path.relative_to(corpus).as_posix()
-            seen.add(doc_id)
-            old = previous.documents.get(doc_id) if previous is not None else None
-            try:
-                if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                    raise UnsupportedFormat(f"unsupported file type {path.suffix or '(none)'!r}")
-                fingerprint = file_fingerprint(path, max_bytes=max_bytes)  # an enormous file is not read
-                if reusable and old is not None and old.content_hash == fingerprint:
-                    kept.append(old)
-                    continue
-                document = load_document(path, corpus, max_bytes=max_bytes)
-                pieces = split_document(document, chunker, count_tokens)
-                if not pieces:
-                    raise DocumentError("no text to index")
-            except UnsupportedFormat as error:
-                skipped.append(FileProblem(doc_id, str(error)))
-                continue
-            except (DocumentError, OSError) as error:
-                failed.append(FileProblem(doc_id, _reason(error)))
-                logger.warning("skipped %s: %s", doc_id, _reason(error))
-                continue
-            finally:
-                progress("documents", number, len(files))
-            added += old is None
-            updated += old is not None
-            record = DocumentRecord(
-                doc_id=doc_id,
-                content_hash=fingerprint,
-                title=document.title,
-                date=document.date,
-                region=document.region,
-                doc_type=document.doc_type,
-                lang=document.lang,
-                source=document.source,
-                chunks=len(pieces),
-            )
-            texts = [embedding_text(piece, document.title, limit_header) for piece in pieces]
-            chunk_records = [
-                ChunkRecord(
-                    chunk_id=piece.chunk_id,
-                    doc_id=doc_id,
-                    start=piece.start,
-                    end=piece.end,
-                    section=piece.section,
-                    text=piece.text,
-                    embed_hash=content_hash(text),
-                )
-                for piece, text in zip(pieces, texts)
-            ]
-            pending.append(_Pending(record, chunk_records, texts))
+        scan = _scan(corpus, previous, reusable, chunker, embedder, settings, progress)
+        kept, pending, failed, skipped, seen = scan.kept, scan.pending, scan.failed, scan.skipped, scan.seen
+        added, updated = scan.added, scan.updated
 
         previous_ids = set(previous.documents) if previous is not None else set()
         removed = len(previous_ids - seen)
@@ -254,6 +192,99 @@ def build_index(
         )  # fmt: skip
         logger.info("build %s: %s", manifest.build_id, report.summary())
         return report
+
+
+
+@dataclass
+class _Scan:
+    """What reading the corpus found: records kept as they were, documents to (re)index, problems."""
+
+    kept: list[DocumentRecord]
+    pending: list[_Pending]
+    failed: list[FileProblem]
+    skipped: list[FileProblem]
+    seen: set[str]
+    added: int
+    updated: int
+
+
+def _scan(
+    corpus: Path,
+    previous: StoredIndex | None,
+    reusable: bool,
+    chunker: ChunkerSettings,
+    embedder: Embedder,
+    settings: Settings,
+    progress: ProgressCallback,
+) -> _Scan:
+    """Read the corpus: unchanged files (same fingerprint, reusable previous build) are kept without
+    being read; new and changed ones are read and chunked; unreadable ones are reported and skipped."""
+    count_tokens = embedder.count_tokens
+    limit_header = header_limiter(count_tokens, chunker.header_tokens)
+    skipped: list[FileProblem] = []
+
+    def skip(path: Path, reason: str) -> None:  # links out of the corpus, folders that cannot be listed
+        skipped.append(FileProblem(path.relative_to(corpus).as_posix(), reason))
+
+    files = list(iter_corpus_files(corpus, on_skip=skip))
+    kept: list[DocumentRecord] = []
+    pending: list[_Pending] = []
+    failed: list[FileProblem] = []
+    added = updated = 0
+    seen: set[str] = set()
+    max_bytes = int(settings.max_file_mb * 1024 * 1024)
+    for number, path in enumerate(files, 1):
+        doc_id = path.relative_to(corpus).as_posix()
+        seen.add(doc_id)
+        old = previous.documents.get(doc_id) if previous is not None else None
+        try:
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise UnsupportedFormat(f"unsupported file type {path.suffix or '(none)'!r}")
+            fingerprint = file_fingerprint(path, max_bytes=max_bytes)  # an enormous file is not read
+            if reusable and old is not None and old.content_hash == fingerprint:
+                kept.append(old)
+                continue
+            document = load_document(path, corpus, max_bytes=max_bytes)
+            pieces = split_document(document, chunker, count_tokens)
+            if not pieces:
+                raise DocumentError("no text to index")
+        except UnsupportedFormat as error:
+            skipped.append(FileProblem(doc_id, str(error)))
+            continue
+        except (DocumentError, OSError) as error:
+            failed.append(FileProblem(doc_id, _reason(error)))
+            logger.warning("skipped %s: %s", doc_id, _reason(error))
+            continue
+        finally:
+            progress("documents", number, len(files))
+        added += old is None
+        updated += old is not None
+        record = DocumentRecord(
+            doc_id=doc_id,
+            content_hash=fingerprint,
+            title=document.title,
+            date=document.date,
+            region=document.region,
+            doc_type=document.doc_type,
+            lang=document.lang,
+            source=document.source,
+            chunks=len(pieces),
+        )
+        texts = [embedding_text(piece, document.title, limit_header) for piece in pieces]
+        chunk_records = [
+            ChunkRecord(
+                chunk_id=piece.chunk_id,
+                doc_id=doc_id,
+                start=piece.start,
+                end=piece.end,
+                section=piece.section,
+                text=piece.text,
+                embed_hash=content_hash(text),
+            )
+            for piece, text in zip(pieces, texts)
+        ]
+        pending.append(_Pending(record, chunk_records, texts))
+    return _Scan(kept, pending, failed, skipped, seen, added, updated)
 
 
 def _assemble(

@@ -139,7 +139,7 @@ def test_ruff_finds_nothing():
 MAX_FUNCTION_LINES = 80  # docstring included
 # Longer today, to be split (issue #18); each may shrink, none may grow, and no other may join them.
 LONG_FUNCTIONS = {
-    "assistant.build.build_index": 159,
+    "assistant.build.build_index": 97,
     "assistant.documents.load_document": 107,
     "assistant.overview.regions_overview": 104,
     "assistant.store.write_build": 103,
