@@ -224,17 +224,11 @@ def missing_regions(sentence: str, asked: Sequence[str], passages: Sequence[Pass
     (a national document); a region is reported by its name in ``lang``.
     """
     wanted = dict.fromkeys([*asked, *(mention.region for mention in find_regions(sentence))])
-    missing = []
-    for region in wanted:
-        covered = False
-        for passage in passages:
-            own = canonical_region(passage.region) if passage.region else None
-            if own == region or region in {mention.region for mention in find_regions(passage.text)}:
-                covered = True
-                break
-        if not covered:
-            missing.append(region_label(region, lang))
-    return tuple(missing)
+    if not wanted:
+        return ()
+    covered = {canonical_region(passage.region) for passage in passages if passage.region}
+    covered.update(mention.region for passage in passages for mention in find_regions(passage.text))
+    return tuple(region_label(region, lang) for region in wanted if region not in covered)
 
 
 def _digits(number: str) -> str:
