@@ -5,11 +5,11 @@ Two small logistic models over the features of :mod:`assistant.evidence`:
 * the **ranking** weights order a question's candidate sentences: they were fitted on pairs of
   an answering and a non-answering sentence of the same question, so they weigh what tells two
   sentences of one question apart (the asked type present, the question's words, the region).
-  Besides the features they weigh each dimension of the elementwise product of the question's
-  and the sentence's embeddings (a learned reweighting of their cosine, 384 numbers for
-  multilingual-e5-small): what the model's dimensions say about "who chaired" against "who
-  coordinates" is learned from our questions rather than averaged into one cosine. That part
-  is used only with the embedding model it was fitted on;
+  They may also weigh each dimension of the elementwise product of the question's and the
+  sentence's embeddings (a learned reweighting of their cosine, 384 numbers for
+  multilingual-e5-small), used only with the embedding model they were fitted on. The fitting
+  script cross-validates that head against the features alone and keeps it only if it wins;
+  the shipped model does not use it (docs/quality.md, "Answers");
 * the **answering** weights turn the best sentence's features, its ranking score and its
   margin over the runner-up into the probability that it answers at all; below
   :attr:`AnswerabilityModel.threshold` the reply is "not found".
