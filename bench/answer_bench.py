@@ -55,6 +55,7 @@ def main() -> None:
 
     print(f"assistant package: {args.repo}")
     from latency_bench import padded  # after the package: it puts this checkout on the path
+    from xquad_documents import article_document
     eval_dir = args.shared / "data" / "eval"
     if not (eval_dir / "xquad-ru-dev.json").is_file():
         sys.exit(f"no evaluation data under {args.shared}: pass --shared")
@@ -67,9 +68,7 @@ def main() -> None:
         corpus = work / "corpus"
         (corpus / "acts").mkdir(parents=True)
         for number, article in enumerate(ru[:half]):
-            body = "\n\n".join(p["context"].strip().lstrip("\ufeff") for p in article["paragraphs"])
-            title = json.dumps(article["title"].replace("_", " "), ensure_ascii=False)
-            (corpus / f"{number:02d}.txt").write_text(f"---\ntitle: {title}\n---\n{body}\n", encoding="utf-8")
+            (corpus / f"{number:02d}.txt").write_text(article_document(article), encoding="utf-8")
         for act in sorted((args.shared / "data" / "official" / "kz-legal-ru").glob("*.docx")):
             shutil.copy(act, corpus / "acts" / act.name)
         settings = Settings()

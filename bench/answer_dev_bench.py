@@ -31,6 +31,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from xquad_documents import article_document
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -140,9 +142,7 @@ def distractors(shared: Path, folder: Path) -> None:
     for lang in ("ru", "en"):
         data = json.loads((shared / "data" / "eval" / f"xquad-{lang}-dev.json").read_text(encoding="utf-8"))["data"]
         for number, article in enumerate(data):
-            body = "\n\n".join(p["context"].strip().lstrip("\ufeff") for p in article["paragraphs"])
-            title = json.dumps(article["title"].replace("_", " "), ensure_ascii=False)
-            text = f"---\ntitle: {title}\nlang: {lang}\nregion: national\n---\n{body}\n"
+            text = article_document(article, lang=lang, region="national")
             (folder / f"xquad-{lang}-{number:02d}.txt").write_text(text, encoding="utf-8")
     seen = set()
     for line in (shared / "data" / "eval" / "kazqad-kk-dev.jsonl").read_text(encoding="utf-8").splitlines():

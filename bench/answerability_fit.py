@@ -58,6 +58,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from answer_dev_bench import prepare
+from xquad_documents import article_document
 
 from assistant import Searcher, Settings, build_index
 from assistant.answer import weigh
@@ -206,9 +207,7 @@ def xquad_groups(args, settings: Settings, embedder) -> list[Group]:
     for number, article in enumerate(ru):
         if number % 2:
             continue
-        body = "\n\n".join(p["context"].strip().lstrip("\ufeff") for p in article["paragraphs"])
-        title = json.dumps(article["title"].replace("_", " "), ensure_ascii=False)
-        (corpus / f"xquad-{number:02d}.txt").write_text(f"---\ntitle: {title}\n---\n{body}\n", encoding="utf-8")
+        (corpus / f"xquad-{number:02d}.txt").write_text(article_document(article), encoding="utf-8")
     for act in sorted((args.shared / "data" / "official" / "kz-legal-ru").glob("*.docx")):
         shutil.copy(act, corpus / "acts" / act.name)
     index = args.workspace / "xquad-even" / "index"

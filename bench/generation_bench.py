@@ -34,6 +34,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from xquad_documents import article_document
+
 from assistant import Searcher, Settings, build_index
 from assistant.answer import answer_stream
 from assistant.checkpoint import default_cache_dir
@@ -104,10 +106,8 @@ def _index(articles, embedder) -> Searcher:
     corpus = work / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     for number, article in enumerate(articles):
-        body = "\n\n".join(p["context"].strip().lstrip("\ufeff") for p in article["paragraphs"])
-        title = json.dumps(article["title"].replace("_", " "), ensure_ascii=False)
         path = corpus / f"{number:02d}.txt"
-        text = f"---\ntitle: {title}\nlang: ru\n---\n{body}\n"
+        text = article_document(article, lang="ru")
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
     build_index(corpus, work / "index", settings=Settings(), embedder=embedder)  # incremental: reused

@@ -26,6 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from xquad_documents import article_document  # noqa: E402
+
 from assistant import Searcher, Settings, build_index  # noqa: E402
 from assistant.embeddings import load_embedder  # noqa: E402
 from assistant.evaluation import EvalQuestion, latency_summary, score_rankings  # noqa: E402
@@ -94,9 +96,7 @@ def make_corpus(shared: Path, corpus: Path) -> tuple[Path, list[tuple[str, str, 
     questions = []
     for number, article in enumerate(data["data"]):
         name = f"xquad/{number:02d}.txt"
-        title = article["title"].replace("_", " ")
-        body = "\n\n".join(p["context"].strip().lstrip("\ufeff") for p in article["paragraphs"])
-        (corpus / name).write_text(f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\n---\n{body}\n", encoding="utf-8")
+        (corpus / name).write_text(article_document(article), encoding="utf-8")
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
                 questions.append((qa["question"], name, [a["text"] for a in qa["answers"]]))
