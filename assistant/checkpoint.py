@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 from filelock import FileLock, Timeout
 
+from assistant import files
 from assistant.errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
@@ -256,10 +257,10 @@ def _read_marker(directory: Path) -> dict[str, Any] | None:
             return None
         if not directory.name.startswith(f"{_DIR_PREFIX}{str(marker['source'].get('sha256', ''))[:12]}-"):
             return None
-        files = marker["files"]
-        if set(files) != set(EXPECTED_FILES):
+        sizes = marker["files"]
+        if set(sizes) != set(EXPECTED_FILES):
             return None
-        for name, size in files.items():
+        for name, size in sizes.items():
             if (directory / name).stat().st_size != size:
                 return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -301,7 +302,7 @@ def _convert(source: _Source, models_dir: Path) -> Path:
         _write_configs(model.architecture, model.vocabulary, staging)
         # Written last: a folder with this file is complete.
         _write_json(staging / _MARKER, _marker(source, len(data), digest, staging))
-        _fsync_directory(staging)
+        files.sync_directory(staging)
         try:
             os.replace(staging, target)  # fails if another process already put a full folder there
         except OSError:
@@ -310,7 +311,7 @@ def _convert(source: _Source, models_dir: Path) -> Path:
             logger.info("Another process finished converting %s first; keeping its copy", target)
             shutil.rmtree(staging, ignore_errors=True)
             return target
-        _fsync_directory(models_dir)
+        files.sync_directory(models_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -538,7 +539,7 @@ def _write_weights(model: _Model, path: Path) -> None:
                 if not np.all(np.isfinite(values)):
                     raise _damaged(f"non-finite values in {item.name}")
                 out.write(memoryview(np.ascontiguousarray(values, dtype="<f4")).cast("B"))
-        _fsync(out)
+        files.sync(out)
 
 
 def _float32_chunks(data: bytes, item: _Planned) -> Iterator[np.ndarray]:
@@ -697,7 +698,7 @@ def _write_tokenizer(model: _Model, directory: Path) -> None:
     tokenizer.enable_padding(pad_id=vocabulary.pad_id, pad_token=pad)
     tokenizer.enable_truncation(max_length=model.architecture.max_positions)
     tokenizer.save(str(directory / "tokenizer.json"))
-    _fsync_path(directory / "tokenizer.json")
+    files.sync_path(directory / "tokenizer.json")
     config: dict[str, Any] = {
         "tokenizer_class": "PreTrainedTokenizerFast",
         "bos_token": bos,
@@ -795,27 +796,4 @@ def _write_json(path: Path, value: Any) -> None:
     with open(path, "w", encoding="utf-8") as out:
         json.dump(value, out, ensure_ascii=False, indent=2)
         out.write("\n")
-        _fsync(out)
-
-
-def _fsync(handle: IO[Any]) -> None:
-    handle.flush()
-    os.fsync(handle.fileno())
-
-
-def _fsync_path(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_directory(path: Path) -> None:
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:  # some platforms cannot open folders; the rename is still atomic
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+        files.sync(out)

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant import vector_index
+from assistant import files, vector_index
 from assistant.duplicates import DuplicateTable
 from assistant.errors import AssistantError, BuildInProgress, IndexCorrupt, IndexNotFound, ModelMismatch
 from assistant.keywords import ANALYZER_VERSION, KeywordIndex
@@ -328,10 +328,10 @@ def write_build(
         with open(staging / CHUNKS, "w", encoding="utf-8") as out:
             for chunk in chunks:
                 out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
-            _sync(out)
+            files.sync(out)
         with open(staging / VECTORS, "wb") as out:
             np.save(out, vectors, allow_pickle=False)
-            _sync(out)
+            files.sync(out)
         spec = index_spec or vector_index.choose(len(vectors))
         started = time.perf_counter()
         index = vector_index.build(vectors.reshape(-1, int(manifest.embedder["dimension"])), spec, centroids=centroids)
@@ -345,32 +345,32 @@ def write_build(
         except RuntimeError as error:  # FAISS reports a failed write as "... (No space left on device)"
             raise OSError(f"{staging / FAISS_FILE}: {error}") from error
         del index
-        _sync_path(staging / FAISS_FILE)
+        files.sync_path(staging / FAISS_FILE)
         written = keywords.save(staging / KEYWORDS)
         for file in written:
-            _sync_path(file)
-        _sync_path(staging / KEYWORDS)
+            files.sync_path(file)
+        files.sync_path(staging / KEYWORDS)
         names = [CHUNKS, VECTORS, FAISS_FILE]
         if sentences is not None:
             for name, array in ((SENTENCE_SPANS, sentences.spans), (SENTENCE_OFFSETS, sentences.offsets), (SENTENCE_VECTORS, sentences.vectors)):
                 with open(staging / name, "wb") as out:
                     np.save(out, np.ascontiguousarray(array), allow_pickle=False)
-                    _sync(out)
+                    files.sync(out)
             names += [SENTENCE_SPANS, SENTENCE_OFFSETS, SENTENCE_VECTORS]
         if duplicates is not None:
             for file in duplicates.save(staging / DUPLICATES):
-                _sync_path(file)
+                files.sync_path(file)
                 written.append(file)
-            _sync_path(staging / DUPLICATES)
-        files = {name: (staging / name).stat().st_size for name in names}
-        files.update({file.relative_to(staging).as_posix(): file.stat().st_size for file in written})
+            files.sync_path(staging / DUPLICATES)
+        sizes = {name: (staging / name).stat().st_size for name in names}
+        sizes.update({file.relative_to(staging).as_posix(): file.stat().st_size for file in written})
         described = {"analyzer": ANALYZER_VERSION, **keywords.parameters()}
         sentence_facts = {} if sentences is None else {**manifest.sentences, "rows": len(sentences.spans)}
         duplicate_facts = {} if duplicates is None else duplicates.facts()
         final = Manifest(
             **{
                 **_fields(manifest),
-                "files": files,
+                "files": sizes,
                 "keywords": described,
                 "sentences": sentence_facts,
                 "duplicates": duplicate_facts,
@@ -379,15 +379,15 @@ def write_build(
         )
         with open(staging / MANIFEST, "w", encoding="utf-8") as out:
             out.write(final.to_json())
-            _sync(out)
-        _sync_path(staging)
+            files.sync(out)
+        files.sync_path(staging)
         target = builds / manifest.build_id
         os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     try:
-        _sync_path(builds)
+        files.sync_path(builds)
         _replace_pointer(index_dir, manifest.build_id)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)  # never put in service: no reader can be using it
@@ -444,17 +444,9 @@ def _read_chunks(path: Path) -> tuple[ChunkRecord, ...]:
 
 
 def _replace_pointer(index_dir: Path, build_id: str) -> None:
-    temporary = index_dir / f".{POINTER}.{os.getpid()}.tmp"
+    files.write_atomically(index_dir / POINTER, build_id + "\n")
     try:
-        with open(temporary, "w", encoding="utf-8") as out:
-            out.write(build_id + "\n")
-            _sync(out)
-        os.replace(temporary, index_dir / POINTER)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    try:
-        _sync_path(index_dir)
+        files.sync_path(index_dir)
     except OSError as error:
         # The new build is in service already; after a crash the old pointer (whose build is kept) may return.
         logger.warning("could not sync %s after switching to build %s: %s", index_dir, build_id, error)
@@ -479,16 +471,3 @@ def _remove_stale_staging(builds: Path) -> None:
 
 def _fields(manifest: Manifest) -> dict:
     return {name: getattr(manifest, name) for name in manifest.__dataclass_fields__}
-
-
-def _sync(file) -> None:
-    file.flush()
-    os.fsync(file.fileno())
-
-
-def _sync_path(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

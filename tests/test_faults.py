@@ -91,7 +91,7 @@ def debris(index: Path) -> list[str]:
 def _slow_build(corpus: str, index: str, events: str, delay: float) -> None:
     """Child process: a build whose embedder and disk are slow, logging each stage as it starts."""
     from assistant import build as build_module
-    from assistant import store
+    from assistant import files, store
 
     with open(events, "a", buffering=1, encoding="utf-8") as log:  # line-buffered: each event on disk at once
 
@@ -124,7 +124,7 @@ def _slow_build(corpus: str, index: str, events: str, delay: float) -> None:
 
         build_module.write_build = slowly(build_module.write_build, "writing")
         store._replace_pointer = slowly(store._replace_pointer, "pointer")
-        store._sync_path = slowly(store._sync_path)  # a slow disk: every fsync of a file or folder waits
+        files.sync_path = slowly(files.sync_path)  # a slow disk: every fsync of a file or folder waits
         note("reading")
         build_index(corpus, index, settings=SETTINGS, embedder=SlowEmbedder(), progress=progress)
         note("done")
@@ -273,7 +273,7 @@ def _hook(monkeypatch, where: str, fail_from: int) -> list[int]:
     """Patch one way of writing files; returns the live call counter."""
     import faiss
 
-    from assistant import store
+    from assistant import files, store
 
     calls = [0]
     if where == "open":  # every file the store writes itself, and the temporary CURRENT
@@ -281,7 +281,9 @@ def _hook(monkeypatch, where: str, fail_from: int) -> list[int]:
         def writing(file, mode="r", *args, **kwargs) -> bool:
             return any(flag in mode for flag in "wax+")
 
-        monkeypatch.setattr(store, "open", _disk_full(open, fail_from, calls, writing), raising=False)
+        failing_open = _disk_full(open, fail_from, calls, writing)
+        for module in (store, files):
+            monkeypatch.setattr(module, "open", failing_open, raising=False)
     elif where == "numpy.save":  # vectors, sentence files, keyword and BM25 arrays, signatures
         monkeypatch.setattr(np, "save", _disk_full(np.save, fail_from, calls))
     elif where == "faiss.write_index":

