@@ -11,7 +11,7 @@ import functools
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,7 @@ from assistant.generation import (
     is_refusal,
     rewrite_follow_up,
 )
+from assistant.model import plain
 from assistant.regions import canonical_region, region_label
 from assistant.retrieval import Passage, Searcher, searcher_for
 
@@ -147,7 +148,7 @@ class Answer:
         return tuple(sentence for sentence in self.sentences if sentence.status != SUPPORTED)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return plain(self)
 
 
 @dataclass(frozen=True)

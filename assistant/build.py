@@ -6,7 +6,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,10 +20,9 @@ from assistant.duplicates import THRESHOLD, DuplicateTable, duplicate_groups, si
 from assistant.embeddings import Embedder, load_embedder
 from assistant.errors import AssistantError, DocumentError, IndexCorrupt, IndexNotFound, UnsupportedFormat
 from assistant.keywords import KeywordIndex, analyze
+from assistant.model import Chunk, DocumentRecord
 from assistant.sentences import MIN_INDEXED_CHARS, indexed_sentences
 from assistant.store import (
-    ChunkRecord,
-    DocumentRecord,
     Manifest,
     SentenceTable,
     StoredIndex,
@@ -91,7 +90,7 @@ class _Pending:
     """A document read in this build, waiting for its vectors."""
 
     record: DocumentRecord
-    chunks: list[ChunkRecord]
+    chunks: list[Chunk]
     texts: list[str]
 
 
@@ -262,27 +261,11 @@ def _scan(
         record = DocumentRecord(
             doc_id=doc_id,
             content_hash=fingerprint,
-            title=document.title,
-            date=document.date,
-            region=document.region,
-            doc_type=document.doc_type,
-            lang=document.lang,
-            source=document.source,
+            citation=document.citation,
             chunks=len(pieces),
         )
         texts = [embedding_text(piece, document.title, limit_header) for piece in pieces]
-        chunk_records = [
-            ChunkRecord(
-                chunk_id=piece.chunk_id,
-                doc_id=doc_id,
-                start=piece.start,
-                end=piece.end,
-                section=piece.section,
-                text=piece.text,
-                embed_hash=content_hash(text),
-            )
-            for piece, text in zip(pieces, texts)
-        ]
+        chunk_records = [replace(piece, embed_hash=content_hash(text)) for piece, text in zip(pieces, texts)]
         pending.append(_Pending(record, chunk_records, texts))
     return _Scan(kept, pending, failed, skipped, seen, added, updated)
 
@@ -294,7 +277,7 @@ def _assemble(
     pending: list[_Pending],
     embedder: Embedder,
     progress: ProgressCallback,
-) -> tuple[list[ChunkRecord], np.ndarray, int]:
+) -> tuple[list[Chunk], np.ndarray, int]:
     """Chunk rows and their vectors in document-id order, and how many texts were embedded.
 
     Kept documents bring their rows and vectors from the previous build; read documents
@@ -330,7 +313,7 @@ def _assemble(
     fresh_rows = {h: row for row, h in enumerate(hashes)}
 
     pending_by_doc = {item.record.doc_id: item for item in pending}
-    chunks: list[ChunkRecord] = []
+    chunks: list[Chunk] = []
     parts: list[np.ndarray] = []
     for doc_id in sorted(set(kept_rows) | set(pending_by_doc)):
         if doc_id in kept_rows:
@@ -348,12 +331,12 @@ def _assemble(
     return chunks, vectors, len(hashes)
 
 
-def keyword_text(chunk: ChunkRecord, document: DocumentRecord) -> str:
+def keyword_text(chunk: Chunk, document: DocumentRecord) -> str:
     """What keyword search indexes for a chunk: its text under its document title and section."""
     return "\n".join(part for part in (document.title, chunk.section, chunk.text) if part)
 
 
-def _keywords(previous: StoredIndex | None, chunks: list[ChunkRecord], documents: dict[str, DocumentRecord]) -> KeywordIndex:
+def _keywords(previous: StoredIndex | None, chunks: list[Chunk], documents: dict[str, DocumentRecord]) -> KeywordIndex:
     """The keyword index of the new build; chunks kept from the previous build keep their terms."""
     old_rows: dict[str, int] = {}
     if previous is not None and previous.keywords is not None:
@@ -375,7 +358,7 @@ def _keywords(previous: StoredIndex | None, chunks: list[ChunkRecord], documents
 
 def _sentences(
     previous: StoredIndex | None,
-    chunks: list[ChunkRecord],
+    chunks: list[Chunk],
     documents: dict[str, DocumentRecord],
     embedder: Embedder,
     progress: ProgressCallback,
@@ -430,7 +413,7 @@ def _sentences(
 
 
 def _duplicates(
-    previous: StoredIndex | None, chunks: list[ChunkRecord], documents: list[DocumentRecord]
+    previous: StoredIndex | None, chunks: list[Chunk], documents: list[DocumentRecord]
 ) -> DuplicateTable:
     """Every document's MinHash signature and the groups of duplicates they form.
 
@@ -442,7 +425,7 @@ def _duplicates(
     old: dict[str, np.ndarray] = {}
     if previous is not None and previous.duplicates is not None and previous.duplicates.parameters == parameters:
         old = previous.duplicates.signature_of()
-    by_doc: dict[str, list[ChunkRecord]] = {}
+    by_doc: dict[str, list[Chunk]] = {}
     for chunk in chunks:
         by_doc.setdefault(chunk.doc_id, []).append(chunk)
     signatures: dict[str, np.ndarray] = {}
@@ -473,7 +456,7 @@ def _duplicates_current(previous: StoredIndex) -> bool:
     return table is not None and table.parameters == signature_parameters() and table.threshold == THRESHOLD
 
 
-def indexed_text(chunks: list[ChunkRecord]) -> str:
+def indexed_text(chunks: list[Chunk]) -> str:
     """A document's indexed text rebuilt from its chunks (overlaps taken once, gaps as spaces).
 
     Chunks are exact slices of the document text, so this is the text minus what no chunk

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from assistant.documents import Document
+from assistant.model import Chunk, Document
 
 logger = logging.getLogger(__name__)
 
@@ -17,22 +17,6 @@ logger = logging.getLogger(__name__)
 SEPARATORS = ("\n\n", "\n", ". ", "! ", "? ", "; ", ": ", ", ", " ", "")
 HEADER_TOKENS = 64  # budget for the "title / section" line put in front of every chunk
 SPLITTER_NAME = "langchain RecursiveCharacterTextSplitter, per section, token-sized, exact offsets"
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A passage of a document: ``document.text[start:end] == text``.
-
-    ``chunk_id`` is ``"<doc_id>#<start>"``: it survives rebuilds as long as the
-    document does not change before that point, so citations stay valid.
-    """
-
-    chunk_id: str
-    doc_id: str
-    start: int
-    end: int
-    section: str
-    text: str
 
 
 @dataclass(frozen=True)

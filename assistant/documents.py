@@ -7,7 +7,6 @@ import logging
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,15 @@ from assistant.metadata import (
     parse_sidecar,
     title_from_name,
 )
-from assistant.model import SECTION_PART_CHARS, SECTION_SEPARATOR, SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, Section
+from assistant.model import (
+    SECTION_PART_CHARS,
+    SECTION_SEPARATOR,
+    SIDECAR_SUFFIX,
+    SUPPORTED_SUFFIXES,
+    Citation,
+    Document,
+    Section,
+)
 
 if TYPE_CHECKING:
     from assistant.readers import Extracted
@@ -48,31 +55,6 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 # A .docx or .pdf may unpack to this many times max_bytes: a small file that expands to gigabytes
 # (a decompression bomb) is refused before it is expanded.
 UNPACK_FACTOR = 2
-
-@dataclass(frozen=True)
-class Document:
-    """One corpus file, read and ready to chunk.
-
-    Attributes:
-        doc_id: path relative to the corpus root, with forward slashes (stable across rebuilds).
-        text: the extracted main text; chunk offsets point into this string.
-        title, date, region, doc_type, lang, source: citation metadata (date as ``YYYY-MM-DD``;
-            empty string where unknown).
-        sections: headings in order of ``start`` ("Глава 3. ...", "Статья 12. ...", "page 4").
-        content_hash: hash of the file bytes plus its sidecar, used to skip unchanged files.
-    """
-
-    doc_id: str
-    text: str
-    title: str
-    date: str = ""
-    region: str = ""
-    doc_type: str = "other"
-    lang: str = ""
-    source: str = ""
-    sections: tuple[Section, ...] = field(default=())
-    content_hash: str = ""
-
 
 def file_fingerprint(path: Path, *, max_bytes: int | None = None) -> str:
     """Hash of a corpus file's bytes and of its sidecar metadata file, if any.
@@ -346,19 +328,25 @@ def load_document(path: Path, corpus_root: Path, *, max_bytes: int = DEFAULT_MAX
         raise DocumentError("no text")
 
     metadata = {**extracted.guessed, **extracted.declared, **sidecar}
-    text = extracted.text
-    title = metadata.get("title") or title_from_name(path, text)
     return Document(
         doc_id=doc_id,
-        text=text,
+        text=extracted.text,
+        citation=_citation(metadata, path, extracted.text, doc_id),
+        sections=tuple(sorted(extracted.sections, key=lambda section: section.start)),
+        content_hash=_fingerprint(data, sidecar_bytes),
+    )
+
+
+def _citation(metadata: dict[str, str], path: Path, text: str, doc_id: str) -> Citation:
+    """The citation from the metadata found, each field guessed from the file where none was given."""
+    title = metadata.get("title") or title_from_name(path, text)
+    return Citation(
         title=title,
         date=metadata.get("date") or date_from_name(path.name),
         region=_region(metadata.get("region", ""), text, title),
         doc_type=metadata.get("doc_type") or guess_doc_type(text),
         lang=metadata.get("lang") or detect_language(text),
         source=metadata.get("source") or doc_id,
-        sections=tuple(sorted(extracted.sections, key=lambda section: section.start)),
-        content_hash=_fingerprint(data, sidecar_bytes),
     )
 
 

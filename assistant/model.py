@@ -1,23 +1,34 @@
 """Types shared between the pipeline's stages, in one leaf module that imports nothing of the package.
 
-Readers produce :class:`Section` headings, documents carry them, chunks and passages name
-them; retrieval returns :class:`Passage`, which the answer, the support check, the region view
-and the interface read. Keeping the types here lets each of those modules import them without
-importing the others (the support check does not need the search module for a type).
+Readers produce :class:`Section` headings and a :class:`Document`; the chunker cuts it into
+:class:`Chunk` rows; the index remembers each document as a :class:`DocumentRecord`; retrieval
+returns :class:`Passage`, which the answer, the support check, the region view and the
+interface read. A document, its record and every passage from it carry the same
+:class:`Citation` (title, date, region, type, language, source), spelled out once here.
+Keeping the types here lets each of those modules import them without importing the others
+(the support check does not need the search module for a type).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from typing import TYPE_CHECKING
 
 __all__ = [
+    "CITATION_FIELDS",
     "LANGUAGES",
     "SECTION_PART_CHARS",
     "SECTION_SEPARATOR",
     "SIDECAR_SUFFIX",
     "SUPPORTED_SUFFIXES",
+    "Chunk",
+    "Citation",
+    "Cited",
+    "Document",
+    "DocumentRecord",
     "Passage",
     "Section",
+    "plain",
 ]
 
 # The languages of questions, documents and the interface (ISO 639-1), each vocabulary spelled once.
@@ -39,7 +50,117 @@ class Section:
 
 
 @dataclass(frozen=True)
-class Passage:
+class Citation:
+    """What a reader needs to find and check a quoted text: the document's title, date
+    (``YYYY-MM-DD``), region (canonical English name), type, language and source (a URL, or the
+    file's path in the corpus). Empty strings where unknown."""
+
+    title: str
+    date: str = ""
+    region: str = ""
+    doc_type: str = "other"
+    lang: str = ""
+    source: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+CITATION_FIELDS = tuple(item.name for item in fields(Citation))
+
+
+class Cited:
+    """The citation's fields, read on whatever carries it: ``passage.title`` is ``passage.citation.title``."""
+
+    if TYPE_CHECKING:
+        citation: Citation
+
+    @property
+    def title(self) -> str:
+        return self.citation.title
+
+    @property
+    def date(self) -> str:
+        return self.citation.date
+
+    @property
+    def region(self) -> str:
+        return self.citation.region
+
+    @property
+    def doc_type(self) -> str:
+        return self.citation.doc_type
+
+    @property
+    def lang(self) -> str:
+        return self.citation.lang
+
+    @property
+    def source(self) -> str:
+        return self.citation.source
+
+
+@dataclass(frozen=True)
+class Document(Cited):
+    """One corpus file, read and ready to chunk.
+
+    Attributes:
+        doc_id: path relative to the corpus root, with forward slashes (stable across rebuilds).
+        text: the extracted main text; chunk offsets point into this string.
+        citation: title, date, region, type, language and source (see :class:`Citation`).
+        sections: headings in order of ``start`` ("Глава 3. ...", "Статья 12. ...", "page 4").
+        content_hash: hash of the file bytes plus its sidecar, used to skip unchanged files.
+    """
+
+    doc_id: str
+    text: str
+    citation: Citation
+    sections: tuple[Section, ...] = field(default=())
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class DocumentRecord(Cited):
+    """A document as the index remembers it: its citation, the hash it was built from, its chunk count."""
+
+    doc_id: str
+    content_hash: str
+    citation: Citation
+    chunks: int = 0
+
+    def to_dict(self) -> dict:
+        """The flat form the manifest stores: ``doc_id``, ``content_hash``, the citation's fields, ``chunks``."""
+        return {"doc_id": self.doc_id, "content_hash": self.content_hash, **self.citation.to_dict(), "chunks": self.chunks}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DocumentRecord:
+        """Inverse of :meth:`to_dict`; ``TypeError`` or ``KeyError`` for a damaged entry."""
+        citation = Citation(**{name: data[name] for name in CITATION_FIELDS if name in data})
+        rest = {name: value for name, value in data.items() if name not in CITATION_FIELDS}
+        return cls(citation=citation, **rest)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document: ``document.text[start:end] == text``.
+
+    ``chunk_id`` is ``"<doc_id>#<start>"``: it survives rebuilds as long as the document does
+    not change before that point, so citations stay valid. ``embed_hash`` is the hash of the
+    text that was embedded for it (the chunk under its title and section header); empty until
+    the build computes it.
+    """
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    section: str
+    text: str
+    embed_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Passage(Cited):
     """A retrieved chunk with its score and citation metadata.
 
     ``text`` equals the document's extracted text between ``start`` and ``end``. ``score``
@@ -57,12 +178,7 @@ class Passage:
     chunk_id: str
     doc_id: str
     text: str
-    title: str
-    date: str
-    region: str
-    doc_type: str
-    lang: str
-    source: str
+    citation: Citation
     section: str
     start: int
     end: int
@@ -71,4 +187,21 @@ class Passage:
     also_published: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The flat form the API returns: the citation's fields sit beside the passage's own."""
+        return plain(self)
+
+
+def plain(value):
+    """``value`` as JSON-ready data: dataclasses become dicts (a ``citation`` spread flat into its
+    carrier, as the API and the manifest have always shown it), tuples stay tuples, lists lists."""
+    if is_dataclass(value) and not isinstance(value, type):
+        data = {}
+        for item in fields(value):
+            converted = plain(getattr(value, item.name))
+            data.update(converted if item.name == "citation" else {item.name: converted})
+        return data
+    if isinstance(value, (tuple, list)):
+        return type(value)(plain(item) for item in value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    return value

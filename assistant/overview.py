@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from assistant.config import Settings
 from assistant.evidence import Candidate, profile_question, quotable_sentences, sentence_vectors
+from assistant.model import plain
 from assistant.query import check_filters, clean_query
 from assistant.regions import NATIONAL, REGIONS, canonical_region
 from assistant.retrieval import Passage, Searcher, searcher_for
@@ -88,7 +89,7 @@ class RegionOverview:
     threshold: float = 0.0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return plain(self)
 
 
 def regions_overview(

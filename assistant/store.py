@@ -41,6 +41,7 @@ from assistant import files, vector_index
 from assistant.duplicates import DuplicateTable
 from assistant.errors import AssistantError, BuildInProgress, IndexCorrupt, IndexNotFound, ModelMismatch
 from assistant.keywords import ANALYZER_VERSION, KeywordIndex
+from assistant.model import Chunk, DocumentRecord
 from assistant.vector_index import EXACT, IndexSpec
 
 logger = logging.getLogger(__name__)
@@ -59,34 +60,6 @@ SENTENCE_SPANS = "sentence_spans.npy"
 SENTENCE_OFFSETS = "sentence_offsets.npy"
 DUPLICATES = "duplicates"
 KEEP_BUILDS = 2  # the one in service and the one before, for readers that just read the pointer
-
-
-@dataclass(frozen=True)
-class DocumentRecord:
-    """A document as the index remembers it: citation metadata and the hash it was built from."""
-
-    doc_id: str
-    content_hash: str
-    title: str
-    date: str = ""
-    region: str = ""
-    doc_type: str = "other"
-    lang: str = ""
-    source: str = ""
-    chunks: int = 0
-
-
-@dataclass(frozen=True)
-class ChunkRecord:
-    """A stored chunk: where it is in its document, its text, and the hash of what was embedded."""
-
-    chunk_id: str
-    doc_id: str
-    start: int
-    end: int
-    section: str
-    text: str
-    embed_hash: str
 
 
 @dataclass(frozen=True)
@@ -113,7 +86,7 @@ class Manifest:
 
     def to_json(self) -> str:
         data = asdict(self)
-        data["documents"] = [asdict(record) for record in self.documents]
+        data["documents"] = [record.to_dict() for record in self.documents]
         return json.dumps(data, ensure_ascii=False, indent=1)
 
     @classmethod
@@ -125,7 +98,7 @@ class Manifest:
                 f"index format {version!r} is not the format this version reads ({FORMAT_VERSION}): "
                 "run `assistant build` to rebuild it"
             )
-        data["documents"] = tuple(DocumentRecord(**record) for record in data["documents"])
+        data["documents"] = tuple(DocumentRecord.from_dict(record) for record in data["documents"])
         return cls(**data)
 
 
@@ -158,7 +131,7 @@ class StoredIndex:
 
     path: Path
     manifest: Manifest
-    chunks: tuple[ChunkRecord, ...]
+    chunks: tuple[Chunk, ...]
     documents: dict[str, DocumentRecord]
     faiss_index: object
     keywords: KeywordIndex | None = None
@@ -294,7 +267,7 @@ def _load_sentences(path: Path, manifest: Manifest, chunk_count: int, dimension:
 def write_build(
     index_dir: Path,
     manifest: Manifest,
-    chunks: list[ChunkRecord],
+    chunks: list[Chunk],
     vectors: np.ndarray,
     keywords: KeywordIndex,
     sentences: SentenceTable | None = None,
@@ -427,13 +400,13 @@ def build_lock(index_dir: Path, timeout: float = 0.0) -> Iterator[None]:
         lock.release()
 
 
-def _read_chunks(path: Path) -> tuple[ChunkRecord, ...]:
+def _read_chunks(path: Path) -> tuple[Chunk, ...]:
     chunks = []
     try:
         with open(path, encoding="utf-8") as lines:
             for number, line in enumerate(lines, 1):
                 try:
-                    chunks.append(ChunkRecord(**json.loads(line)))
+                    chunks.append(Chunk(**json.loads(line)))
                 except (ValueError, TypeError) as error:
                     raise IndexCorrupt(f"{path} line {number} is damaged ({error}): run `assistant build`") from None
     except FileNotFoundError:

@@ -35,7 +35,8 @@ from assistant.checkpoint import default_cache_dir  # noqa: E402
 from assistant.embeddings import load_embedder  # noqa: E402
 from assistant.evaluation import latency_summary, load_eval_set, prepare_index  # noqa: E402
 from assistant.keywords import KeywordIndex  # noqa: E402
-from assistant.store import ChunkRecord, DocumentRecord, SentenceTable, build_lock, write_build  # noqa: E402
+from assistant.model import Chunk, Citation, DocumentRecord  # noqa: E402
+from assistant.store import SentenceTable, build_lock, write_build  # noqa: E402
 
 MODES = ("dense", "keyword", "hybrid")
 
@@ -56,9 +57,9 @@ def padded(searcher: Searcher, target: Path, rows: int) -> Searcher:
     noise = rng.standard_normal((extra, real.shape[1])).astype(np.float32)
     noise /= np.linalg.norm(noise, axis=1, keepdims=True)
     source = [n % count for n in range(extra)]
-    filler = DocumentRecord(doc_id="zz-synthetic", content_hash="synthetic", title="synthetic filler", chunks=extra)
+    filler = DocumentRecord(doc_id="zz-synthetic", content_hash="synthetic", citation=Citation("synthetic filler"), chunks=extra)
     chunks = list(index.chunks) + [
-        ChunkRecord(f"zz-synthetic#{n}", "zz-synthetic", 0, 0, "", index.chunks[row].text, f"synthetic-{n}")
+        Chunk(f"zz-synthetic#{n}", "zz-synthetic", 0, 0, "", index.chunks[row].text, f"synthetic-{n}")
         for n, row in enumerate(source)
     ]
     keywords = KeywordIndex.from_terms([index.keywords.terms_of(row) for row in [*range(count), *source]])

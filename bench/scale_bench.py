@@ -147,7 +147,8 @@ def child_store(job: dict) -> dict:
 
     from assistant.config import Settings
     from assistant.keywords import KeywordIndex
-    from assistant.store import ChunkRecord, DocumentRecord, build_lock, load_index, write_build
+    from assistant.model import Chunk, Citation, DocumentRecord
+    from assistant.store import build_lock, load_index, write_build
 
     real = load_index(Path(job["real_index"]))
     size, count = job["size"], len(real.chunks)
@@ -159,10 +160,15 @@ def child_store(job: dict) -> dict:
         rows = range(number * CHUNKS_PER_SYNTHETIC_DOCUMENT, min(extra, (number + 1) * CHUNKS_PER_SYNTHETIC_DOCUMENT))
         doc_id = f"zz-synthetic/{number:05d}"
         documents.append(
-            DocumentRecord(doc_id, f"synthetic-{number}", f"synthetic {number}", "2025-09-10", REGION_NAMES[number % 20], chunks=len(rows))
+            DocumentRecord(
+                doc_id,
+                f"synthetic-{number}",
+                Citation(f"synthetic {number}", "2025-09-10", REGION_NAMES[number % 20]),
+                chunks=len(rows),
+            )
         )
         chunks.extend(
-            ChunkRecord(f"{doc_id}#{n}", doc_id, 0, 0, "", real.chunks[n % count].text, f"synthetic-{n}") for n in rows
+            Chunk(f"{doc_id}#{n}", doc_id, 0, 0, "", real.chunks[n % count].text, f"synthetic-{n}") for n in rows
         )
     started = time.perf_counter()
     keywords = KeywordIndex.from_terms([real.keywords.terms_of(n % count) for n in range(size)])

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from assistant import support
 from assistant.embeddings import load_embedder
-from assistant.retrieval import Passage
+from assistant.model import Citation, Passage
 from assistant.sentences import split_sentences
 
 
@@ -55,7 +55,7 @@ def main() -> None:
         if len(paragraphs) < 2:
             continue
         text = paragraphs[index]["context"].strip()
-        passage = Passage(0, 0.0, f"{article}-{index}", str(article), text, "", "", "", "", "ru", "", "", 0, len(text))
+        passage = Passage(0, 0.0, f"{article}-{index}", str(article), text, Citation("", lang="ru"), "", 0, len(text))
         other = random.choice([i for i in range(len(paragraphs)) if i != index])
         english = en[article]["paragraphs"][index]["context"].strip()
         english_other = en[article]["paragraphs"][other]["context"].strip()

@@ -140,7 +140,7 @@ MAX_FUNCTION_LINES = 80  # docstring included
 # Longer today, to be split (issue #18); each may shrink, none may grow, and no other may join them.
 LONG_FUNCTIONS = {
     "assistant.build.build_index": 97,
-    "assistant.documents.load_document": 107,
+    "assistant.documents.load_document": 100,
     "assistant.overview.regions_overview": 104,
     "assistant.store.write_build": 103,
     "assistant.tools.fetch.fetch_sources": 83,

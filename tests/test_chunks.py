@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from assistant.chunks import ChunkerSettings, embedding_text, header_limiter, split_document
 from assistant.documents import Document, Section
+from assistant.model import Citation
 
 
 def words(text: str) -> int:
@@ -11,7 +12,7 @@ def words(text: str) -> int:
 
 
 def make_document(text: str, sections: tuple[Section, ...] = ()) -> Document:
-    return Document(doc_id="acts/law.txt", text=text, title="Закон о государственном имуществе", sections=sections)
+    return Document(doc_id="acts/law.txt", text=text, citation=Citation("Закон о государственном имуществе"), sections=sections)
 
 
 LONG = "\n\n".join(

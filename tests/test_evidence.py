@@ -21,7 +21,7 @@ from assistant.evidence import (
     sentence_features,
 )
 from assistant.glossary import parse
-from assistant.retrieval import Passage
+from assistant.model import Citation, Passage
 
 
 @pytest.mark.parametrize(
@@ -131,7 +131,7 @@ def test_question_words_carry_their_glossary_translations():
 
 
 def _passage(text: str, region: str = "", lang: str = "ru", similarity: float = 0.8) -> Passage:
-    return Passage(1, similarity, "d#0", "d.txt", text, "t", "", region, "regional_response", lang, "", "", 0, len(text), similarity)
+    return Passage(1, similarity, "d#0", "d.txt", text, Citation("t", "", region, "regional_response", lang, ""), "", 0, len(text), similarity)
 
 
 def test_features_mark_the_region_match_and_mismatch():

@@ -11,9 +11,9 @@ import pytest
 
 from assistant import InvalidQuery, RegionOverview, Searcher, Settings, build_index, regions_overview
 from assistant.keywords import analyze_words
+from assistant.model import CITATION_FIELDS, Citation, Passage
 from assistant.overview import RegionFinding, relevant, word_share
 from assistant.regions import REGIONS
-from assistant.retrieval import Passage
 
 from .conftest import FakeEmbedder
 from .test_build import write_corpus
@@ -215,7 +215,9 @@ def _passage(text: str, **fields) -> Passage:
         "region": "Aktobe region", "doc_type": "regional_response", "lang": "ru",
         "source": "javascript:alert(3)", "section": "", "start": 0, "end": len(text), "similarity": 0.83,
     }  # fmt: skip
-    return Passage(**{**values, **fields})
+    values = {**values, **fields}
+    citation = Citation(**{name: values.pop(name) for name in CITATION_FIELDS})
+    return Passage(citation=citation, **values)
 
 
 def test_render_escapes_document_text_and_marks_the_quote():

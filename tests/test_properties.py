@@ -20,6 +20,7 @@ from assistant.chunks import SEPARATORS, ChunkerSettings, _segments, split_docum
 from assistant.documents import Document, Section, file_fingerprint, load_document
 from assistant.errors import DocumentError
 from assistant.keywords import KeywordIndex, analyze, analyze_words
+from assistant.model import Citation
 
 from .conftest import FakeEmbedder
 from .test_build import TEXTS, write_corpus
@@ -105,7 +106,7 @@ def documents(draw) -> Document:
     text = "".join(draw(st.lists(st.sampled_from(TEXT_PARTS), max_size=80)))
     starts = draw(st.lists(st.integers(0, max(len(text), 0)), max_size=3)) if text else []
     sections = tuple(Section(start, f"s{start}") for start in sorted(set(starts)))
-    return Document("doc.txt", text, "t", sections=sections)
+    return Document("doc.txt", text, Citation("t"), sections=sections)
 
 
 @st.composite
@@ -129,12 +130,12 @@ def _langchain_pieces(document: Document, chunker: ChunkerSettings) -> list[str]
 # Found by hypothesis: repetitive text. Chunks were located by searching for their text, so a
 # run of one word or character put later chunks at earlier copies: text in no chunk, ids twice.
 @example(
-    document=Document("doc.txt", "x" * 30 + "  ; " + "x" * 30, "t", sections=(Section(26, "s26"),)),
+    document=Document("doc.txt", "x" * 30 + "  ; " + "x" * 30, Citation("t"), sections=(Section(26, "s26"),)),
     chunker=ChunkerSettings(9, 5),
 )
-@example(document=Document("doc.txt", "слово " * 40, "t"), chunker=ChunkerSettings(3, 2))
-@example(document=Document("doc.txt", "А. Б. А. Б. А. Б. В.", "t"), chunker=ChunkerSettings(2, 1))
-@example(document=Document("doc.txt", "\n\n\n\nx", "t"), chunker=ChunkerSettings(1, 0))
+@example(document=Document("doc.txt", "слово " * 40, Citation("t")), chunker=ChunkerSettings(3, 2))
+@example(document=Document("doc.txt", "А. Б. А. Б. А. Б. В.", Citation("t")), chunker=ChunkerSettings(2, 1))
+@example(document=Document("doc.txt", "\n\n\n\nx", Citation("t")), chunker=ChunkerSettings(1, 0))
 def test_chunks_are_exact_slices_covering_the_text_within_the_budget(document, chunker):
     chunks = split_document(document, chunker, words)
     text = document.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.retrieval import Passage
+from assistant.model import Citation, Passage
 from assistant.support import SupportChecker, missing_months, missing_regions
 
 from .conftest import FakeEmbedder
@@ -22,7 +22,7 @@ ASTANA = "Заседание по реализации Послания в ст�
 
 
 def _passage(text: str, region: str) -> Passage:
-    return Passage(1, 0.9, f"{region}#0", f"{region}.txt", text, "t", "", region, "regional_response", "ru", "", "", 0, len(text), 0.9)
+    return Passage(1, 0.9, f"{region}#0", f"{region}.txt", text, Citation("t", "", region, "regional_response", "ru", ""), "", 0, len(text), 0.9)
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_a_region_the_sentence_names_must_be_the_cited_report_s(checker):
     passage = _passage(ASTANA, "Astana")
     assert missing_regions("Заседание в Шымкенте провёл аким.", (), [passage], "ru") == ("г. Шымкент",)
     assert missing_regions("The meeting in Astana was chaired by the akim.", (), [passage], "en") == ()
-    national = Passage(1, 0.9, "n#0", "n.txt", "Послание касается и Шымкента.", "t", "", "national", "address", "ru", "", "", 0, 30, 0.9)
+    national = Passage(1, 0.9, "n#0", "n.txt", "Послание касается и Шымкента.", Citation("t", "", "national", "address", "ru", ""), "", 0, 30, 0.9)
     assert missing_regions("В Шымкенте ...", (), [national], "ru") == ()
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from assistant.answer import NO_ANSWER, Answer, Quote, Source
-from assistant.retrieval import Passage
+from assistant.model import CITATION_FIELDS, Citation, Passage
 from ui import render, texts, uploads
 
 TRICKS = (
@@ -26,7 +26,9 @@ def passage(text: str = "Первое предложение. Второе пр�
         "date": "2025-09-10", "region": "Aktobe region", "doc_type": "regional_response", "lang": "ru",
         "source": "https://www.zakon.kz/obshestvo/1-x.html", "section": "", "start": 0, "end": len(text),
     }  # fmt: skip
-    return Passage(**{**values, **fields})
+    values = {**values, **fields}
+    citation = Citation(**{name: values.pop(name) for name in CITATION_FIELDS})
+    return Passage(citation=citation, **values)
 
 
 def found_answer(source_passage: Passage) -> Answer:

@@ -28,6 +28,7 @@ from assistant import files
 from assistant.documents import DOC_TYPES, SIDECAR_SUFFIX
 from assistant.errors import AssistantError, DocumentError
 from assistant.metadata import detect_language, make_date, one_line
+from assistant.model import Citation, Cited
 
 __all__ = [
     "FETCHED_FOLDER",
@@ -68,29 +69,30 @@ class SourceListError(AssistantError):
 
 
 @dataclass(frozen=True)
-class SourceRow:
-    """One page of a sources list, with the metadata the list gives for it.
+class SourceRow(Cited):
+    """One page of a sources list, with the citation the list gives for it.
 
     Attributes:
         line: line number in the list (1-based), for messages.
-        url: the page address (``http`` or ``https``).
-        doc_type: from the ``doc_type`` column, else from ``kind`` (``address_fulltext`` -> ``address``).
-        date: ``YYYY-MM-DD`` when the cell is just a full date; it overrides the page's own date.
+        citation: ``source`` is the page address (``http`` or ``https``, also read as ``url``);
+            ``doc_type`` comes from the ``doc_type`` column, else from ``kind``
+            (``address_fulltext`` -> ``address``); ``date`` is ``YYYY-MM-DD`` when the cell is just
+            a full date, and overrides the page's own date; ``lang``, ``region`` and ``title`` are
+            as written in the list (``n/a`` read as empty; region not normalised). Empty title,
+            date and language are filled from the page.
         date_hint: a full date found inside an annotated cell (``n/a (~2025-09-10)``,
             ``n/a (event 11 Sept 2025)``): used only when the page itself carries no date.
-        lang, region, title: as written in the list (``n/a`` read as empty); region is not normalised.
         kind: the ``kind`` cell as written.
     """
 
     line: int
-    url: str
-    doc_type: str = "other"
-    date: str = ""
+    citation: Citation
     date_hint: str = ""
-    lang: str = ""
-    region: str = ""
-    title: str = ""
     kind: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.citation.source
 
 
 @dataclass(frozen=True)
@@ -248,17 +250,15 @@ def _row(cells: Mapping[str, str], number: int, too_many: bool) -> SourceRow:
     if lang and not _LANG_CODE.fullmatch(lang):
         raise ValueError(f"lang must be a language code such as ru, kk, en; got {cells['lang']!r}")
     date, date_hint = parse_list_date(cells.get("date", ""))
-    return SourceRow(
-        line=number,
-        url=url,
-        doc_type=doc_type,
-        date=date,
-        date_hint=date_hint,
-        lang=lang,
-        region="" if _missing(cells.get("region", "")) else cells["region"],
+    citation = Citation(
         title="" if _missing(cells.get("title", "")) else " ".join(cells["title"].split()),
-        kind=kind,
+        date=date,
+        region="" if _missing(cells.get("region", "")) else cells["region"],
+        doc_type=doc_type,
+        lang=lang,
+        source=url,
     )
+    return SourceRow(line=number, citation=citation, date_hint=date_hint, kind=kind)
 
 
 def _missing(cell: str) -> bool:
