@@ -1,7 +1,7 @@
 """Answer: a few sentences quoted verbatim from retrieved passages, each with a numbered citation.
 
 Optionally (``answer_mode="generative"``) a language model writes the answer from the same
-passages; its citations are checked (:mod:`assistant.generation`) and the extractive answer
+passages: :mod:`assistant.generation` asks it and checks its citations, and the extractive answer
 stands in whenever the model fails or writes nothing usable.
 """
 
@@ -29,18 +29,18 @@ from assistant.evidence import (
     sentence_features,
     sentence_vectors,
 )
+from assistant.generation import FLAGS as FLAGS  # re-exported: ui.render reads it here
 from assistant.generation import (
     SUPPORTED,
-    UNCITED,
     CheckedSentence,
-    build_messages,
-    check_generated,
-    is_refusal,
-    rewrite_follow_up,
+    GeneratedAnswer,
+    generate_answer,
+    standalone_question,
 )
 from assistant.model import plain
 from assistant.regions import canonical_region, region_label
 from assistant.retrieval import Passage, Searcher, searcher_for
+from assistant.support import SupportChecker
 
 if TYPE_CHECKING:
     from assistant.llm import ChatClient
@@ -72,27 +72,15 @@ NOT_FOUND_TEXTS = {
         "en": "The documents on {region} do not answer this question. These passages may be related:",
     },
 }
-# How a generated sentence that its sources do not back is marked, in the answer's language.
-FLAGS = {
-    "unsupported": {
-        "ru": "не подтверждено источником",
-        "kk": "дереккөзбен расталмаған",
-        "en": "not supported by the source",
-    },
-    "uncited": {"ru": "без ссылки на источник", "kk": "дереккөзге сілтемесіз", "en": "no source cited"},
-}
-# Why a generative request got the extractive answer (``Answer.fallback``), beyond GenerationFailed reasons.
+# Why a generative request got the extractive answer (``Answer.fallback``), beyond the reasons of
+# assistant.generation (``GeneratedAnswer.fallback``).
 FALLBACK_NO_LLM = "no_llm"  # generative asked for, no language model configured
-FALLBACK_MODEL_NO_ANSWER = "model_no_answer"  # the model said the passages hold no answer
-FALLBACK_UNSUPPORTED = "unsupported"  # no generated sentence passed the check
-FALLBACK_WRONG_LANGUAGE = "wrong_language"  # the model answered in another language than the question's
 # Words that mark a follow-up leaning on the previous question ("А что по образованию?").
 _FOLLOW_UP_OPENERS = re.compile(
     r"^\s*(а|и|ну|ещё|еще|также|тоже|ал|және|енді|ше|and|also|what about|how about|same)\b", re.IGNORECASE
 )
 _FOLLOW_UP_ENDINGS = re.compile(r"\b(ше|ше\?)\s*[?]?\s*$", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
-_MARKERS = re.compile(r"\[[^\]]*\]")
 
 
 @dataclass(frozen=True)
@@ -220,7 +208,7 @@ def answer_stream(
     model's unchecked text so far, to show progress.
     """
     from assistant.documents import detect_language
-    from assistant.llm import ChatClient, GenerationFailed
+    from assistant.llm import ChatClient
 
     settings = settings or Settings.from_env()
     mode = mode or settings.answer_mode
@@ -233,11 +221,8 @@ def answer_stream(
     generative = mode == "generative" and (client is not None or settings.llm_configured)
     if generative and client is None:
         client = ChatClient.from_settings(settings)
-    query = resolve_follow_up(question, history)
-    rewritten = None
-    if generative and any(turn.strip() for turn in history):
-        rewritten = _rewritten(question, history, client, settings)
-        query = rewritten or query
+    rewritten = standalone_question(question, history, client, settings) if generative else None
+    query = rewritten or resolve_follow_up(question, history)
     if searcher is None:
         searcher = searcher_for(index_dir, settings)
     extractive, weighing = _extractive(question, lang, query, filters, searcher, settings)
@@ -249,38 +234,16 @@ def answer_stream(
         yield Draft("", extractive)
         return
 
-    numbered = dict(enumerate(_most_probable(weighing, settings.llm_passages), 1))
     # The model answers the standalone question; a follow-up it could not rewrite comes with the
     # question it follows when the extractive rule searched them together.
     earlier = "" if rewritten or query == question.strip() else next(t for t in reversed(history) if t.strip())
-    messages = build_messages(rewritten or question, list(numbered.values()), lang, earlier=earlier)
-    text = ""
-    try:
-        for piece in client.stream(messages, max_tokens=settings.llm_max_tokens):
-            text += piece
-            yield Draft(text)
-    except GenerationFailed as failure:
-        logger.warning("generative answer failed, showing the extractive one: %s", failure)
-        yield Draft(text, replace(extractive, fallback=failure.reason, generated_text=text))
-        return
-    except Exception:  # the model server is outside our control: never let it break an answer
-        logger.exception("generative answer failed unexpectedly, showing the extractive one")
-        yield Draft(text, replace(extractive, fallback="error", generated_text=text))
-        return
-    yield Draft(text, _generated(question, lang, text, numbered, searcher, extractive, weighing.profile.regions))
-
-
-def _rewritten(question: str, history: Sequence[str], client: ChatClient, settings: Settings) -> str | None:
-    """The model's standalone version of a follow-up, or ``None`` (then the extractive rule decides)."""
-    from assistant.llm import GenerationFailed
-
-    try:
-        rewritten = rewrite_follow_up(question, history, client, timeout=settings.llm_rewrite_timeout)
-    except GenerationFailed as failure:
-        logger.info("follow-up rewrite failed, using the previous question instead: %s", failure)
-        return None
-    logger.info("follow-up %r rewritten as %r", question, rewritten)
-    return rewritten
+    steps = generate_answer(
+        rewritten or question, _most_probable(weighing, settings.llm_passages), lang, client=client, settings=settings,
+        checker=SupportChecker(searcher.embedder.embed_passages, searcher.sentence_vectors),
+        regions=weighing.profile.regions, earlier=earlier,
+    )  # fmt: skip
+    for step in steps:
+        yield Draft(step.text, None if step.answer is None else _with_generated(extractive, step.answer))
 
 
 def _most_probable(weighing: Weighing, count: int) -> list[Passage]:
@@ -292,88 +255,24 @@ def _most_probable(weighing: Weighing, count: int) -> list[Passage]:
     return [weighing.quotable[index] for index in order[:count]]
 
 
-def _generated(
-    question: str,
-    lang: str,
-    text: str,
-    numbered: dict[int, Passage],
-    searcher: Searcher,
-    extractive: Answer,
-    regions: Sequence[str] = (),
-) -> Answer:
+def _with_generated(extractive: Answer, generated: GeneratedAnswer) -> Answer:
     """The checked generative answer, or the extractive one with the reason when nothing usable came back."""
-    from assistant.documents import detect_language
-    from assistant.support import SupportChecker
-
-    if not text.strip():
-        return replace(extractive, fallback="empty", generated_text=text)
-    if is_refusal(text):
-        return replace(extractive, fallback=FALLBACK_MODEL_NO_ANSWER, generated_text=text)
-    written_in = detect_language(_MARKERS.sub(" ", text))
-    if written_in and written_in != lang:
-        # Told which language to use and ignoring it, a small model also tends to ignore the rest.
-        return replace(extractive, fallback=FALLBACK_WRONG_LANGUAGE, generated_text=text)
-    checker = SupportChecker(searcher.embedder.embed_passages, searcher.sentence_vectors)
-    checked = check_generated(text, numbered, lang, checker, regions=regions)
-    if not any(sentence.status == SUPPORTED for sentence in checked):
-        return replace(extractive, fallback=FALLBACK_UNSUPPORTED, generated_text=text, sentences=tuple(checked))
-    # Sources are numbered 1, 2, … in order of first citation, and markers follow.
-    renumber: dict[int, int] = {}
-    for sentence in checked:
-        for number in sentence.sources:
-            renumber.setdefault(number, len(renumber) + 1)
-    sentences = tuple(
-        replace(
-            sentence,
-            sources=tuple(renumber[n] for n in sentence.sources),
-            evidence=(renumber[sentence.evidence[0]], *sentence.evidence[1:]) if sentence.evidence else None,
-        )
-        for sentence in checked
-    )
-    sources = tuple(
-        Source(
-            number=new,
-            passage=numbered[old],
-            quoted=_evidence_spans(sentences, new),
-        )
-        for old, new in sorted(renumber.items(), key=lambda item: item[1])
-    )
+    if generated.fallback:
+        generated_text, sentences = generated.generated_text, generated.sentences
+        return replace(extractive, fallback=generated.fallback, generated_text=generated_text, sentences=sentences)
     return Answer(
-        question,
-        generated_answer_text(sentences, lang),
+        extractive.question,
+        generated.text,
         True,
-        lang,
-        sources=sources,
+        extractive.lang,
+        sources=tuple(Source(number, passage, quoted) for number, (passage, quoted) in enumerate(generated.sources, 1)),
         retrieval_query=extractive.retrieval_query,
         confidence=extractive.confidence,
         passage_score=extractive.passage_score,
         mode="generative",
-        sentences=sentences,
-        generated_text=text,
+        sentences=generated.sentences,
+        generated_text=generated.generated_text,
     )
-
-
-def _evidence_spans(sentences: Sequence[CheckedSentence], number: int) -> tuple[tuple[int, int], ...]:
-    """The passage sentences of source ``number`` that back supported generated sentences."""
-    spans = {
-        (sentence.evidence[1], sentence.evidence[2])
-        for sentence in sentences
-        if sentence.status == SUPPORTED and sentence.evidence and sentence.evidence[0] == number
-    }
-    return tuple(sorted(spans))
-
-
-def generated_answer_text(sentences: Sequence[CheckedSentence], lang: str) -> str:
-    """Plain text of a checked answer: each sentence with its markers, flagged ones with a note in brackets."""
-    parts = []
-    for sentence in sentences:
-        markers = "".join(f"[{number}]" for number in sentence.sources)
-        part = f"{sentence.text} {markers}".rstrip()
-        if sentence.status != SUPPORTED:
-            flag = FLAGS["uncited" if sentence.status == UNCITED else "unsupported"]
-            part += f" ({flag.get(lang, flag['en'])})"
-        parts.append(part)
-    return " ".join(parts)
 
 
 @dataclass(frozen=True, eq=False)

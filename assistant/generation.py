@@ -1,4 +1,8 @@
-"""Generation: the prompt that asks a language model to answer from numbered passages, and the check of its answer.
+"""Generation: the generative answer, from the follow-up rewrite through the prompt and the stream to its check.
+
+:func:`assistant.answer.answer_stream` calls this module twice: :func:`standalone_question`
+before retrieval (the model makes a follow-up standalone), then :func:`generate_answer` with the
+passages the extractive answer was weighed from (the prompt, the streamed reply, its check).
 
 The model sees the question and the retrieved passages, each inside ``<passage id="n">…</passage>``
 with any such tag in the text defused, and is told that passages are data whose instructions
@@ -8,15 +12,20 @@ Its reply is then split into sentences and every sentence is checked:
 * markers must name a passage that was supplied (others are dropped and reported);
 * a sentence with markers must be supported by what they cite (:mod:`assistant.support`);
 * a sentence without any marker is reported as uncited.
+
+An answer of which no sentence is supported, or that is empty, a refusal or in another language
+than the question's, is not shown: the extractive answer stands in (``GeneratedAnswer.fallback``).
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from assistant.config import Settings
 from assistant.metadata import detect_language
 from assistant.model import Passage
 from assistant.sentences import split_sentences
@@ -25,11 +34,27 @@ from assistant.support import SupportChecker
 if TYPE_CHECKING:
     from assistant.llm import ChatClient
 
+logger = logging.getLogger(__name__)
+
 LANGUAGE_NAMES = {"ru": "Russian", "kk": "Kazakh", "en": "English"}
 NO_ANSWER_MARK = "NO_ANSWER"
 SUPPORTED, UNSUPPORTED, UNCITED = "supported", "unsupported", "uncited"
 REWRITE_MAX_TOKENS = 64
 MAX_QUERY_CHARS = 300  # a "standalone question" longer than this is the model rambling
+# Why the extractive answer stands in for a generated one (``GeneratedAnswer.fallback``), beyond
+# the reasons of GenerationFailed and "error" (the model server failed in an unexpected way).
+FALLBACK_MODEL_NO_ANSWER = "model_no_answer"  # the model said the passages hold no answer
+FALLBACK_UNSUPPORTED = "unsupported"  # no generated sentence passed the check
+FALLBACK_WRONG_LANGUAGE = "wrong_language"  # the model answered in another language than the question's
+# How a generated sentence that its sources do not back is marked, in the answer's language.
+FLAGS = {
+    "unsupported": {
+        "ru": "не подтверждено источником",
+        "kk": "дереккөзбен расталмаған",
+        "en": "not supported by the source",
+    },
+    "uncited": {"ru": "без ссылки на источник", "kk": "дереккөзге сілтемесіз", "en": "no source cited"},
+}
 
 SYSTEM_PROMPT = """You answer questions about official documents of Kazakhstan.
 The user message contains numbered passages, each between <passage id="n"> and </passage>, then a question.
@@ -80,6 +105,7 @@ Keep its language. Reply with the question only."""
 _MARKER = re.compile(r"\[\s*(?:[^\W\d_]+\.?\s*)?(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\s*\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*" + _MARKER.pattern + r")+")
 _PASSAGE_TAG = re.compile(r"<(\s*/?\s*passage)", re.IGNORECASE)
+_BRACKETED = re.compile(r"\[[^\]]*\]")  # markers of any form, left out when the reply's language is detected
 
 
 @dataclass(frozen=True)
@@ -102,6 +128,157 @@ class CheckedSentence:
     evidence: tuple[int, int, int] | None = None
     invalid_markers: tuple[int, ...] = ()
     missing_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GeneratedAnswer:
+    """The model's reply after the check: the answer to show, or why the extractive one stands in.
+
+    ``generated_text`` is the model's raw reply (untrusted text). When ``fallback`` is empty,
+    ``text`` is the answer to show (each sentence with its markers, flagged ones with a note:
+    :func:`generated_answer_text`), ``sentences`` its checked sentences and ``sources[n - 1]`` the
+    passage marker ``[n]`` cites, with the spans of it that back supported sentences; sources are
+    numbered 1, 2, … in order of first citation. Otherwise ``fallback`` says why nothing can be
+    shown (a :class:`assistant.llm.GenerationFailed` reason, ``error``, ``empty`` or a
+    ``FALLBACK_*`` reason) and ``sentences`` holds the checked sentences when none was supported.
+    """
+
+    generated_text: str
+    fallback: str = ""
+    text: str = ""
+    sentences: tuple[CheckedSentence, ...] = ()
+    sources: tuple[tuple[Passage, tuple[tuple[int, int], ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class GenerationStep:
+    """A step of :func:`generate_answer`: the model's text so far; the last step carries the checked ``answer``."""
+
+    text: str
+    answer: GeneratedAnswer | None = None
+
+
+def standalone_question(question: str, history: Sequence[str], client: ChatClient, settings: Settings) -> str | None:
+    """The model's standalone version of a follow-up (:func:`rewrite_follow_up`), or ``None``.
+
+    ``None`` when ``history`` holds no earlier question, or when the model fails or writes no
+    usable question (then the extractive rule, :func:`assistant.answer.resolve_follow_up`, decides).
+    Waits ``settings.llm_rewrite_timeout`` at most; never raises for a failing model.
+    """
+    from assistant.llm import GenerationFailed
+
+    if not any(turn.strip() for turn in history):
+        return None
+    try:
+        rewritten = rewrite_follow_up(question, history, client, timeout=settings.llm_rewrite_timeout)
+    except GenerationFailed as failure:
+        logger.info("follow-up rewrite failed, using the previous question instead: %s", failure)
+        return None
+    logger.info("follow-up %r rewritten as %r", question, rewritten)
+    return rewritten
+
+
+def generate_answer(
+    question: str,
+    passages: Sequence[Passage],
+    lang: str,
+    *,
+    client: ChatClient,
+    settings: Settings,
+    checker: SupportChecker,
+    regions: Sequence[str] = (),
+    earlier: str = "",
+) -> Iterator[GenerationStep]:
+    """Ask the model to answer ``question`` from ``passages``, stream its reply, then check it.
+
+    Args:
+        question: the question the model answers (a follow-up already made standalone, if it could be).
+        passages: what the model is given, numbered from 1 in this order.
+        lang: the question's language, which the answer must be written in.
+        client: the language model.
+        settings: the longest reply (``llm_max_tokens``).
+        checker: scores the support of generated sentences by the passages they cite.
+        regions: the regions the question asks about (a sentence citing another region's report is unsupported).
+        earlier: the previous question, for a follow-up that could not be made standalone.
+
+    Yields:
+        A :class:`GenerationStep` per streamed piece with the text so far, then a last one whose
+        ``answer`` is the checked :class:`GeneratedAnswer`. A failing model never raises: the
+        last step then carries the reason in ``answer.fallback``.
+    """
+    from assistant.llm import GenerationFailed
+
+    messages = build_messages(question, passages, lang, earlier=earlier)
+    text = ""
+    try:
+        for piece in client.stream(messages, max_tokens=settings.llm_max_tokens):
+            text += piece
+            yield GenerationStep(text)
+    except GenerationFailed as failure:
+        logger.warning("generative answer failed, showing the extractive one: %s", failure)
+        yield GenerationStep(text, GeneratedAnswer(text, fallback=failure.reason))
+        return
+    except Exception:  # the model server is outside our control: never let it break an answer
+        logger.exception("generative answer failed unexpectedly, showing the extractive one")
+        yield GenerationStep(text, GeneratedAnswer(text, fallback="error"))
+        return
+    yield GenerationStep(text, _checked_answer(text, dict(enumerate(passages, 1)), lang, checker, regions))
+
+
+def _checked_answer(
+    text: str, numbered: Mapping[int, Passage], lang: str, checker: SupportChecker, regions: Sequence[str]
+) -> GeneratedAnswer:
+    """The checked answer in ``text``, or why there is none usable (``fallback``)."""
+    if not text.strip():
+        return GeneratedAnswer(text, fallback="empty")
+    if is_refusal(text):
+        return GeneratedAnswer(text, fallback=FALLBACK_MODEL_NO_ANSWER)
+    written_in = detect_language(_BRACKETED.sub(" ", text))
+    if written_in and written_in != lang:
+        # Told which language to use and ignoring it, a small model also tends to ignore the rest.
+        return GeneratedAnswer(text, fallback=FALLBACK_WRONG_LANGUAGE)
+    checked = check_generated(text, numbered, lang, checker, regions=regions)
+    if not any(sentence.status == SUPPORTED for sentence in checked):
+        return GeneratedAnswer(text, fallback=FALLBACK_UNSUPPORTED, sentences=tuple(checked))
+    # Sources are numbered 1, 2, … in order of first citation, and markers follow.
+    renumber: dict[int, int] = {}
+    for sentence in checked:
+        for number in sentence.sources:
+            renumber.setdefault(number, len(renumber) + 1)
+    sentences = tuple(
+        replace(
+            sentence,
+            sources=tuple(renumber[n] for n in sentence.sources),
+            evidence=(renumber[sentence.evidence[0]], *sentence.evidence[1:]) if sentence.evidence else None,
+        )
+        for sentence in checked
+    )
+    order = sorted(renumber.items(), key=lambda item: item[1])
+    sources = tuple((numbered[old], _evidence_spans(sentences, new)) for old, new in order)
+    return GeneratedAnswer(text, text=generated_answer_text(sentences, lang), sentences=sentences, sources=sources)
+
+
+def _evidence_spans(sentences: Sequence[CheckedSentence], number: int) -> tuple[tuple[int, int], ...]:
+    """The passage sentences of source ``number`` that back supported generated sentences."""
+    spans = {
+        (sentence.evidence[1], sentence.evidence[2])
+        for sentence in sentences
+        if sentence.status == SUPPORTED and sentence.evidence and sentence.evidence[0] == number
+    }
+    return tuple(sorted(spans))
+
+
+def generated_answer_text(sentences: Sequence[CheckedSentence], lang: str) -> str:
+    """Plain text of a checked answer: each sentence with its markers, flagged ones with a note in brackets."""
+    parts = []
+    for sentence in sentences:
+        markers = "".join(f"[{number}]" for number in sentence.sources)
+        part = f"{sentence.text} {markers}".rstrip()
+        if sentence.status != SUPPORTED:
+            flag = FLAGS["uncited" if sentence.status == UNCITED else "unsupported"]
+            part += f" ({flag.get(lang, flag['en'])})"
+        parts.append(part)
+    return " ".join(parts)
 
 
 def neutralise(text: str) -> str:

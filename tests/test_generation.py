@@ -11,10 +11,20 @@ import re
 import pytest
 
 from assistant import AssistantError, Searcher, Settings, build_index
-from assistant.answer import FLAGS, NO_ANSWER, answer, answer_stream
-from assistant.generation import SUPPORTED, UNCITED, UNSUPPORTED, build_messages, neutralise, split_generated
+from assistant.answer import NO_ANSWER, answer, answer_stream
+from assistant.generation import (
+    FLAGS,
+    SUPPORTED,
+    UNCITED,
+    UNSUPPORTED,
+    build_messages,
+    generate_answer,
+    neutralise,
+    split_generated,
+    standalone_question,
+)
 from assistant.llm import ChatClient, GenerationFailed
-from assistant.support import missing_names, missing_numbers, word_overlap
+from assistant.support import SupportChecker, missing_names, missing_numbers, word_overlap
 
 from .fake_llm import FakeLLM, Reply, say
 from .test_build import write_corpus
@@ -329,6 +339,32 @@ def test_the_api_key_comes_from_the_environment_and_is_optional(llm, searcher, s
 
 
 # --- pieces -------------------------------------------------------------------------------------
+
+
+def test_generate_answer_streams_then_yields_the_checked_answer_once(llm, searcher, settings):
+    passages = [p for p in searcher.search(QUESTION, k=5) if p.doc_id == "pavlodar.txt"][:1]
+    checker = SupportChecker(searcher.embedder.embed_passages, searcher.sentence_vectors)
+    client = ChatClient.from_settings(settings)
+    llm.script(say(f"{SUPPORTED_SENTENCE} {UNSUPPORTED_SENTENCE}"))
+    steps = list(generate_answer(QUESTION, passages, "ru", client=client, settings=settings, checker=checker))
+    assert len(steps) > 5 and all(step.answer is None for step in steps[:-1])
+    final = steps[-1].answer
+    assert final is not None and not final.fallback and final.generated_text == steps[-1].text
+    assert [s.status for s in final.sentences] == [SUPPORTED, UNSUPPORTED]
+    assert final.text.startswith("Павлодарская область представила план по цифровизации образования. [1] ")
+    assert final.text.endswith(f"[1] ({FLAGS['unsupported']['ru']})")
+    assert [(passage.chunk_id, bool(quoted)) for passage, quoted in final.sources] == [(passages[0].chunk_id, True)]
+    llm.script(say("NO_ANSWER"))
+    refusal = list(generate_answer(QUESTION, passages, "ru", client=client, settings=settings, checker=checker))
+    assert refusal[-1].answer.fallback == "model_no_answer" and not refusal[-1].answer.text
+
+
+def test_standalone_question_needs_an_earlier_question_and_never_raises(llm, settings):
+    client = ChatClient.from_settings(settings)
+    llm.script(say("Какие классы появятся в школах?"))
+    assert standalone_question("А в школах?", ["", " "], client, settings) is None and not llm.requests
+    llm.script(Reply("status", status=500, body="{}"))
+    assert standalone_question("А в школах?", ["Что представила Павлодарская область?"], client, settings) is None
 
 
 def test_split_generated_reads_marker_styles():
