@@ -8,6 +8,8 @@ Layout of an index directory::
       builds/<build_id>/
         manifest.json      format, model, chunker, documents with content hashes, counts, versions
         chunks.jsonl       one chunk per line, row i = FAISS id i = vectors row i
+        ...                the index parts (see assistant.parts), each recorded in the manifest
+                           under its name:
         vectors.npy        float32 unit vectors (kept for incremental rebuilds)
         faiss.index        inner-product index over the same vectors (cosine on unit vectors): exact
                            (flat) or, for large corpora, approximate (IVF/HNSW); the manifest's
@@ -30,19 +32,32 @@ import logging
 import os
 import shutil
 import tempfile
-import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from assistant import files, vector_index
+from assistant import files
 from assistant.duplicates import DuplicateTable
 from assistant.errors import AssistantError, BuildInProgress, IndexCorrupt, IndexNotFound, ModelMismatch
-from assistant.keywords import ANALYZER_VERSION, KeywordIndex
+from assistant.keywords import KeywordIndex
 from assistant.model import Chunk, DocumentRecord
-from assistant.vector_index import EXACT, IndexSpec
+from assistant.parts import (
+    DUPLICATES,
+    FAISS_FILE,
+    KEYWORDS,
+    PARTS,
+    SENTENCE_OFFSETS,
+    SENTENCE_SPANS,
+    SENTENCE_VECTORS,
+    VECTORS,
+    DenseVectors,
+    LoadedRows,
+    SentenceTable,
+)
+from assistant.vector_index import IndexSpec
 
 logger = logging.getLogger(__name__)
 
@@ -52,19 +67,23 @@ BUILDS = "builds"
 LOCK = ".build.lock"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
-VECTORS = "vectors.npy"
-FAISS_FILE = "faiss.index"
-KEYWORDS = "keywords"
-SENTENCE_VECTORS = "sentence_vectors.npy"
-SENTENCE_SPANS = "sentence_spans.npy"
-SENTENCE_OFFSETS = "sentence_offsets.npy"
-DUPLICATES = "duplicates"
+# The parts' file names, importable from here as before: DUPLICATES, FAISS_FILE, KEYWORDS, SENTENCE_*, VECTORS.
+__all__ = [
+    "CHUNKS", "DUPLICATES", "FAISS_FILE", "KEYWORDS", "MANIFEST", "SENTENCE_OFFSETS", "SENTENCE_SPANS",
+    "SENTENCE_VECTORS", "VECTORS", "Manifest", "SentenceTable", "StoredIndex", "build_lock", "load_index",
+    "read_pointer", "write_build",
+]  # fmt: skip
 KEEP_BUILDS = 2  # the one in service and the one before, for readers that just read the pointer
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """Everything needed to trust (or refuse) a build."""
+    """Everything needed to trust (or refuse) a build.
+
+    ``parts`` holds each index part's facts under its name (see :mod:`assistant.parts`); the
+    JSON spells them at the top level (``"keywords": {...}``), as builds always have, so a part
+    added later needs no new field here and older builds still load.
+    """
 
     build_id: str
     created_at: str
@@ -75,18 +94,14 @@ class Manifest:
     corpus_fingerprint: str
     library_versions: dict
     files: dict = field(default_factory=dict)
-    keywords: dict = field(default_factory=dict)
-    sentences: dict = field(default_factory=dict)
-    duplicates: dict = field(default_factory=dict)
-    # Kind and parameters of faiss.index (IndexSpec.to_manifest()); empty in builds made before
-    # the kind was chosen by size, which are all flat.
-    vector_index: dict = field(default_factory=dict)
+    parts: dict = field(default_factory=dict)
     metric: str = "inner_product on unit vectors (cosine)"
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
-        data = asdict(self)
+        data = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "parts"}
         data["documents"] = [record.to_dict() for record in self.documents]
+        data.update(self.parts)
         return json.dumps(data, ensure_ascii=False, indent=1)
 
     @classmethod
@@ -98,50 +113,56 @@ class Manifest:
                 f"index format {version!r} is not the format this version reads ({FORMAT_VERSION}): "
                 "run `assistant build` to rebuild it"
             )
+        own = {item.name for item in fields(cls)} - {"parts"}
+        parts = {key: data.pop(key) for key in list(data) if key not in own and isinstance(data[key], dict)}
         data["documents"] = tuple(DocumentRecord.from_dict(record) for record in data["documents"])
-        return cls(**data)
-
-
-@dataclass(frozen=True)
-class SentenceTable:
-    """The sentences of every chunk: chunk ``row`` owns rows ``offsets[row]:offsets[row + 1]``.
-
-    ``spans`` are ``(start, end)`` offsets in the chunk's text; ``vectors`` are unit vectors
-    from the same model as the chunks (memory-mapped when loaded).
-    """
-
-    spans: np.ndarray
-    offsets: np.ndarray
-    vectors: np.ndarray
-
-    def of_chunk(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """(spans, vectors) of chunk ``row``'s sentences."""
-        start, end = int(self.offsets[row]), int(self.offsets[row + 1])
-        return self.spans[start:end], self.vectors[start:end]
+        return cls(**data, parts=parts)
 
 
 @dataclass(frozen=True)
 class StoredIndex:
     """A loaded, validated build. Rows of ``chunks``, the FAISS ids, ``vectors()`` and ``keywords`` agree.
 
-    ``keywords`` is ``None`` for a build made before keyword search existed, and
-    ``duplicates`` for one made before duplicate detection; the next ``assistant build``
-    adds them without re-embedding anything.
+    ``parts`` holds each index part's data by name (``None`` for a part the build lacks: keywords
+    in a build made before keyword search existed, duplicates before duplicate detection; the
+    next ``assistant build`` adds them without re-embedding anything). The properties name the
+    parts retrieval reads.
     """
 
     path: Path
     manifest: Manifest
     chunks: tuple[Chunk, ...]
     documents: dict[str, DocumentRecord]
-    faiss_index: object
-    keywords: KeywordIndex | None = None
-    sentences: SentenceTable | None = None
-    duplicates: DuplicateTable | None = None
-    vector_index: IndexSpec = EXACT  # kind and search parameters of faiss_index
+    parts: dict[str, Any]
+
+    @property
+    def dense(self) -> DenseVectors:
+        return self.parts["vector_index"]
+
+    @property
+    def faiss_index(self) -> Any:
+        return self.dense.faiss_index
+
+    @property
+    def vector_index(self) -> IndexSpec:
+        """Kind and search parameters of ``faiss_index``."""
+        return self.dense.spec
+
+    @property
+    def keywords(self) -> KeywordIndex | None:
+        return self.parts.get("keywords")
+
+    @property
+    def sentences(self) -> SentenceTable | None:
+        return self.parts.get("sentences")
+
+    @property
+    def duplicates(self) -> DuplicateTable | None:
+        return self.parts.get("duplicates")
 
     def vectors(self) -> np.ndarray:
         """The stored vectors, memory-mapped (read only when a rebuild reuses them)."""
-        return np.load(self.path / VECTORS, mmap_mode="r", allow_pickle=False)
+        return self.dense.vectors
 
 
 def read_pointer(index_dir: Path) -> str | None:
@@ -192,164 +213,54 @@ def load_index(index_dir: Path, *, expected_embedder: str | None = None) -> Stor
                 "it is damaged; run `assistant build` to rebuild"
             )
     chunks = _read_chunks(path / CHUNKS)
-    dimension = manifest.embedder.get("dimension")
-    spec = IndexSpec.from_manifest(manifest.vector_index)
-    faiss_index = vector_index.read(path / FAISS_FILE, spec, dimension=dimension)
     counts = {
         "manifest": manifest.chunk_count,
         CHUNKS: len(chunks),
-        FAISS_FILE: faiss_index.ntotal,
         "documents": sum(record.chunks for record in manifest.documents),
     }
     if len(set(counts.values())) != 1:
         raise IndexCorrupt(f"index {path} has disagreeing row counts {counts}: run `assistant build`")
-    try:
-        vectors = np.load(path / VECTORS, mmap_mode="r", allow_pickle=False)
-    except Exception as error:  # numpy reads a damaged .npy header as Python: SyntaxError, TokenError...
-        raise IndexCorrupt(f"{path / VECTORS} cannot be read ({error}): run `assistant build` to rebuild") from None
-    if vectors.shape != (len(chunks), dimension) or vectors.dtype != np.float32:
-        raise IndexCorrupt(
-            f"{path / VECTORS} holds {vectors.dtype} {vectors.shape}, not float32 ({len(chunks)}, {dimension}): "
-            "run `assistant build`"
-        )
     documents = {record.doc_id: record for record in manifest.documents}
     unknown = {chunk.doc_id for chunk in chunks} - documents.keys()
     if unknown:
         raise IndexCorrupt(f"{path / CHUNKS} refers to documents not in the manifest: {sorted(unknown)[:3]}")
-    keywords = None
-    if manifest.keywords.get("analyzer") == ANALYZER_VERSION:
-        try:
-            keywords = KeywordIndex.load(path / KEYWORDS)
-        except (OSError, ValueError, KeyError) as error:
-            raise IndexCorrupt(f"{path / KEYWORDS} cannot be read ({error}): run `assistant build` to rebuild") from None
-        if keywords.rows != len(chunks):
-            raise IndexCorrupt(f"{path / KEYWORDS} has {keywords.rows} rows for {len(chunks)} chunks: run `assistant build`")
-    sentences = _load_sentences(path, manifest, len(chunks), dimension) if manifest.sentences else None
-    duplicates = _load_duplicates(path, documents) if manifest.duplicates else None
-    return StoredIndex(path, manifest, chunks, documents, faiss_index, keywords, sentences, duplicates, spec)
+    rows = LoadedRows(path, chunks, documents, manifest.embedder.get("dimension"))
+    manifest = replace(manifest, parts={**{part.name: {} for part in PARTS}, **manifest.parts})  # {}: not in this build
+    parts = {part.name: part.load(manifest.parts[part.name], rows) for part in PARTS}
+    return StoredIndex(path, manifest, chunks, documents, parts)
 
 
-def _load_duplicates(path: Path, documents: dict[str, DocumentRecord]) -> DuplicateTable:
-    try:
-        table = DuplicateTable.load(path / DUPLICATES)
-    except Exception as error:  # numpy reads a damaged .npy header as Python: SyntaxError, TokenError...
-        raise IndexCorrupt(f"{path / DUPLICATES} cannot be read ({error}): run `assistant build` to rebuild") from None
-    if set(table.doc_ids) != documents.keys():
-        missing = sorted(documents.keys() - set(table.doc_ids))[:3]
-        extra = sorted(set(table.doc_ids) - documents.keys())[:3]
-        raise IndexCorrupt(
-            f"{path / DUPLICATES} disagrees with the manifest's documents (missing {missing}, unknown {extra}): "
-            "run `assistant build`"
-        )
-    return table
-
-
-def _load_sentences(path: Path, manifest: Manifest, chunk_count: int, dimension: int) -> SentenceTable:
-    try:
-        table = SentenceTable(
-            spans=np.load(path / SENTENCE_SPANS, allow_pickle=False),
-            offsets=np.load(path / SENTENCE_OFFSETS, allow_pickle=False),
-            vectors=np.load(path / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False),
-        )
-    except Exception as error:  # numpy reads a damaged .npy header as Python: SyntaxError, TokenError...
-        raise IndexCorrupt(f"the sentence files of {path} cannot be read ({error}): run `assistant build`") from None
-    rows = len(table.spans)
-    if (
-        len(table.offsets) != chunk_count + 1
-        or (chunk_count and int(table.offsets[-1]) != rows)
-        or table.vectors.shape != (rows, dimension)
-        or rows != manifest.sentences.get("rows")
-    ):
-        raise IndexCorrupt(f"the sentence files of {path} disagree with the chunks: run `assistant build`")
-    return table
-
-
-def write_build(
-    index_dir: Path,
-    manifest: Manifest,
-    chunks: list[Chunk],
-    vectors: np.ndarray,
-    keywords: KeywordIndex,
-    sentences: SentenceTable | None = None,
-    duplicates: DuplicateTable | None = None,
-    *,
-    index_spec: IndexSpec | None = None,
-    centroids: np.ndarray | None = None,
-) -> Path:
+def write_build(index_dir: Path, manifest: Manifest, chunks: Sequence[Chunk], parts: Mapping[str, Any]) -> Path:
     """Write a complete build and put it in service atomically.
 
     Call only while holding :func:`build_lock`. Returns the new build's directory.
 
     Args:
-        index_spec: the FAISS index to build over ``vectors`` (default: chosen by their count
-            with the default threshold, :func:`assistant.vector_index.choose`).
-        centroids: an IVF index's trained centroids to reuse (see
-            :func:`assistant.vector_index.reusable_centroids`); k-means runs without them.
+        manifest: the build's manifest; its ``files`` and ``parts`` are filled in here.
+        chunks: the rows, in order (row i = FAISS id i).
+        parts: each index part's data by name (see :data:`assistant.parts.PARTS`); ``None`` or
+            absent for a part this build does not have. The vector part is required.
     """
-    import faiss
-
     index_dir = Path(index_dir)
     builds = index_dir / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    if vectors.shape[0] != len(chunks) or keywords.rows != len(chunks):
-        raise ValueError(f"{len(chunks)} chunks but {vectors.shape[0]} vectors and {keywords.rows} keyword rows")
-    if duplicates is not None and set(duplicates.doc_ids) != {record.doc_id for record in manifest.documents}:
-        raise ValueError("the duplicate table and the manifest list different documents")
+    dense = parts.get("vector_index")
+    if dense is None or len(dense.vectors) != len(chunks):
+        raise ValueError(f"{len(chunks)} chunks but {0 if dense is None else len(dense.vectors)} vectors")
     staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
     try:
         with open(staging / CHUNKS, "w", encoding="utf-8") as out:
             for chunk in chunks:
                 out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
             files.sync(out)
-        with open(staging / VECTORS, "wb") as out:
-            np.save(out, vectors, allow_pickle=False)
-            files.sync(out)
-        spec = index_spec or vector_index.choose(len(vectors))
-        started = time.perf_counter()
-        index = vector_index.build(vectors.reshape(-1, int(manifest.embedder["dimension"])), spec, centroids=centroids)
-        index_facts = {
-            **spec.to_manifest(),
-            "build_seconds": round(time.perf_counter() - started, 3),
-            **({"centroids": "reused" if centroids is not None else "trained"} if spec.kind == vector_index.IVF else {}),
-        }
-        try:
-            faiss.write_index(index, str(staging / FAISS_FILE))
-        except RuntimeError as error:  # FAISS reports a failed write as "... (No space left on device)"
-            raise OSError(f"{staging / FAISS_FILE}: {error}") from error
-        del index
-        files.sync_path(staging / FAISS_FILE)
-        written = keywords.save(staging / KEYWORDS)
-        for file in written:
-            files.sync_path(file)
-        files.sync_path(staging / KEYWORDS)
-        names = [CHUNKS, VECTORS, FAISS_FILE]
-        if sentences is not None:
-            for name, array in ((SENTENCE_SPANS, sentences.spans), (SENTENCE_OFFSETS, sentences.offsets), (SENTENCE_VECTORS, sentences.vectors)):
-                with open(staging / name, "wb") as out:
-                    np.save(out, np.ascontiguousarray(array), allow_pickle=False)
-                    files.sync(out)
-            names += [SENTENCE_SPANS, SENTENCE_OFFSETS, SENTENCE_VECTORS]
-        if duplicates is not None:
-            for file in duplicates.save(staging / DUPLICATES):
-                files.sync_path(file)
-                written.append(file)
-            files.sync_path(staging / DUPLICATES)
-        sizes = {name: (staging / name).stat().st_size for name in names}
-        sizes.update({file.relative_to(staging).as_posix(): file.stat().st_size for file in written})
-        described = {"analyzer": ANALYZER_VERSION, **keywords.parameters()}
-        sentence_facts = {} if sentences is None else {**manifest.sentences, "rows": len(sentences.spans)}
-        duplicate_facts = {} if duplicates is None else duplicates.facts()
-        final = Manifest(
-            **{
-                **_fields(manifest),
-                "files": sizes,
-                "keywords": described,
-                "sentences": sentence_facts,
-                "duplicates": duplicate_facts,
-                "vector_index": index_facts,
-            }
-        )
+        written, facts = [staging / CHUNKS], {}
+        for part in PARTS:
+            data = parts.get(part.name)
+            if data is not None:
+                facts[part.name], part_files = part.save(data, staging)
+                written += part_files
+        sizes = {file.relative_to(staging).as_posix(): file.stat().st_size for file in written}
+        final = replace(manifest, files=sizes, parts={part.name: facts.get(part.name, {}) for part in PARTS})
         with open(staging / MANIFEST, "w", encoding="utf-8") as out:
             out.write(final.to_json())
             files.sync(out)
@@ -440,7 +351,3 @@ def _remove_stale_staging(builds: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
     for path in builds.parent.glob(f".{POINTER}.*.tmp"):  # a pointer switch killed half-way
         path.unlink(missing_ok=True)
-
-
-def _fields(manifest: Manifest) -> dict:
-    return {name: getattr(manifest, name) for name in manifest.__dataclass_fields__}

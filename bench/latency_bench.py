@@ -30,13 +30,18 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from assistant import Searcher, Settings  # noqa: E402
+from assistant import (  # noqa: E402
+    Searcher,
+    Settings,
+    vector_index,  # noqa: E402
+)
 from assistant.checkpoint import default_cache_dir  # noqa: E402
 from assistant.embeddings import load_embedder  # noqa: E402
 from assistant.evaluation import latency_summary, load_eval_set, prepare_index  # noqa: E402
 from assistant.keywords import KeywordIndex  # noqa: E402
 from assistant.model import Chunk, Citation, DocumentRecord  # noqa: E402
-from assistant.store import SentenceTable, build_lock, write_build  # noqa: E402
+from assistant.parts import SentenceTable, VectorPart  # noqa: E402
+from assistant.store import build_lock, write_build  # noqa: E402
 
 MODES = ("dense", "keyword", "hybrid")
 
@@ -72,7 +77,9 @@ def padded(searcher: Searcher, target: Path, rows: int) -> Searcher:
         sentences = SentenceTable(table.spans[order], offsets, np.asarray(table.vectors, dtype=np.float32)[order])
     manifest = replace(index.manifest, documents=index.manifest.documents + (filler,), chunk_count=rows, build_id="padded")
     with build_lock(target):
-        write_build(target, manifest, chunks, np.concatenate([real, noise]), keywords, sentences)
+        vectors = np.concatenate([real, noise])
+        dense = VectorPart.indexed(vectors, vector_index.choose(len(vectors)))
+        write_build(target, manifest, chunks, {"vector_index": dense, "keywords": keywords, "sentences": sentences})
     return Searcher(target, embedder=searcher.embedder)
 
 

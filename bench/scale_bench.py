@@ -148,6 +148,7 @@ def child_store(job: dict) -> dict:
     from assistant.config import Settings
     from assistant.keywords import KeywordIndex
     from assistant.model import Chunk, Citation, DocumentRecord
+    from assistant.parts import VectorPart
     from assistant.store import build_lock, load_index, write_build
 
     real = load_index(Path(job["real_index"]))
@@ -177,7 +178,8 @@ def child_store(job: dict) -> dict:
     spec = vector_index.planned(size, Settings())
     started = time.perf_counter()
     with build_lock(Path(job["target"])):
-        path = write_build(Path(job["target"]), manifest, chunks, np.asarray(vectors), keywords, index_spec=spec)
+        parts = {"vector_index": VectorPart.indexed(np.asarray(vectors), spec), "keywords": keywords}
+        path = write_build(Path(job["target"]), manifest, chunks, parts)
     return {
         "keyword_s": keyword_s,
         "write_s": time.perf_counter() - started,

@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-import assistant.build as build_module
+import assistant.parts as parts_module
 import assistant.retrieval as retrieval_module
 from assistant import IndexCorrupt, Searcher, Settings, build_index
 from assistant.duplicates import (
@@ -162,7 +162,7 @@ def test_the_build_stores_the_groups(index):
     assert stored.duplicates is not None
     assert stored.duplicates.groups == (DuplicateGroup(GROUP[0], GROUP),)
     assert stored.duplicates.group_of("kazinform.txt") is None
-    assert stored.manifest.duplicates["groups"] == 1 and stored.manifest.duplicates["duplicates"] == 2
+    assert stored.manifest.parts["duplicates"]["groups"] == 1 and stored.manifest.parts["duplicates"]["duplicates"] == 2
     assert set(stored.duplicates.doc_ids) == set(TEXTS)
     assert not list((index / "builds").rglob("*.pkl"))
 
@@ -215,7 +215,7 @@ def test_a_rebuild_signs_only_new_and_changed_documents(tmp_path, monkeypatch):
     corpus = _corpus(tmp_path)
     _build(corpus, tmp_path / "index")
     signed: list[str] = []
-    monkeypatch.setattr(build_module, "signature", lambda text: signed.append(text) or signature(text))
+    monkeypatch.setattr(parts_module, "signature", lambda text: signed.append(text) or signature(text))
 
     again = _build(corpus, tmp_path / "index")
     assert not again.changed and signed == []

@@ -273,7 +273,7 @@ def _hook(monkeypatch, where: str, fail_from: int) -> list[int]:
     """Patch one way of writing files; returns the live call counter."""
     import faiss
 
-    from assistant import files, store
+    from assistant import files, parts, store
 
     calls = [0]
     if where == "open":  # every file the store writes itself, and the temporary CURRENT
@@ -282,7 +282,7 @@ def _hook(monkeypatch, where: str, fail_from: int) -> list[int]:
             return any(flag in mode for flag in "wax+")
 
         failing_open = _disk_full(open, fail_from, calls, writing)
-        for module in (store, files):
+        for module in (store, parts, files):
             monkeypatch.setattr(module, "open", failing_open, raising=False)
     elif where == "numpy.save":  # vectors, sentence files, keyword and BM25 arrays, signatures
         monkeypatch.setattr(np, "save", _disk_full(np.save, fail_from, calls))

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-import assistant.build as build_module
+import assistant.parts as parts_module
 from assistant import IndexCorrupt, InvalidQuery, Searcher, Settings, build_index
 from assistant.keywords import ANALYZER_VERSION, KeywordIndex, analyze, kazakh_stem
 from assistant.retrieval import _rerank_by_sentences, fuse
@@ -123,8 +123,8 @@ def test_rebuild_analyses_only_new_chunks(tmp_path, fake_embedder, monkeypatch):
     corpus = _corpus(tmp_path)
     build_index(corpus, tmp_path / "index", settings=SETTINGS, embedder=fake_embedder)
     analysed = []
-    real = build_module.analyze
-    monkeypatch.setattr(build_module, "analyze", lambda text, lang="": analysed.append(text) or real(text, lang))
+    real = parts_module.analyze
+    monkeypatch.setattr(parts_module, "analyze", lambda text, lang="": analysed.append(text) or real(text, lang))
     (corpus / "new.txt").write_text("Новый документ о цифровизации в Павлодаре.", encoding="utf-8")
     build_index(corpus, tmp_path / "index", settings=SETTINGS, embedder=fake_embedder)
     assert len(analysed) == 1 and "Павлодаре" in analysed[0]

@@ -61,7 +61,7 @@ def test_index_kind_switches_above_the_threshold(tmp_path, corpus, fake_embedder
     build_index(corpus, tmp_path / "index", settings=settings(), embedder=fake_embedder)
     count = chunk_count(tmp_path / "index")
     assert count > 300
-    assert load_index(tmp_path / "index").manifest.vector_index["type"] == "IndexFlatIP"
+    assert load_index(tmp_path / "index").manifest.parts["vector_index"]["type"] == "IndexFlatIP"
 
     build_index(corpus, tmp_path / "same", settings=settings(exact_search_max_chunks=count), embedder=fake_embedder)
     assert load_index(tmp_path / "same").vector_index.kind == "flat"
@@ -72,12 +72,12 @@ def test_index_kind_switches_above_the_threshold(tmp_path, corpus, fake_embedder
     # The corpus did not change: a new build was written for the new index kind, nothing re-embedded.
     assert report.changed and len(fake_embedder.embedded) == embedded
     assert stored.vector_index.kind == "ivf" and type(stored.faiss_index).__name__ == "IndexIVFFlat"
-    entry = stored.manifest.vector_index
+    entry = stored.manifest.parts["vector_index"]
     assert entry["type"] == "IndexIVFFlat" and entry["nlist"] == stored.faiss_index.nlist and entry["nprobe"] >= 1
     assert entry["centroids"] == "trained"
 
     hnsw = build_index(corpus, tmp_path / "index", settings=settings(exact_search_max_chunks=10, approximate_index="hnsw"), embedder=fake_embedder)
-    assert hnsw.changed and load_index(tmp_path / "index").manifest.vector_index["type"] == "IndexHNSWFlat"
+    assert hnsw.changed and load_index(tmp_path / "index").manifest.parts["vector_index"]["type"] == "IndexHNSWFlat"
     again = build_index(corpus, tmp_path / "index", settings=settings(exact_search_max_chunks=10, approximate_index="hnsw"), embedder=fake_embedder)
     assert not again.changed
 
@@ -208,7 +208,7 @@ def test_old_flat_index_without_index_kind_still_loads(tmp_path, corpus, fake_em
     del manifest["vector_index"]  # as written before index kinds existed
     path.write_text(json.dumps(manifest))
     stored = load_index(index)
-    assert stored.vector_index == vector_index.EXACT and stored.manifest.vector_index == {}
+    assert stored.vector_index == vector_index.EXACT and stored.manifest.parts["vector_index"] == {}
     assert Searcher(index, embedder=fake_embedder).search("школа учитель", k=3, mode="dense") == before
     # Nothing changed: the next build neither re-embeds nor rewrites it.
     report = build_index(corpus, index, settings=settings(), embedder=fake_embedder)
@@ -227,7 +227,7 @@ def test_incremental_build_reuses_ivf_centroids(tmp_path, corpus, fake_embedder)
         (corpus / "new.txt").unlink()
     second = load_index(index)
     assert report.added == 1 and second.vector_index == first.vector_index
-    assert second.manifest.vector_index["centroids"] == "reused"
+    assert second.manifest.parts["vector_index"]["centroids"] == "reused"
     assert np.array_equal(
         vector_index.reusable_centroids(first.faiss_index, first.vector_index),
         vector_index.reusable_centroids(second.faiss_index, second.vector_index),
