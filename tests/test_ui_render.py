@@ -270,6 +270,27 @@ def test_importing_the_app_writes_nothing_into_the_source_tree():
     assert not Path(app.__file__).with_suffix(".pyi").exists()  # gradio writes stubs for component classes
 
 
+def test_the_apps_endpoints_keep_their_names_and_parameters(tmp_path, monkeypatch):
+    """Scripts and the docs call /chat, /search and /regions by name, with these parameters."""
+    app = pytest.importorskip("ui.app")
+    from assistant import Settings
+
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    for name in app.GRADIO_ANALYTICS:
+        monkeypatch.delenv(name, raising=False)  # build_app sets them; unset again after the test
+    demo = app.build_app(Settings.from_env(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index"))
+    endpoints = demo.get_api_info()["named_endpoints"]
+    parameters = {name: [p["parameter_name"] for p in endpoint["parameters"]] for name, endpoint in endpoints.items()}
+    assert parameters == {
+        "/chat": ["message", "doc_types", "regions", "date_from", "date_to", "doc_langs", "ui_lang", "answer_mode",
+                  "history"],
+        "/search": ["question", "k", "filters"],
+        "/regions": ["question", "filters"],
+    }  # fmt: skip
+    assert endpoints["/search"]["parameters"][1]["parameter_default"] == 5
+    assert all(endpoint["description"] for endpoint in endpoints.values())
+
+
 def test_a_republished_passage_lists_the_other_outlets_as_safe_links():
     shown = passage(also_published=("https://mgorod.kz/news/x", 'javascript:alert(1)"><script>x</script>'))
     markup = render.passage_html(shown, "ru")
