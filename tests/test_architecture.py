@@ -144,7 +144,6 @@ LONG_FUNCTIONS = {
     "assistant.overview.regions_overview": 104,
     "assistant.store.write_build": 103,
     "assistant.tools.fetch.fetch_sources": 83,
-    "ui.app.build_app": 450,
     "ui.cli._parser": 99,
 }
 

@@ -270,6 +270,7 @@ def test_chatbot_shows_questions_as_text_and_gives_the_chat_function_what_was_ty
 def test_importing_the_app_writes_nothing_into_the_source_tree():
     app = pytest.importorskip("ui.app")
     assert not Path(app.__file__).with_suffix(".pyi").exists()  # gradio writes stubs for component classes
+    assert not list(Path(app.__file__).parent.glob("*.pyi"))  # beside the module of each, e.g. ui/chatbot.py
 
 
 def test_a_bound_handler_is_seen_by_gradio_as_the_handler_without_the_given_arguments():
