@@ -142,7 +142,6 @@ LONG_FUNCTIONS = {
     "assistant.documents.load_document": 100,
     "assistant.overview.regions_overview": 104,
     "assistant.tools.fetch.fetch_sources": 83,
-    "ui.app.build_app": 450,
     "ui.cli._parser": 99,
 }
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+import inspect
 import re
 import string
+import typing
 from pathlib import Path
 
 import pytest
@@ -270,6 +272,51 @@ def test_chatbot_shows_questions_as_text_and_gives_the_chat_function_what_was_ty
 def test_importing_the_app_writes_nothing_into_the_source_tree():
     app = pytest.importorskip("ui.app")
     assert not Path(app.__file__).with_suffix(".pyi").exists()  # gradio writes stubs for component classes
+    assert not list(Path(app.__file__).parent.glob("*.pyi"))  # beside the module of each, e.g. ui/chatbot.py
+
+
+def test_a_bound_handler_is_seen_by_gradio_as_the_handler_without_the_given_arguments():
+    from ui.handlers import bind
+
+    def answer(service: object, question: str, k: int = 5) -> list[str]:
+        """The answer."""
+        return [service, question, k]
+
+    def steps(service: object, question: str):
+        yield service
+        yield question
+
+    bound = bind(answer, "service")
+    assert bound("q") == ["service", "q", 5] and bound("q", k=2) == ["service", "q", 2]
+    assert bound.__name__ == "answer" and bound.__doc__ == "The answer."  # an event's API name, its description
+    assert list(inspect.signature(bound).parameters) == ["question", "k"]
+    assert typing.get_type_hints(bound) == {"question": str, "k": int, "return": list[str]}
+    assert not inspect.isgeneratorfunction(bound)
+    streamed = bind(steps, "service")
+    assert inspect.isgeneratorfunction(streamed) and list(streamed("q")) == ["service", "q"]
+    with pytest.raises(TypeError, match="answer"):
+        bind(answer, 1, 2, 3, 4)
+
+
+def test_the_apps_endpoints_keep_their_names_and_parameters(tmp_path, monkeypatch):
+    """Scripts and the docs call /chat, /search and /regions by name, with these parameters."""
+    app = pytest.importorskip("ui.app")
+    from assistant import Settings
+
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    for name in app.GRADIO_ANALYTICS:
+        monkeypatch.delenv(name, raising=False)  # build_app sets them; unset again after the test
+    demo = app.build_app(Settings.from_env(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index"))
+    endpoints = demo.get_api_info()["named_endpoints"]
+    parameters = {name: [p["parameter_name"] for p in endpoint["parameters"]] for name, endpoint in endpoints.items()}
+    assert parameters == {
+        "/chat": ["message", "doc_types", "regions", "date_from", "date_to", "doc_langs", "ui_lang", "answer_mode",
+                  "history"],
+        "/search": ["question", "k", "filters"],
+        "/regions": ["question", "filters"],
+    }  # fmt: skip
+    assert endpoints["/search"]["parameters"][1]["parameter_default"] == 5
+    assert all(endpoint["description"] for endpoint in endpoints.values())
 
 
 def test_a_republished_passage_lists_the_other_outlets_as_safe_links():
