@@ -29,7 +29,6 @@ from assistant.evidence import (
     sentence_features,
     sentence_vectors,
 )
-from assistant.generation import FLAGS as FLAGS  # re-exported: ui.render reads it here
 from assistant.generation import (
     SUPPORTED,
     CheckedSentence,

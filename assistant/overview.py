@@ -327,7 +327,7 @@ def _region_groups(searcher: Searcher) -> tuple[dict[str, set[str]], dict[str, l
     """
     canonical: dict[str, set[str]] = {}
     other: dict[str, list[str]] = {}
-    for record in searcher.index.documents.values():
+    for record in searcher.documents:
         value = " ".join(record.region.split())
         name = canonical_region(value) if value else None
         if name is not None and name != NATIONAL:

@@ -13,7 +13,7 @@ from assistant import vector_index
 from assistant.config import Settings
 from assistant.embeddings import Embedder, load_embedder
 from assistant.errors import IndexCorrupt, IndexNotFound
-from assistant.model import Passage
+from assistant.model import DocumentRecord, Passage
 from assistant.query import check_filters, check_k, check_mode, clean_query
 from assistant.regions import REGIONS, canonical_region
 from assistant.store import StoredIndex, load_index, read_pointer
@@ -64,6 +64,17 @@ class Searcher:
     def index(self) -> StoredIndex:
         """The build in service, reloaded when the pointer has moved."""
         return self._current()[1].index
+
+    @property
+    def documents(self) -> tuple[DocumentRecord, ...]:
+        """The documents of the build in service, by document id: what the interface lists and
+        the region view counts, without reaching into the store."""
+        return self.index.manifest.documents
+
+    @property
+    def chunk_count(self) -> int:
+        """How many passages the build in service holds."""
+        return len(self.index.chunks)
 
     def search(
         self,

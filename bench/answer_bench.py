@@ -174,7 +174,7 @@ def report_latency(searcher: Searcher, questions: list[str], settings: Settings,
         answer(question, settings=settings, searcher=searcher)
         times.append((time.perf_counter() - started) * 1000)
     p50, p95 = latency_summary(times)
-    print(f"\nanswer() latency on {label} ({searcher.index.manifest.chunk_count} chunks, {len(times)} questions): p50 {p50:.0f} ms, p95 {p95:.0f} ms")
+    print(f"\nanswer() latency on {label} ({searcher.chunk_count} chunks, {len(times)} questions): p50 {p50:.0f} ms, p95 {p95:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def main() -> None:
                            "first_doc": outcome.first_doc, "first_quote": outcome.first_quote,
                            "text": reply.text[:300], "confidence": reply.confidence}  # fmt: skip
                     details.write(json.dumps(row, ensure_ascii=False) + "\n")
-            chunks = sum(searcher.index.manifest.chunk_count for searcher in searchers.values())
+            chunks = sum(searcher.chunk_count for searcher in searchers.values())
             indexes = f"{len(searchers)} indexes, " if len(searchers) > 1 else ""
             print(f"### {name} · {condition} ({indexes}{chunks} chunks, {len(questions)} questions)\n")
             table(outcomes, LANGUAGES, rates)

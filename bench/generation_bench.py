@@ -90,7 +90,7 @@ def main() -> None:
         details.close()
     print(
         f"\n{len(chosen)} XQuAD-ru dev questions (every {step:.1f}th), index: the 24 dev articles "
-        f"({searcher.index.manifest.chunk_count} chunks), {settings.llm_passages} passages given to the model.\n"
+        f"({searcher.chunk_count} chunks), {settings.llm_passages} passages given to the model.\n"
     )
     print("Contains gold: in what the user sees (in brackets: in the model's own text, fallbacks included).\n")
     print(

@@ -114,7 +114,7 @@ def main() -> None:
                 times[mode].append((time.perf_counter() - started) * 1000)
         cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.machine())
         print(f"Machine: {cpu}, {os.cpu_count()} cores; embedding precision {embedder.precision}")
-        print(f"Index: {searcher.index.manifest.chunk_count} chunks ({len(dataset.passages)} XQuAD-ru passages + 12 acts, padded); {len(questions)} questions, k=10\n")
+        print(f"Index: {searcher.chunk_count} chunks ({len(dataset.passages)} XQuAD-ru passages + 12 acts, padded); {len(questions)} questions, k=10\n")
         print("| mode | p50 ms | p95 ms | mean ms | vs dense (p50) |")
         print("|---|---:|---:|---:|---:|")
         dense_p50 = latency_summary(times["dense"])[0]

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import PureWindowsPath
 from urllib.parse import urlsplit
 
-from assistant.answer import FLAGS, Answer
-from assistant.generation import SUPPORTED, UNCITED, CheckedSentence
+from assistant.answer import Answer
+from assistant.generation import FLAGS, SUPPORTED, UNCITED, CheckedSentence
 from assistant.model import SUPPORTED_SUFFIXES, Passage
 from assistant.overview import RegionFinding, RegionOverview
 from assistant.regions import canonical_region

@@ -7,9 +7,9 @@ import threading
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, IndexCorrupt, IndexNotFound, InvalidQuery, ModelMismatch, ModelUnavailable
+from assistant.model import DocumentRecord
 from assistant.regions import canonical_region
 from assistant.retrieval import Searcher
-from assistant.store import DocumentRecord
 from ui import texts
 from ui.texts import text
 
@@ -45,7 +45,7 @@ class Service:
     def documents(self) -> tuple[DocumentRecord, ...]:
         """Documents of the build in service; empty when nothing was built yet."""
         try:
-            return tuple(self.searcher().index.manifest.documents)
+            return self.searcher().documents
         except IndexNotFound:
             return ()
 
