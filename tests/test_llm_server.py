@@ -2,8 +2,9 @@
 
 Needs ``llama-cpp-python[server]`` (built from source: ``pip install --no-binary llama-cpp-python
 "llama-cpp-python[server]"``) and the GGUF model (``assistant llm-model fetch``); skips with the
-reason otherwise. CI installs both (``.ci/run``). ``ASSISTANT_TEST_LLM`` names another model of
-``assistant.tools.llm_models.MODELS`` (the 0.5B one is too weak for these checks: docs/quality.md).
+reason otherwise, and fails with it when ``CI=true`` (``.ci/run`` installs both). ``ASSISTANT_TEST_LLM``
+names another model of ``assistant.tools.llm_models.MODELS`` (the 0.5B one is too weak for these checks:
+docs/quality.md).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from assistant.metadata import detect_language
 from assistant.support import SupportChecker
 from assistant.tools.llm_models import DEFAULT_MODEL, MODELS, LocalServer, model_path, verify_model
 
-from .conftest import REPO, SAMPLE
+from .conftest import REPO, SAMPLE, require_resource
 from .test_web import browser  # noqa: F401 - the Chromium fixture, shared
 
 LLM_TIMEOUT = 600.0
@@ -46,15 +47,16 @@ ATYRAU = (
 
 
 def _gguf() -> Path:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip(
-            "llama-cpp-python is not installed: "
-            "pip install --no-binary llama-cpp-python 'llama-cpp-python[server]' (about 5 min to build)"
-        )
+    require_resource(
+        importlib.util.find_spec("llama_cpp"),
+        "llama-cpp-python is not installed: "
+        "pip install --no-binary llama-cpp-python 'llama-cpp-python[server]' (about 5 min to build)",
+    )
     name = os.environ.get("ASSISTANT_TEST_LLM") or DEFAULT_MODEL
     path = model_path(name)
-    if not path.is_file():
-        pytest.skip(f"no language model at {path}: run `assistant llm-model fetch {name}` (from the package index)")
+    require_resource(
+        path.is_file(), f"no language model at {path}: run `assistant llm-model fetch {name}` (from the package index)"
+    )
     verify_model(path, MODELS[name], full=False)
     return path
 

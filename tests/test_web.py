@@ -1,12 +1,14 @@
 """The web chat end to end: a real index and model, the Gradio app on 127.0.0.1, gradio_client and Chromium.
 
-Browser tests need /usr/bin/chromium (``apt-get install -y chromium``) and skip without it.
+The browser is ``$ASSISTANT_TEST_CHROMIUM`` when set, else ``chromium`` on the ``PATH`` (``apt-get install -y
+chromium``), the same rule ``.ci/run`` follows; without it browser tests skip, or fail when ``CI=true``.
 Screenshots go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
 import socket
@@ -21,11 +23,12 @@ from assistant import Settings, build_index
 from assistant.answer import NO_ANSWER
 from ui import texts
 
-from .conftest import REPO, SAMPLE
+from .conftest import REPO, SAMPLE, import_resource, require_resource
 
 pytestmark = [pytest.mark.model, pytest.mark.web]
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_NAME = os.environ.get("ASSISTANT_TEST_CHROMIUM") or "chromium"
+CHROMIUM = shutil.which(CHROMIUM_NAME)  # None when absent
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -82,7 +85,7 @@ def shown(message: str) -> str:
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
     """The app serving a fresh index of the sample corpus plus distractors, on a free local port."""
-    pytest.importorskip("gradio")
+    import_resource("gradio", "gradio, the web chat's library, is not installed: pip install -e .")
     from ui.app import build_app, launch_options
 
     root = tmp_path_factory.mktemp("web")
@@ -331,11 +334,16 @@ def test_app_starts_without_an_index_and_serves_the_first_build(tmp_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install it with `apt-get install -y chromium` to run the browser tests")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    require_resource(
+        CHROMIUM,
+        f"no browser: {CHROMIUM_NAME!r} is not an executable on the PATH; install it with `apt-get install -y "
+        "chromium` or name one in ASSISTANT_TEST_CHROMIUM to run the browser tests",
+    )
+    sync_api = import_resource(
+        "playwright.sync_api", "playwright is not installed (it comes with the test extra: pip install -e '.[test]')"
+    )
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
