@@ -342,8 +342,8 @@ def test_app_starts_without_an_index_and_serves_the_first_build(tmp_path):
 def browser():
     require_resource(
         CHROMIUM,
-        f"no browser: {CHROMIUM_NAME!r} is not an executable on the PATH; install it with `apt-get install -y "
-        "chromium` or name one in ASSISTANT_TEST_CHROMIUM to run the browser tests",
+        f"no browser: {CHROMIUM_NAME!r} is neither an executable file nor a command on the PATH; install one "
+        "with `apt-get install -y chromium` or name it in ASSISTANT_TEST_CHROMIUM to run the browser tests",
     )
     sync_api = import_resource(
         "playwright.sync_api", "playwright is not installed (it comes with the test extra: pip install -e '.[test]')"
