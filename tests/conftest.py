@@ -1,11 +1,21 @@
-"""Shared fixtures: a deterministic fake embedder for plumbing tests, paths to shared data."""
+"""Shared fixtures: a deterministic fake embedder for plumbing tests, paths to shared data, and how tests skip.
+
+A test needing something installed (the browser, the embedding model's libraries, the local language
+model, ruff) calls :func:`require_resource`: it skips without it, and fails with the same reason when
+``CI=true``, because CI installs all of them (``.ci/run``) and a silent skip there would hide a broken
+setup. Data of the ``../shared`` folder beside the repository (not part of a clone) is optional
+everywhere, CI included: :func:`require_shared_file` always skips.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import importlib
+import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -13,6 +23,42 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SAMPLE = REPO / "corpus" / "000_8e621c451e969ccc.txt"
+# CI sets CI=true (as GitHub Actions and most CI services do); .ci/run sets it for its pytest step.
+STRICT_RESOURCES = os.environ.get("CI", "").strip().lower() == "true"
+
+
+def require_resource(available: object, reason: str) -> None:
+    """Skip the calling test (or module) with ``reason`` unless ``available``; under ``CI=true``, fail instead.
+
+    Args:
+        available: whether the resource is there (anything truthy).
+        reason: what is missing and how to install it, shown in the skip or failure.
+    """
+    if available:
+        return
+    if STRICT_RESOURCES:
+        pytest.fail(f"{reason} [CI=true: a missing resource fails instead of skipping]", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def import_resource(module: str, reason: str) -> ModuleType:
+    """``module`` imported, or :func:`require_resource`'s skip (failure under ``CI=true``) with ``reason``."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        require_resource(False, f"{reason} ({error})")
+        raise  # not reached: require_resource skipped or failed
+
+
+def require_shared_file(path: Path) -> Path:
+    """``path`` under the ``../shared`` data folder, or a skip (never a failure: CI may not have that folder)."""
+    if not path.exists():
+        pytest.skip(
+            f"{path} is absent: it comes from the shared data folder {SHARED} beside the repository, which a "
+            "clone does not include (these tests run only where that folder exists)",
+            allow_module_level=True,
+        )
+    return path
 
 
 class FakeEmbedder:
@@ -56,6 +102,4 @@ def fake_embedder() -> FakeEmbedder:
 
 @pytest.fixture
 def shared() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data folder {SHARED} is absent (only developers and CI have it)")
-    return SHARED
+    return require_shared_file(SHARED)

@@ -14,9 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from .conftest import REPO
+from .conftest import REPO, require_resource
 
 PACKAGES = ("assistant", "ui")
 
@@ -130,8 +128,7 @@ def test_the_cycle_finder_finds_cycles():
 def test_ruff_finds_nothing():
     """The lint rules of pyproject.toml (errors, unused names, import order, complexity) hold."""
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff is not installed (it comes with the test extra: pip install -e '.[test]')")
+    require_resource(ruff, "ruff is not installed (it comes with the test extra: pip install -e '.[test]')")
     done = subprocess.run([ruff, "check", "--quiet", str(REPO)], cwd=REPO, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 

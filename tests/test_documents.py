@@ -17,9 +17,9 @@ from assistant.documents import (
 )
 from assistant.errors import DocumentError, UnsupportedFormat
 
+from .conftest import SHARED, require_shared_file
 from .pdf_files import pdf_document
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SEED = SHARED / "seed" / "000_8e621c451e969ccc.txt"
 LEGAL_RU = SHARED / "data" / "official" / "kz-legal-ru"
 STATE_PROPERTY_LAW = LEGAL_RU / "z1100000413.25-08-2025.rus.docx"
@@ -95,8 +95,7 @@ def section_at(document: Document, title_part: str) -> str:
 
 
 def test_seed_document_date_marker_is_read_and_removed():
-    if not SEED.is_file():
-        pytest.skip(f"shared seed text {SEED} is absent (only developers and CI have ../shared)")
+    require_shared_file(SEED)
     document = load_document(SEED, SEED.parent)
     assert document.doc_id == SEED.name
     assert document.date == "2025-09-10"
@@ -433,9 +432,7 @@ def test_truncated_or_fake_docx_is_corrupt(tmp_path):
 
 @pytest.fixture(scope="module")
 def state_property_law() -> Document:
-    if not STATE_PROPERTY_LAW.is_file():
-        pytest.skip(f"official legal texts are absent ({STATE_PROPERTY_LAW}); only developers and CI have ../shared")
-    return load_document(STATE_PROPERTY_LAW, LEGAL_RU)
+    return load_document(require_shared_file(STATE_PROPERTY_LAW), LEGAL_RU)
 
 
 def test_real_law_metadata(state_property_law):
@@ -468,8 +465,7 @@ def test_real_law_articles_are_nested_under_their_chapter(state_property_law):
 
 
 def test_real_legal_acts_load_with_dates_and_titles():
-    if not LEGAL_RU.is_dir():
-        pytest.skip(f"official legal texts are absent ({LEGAL_RU}); only developers and CI have ../shared")
+    require_shared_file(LEGAL_RU)
     path = LEGAL_RU / "v2300032833.16-06-2023.rus.docx"  # its title paragraph is 366 characters long
     document = load_document(path, LEGAL_RU)
     assert document.title.startswith("Об утверждении Правил предоставления субъектам малого")

@@ -8,10 +8,17 @@ import pytest
 
 from assistant.embeddings import quiet_weight_loading
 
-transformers_logging = pytest.importorskip("transformers.utils.logging")
+from .conftest import import_resource
 
 
-def test_bars_drawn_during_a_load_are_silent_and_the_callers_hook_comes_back():
+@pytest.fixture
+def transformers_logging():
+    return import_resource(
+        "transformers.utils.logging", "transformers, the embedding model's library, is not installed: pip install -e ."
+    )
+
+
+def test_bars_drawn_during_a_load_are_silent_and_the_callers_hook_comes_back(transformers_logging):
     seen = []
 
     def callers_hook(factory, args, kwargs):

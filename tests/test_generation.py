@@ -218,6 +218,19 @@ def test_a_failing_or_useless_model_gives_the_extractive_answer_with_the_reason(
     assert reply.found and reply.text == plain.text and reply.quotes == plain.quotes
 
 
+def test_a_kazakh_question_answered_in_russian_gets_the_quotes_not_the_russian_text(llm, searcher, settings):
+    """The model's text is shown only in the question's language: a Russian reply to a Kazakh question is not."""
+    question = "Павлодар облысы білімді цифрландыру бойынша не ұсынды?"
+    lenient = settings.with_(answer_threshold_shift=-2.0)
+    llm.script(say(SUPPORTED_SENTENCE))  # supported by the passage it cites, but Russian
+    reply = ask(searcher, lenient, question)
+    plain = extractive(searcher, lenient, question)
+    assert "Answer in Kazakh" in llm.requests[-1].system
+    assert reply.lang == "kk" and reply.mode == "extractive" and reply.fallback == "wrong_language"
+    assert reply.found and reply.text == plain.text and reply.quotes == plain.quotes
+    assert reply.generated_text == SUPPORTED_SENTENCE and not reply.sentences
+
+
 def test_an_unreachable_server_gives_the_extractive_answer(searcher, settings):
     from .test_web import free_port
 

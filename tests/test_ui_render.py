@@ -16,6 +16,10 @@ from assistant.answer import NO_ANSWER, Answer, Quote, Source
 from assistant.model import CITATION_FIELDS, Citation, Passage
 from ui import render, texts, uploads
 
+from .conftest import import_resource
+
+GRADIO_MISSING = "gradio, the web chat's library, is not installed: pip install -e ."
+
 TRICKS = (
     '<script>window.__pwned=1</script> <img src=x onerror="window.__pwned=2"> '
     "[click me](javascript:window.__pwned=3) ![x](http://evil.example/x.png) $$x^2$$ **bold** `code`"
@@ -257,7 +261,7 @@ def test_every_language_has_every_string_with_the_same_placeholders():
 
 
 def test_chatbot_shows_questions_as_text_and_gives_the_chat_function_what_was_typed():
-    app = pytest.importorskip("ui.app")
+    app = import_resource("ui.app", GRADIO_MISSING)
     question = 'Кто <img src=x onerror="alert(1)"> & [x](javascript:1)?\nвторая строка'
     chatbot = app.InertChatbot(render=False)
     shown = chatbot.postprocess([{"role": "user", "content": question}, {"role": "assistant", "content": "<b>ok</b>"}])
@@ -270,7 +274,7 @@ def test_chatbot_shows_questions_as_text_and_gives_the_chat_function_what_was_ty
 
 
 def test_importing_the_app_writes_nothing_into_the_source_tree():
-    app = pytest.importorskip("ui.app")
+    app = import_resource("ui.app", GRADIO_MISSING)
     assert not Path(app.__file__).with_suffix(".pyi").exists()  # gradio writes stubs for component classes
     assert not list(Path(app.__file__).parent.glob("*.pyi"))  # beside the module of each, e.g. ui/chatbot.py
 
