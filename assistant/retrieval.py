@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 
-from assistant import vector_index
 from assistant.config import Settings
 from assistant.embeddings import Embedder, load_embedder
 from assistant.errors import IndexCorrupt, IndexNotFound
 from assistant.model import DocumentRecord, Passage
 from assistant.query import check_filters, check_k, check_mode, clean_query
-from assistant.regions import REGIONS, canonical_region
+from assistant.serving import Backend, LocalBuild
 from assistant.store import StoredIndex, load_index, read_pointer
 
 logger = logging.getLogger(__name__)
@@ -50,7 +49,7 @@ class Searcher:
             raise IndexNotFound(f"no index in {self.index_dir}: run `assistant build` first")
         self._embedder = embedder
         self._lock = threading.Lock()
-        self._loaded: tuple[str, _Serving] | None = None
+        self._loaded: tuple[str, LocalBuild] | None = None
         self.index  # noqa: B018 - load now so a damaged index fails here, not at the first query
 
     @property
@@ -69,12 +68,12 @@ class Searcher:
     def documents(self) -> tuple[DocumentRecord, ...]:
         """The documents of the build in service, by document id: what the interface lists and
         the region view counts, without reaching into the store."""
-        return self.index.manifest.documents
+        return self._current()[1].documents()
 
     @property
     def chunk_count(self) -> int:
         """How many passages the build in service holds."""
-        return len(self.index.chunks)
+        return self._current()[1].row_count
 
     def search(
         self,
@@ -98,7 +97,7 @@ class Searcher:
         check_k(k)
         cleaned = clean_query(query)
         serving = self._current()[1]
-        if mode != "dense" and serving.index.keywords is None:
+        if mode != "dense" and not serving.has_keywords:
             raise IndexCorrupt(
                 f"index {self.index_dir} was built before keyword search existed: "
                 "run `assistant build` to add it (nothing is re-embedded), or search with mode dense"
@@ -106,13 +105,12 @@ class Searcher:
         if vector is None and mode != "keyword":
             vector = self.embedder.embed_queries([cleaned])[0]
         checked = check_filters(filters)
-        allowed = serving.columns.allowed_rows(checked)
-        rows = serving.index.faiss_index.ntotal if allowed is None else len(allowed)
+        allowed = serving.allowed_rows(checked)
+        rows = serving.row_count if allowed is None else len(allowed)
         if rows == 0:
             return []
         # Which copies a filter keeps matters only where there are copies to collapse.
-        grouped = serving.index.duplicates is not None and bool(serving.index.duplicates.groups)
-        allowed_documents = serving.columns.allowed_documents(checked) if grouped else None
+        allowed_documents = serving.allowed_documents(checked) if serving.has_copies else None
         depth = max(k, CANDIDATES)
         while True:
             order, similarity, keyword = _ranked(serving, mode, cleaned, vector, depth, allowed)
@@ -142,10 +140,10 @@ class Searcher:
         """Best ``k`` passages for an already embedded query, by dense similarity alone."""
         check_k(k)
         serving = self._current()[1]
-        allowed = serving.columns.allowed_rows(check_filters(filters))
-        if serving.index.faiss_index.ntotal == 0 or (allowed is not None and len(allowed) == 0):
+        allowed = serving.allowed_rows(check_filters(filters))
+        if serving.row_count == 0 or (allowed is not None and len(allowed) == 0):
             return []
-        dense = _dense_candidates(serving, vector, k, allowed)
+        dense = serving.dense(vector, k, allowed)
         return [serving.passage(rank, row, score, score, 0.0) for rank, (row, score) in enumerate(dense.items(), 1)]
 
     def document_regions(self) -> frozenset[str]:
@@ -155,14 +153,13 @@ class Searcher:
     def sentence_vectors(self, chunk_id: str) -> dict[tuple[int, int], np.ndarray]:
         """The stored vectors of a chunk's sentences by ``(start, end)`` in its text (empty if none)."""
         serving = self._current()[1]
-        row = serving.row_of.get(chunk_id)
-        table = serving.index.sentences
-        if row is None or table is None:
+        row = serving.row_of(chunk_id)
+        if row is None:
             return {}
-        spans, vectors = table.of_chunk(row)
+        spans, vectors = serving.sentences(row)
         return {(int(start), int(end)): np.asarray(vector, dtype=np.float32) for (start, end), vector in zip(spans, vectors)}
 
-    def _current(self) -> tuple[str, _Serving]:
+    def _current(self) -> tuple[str, LocalBuild]:
         pointer = read_pointer(self.index_dir)
         loaded = self._loaded
         if loaded is not None and (pointer == loaded[0] or pointer is None):
@@ -170,7 +167,7 @@ class Searcher:
         with self._lock:
             if self._loaded is None or self._loaded[0] != pointer:
                 index = load_index(self.index_dir, expected_embedder=self.embedder.identity)
-                self._loaded = (index.path.name, _Serving(index))
+                self._loaded = (index.path.name, LocalBuild(index))
                 logger.info("serving build %s from %s", index.path.name, self.index_dir)
             return self._loaded
 
@@ -234,30 +231,30 @@ def searcher_for(index_dir: str | Path | None = None, settings: Settings | None 
 
 
 def _ranked(
-    serving: _Serving, mode: str, query: str, vector: np.ndarray | None, depth: int, allowed: np.ndarray | None
+    serving: Backend, mode: str, query: str, vector: np.ndarray | None, depth: int, allowed: np.ndarray | None
 ) -> tuple[dict[int, float], dict[int, float], dict[int, float]]:
     """Row -> score of the mode's candidates, with every candidate's cosine and BM25 score.
 
     Each retriever contributes its ``depth`` best rows.
     """
-    dense = _dense_candidates(serving, vector, depth, allowed) if mode != "keyword" else {}
+    dense = serving.dense(vector, depth, allowed) if mode != "keyword" else {}
     keyword: dict[int, float] = {}
     coverage = 0.0
     if mode != "dense":
-        keyword, coverage = _keyword_candidates(serving, query, depth, allowed)
+        keyword, coverage = serving.keyword(query, depth, allowed)
     candidates = list(dict.fromkeys([*dense, *keyword]))
     similarity = dict(dense)
     missing = [row for row in candidates if row not in similarity]
     if vector is not None and missing:
-        similarity.update(zip(missing, (serving.vectors[missing] @ vector).tolist()))
+        similarity.update(zip(missing, serving.similarities(missing, vector)))
     if mode == "dense":
         order = {row: score for row, score in dense.items()}
     elif mode == "keyword":
         order = {row: score for row, score in keyword.items() if score > 0}
     else:
         order = fuse(dense, keyword, coverage, similarity)
-        if serving.index.sentences is not None and vector is not None:
-            order = _rerank_by_sentences(order, serving.index.sentences, vector, similarity)
+        if serving.has_sentences and vector is not None:
+            order = _rerank_by_sentences(order, serving.sentences, vector, similarity)
     return order, similarity, keyword
 
 
@@ -291,7 +288,10 @@ def fuse(
 
 
 def _rerank_by_sentences(
-    order: dict[int, float], sentences, vector: np.ndarray, similarity: dict[int, float]
+    order: dict[int, float],
+    sentences: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    vector: np.ndarray,
+    similarity: dict[int, float],
 ) -> dict[int, float]:
     """Lift the fused top :data:`RERANK_DEPTH` by their best sentence's similarity to the query.
 
@@ -302,7 +302,7 @@ def _rerank_by_sentences(
     head, tail = ranked[:RERANK_DEPTH], ranked[RERANK_DEPTH:]
     rescored = {}
     for row in head:
-        _, vectors = sentences.of_chunk(row)
+        _, vectors = sentences(row)
         best = float(np.max(np.asarray(vectors, dtype=np.float32) @ vector)) if len(vectors) else similarity.get(row, 0.0)
         rescored[row] = order[row] + SENTENCE_WEIGHT * best
     # Rows below the depth keep their order, under the reranked ones, on a comparable scale.
@@ -311,156 +311,3 @@ def _rerank_by_sentences(
         ceiling = min(order[row] + SENTENCE_WEIGHT * similarity.get(row, 0.0), ceiling - 1e-6)
         rescored[row] = ceiling
     return rescored
-
-
-class _Serving:
-    """A loaded build and what queries need from it, made once per build."""
-
-    def __init__(self, index: StoredIndex) -> None:
-        self.index = index
-        self.columns = _FilterColumns(index)
-        self.vectors = index.vectors()
-        self.row_of = {chunk.chunk_id: row for row, chunk in enumerate(index.chunks)}
-        declared = (canonical_region(record.region) for record in index.documents.values() if record.region)
-        self.regions = frozenset(region for region in declared if region in REGIONS)
-        groups = index.duplicates.groups if index.duplicates is not None else ()
-        self._position_in_group = {doc_id: at for group in groups for at, doc_id in enumerate(group.members)}
-
-    def preference(self, row: int) -> int:
-        """0 for the canonical copy of a text (and any document without copies), then 1, 2, ..."""
-        return self._position_in_group.get(self.index.chunks[row].doc_id, 0)
-
-    def collapse(
-        self, ranked: list[int], k: int, allowed_documents: set[str] | None
-    ) -> tuple[list[int], dict[int, tuple[str, ...]], int]:
-        """The first ``k`` rows of ``ranked`` with copies of one text counted once.
-
-        The document of a group's best-ranked row stands for the group: its rows stay,
-        rows of the group's other documents are dropped. Returns the rows kept, the
-        ``also_published`` sources of each kept row of a group, and how many rows were dropped.
-        """
-        table = self.index.duplicates
-        if table is None or not table.groups:
-            return ranked[:k], {}, 0
-        kept: list[int] = []
-        also: dict[int, tuple[str, ...]] = {}
-        shown: dict[str, str] = {}  # group canonical -> the document standing for the group
-        dropped = 0
-        for row in ranked:
-            doc_id = self.index.chunks[row].doc_id
-            group = table.group_of(doc_id)
-            if group is not None:
-                if shown.setdefault(group.canonical, doc_id) != doc_id:
-                    dropped += 1
-                    continue
-                also[row] = self._other_sources(group.members, doc_id, allowed_documents)
-            kept.append(row)
-            if len(kept) == k:
-                break
-        return kept, also, dropped
-
-    def _other_sources(
-        self, members: tuple[str, ...], doc_id: str, allowed_documents: set[str] | None
-    ) -> tuple[str, ...]:
-        own = self.index.documents[doc_id].source
-        sources = (
-            self.index.documents[member].source
-            for member in members
-            if member != doc_id and (allowed_documents is None or member in allowed_documents)
-        )
-        return tuple(source for source in dict.fromkeys(sources) if source and source != own)
-
-    def passage(
-        self,
-        rank: int,
-        row: int,
-        score: float,
-        similarity: float,
-        keyword_score: float,
-        also_published: tuple[str, ...] = (),
-    ) -> Passage:
-        chunk = self.index.chunks[row]
-        document = self.index.documents[chunk.doc_id]
-        return Passage(
-            rank=rank,
-            score=float(score),
-            chunk_id=chunk.chunk_id,
-            doc_id=chunk.doc_id,
-            text=chunk.text,
-            citation=document.citation,
-            section=chunk.section,
-            start=chunk.start,
-            end=chunk.end,
-            similarity=float(similarity),
-            keyword_score=float(keyword_score),
-            also_published=also_published,
-        )
-
-
-def _dense_candidates(serving: _Serving, vector, k: int, allowed: np.ndarray | None) -> dict[int, float]:
-    """Row -> cosine similarity of the ``k`` nearest chunks, best first.
-
-    Exact below ``Settings.exact_search_max_chunks``; above it the build made an approximate
-    index whose scores are still exact cosines (see :mod:`assistant.vector_index`).
-    """
-    total = serving.index.faiss_index.ntotal if allowed is None else len(allowed)
-    scores, rows = vector_index.search(
-        serving.index.faiss_index, serving.index.vector_index, vector, min(k, total), allowed=allowed, vectors=serving.vectors
-    )
-    return {int(row): float(score) for score, row in zip(scores, rows) if row >= 0}
-
-
-def _keyword_candidates(serving: _Serving, query: str, k: int, allowed: np.ndarray | None) -> tuple[dict[int, float], float]:
-    """Row -> BM25 score of the ``k`` best keyword matches (best first), and the query's coverage."""
-    hits = serving.index.keywords.score(query)  # type: ignore[union-attr]
-    scores = hits.scores
-    if allowed is not None:
-        masked = np.zeros_like(scores)
-        masked[allowed] = scores[allowed]
-        scores = masked
-    matching = np.flatnonzero(scores > 0)
-    if len(matching) > k:
-        matching = matching[np.argpartition(-scores[matching], k - 1)[:k]]
-    ordered = sorted(matching.tolist(), key=lambda row: (-scores[row], row))
-    return {row: float(scores[row]) for row in ordered}, hits.coverage
-
-
-class _FilterColumns:
-    """Per-chunk document metadata as arrays, so filters cost one vectorised pass."""
-
-    def __init__(self, index: StoredIndex) -> None:
-        self._doc_ids = sorted(index.documents)
-        position = {doc_id: i for i, doc_id in enumerate(self._doc_ids)}
-        self._chunk_doc = np.fromiter((position[c.doc_id] for c in index.chunks), dtype=np.int64, count=len(index.chunks))
-        self._records = [index.documents[doc_id] for doc_id in self._doc_ids]
-        canonical = {region: canonical_region(region) for region in {r.region for r in self._records}}
-        self._regions = [canonical[r.region] for r in self._records]
-
-    def allowed_rows(self, filters: dict[str, object]) -> np.ndarray | None:
-        if not filters:
-            return None
-        return np.flatnonzero(self._allowed(filters)[self._chunk_doc]).astype(np.int64)
-
-    def allowed_documents(self, filters: dict[str, object]) -> set[str] | None:
-        """Ids of the documents the filters keep (``None``: no filter, all of them)."""
-        if not filters:
-            return None
-        return {doc_id for doc_id, keep in zip(self._doc_ids, self._allowed(filters)) if keep}
-
-    def _allowed(self, filters: dict[str, object]) -> np.ndarray:
-        keep = np.ones(len(self._records), dtype=bool)
-        for key, value in filters.items():
-            if key == "date_from":
-                keep &= np.array([bool(r.date) and r.date >= value for r in self._records], dtype=bool)
-            elif key == "date_to":
-                keep &= np.array([bool(r.date) and r.date <= value for r in self._records], dtype=bool)
-            elif key == "region":  # any name of a region: "Aktobe region", "Актюбинская область", "Ақтөбе облысы"
-                named = {canonical_region(name) for name in value} - {None}
-                keep &= np.array(
-                    [r.region.casefold() in value or region in named for r, region in zip(self._records, self._regions)],
-                    dtype=bool,
-                )
-            else:
-                accepted = value  # a set of casefolded strings, from query.check_filters
-                keep &= np.array([getattr(r, key).casefold() in accepted for r in self._records], dtype=bool)
-        return keep

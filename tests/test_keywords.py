@@ -194,7 +194,7 @@ def test_a_chunk_whose_one_sentence_answers_is_lifted_to_the_top():
         vectors=np.array([[0.6, 0.8, 0], [0.6, 0, 0.8], [1.0, 0, 0], [0, 1.0, 0]], dtype=np.float32),
     )
     fused = {0: 0.90, 1: 0.85, 2: 0.80}
-    reranked = _rerank_by_sentences(fused, table, query, {0: 0.9, 1: 0.85, 2: 0.7})
+    reranked = _rerank_by_sentences(fused, table.of_chunk, query, {0: 0.9, 1: 0.85, 2: 0.7})
     assert sorted(reranked, key=reranked.get, reverse=True) == [1, 0, 2]
 
 

@@ -1,0 +1,244 @@
+"""Serving: what a search asks of the build in service, behind one interface.
+
+:class:`~assistant.retrieval.Searcher` validates the query, embeds it, fuses the dense and
+keyword rankings, reranks by sentences and collapses republished copies; everything it needs
+from the stored build goes through :class:`Backend`: the candidates of each retriever under
+the filters, cosines of extra rows, each chunk's sentence vectors, duplicate groups, and the
+passage (chunk + citation) of a row. Rows are the build's chunk numbers (``0 .. row_count-1``).
+
+:class:`LocalBuild` serves a build loaded from the index folder (``assistant.store``): FAISS
+for the dense candidates, the BM25 matrix for the keyword ones, NumPy columns for the
+filters. A backend on a database server implements the same methods (``docs/scaling.md``).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from assistant import vector_index
+from assistant.model import DocumentRecord, Passage
+from assistant.regions import REGIONS, canonical_region
+from assistant.store import StoredIndex
+
+__all__ = ["Backend", "LocalBuild"]
+
+
+class Backend(Protocol):
+    """What a search needs from a build. ``allowed`` is ``None`` (every row) or the rows the
+    filters keep, as given by :meth:`allowed_rows`; candidate dicts are ordered best first."""
+
+    row_count: int  # chunks in the build
+    regions: frozenset[str]  # canonical regions its documents belong to
+    has_keywords: bool  # False for a build made before keyword search existed
+    has_sentences: bool  # whether sentence vectors were stored
+    has_copies: bool  # whether some documents are copies of others (duplicate groups)
+
+    def documents(self) -> tuple[DocumentRecord, ...]:
+        """Every document of the build, by document id."""
+
+    def allowed_rows(self, filters: dict[str, object]) -> np.ndarray | None:
+        """The rows whose documents pass the (checked) filters; ``None`` without filters."""
+
+    def allowed_documents(self, filters: dict[str, object]) -> set[str] | None:
+        """Ids of the documents the filters keep; ``None`` without filters."""
+
+    def dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> dict[int, float]:
+        """Row -> cosine similarity of the ``k`` nearest chunks."""
+
+    def keyword(self, query: str, k: int, allowed: np.ndarray | None) -> tuple[dict[int, float], float]:
+        """Row -> BM25 score of the ``k`` best keyword matches, and the query's coverage (0..1)."""
+
+    def similarities(self, rows: list[int], vector: np.ndarray) -> list[float]:
+        """Cosine similarity of ``vector`` with each of ``rows``."""
+
+    def sentences(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """(spans in the chunk's text, unit vectors) of row ``row``'s sentences (empty when none stored)."""
+
+    def row_of(self, chunk_id: str) -> int | None:
+        """The row of a chunk id, or ``None``."""
+
+    def collapse(
+        self, ranked: list[int], k: int, allowed_documents: set[str] | None
+    ) -> tuple[list[int], dict[int, tuple[str, ...]], int]:
+        """The first ``k`` of ``ranked`` with copies of one text counted once (see LocalBuild)."""
+
+    def preference(self, row: int) -> int:
+        """0 for the canonical copy of a text (and any document without copies), then 1, 2, ..."""
+
+    def passage(
+        self, rank: int, row: int, score: float, similarity: float, keyword_score: float, also_published: tuple[str, ...] = ()
+    ) -> Passage:
+        """Row ``row`` as a ranked passage with its citation."""
+
+
+class LocalBuild:
+    """A build loaded from the index folder, served in process (see :class:`Backend`)."""
+
+    def __init__(self, index: StoredIndex) -> None:
+        self.index = index
+        self.columns = FilterColumns(index)
+        self.vectors = index.vectors()
+        self.row_count = len(index.chunks)
+        self.has_keywords = index.keywords is not None
+        self.has_sentences = index.sentences is not None
+        self.has_copies = index.duplicates is not None and bool(index.duplicates.groups)
+        self._row_of = {chunk.chunk_id: row for row, chunk in enumerate(index.chunks)}
+        declared = (canonical_region(record.region) for record in index.documents.values() if record.region)
+        self.regions = frozenset(region for region in declared if region in REGIONS)
+        groups = index.duplicates.groups if index.duplicates is not None else ()
+        self._position_in_group = {doc_id: at for group in groups for at, doc_id in enumerate(group.members)}
+
+    def documents(self) -> tuple[DocumentRecord, ...]:
+        return self.index.manifest.documents
+
+    def allowed_rows(self, filters: dict[str, object]) -> np.ndarray | None:
+        return self.columns.allowed_rows(filters)
+
+    def allowed_documents(self, filters: dict[str, object]) -> set[str] | None:
+        return self.columns.allowed_documents(filters)
+
+    def dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> dict[int, float]:
+        """Exact below ``Settings.exact_search_max_chunks``; above it the build made an approximate
+        index whose scores are still exact cosines (see :mod:`assistant.vector_index`)."""
+        total = self.row_count if allowed is None else len(allowed)
+        scores, rows = vector_index.search(
+            self.index.faiss_index, self.index.vector_index, vector, min(k, total), allowed=allowed, vectors=self.vectors
+        )
+        return {int(row): float(score) for score, row in zip(scores, rows) if row >= 0}
+
+    def keyword(self, query: str, k: int, allowed: np.ndarray | None) -> tuple[dict[int, float], float]:
+        hits = self.index.keywords.score(query)  # type: ignore[union-attr]
+        scores = hits.scores
+        if allowed is not None:
+            masked = np.zeros_like(scores)
+            masked[allowed] = scores[allowed]
+            scores = masked
+        matching = np.flatnonzero(scores > 0)
+        if len(matching) > k:
+            matching = matching[np.argpartition(-scores[matching], k - 1)[:k]]
+        ordered = sorted(matching.tolist(), key=lambda row: (-scores[row], row))
+        return {row: float(scores[row]) for row in ordered}, hits.coverage
+
+    def similarities(self, rows: list[int], vector: np.ndarray) -> list[float]:
+        return (self.vectors[rows] @ vector).tolist()
+
+    def sentences(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        table = self.index.sentences
+        if table is None:
+            return np.zeros((0, 2), dtype=np.int32), np.zeros((0, self.vectors.shape[1]), dtype=np.float32)
+        return table.of_chunk(row)
+
+    def row_of(self, chunk_id: str) -> int | None:
+        return self._row_of.get(chunk_id)
+
+    def preference(self, row: int) -> int:
+        return self._position_in_group.get(self.index.chunks[row].doc_id, 0)
+
+    def collapse(
+        self, ranked: list[int], k: int, allowed_documents: set[str] | None
+    ) -> tuple[list[int], dict[int, tuple[str, ...]], int]:
+        """The first ``k`` rows of ``ranked`` with copies of one text counted once.
+
+        The document of a group's best-ranked row stands for the group: its rows stay,
+        rows of the group's other documents are dropped. Returns the rows kept, the
+        ``also_published`` sources of each kept row of a group, and how many rows were dropped.
+        """
+        table = self.index.duplicates
+        if table is None or not table.groups:
+            return ranked[:k], {}, 0
+        kept: list[int] = []
+        also: dict[int, tuple[str, ...]] = {}
+        shown: dict[str, str] = {}  # group canonical -> the document standing for the group
+        dropped = 0
+        for row in ranked:
+            doc_id = self.index.chunks[row].doc_id
+            group = table.group_of(doc_id)
+            if group is not None:
+                if shown.setdefault(group.canonical, doc_id) != doc_id:
+                    dropped += 1
+                    continue
+                also[row] = self._other_sources(group.members, doc_id, allowed_documents)
+            kept.append(row)
+            if len(kept) == k:
+                break
+        return kept, also, dropped
+
+    def _other_sources(
+        self, members: tuple[str, ...], doc_id: str, allowed_documents: set[str] | None
+    ) -> tuple[str, ...]:
+        own = self.index.documents[doc_id].source
+        sources = (
+            self.index.documents[member].source
+            for member in members
+            if member != doc_id and (allowed_documents is None or member in allowed_documents)
+        )
+        return tuple(source for source in dict.fromkeys(sources) if source and source != own)
+
+    def passage(
+        self,
+        rank: int,
+        row: int,
+        score: float,
+        similarity: float,
+        keyword_score: float,
+        also_published: tuple[str, ...] = (),
+    ) -> Passage:
+        chunk = self.index.chunks[row]
+        document = self.index.documents[chunk.doc_id]
+        return Passage(
+            rank=rank,
+            score=float(score),
+            chunk_id=chunk.chunk_id,
+            doc_id=chunk.doc_id,
+            text=chunk.text,
+            citation=document.citation,
+            section=chunk.section,
+            start=chunk.start,
+            end=chunk.end,
+            similarity=float(similarity),
+            keyword_score=float(keyword_score),
+            also_published=also_published,
+        )
+
+
+class FilterColumns:
+    """Per-chunk document metadata as arrays, so filters cost one vectorised pass."""
+
+    def __init__(self, index: StoredIndex) -> None:
+        self._doc_ids = sorted(index.documents)
+        position = {doc_id: i for i, doc_id in enumerate(self._doc_ids)}
+        self._chunk_doc = np.fromiter((position[c.doc_id] for c in index.chunks), dtype=np.int64, count=len(index.chunks))
+        self._records = [index.documents[doc_id] for doc_id in self._doc_ids]
+        canonical = {region: canonical_region(region) for region in {r.region for r in self._records}}
+        self._regions = [canonical[r.region] for r in self._records]
+
+    def allowed_rows(self, filters: dict[str, object]) -> np.ndarray | None:
+        if not filters:
+            return None
+        return np.flatnonzero(self._allowed(filters)[self._chunk_doc]).astype(np.int64)
+
+    def allowed_documents(self, filters: dict[str, object]) -> set[str] | None:
+        """Ids of the documents the filters keep (``None``: no filter, all of them)."""
+        if not filters:
+            return None
+        return {doc_id for doc_id, keep in zip(self._doc_ids, self._allowed(filters)) if keep}
+
+    def _allowed(self, filters: dict[str, object]) -> np.ndarray:
+        keep = np.ones(len(self._records), dtype=bool)
+        for key, value in filters.items():
+            if key == "date_from":
+                keep &= np.array([bool(r.date) and r.date >= value for r in self._records], dtype=bool)
+            elif key == "date_to":
+                keep &= np.array([bool(r.date) and r.date <= value for r in self._records], dtype=bool)
+            elif key == "region":  # any name of a region: "Aktobe region", "Актюбинская область", "Ақтөбе облысы"
+                named = {canonical_region(name) for name in value} - {None}
+                keep &= np.array(
+                    [r.region.casefold() in value or region in named for r, region in zip(self._records, self._regions)],
+                    dtype=bool,
+                )
+            else:
+                accepted = value  # a set of casefolded strings, from query.check_filters
+                keep &= np.array([getattr(r, key).casefold() in accepted for r in self._records], dtype=bool)
+        return keep
