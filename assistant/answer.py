@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant.answerability import AnswerabilityModel, default_model
-from assistant.config import ANSWER_MODES, Settings
+from assistant.config import Settings
 from assistant.errors import InvalidQuery
 from assistant.evidence import (
     FEATURES,
@@ -36,7 +36,7 @@ from assistant.generation import (
     generate_answer,
     standalone_question,
 )
-from assistant.model import plain
+from assistant.model import ANSWER_MODES, NOT_FOUND_REASONS, plain
 from assistant.regions import canonical_region, region_label
 from assistant.retrieval import Passage, Searcher, searcher_for
 from assistant.support import SupportChecker
@@ -52,9 +52,9 @@ NO_ANSWER = {
     "en": "The indexed documents do not answer this question. These passages may be related:",
 }
 # Why an answer is "not found" (``Answer.reason``), and what the reply says ({region}: its name).
-REASON_NOT_FOUND = "not_found"  # nothing retrieved answers the question
-REASON_NO_DOCUMENTS = "no_documents"  # the question names a region of which no document is indexed
-REASON_REGION_SILENT = "region_silent"  # the region's documents are indexed but do not say it
+# Nothing retrieved answers the question; the question names a region of which no document is
+# indexed; the region's documents are indexed but do not say it.
+REASON_NOT_FOUND, REASON_NO_DOCUMENTS, REASON_REGION_SILENT = NOT_FOUND_REASONS
 NOT_FOUND_TEXTS = {
     REASON_NOT_FOUND: NO_ANSWER,
     REASON_NO_DOCUMENTS: {

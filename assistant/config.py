@@ -10,7 +10,7 @@ from pathlib import Path
 from assistant.errors import AssistantError
 
 ENV_PREFIX = "ASSISTANT_"
-ANSWER_MODES = ("extractive", "generative")
+from assistant.model import ANSWER_MODES, SEARCH_MODES
 
 
 @dataclass(frozen=True)
@@ -106,14 +106,14 @@ class Settings:
             raise AssistantError(f"header_tokens must be 0 or more, got {self.header_tokens}")
         if self.batch_size < 1:
             raise AssistantError(f"batch_size must be positive, got {self.batch_size}")
-        if self.search_mode not in ("hybrid", "dense", "keyword"):
-            raise AssistantError(f"search_mode must be hybrid, dense or keyword, got {self.search_mode!r}")
+        if self.search_mode not in SEARCH_MODES:
+            raise AssistantError(f"search_mode must be one of {', '.join(SEARCH_MODES)}, got {self.search_mode!r}")
         if self.exact_search_max_chunks < 0:
             raise AssistantError(f"exact_search_max_chunks must be 0 or more, got {self.exact_search_max_chunks}")
         if self.approximate_index not in ("ivf", "hnsw"):
             raise AssistantError(f"approximate_index must be ivf or hnsw, got {self.approximate_index!r}")
         if self.answer_mode not in ANSWER_MODES:
-            raise AssistantError(f"answer_mode must be extractive or generative, got {self.answer_mode!r}")
+            raise AssistantError(f"answer_mode must be one of {', '.join(ANSWER_MODES)}, got {self.answer_mode!r}")
         if self.answer_mode == "generative" and not self.llm_base_url:
             raise AssistantError(
                 "answer_mode generative needs a language model: set ASSISTANT_LLM_BASE_URL "

@@ -309,11 +309,11 @@ def evaluate(
         AssistantError: unknown mode or unreadable extra corpus.
     """
     from assistant.config import Settings
-    from assistant.query import MODES
+    from assistant.model import SEARCH_MODES
     from assistant.retrieval import Searcher
 
-    if mode not in MODES:
-        raise AssistantError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    if mode not in SEARCH_MODES:
+        raise AssistantError(f"unknown mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
     settings = settings or Settings.from_env()
     index_dir = prepare_index(dataset, workspace=workspace, extra_corpus=extra_corpus, settings=settings, embedder=embedder)
     searcher = Searcher(index_dir, settings=settings, embedder=embedder)

@@ -19,6 +19,7 @@ import httpx
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.model import FALLBACK_REASONS
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class GenerationFailed(AssistantError):
     """
 
     def __init__(self, reason: str, detail: str = "") -> None:
+        if reason not in FALLBACK_REASONS:
+            raise ValueError(f"{reason!r} is not one of FALLBACK_REASONS (assistant.model)")
         super().__init__(f"language model failed ({reason}){': ' + detail if detail else ''}")
         self.reason = reason
         self.detail = detail

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import DocumentError
+from assistant.model import CITATION_FIELDS, DOC_TYPES
 
 logger = logging.getLogger(__name__)
 
-DOC_TYPES = ("address", "regional_response", "legal_act", "other")
-METADATA_KEYS = ("title", "date", "region", "doc_type", "lang", "source")
+METADATA_KEYS = CITATION_FIELDS  # what front matter and sidecars may declare: the citation's fields
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?")
 _DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")

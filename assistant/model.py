@@ -15,8 +15,13 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING
 
 __all__ = [
+    "ANSWER_MODES",
     "CITATION_FIELDS",
+    "DOC_TYPES",
+    "FALLBACK_REASONS",
     "LANGUAGES",
+    "NOT_FOUND_REASONS",
+    "SEARCH_MODES",
     "SECTION_PART_CHARS",
     "SECTION_SEPARATOR",
     "SIDECAR_SUFFIX",
@@ -31,8 +36,21 @@ __all__ = [
     "plain",
 ]
 
-# The languages of questions, documents and the interface (ISO 639-1), each vocabulary spelled once.
+# The vocabularies, each spelled once: the code validates against these tuples, and the
+# interface has a text for every value in every language (tests/test_architecture.py checks).
+# The languages of questions, documents and the interface (ISO 639-1).
 LANGUAGES = ("ru", "kk", "en")
+DOC_TYPES = ("address", "regional_response", "legal_act", "other")
+SEARCH_MODES = ("hybrid", "dense", "keyword")  # meaning and keywords fused; meaning only; BM25 only
+ANSWER_MODES = ("extractive", "generative")  # quotes; the local language model's text, checked
+# Why an answer is "not found": nothing answers; the region named has no documents; its documents don't say.
+NOT_FOUND_REASONS = ("not_found", "no_documents", "region_silent")
+# Why the quotes stand in for a generative answer: no model configured; the model failed
+# (timeout, unreachable, interrupted, error, garbage, empty); its answer failed the checks.
+FALLBACK_REASONS = (
+    "no_llm", "timeout", "unreachable", "interrupted", "error", "garbage", "empty",
+    "unsupported", "model_no_answer", "wrong_language",
+)  # fmt: skip
 # Files the corpus may hold, by suffix (lower case); a file's metadata may sit beside it in a sidecar.
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".html", ".htm", ".pdf")
 SIDECAR_SUFFIX = ".meta.yaml"

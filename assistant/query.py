@@ -11,19 +11,19 @@ import re
 from collections.abc import Iterable, Mapping
 
 from assistant.errors import InvalidQuery
+from assistant.model import SEARCH_MODES
 
-__all__ = ["FILTER_KEYS", "MAX_QUERY_CHARS", "MODES", "check_filters", "check_k", "check_mode", "clean_query"]
+__all__ = ["FILTER_KEYS", "MAX_QUERY_CHARS", "check_filters", "check_k", "check_mode", "clean_query"]
 
 FILTER_KEYS = ("region", "doc_type", "lang", "doc_id", "date_from", "date_to")
-MODES = ("hybrid", "dense", "keyword")
 MAX_QUERY_CHARS = 4000  # the model reads 512 tokens; longer input only costs tokenizer time
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def check_mode(mode: object) -> str:
-    """``mode`` if it is one of :data:`MODES`."""
-    if mode not in MODES:
-        raise InvalidQuery(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+    """``mode`` if it is one of :data:`assistant.model.SEARCH_MODES`."""
+    if mode not in SEARCH_MODES:
+        raise InvalidQuery(f"unknown search mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
     return mode  # type: ignore[return-value]
 
 

@@ -152,3 +152,20 @@ def test_functions_stay_short():
                 if lines > LONG_FUNCTIONS.get(qualified, MAX_FUNCTION_LINES):
                     offences.append(f"{qualified} ({path.relative_to(REPO)}:{node.lineno}) has {lines} lines")
     assert not offences, "split these functions:\n" + "\n".join(offences)
+
+
+def test_every_value_of_a_vocabulary_has_its_text_in_every_language():
+    """The interface names each document type, answer mode, fallback reason and "not found" reason
+    in Russian, Kazakh and English, so a new value cannot reach a user as a raw code."""
+    from assistant.answer import NOT_FOUND_TEXTS
+    from assistant.model import ANSWER_MODES, DOC_TYPES, FALLBACK_REASONS, LANGUAGES, NOT_FOUND_REASONS
+    from ui import texts
+
+    missing = []
+    for lang in LANGUAGES:
+        keys = [f"mode_{mode}" for mode in ANSWER_MODES] + [f"fallback_{reason}" for reason in FALLBACK_REASONS]
+        missing += [f"ui/texts.py {lang}: {key}" for key in keys if key not in texts.TEXTS[lang]]
+        missing += [f"ui/texts.py {lang}: doc type {kind}" for kind in DOC_TYPES if kind not in texts.DOC_TYPE_LABELS[lang]]
+        missing += [f"answer.NOT_FOUND_TEXTS {lang}: {reason}" for reason in NOT_FOUND_REASONS if lang not in NOT_FOUND_TEXTS[reason]]
+        missing += [f"ui/texts.py {lang}: region topics" for _ in [0] if not texts.REGION_EXAMPLES.get(lang)]
+    assert not missing, "no text for:\n" + "\n".join(missing)

@@ -456,6 +456,11 @@ def test_browser_switches_the_interface_language(web, page):
     page.goto(web.url + "?lang=kk", wait_until="load")
     expect(page.locator("#filters")).to_contain_text("Сүзгілер")
     expect(page.get_by_role("tab", name="Құжаттар")).to_be_visible()
+    # The region view's example topics follow the interface language too.
+    page.get_by_role("tab", name=texts.text("kk", "tab_regions")).click()
+    for topic in texts.REGION_EXAMPLES["kk"]:
+        expect(page.locator("#regions-examples")).to_contain_text(topic)
+    expect(page.locator("#regions-examples")).not_to_contain_text(texts.REGION_EXAMPLES["ru"][0])
     screenshot(page, "4-kazakh")
 
 

@@ -12,8 +12,8 @@ import gradio as gr
 from gradio.blocks import Block
 
 from assistant.answer import answer_stream
-from assistant.config import ANSWER_MODES
 from assistant.errors import AssistantError
+from assistant.model import ANSWER_MODES
 from ui import render, texts
 from ui.chatbot import InertChatbot
 from ui.filters import BadFilter, doc_language_choices, doc_type_choices, search_filters

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.errors import AssistantError
+from assistant.model import SEARCH_MODES
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("-k", type=int, default=5, help="number of passages (default: 5)")
     search.add_argument("--index", type=Path, help="index folder (default: index)")
     search.add_argument(
-        "--mode", choices=["hybrid", "dense", "keyword"],
+        "--mode", choices=SEARCH_MODES,
         help="hybrid (default): meaning and keywords; dense: meaning only; keyword: exact terms such as 'статья 12'",
     )  # fmt: skip
     _add_filters(search)
@@ -125,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--corpus", type=Path, help="folder of extra documents indexed as distractors")
     evaluation.add_argument("--index", type=Path, help="workspace to build or reuse the evaluation index in")
     evaluation.add_argument(
-        "--mode", default="hybrid", choices=["hybrid", "dense", "keyword"], help="retrieval mode (default: hybrid)"
+        "--mode", default="hybrid", choices=SEARCH_MODES, help="retrieval mode (default: hybrid)"
     )
     evaluation.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluation.set_defaults(command=_eval)
@@ -224,6 +225,7 @@ def _search(args: argparse.Namespace) -> int:
 def _ask(args: argparse.Namespace) -> int:
     from assistant.answer import answer
     from assistant.config import Settings
+    from ui.texts import text
 
     settings = Settings.from_env(index_dir=args.index, answer_mode=args.answer_mode)
     if settings.answer_mode == "generative" and sys.stderr.isatty() and not args.json:
@@ -233,7 +235,7 @@ def _ask(args: argparse.Namespace) -> int:
         print(json.dumps(reply.to_dict(), ensure_ascii=False))
         return 0
     if reply.fallback:
-        print(f"note: {_FALLBACK_NOTES.get(reply.fallback, 'the language model failed')}; quotes are shown instead")
+        print(f"note: {text('en', f'fallback_{reply.fallback}')}")
     if reply.mode == "generative":
         print("(written by a language model from the sources below; every sentence checked against its source)")
     print(textwrap.fill(reply.text, width=100))
@@ -243,20 +245,6 @@ def _ask(args: argparse.Namespace) -> int:
     for number, passage in enumerate(reply.related, 1):
         _print_passage(f"({number})", passage, whole=args.full)
     return 0
-
-
-_FALLBACK_NOTES = {
-    "no_llm": "no language model is configured (ASSISTANT_LLM_BASE_URL)",
-    "timeout": "the language model did not answer in time",
-    "unreachable": "the language model server is unreachable",
-    "interrupted": "the connection to the language model broke",
-    "error": "the language model returned an error",
-    "garbage": "the language model's reply could not be read",
-    "empty": "the language model returned nothing",
-    "unsupported": "the sources did not support the language model's answer",
-    "model_no_answer": "the language model found no answer in the passages",
-    "wrong_language": "the language model answered in another language than the question's",
-}
 
 
 def _llm_model(args: argparse.Namespace) -> int:

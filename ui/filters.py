@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from assistant.metadata import DOC_TYPES
-from assistant.model import LANGUAGES
+from assistant.model import DOC_TYPES, LANGUAGES
 from ui import texts
 from ui.texts import text
 

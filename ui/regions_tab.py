@@ -43,7 +43,9 @@ class RegionsTab:
                 label=text(lang, "regions_question"), placeholder=text(lang, "regions_placeholder")
             ),
             self.button: gr.update(value=text(lang, "regions_button")),
-            self.examples: gr.update(label=text(lang, "regions_examples")),
+            self.examples: gr.update(
+                label=text(lang, "regions_examples"), samples=[[topic] for topic in texts.REGION_EXAMPLES[lang]]
+            ),
             self.filters: gr.update(label=text(lang, "regions_filters")),
             self.doc_types: gr.update(label=text(lang, "filter_doc_type"), choices=doc_type_choices(lang)),
             self.date_from: gr.update(label=text(lang, "filter_date_from")),
@@ -68,7 +70,7 @@ def add(service: Service, ui_lang: gr.Radio) -> RegionsTab:
             )  # fmt: skip
             button = gr.Button(text(lang, "regions_button"), variant="primary", scale=1, elem_id="regions-button")
         examples = gr.Examples(
-            [[topic] for topic in texts.REGION_EXAMPLES],
+            [[topic] for topic in texts.REGION_EXAMPLES[lang]],
             inputs=[question],
             label=text(lang, "regions_examples"),
             elem_id="regions-examples",

@@ -15,8 +15,12 @@ EXAMPLES = (
     "Who chaired the meeting in Aktobe region?",
 )
 
-# Topics for the By region tab.
-REGION_EXAMPLES = ("цифровизация", "инвестиции", "искусственный интеллект", "сельское хозяйство")
+# Topics for the By region tab, in the interface language (the overview finds documents in any).
+REGION_EXAMPLES = {
+    "ru": ("цифровизация", "инвестиции", "искусственный интеллект", "сельское хозяйство"),
+    "kk": ("цифрландыру", "инвестициялар", "жасанды интеллект", "ауыл шаруашылығы"),
+    "en": ("digitalisation", "investment", "artificial intelligence", "agriculture"),
+}
 
 
 DOC_TYPE_LABELS = {

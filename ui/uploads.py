@@ -12,8 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from assistant.documents import iter_corpus_files
-from assistant.metadata import DOC_TYPES
-from assistant.model import LANGUAGES, SIDECAR_SUFFIX
+from assistant.model import DOC_TYPES, LANGUAGES, SIDECAR_SUFFIX
 
 ALLOWED_SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
 MAX_UPLOAD_MB = 20

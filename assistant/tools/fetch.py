@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant import files
-from assistant.documents import DOC_TYPES, SIDECAR_SUFFIX
 from assistant.errors import AssistantError, DocumentError
 from assistant.metadata import detect_language, make_date, one_line
-from assistant.model import Citation, Cited
+from assistant.model import DOC_TYPES, SIDECAR_SUFFIX, Citation, Cited
 
 __all__ = [
     "FETCHED_FOLDER",
