@@ -238,62 +238,14 @@ def _link_problem(link: Path, real_root: Path) -> str | None:
 def load_document(path: Path, corpus_root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     """Read one corpus file into a :class:`Document`: main text, headings and citation metadata.
 
-    Formats:
-
-    - ``.txt``, ``.md``, ``.markdown``: any common encoding (BOM, UTF-8, Windows-1251, KZ-1048,
-      KOI8-R, CP866, or whatever charset-normalizer finds). Markdown is kept as written; its
-      ``#`` headings become sections.
-    - ``.docx``: paragraphs and tables in document order, separated by blank lines; table rows
-      become lines of cells joined by ``" | "``.
-    - ``.html``, ``.htm``: the main article only (trafilatura), without menus, ads or comments.
-    - ``.pdf``: the text layer, page by page; every page starts a section ``"p. N"``.
-
-    In all text, newlines are ``\\n``, zero-width characters and control characters other than
-    newline and tab are removed, and Unicode is NFC-normalised.
-
-    Sections: Markdown ``#`` headings, Word heading styles (``Heading N``, ``Заголовок N``,
-    ``Title``) and the headings of normative acts: a line or paragraph starting with
-    ``Раздел|Глава|Параграф|Статья|Section|Chapter|Article`` + number + ``.``, the Kazakh
-    ``1-бөлім.``, ``2-тарау.``, ``3-бап.``, or a line holding only such a word and a number
-    (``Article 12``). Footnotes such as ``Статья 1 дополнена ...`` are not headings. Section titles
-    are hierarchical: ``"Глава 1. Общие положения › Статья 1. Основные понятия"`` (a new chapter
-    resets the article; a ``Раздел`` heading is a section of its own but is not repeated in the
-    titles below it, since chapter numbers are unique within an act).
-
-    Metadata, each field taken from the first source that has it:
-
-    1. a sidecar file ``<file name>.meta.yaml`` next to the file (``law.docx.meta.yaml``), any format;
-    2. for ``.txt``/``.md``: YAML front matter (``---`` lines at the very start of the file),
-       or a first line ``" date YYYY-MM-DD <text...>"`` (the marker is removed from the text);
-    3. what the format carries: html ``<title>``/``og:title``, publication date and ``og:url``;
-       pdf metadata title; docx ``Title``-styled paragraph;
-    4. fallbacks: ``title`` = first Markdown ``# `` heading, first docx paragraph if shorter than
-       200 characters (or, cut to 300, if the next paragraph opens a normative act, as in official
-       exports), first line of a text if at most 150 characters and not a long sentence,
-       else the file name with ``_``/``-`` as spaces (an opaque name such as ``000_8e62...`` gives
-       way to the opening words of the text); ``date`` = a ``YYYY-MM-DD``, ``DD-MM-YYYY`` or
-       ``DD.MM.YYYY`` date in the file name; ``lang`` = ``kk`` when Kazakh letters (ә ғ қ ң ө ұ ү
-       һ і) are at least 3% of the Cyrillic letters, else ``ru`` when mostly Cyrillic, ``en`` when
-       mostly Latin; ``doc_type`` = ``legal_act`` when one of the first paragraphs opens like a
-       normative act ("Закон Республики Казахстан", "Постановление Правительства", "Приказ ...",
-       "Указ Президента", "... кодекс", "Конституция ...", Kazakh "... Заңы/қаулысы/бұйрығы"),
-       else ``other``; ``source`` = the document id; ``region`` = the region the text is about
-       when one clearly dominates (:func:`assistant.regions.detect_region`), else empty.
-
-    A declared ``region`` in any language or form ("Актюбинская область", "Ақтөбе облысы",
-    "Aktobe") is normalised to its canonical English name ("Aktobe region"); a value that names
-    no known region is kept as written.
-
-    Sidecar and front matter keys: ``title``, ``date`` (``YYYY-MM-DD`` as a YAML date or string,
-    a time after it is ignored, or ``DD.MM.YYYY``), ``region``, ``doc_type`` (one of
-    ``DOC_TYPES``), ``lang`` (``ru``, ``kk``, ``en``, ...), ``source`` (URL or citation). Other
-    keys are ignored (logged at debug level). Example ``law.docx.meta.yaml``::
-
-        title: О государственном имуществе
-        date: 2025-08-25
-        doc_type: legal_act
-        lang: ru
-        source: https://adilet.zan.kz/rus/docs/Z1100000413
+    ``.txt``/``.md`` in any common encoding, ``.docx`` (paragraphs and tables in order), ``.html``
+    (the main article only) and ``.pdf`` (the text layer, a section per page). The text is
+    NFC-normalised with ``\\n`` newlines and no zero-width or control characters. Sections are
+    Markdown and Word headings and the headings of normative acts (``Глава 1. … › Статья 1. …``).
+    Each citation field comes from the first source that has it: a ``<file>.meta.yaml`` sidecar,
+    front matter (or a ``date YYYY-MM-DD`` first line), the format's own metadata, then
+    fallbacks guessed from the text and the file name; a declared region in any language is
+    normalised to its canonical name. The rules in full: ``docs/usage.md``, "Corpus format".
 
     Args:
         path: the file, inside ``corpus_root``.

@@ -140,49 +140,20 @@ def regions_overview(
     asked, question = question, clean_query(question)  # checked and cut once, not in each of 20 searches
     if searcher is None:
         searcher = searcher_for(index_dir, settings)
-    vector = searcher.embed_query(question)
     lang = _question_language(question)
-    threshold = RELEVANCE_THRESHOLDS.get(lang, RELEVANCE_THRESHOLDS["en"]) + settings.answer_threshold_shift
-    base = {key: value for key, value in (filters or {}).items() if key not in ("region", "doc_id")}
-    wanted = _wanted_regions((filters or {}).get("region"))
-    wanted_doc_ids = _casefolded((filters or {}).get("doc_id"))
+    topic = _Topic(
+        searcher=searcher,
+        question=question,
+        vector=searcher.embed_query(question),
+        lang=lang,
+        threshold=RELEVANCE_THRESHOLDS.get(lang, RELEVANCE_THRESHOLDS["en"]) + settings.answer_threshold_shift,
+        # The question's words with their glossary translations: a Russian topic names a Kazakh report's words.
+        words=tuple(profile_question(question, lang).words),
+        filters=dict(filters or {}),
+    )
     canonical, other_groups = _region_groups(searcher)
-    # The question's words with their glossary translations: a Russian topic names a Kazakh report's words.
-    words = list(profile_question(question, lang).words)
-
-    found: list[RegionFinding] = []
-    missing: list[str] = []
-    no_documents: list[str] = []
-    for region in REGIONS:
-        if wanted is not None and region not in wanted:
-            continue
-        values = canonical.get(region)
-        passages = []
-        if values:
-            group_filters = {**base, "region": sorted(values), "doc_id": (filters or {}).get("doc_id")}
-            passages = searcher.search(question, k=OVERVIEW_PASSAGES, filters=group_filters, vector=vector)
-        finding = _finding(searcher, region, passages, vector, lang, threshold, words)
-        if finding is not None:
-            found.append(finding)
-            continue
-        missing.append(region)
-        if not passages:
-            no_documents.append(region)
-
-    other: list[RegionFinding] = []
-    for label, doc_ids in other_groups.items():
-        if wanted is not None and label.casefold() not in wanted:
-            continue
-        if wanted_doc_ids is not None:
-            doc_ids = [doc_id for doc_id in doc_ids if doc_id.casefold() in wanted_doc_ids]
-        if not doc_ids:
-            continue
-        group_filters = {**base, "doc_id": doc_ids}
-        passages = searcher.search(question, k=OVERVIEW_PASSAGES, filters=group_filters, vector=vector)
-        finding = _finding(searcher, label, passages, vector, lang, threshold, words)
-        if finding is not None:
-            other.append(finding)
-
+    found, missing, no_documents = _regional_findings(topic, canonical)
+    other = _other_findings(topic, other_groups)
     order = {region: number for number, region in enumerate(REGIONS)}
     found.sort(key=lambda finding: (-finding.score, order[finding.region]))
     other.sort(key=lambda finding: (-finding.score, finding.region))
@@ -194,8 +165,71 @@ def regions_overview(
         other=tuple(other),
         no_documents=tuple(no_documents),
         lang=lang,
-        threshold=threshold,
+        threshold=topic.threshold,
     )
+
+
+@dataclass(frozen=True)
+class _Topic:
+    """What every region's search of one overview shares: the question, its vector and words, the filters."""
+
+    searcher: Searcher
+    question: str
+    vector: np.ndarray
+    lang: str
+    threshold: float
+    words: tuple[tuple[str, ...], ...]
+    filters: dict[str, object]
+
+    def best(self, label: str, filters: dict[str, object]) -> tuple[RegionFinding | None, bool]:
+        """The group's finding (``None`` when nothing is relevant), and whether it had any passage."""
+        passages = self.searcher.search(self.question, k=OVERVIEW_PASSAGES, filters=filters, vector=self.vector)
+        finding = _finding(self.searcher, label, passages, self.vector, self.lang, self.threshold, list(self.words))
+        return finding, bool(passages)
+
+    @property
+    def base(self) -> dict[str, object]:
+        """The filters that apply to every group (those on region and document apply per group)."""
+        return {key: value for key, value in self.filters.items() if key not in ("region", "doc_id")}
+
+
+def _regional_findings(topic: _Topic, canonical: dict[str, set[str]]) -> tuple[list[RegionFinding], list[str], list[str]]:
+    """Each wanted region's finding; the regions without one; those of them without any document."""
+    wanted = _wanted_regions(topic.filters.get("region"))
+    found: list[RegionFinding] = []
+    missing: list[str] = []
+    no_documents: list[str] = []
+    for region in REGIONS:
+        if wanted is not None and region not in wanted:
+            continue
+        finding, any_passage = None, False
+        if canonical.get(region):
+            group_filters = {**topic.base, "region": sorted(canonical[region]), "doc_id": topic.filters.get("doc_id")}
+            finding, any_passage = topic.best(region, group_filters)
+        if finding is not None:
+            found.append(finding)
+            continue
+        missing.append(region)
+        if not any_passage:
+            no_documents.append(region)
+    return found, missing, no_documents
+
+
+def _other_findings(topic: _Topic, other_groups: dict[str, list[str]]) -> list[RegionFinding]:
+    """The finding of each group of documents outside the regions (national, unknown, other values)."""
+    wanted = _wanted_regions(topic.filters.get("region"))
+    wanted_doc_ids = _casefolded(topic.filters.get("doc_id"))
+    other: list[RegionFinding] = []
+    for label, doc_ids in other_groups.items():
+        if wanted is not None and label.casefold() not in wanted:
+            continue
+        if wanted_doc_ids is not None:
+            doc_ids = [doc_id for doc_id in doc_ids if doc_id.casefold() in wanted_doc_ids]
+        if doc_ids:
+            finding, _ = topic.best(label, {**topic.base, "doc_id": doc_ids})
+            if finding is not None:
+                other.append(finding)
+    return other
 
 
 def _question_language(question: str) -> str:

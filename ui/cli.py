@@ -67,7 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    _add_corpus_commands(commands)
+    _add_other_commands(commands)
+    return parser
 
+
+def _add_corpus_commands(commands: argparse._SubParsersAction) -> None:
+    """build, search, ask, regions: index the corpus and read it."""
     build = commands.add_parser("build", help="index the corpus folder (only new or changed files are processed)")
     build.add_argument("--corpus", type=Path, help="folder of documents (default: corpus)")
     build.add_argument("--index", type=Path, help="index folder (default: index)")
@@ -118,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     regions.add_argument("--json", action="store_true", help="print the whole overview as one JSON object")
     regions.set_defaults(command=_regions)
 
+
+def _add_other_commands(commands: argparse._SubParsersAction) -> None:
+    """eval, fetch, llm-model, serve: measure, gather documents, get a local model, serve the chat."""
     evaluation = commands.add_parser(
         "eval", help="measure retrieval on a question set (SQuAD JSON or KazQAD-style JSON lines)"
     )
@@ -158,7 +167,6 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--index", type=Path, help="index folder (default: index)")
     serve.add_argument("--corpus", type=Path, help="corpus folder that uploads go to (default: corpus)")
     serve.set_defaults(command=_serve)
-    return parser
 
 
 def _add_filters(command: argparse.ArgumentParser) -> None:

@@ -401,19 +401,24 @@ def fetch_sources(
     results = []
     progress("pages", 0, len(rows))
     for done, row in enumerate(rows, 1):
-        try:
-            result = _fetch_row(row, corpus, state, client)
-        except Exception as error:  # one page's surprise must not stop the others
-            logger.debug("unexpected error fetching %s", row.url, exc_info=True)
-            result = FetchResult(row.url, "failed", "", f"unexpected error: {one_line(error)}")
-        if result.status == "failed":
-            logger.warning("failed: %s: %s", row.url, result.reason)
-        else:
-            logger.info("%s: %s -> %s (%s)", result.status, row.url, result.path, result.reason)
-        results.append(result)
+        results.append(_fetch_logged(row, corpus, state, client))
         state.save()
         progress("pages", done, len(rows))
     return FetchReport(tuple(results), problems)
+
+
+def _fetch_logged(row: SourceRow, corpus: Path, state: _State, client: _Client) -> FetchResult:
+    """One row's result, logged; an unexpected error is a failed result, so the other pages go on."""
+    try:
+        result = _fetch_row(row, corpus, state, client)
+    except Exception as error:  # one page's surprise must not stop the others
+        logger.debug("unexpected error fetching %s", row.url, exc_info=True)
+        result = FetchResult(row.url, "failed", "", f"unexpected error: {one_line(error)}")
+    if result.status == "failed":
+        logger.warning("failed: %s: %s", row.url, result.reason)
+    else:
+        logger.info("%s: %s -> %s (%s)", result.status, row.url, result.path, result.reason)
+    return result
 
 
 def user_agent() -> str:
