@@ -54,7 +54,11 @@ class ChatTab:
             self.date_from: gr.update(label=text(lang, "filter_date_from")),
             self.date_to: gr.update(label=text(lang, "filter_date_to")),
             self.doc_langs: gr.update(label=text(lang, "filter_lang"), choices=doc_language_choices(lang)),
-            self.chatbot: gr.update(label=text(lang, "chatbot_label"), placeholder=text(lang, "chatbot_placeholder")),
+            self.chatbot: gr.update(
+                label=text(lang, "chatbot_label"),
+                placeholder=text(lang, "chatbot_placeholder"),
+                examples=[{"text": question} for question in texts.examples(lang)],
+            ),
             self.textbox: gr.update(placeholder=text(lang, "input_placeholder")),
         }
 
@@ -124,7 +128,7 @@ def add(service: Service, ui_lang: gr.Radio) -> ChatTab:
                 chatbot=chatbot,
                 textbox=textbox,
                 additional_inputs=[doc_types, regions, date_from, date_to, doc_langs, ui_lang, answer_mode],
-                examples=[[question] for question in texts.EXAMPLES],
+                examples=[[question] for question in texts.examples(lang)],
                 # The browser's chat keeps its conversation in the page's session; scripts call the
                 # stateless /chat (:func:`chat`), so a client looping over questions neither grows the
                 # server's memory nor turns every question into a follow-up.

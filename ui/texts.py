@@ -8,7 +8,8 @@ from assistant.model import LANGUAGES
 DEFAULT_LANGUAGE = "ru"
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
 
-# Questions about the sample document (the Aktobe akimat meeting on the Address).
+# Questions about the sample document (the Aktobe akimat meeting on the Address), one per
+# language in LANGUAGES order; the chat shows the interface language's first (see examples()).
 EXAMPLES = (
     "Кто председательствовал на заседании в Актюбинской области?",
     "Ақтөбе облысындағы отырысқа кім төрағалық етті?",
@@ -393,6 +394,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "quotes from the documents are shown.",
     },
 }
+
+
+def examples(lang: str) -> list[str]:
+    """The chat's example questions: the one in ``lang`` first, then the others (any language may be asked)."""
+    own = EXAMPLES[LANGUAGES.index(language(lang))]
+    return [own] + [question for question in EXAMPLES if question != own]
 
 
 def language(value: object) -> str:
