@@ -148,40 +148,42 @@ def test_killed_build_leaves_the_previous_index_serving(built, tmp_path):
     # More kills, at moments spread over every stage, with the fake embedder: tests/test_faults.py.
 
 
+# (question, whether the corpus answers it): the sample, the distractors (Atyrau, football,
+# weather, the law), the cp1251 Zhambyl note; the last three are about nothing indexed.
 ANSWER_QUESTIONS = [
-    "Кто председательствовал на заседании в Актюбинской области?",
-    "Кто принял участие в заседании?",
-    "Как акимы районов подключились к совещанию?",
-    "Когда глава государства озвучил Послание?",
-    "Как называется Послание президента?",
-    "Что аким сказал о роли современных технологий?",
-    "Какие поручения были даны по итогам заседания?",
-    "Кто выступил с докладами на заседании?",
-    "Что обсуждали в Атырауской области?",
-    "Какой счет был в матче Кайрата?",
-    "Какую погоду прогнозируют синоптики?",
-    "Что такое имущественный наем государственного имущества?",
-    "Жамбыл облысының фермерлері не алады?",
-    "Ақтөбе облысының әкімі кім?",
-    "Who took part in the meeting in Aktobe?",
-    "What did the akim say about artificial intelligence?",
-    "What weather is forecast for the weekend?",
-    "Какая погода на Марсе?",
-    "Сколько стоит билет на самолет до Парижа?",
-    "What is the capital of France?",
+    ("Кто председательствовал на заседании в Актюбинской области?", True),
+    ("Кто принял участие в заседании?", True),
+    ("Как акимы районов подключились к совещанию?", True),
+    ("Когда глава государства озвучил Послание?", True),
+    ("Как называется Послание президента?", True),
+    ("Что аким сказал о роли современных технологий?", True),
+    ("Какие поручения были даны по итогам заседания?", True),
+    ("Кто выступил с докладами на заседании?", True),
+    ("Что обсуждали в Атырауской области?", True),
+    ("Какой счет был в матче Кайрата?", True),
+    ("Какую погоду прогнозируют синоптики?", True),
+    ("Что такое имущественный наем государственного имущества?", True),
+    ("Жамбыл облысының фермерлері не алады?", True),
+    ("Ақтөбе облысының әкімі кім?", True),
+    ("Who took part in the meeting in Aktobe?", True),
+    ("What did the akim say about artificial intelligence?", True),
+    ("What weather is forecast for the weekend?", True),
+    ("Какая погода на Марсе?", False),
+    ("Сколько стоит билет на самолет до Парижа?", False),
+    ("What is the capital of France?", False),
 ]
 
 
-@pytest.mark.parametrize("question", ANSWER_QUESTIONS)
-def test_answer_quotes_are_verbatim_in_the_cited_passages(built, question):
+@pytest.mark.parametrize(("question", "answered"), ANSWER_QUESTIONS)
+def test_answer_quotes_are_verbatim_in_the_cited_passages(built, question, answered):
     _, index = built
     reply = answer(question, index_dir=index, settings=Settings.from_env(index_dir=index)).to_dict()
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", reply["text"])}
     sources = {source["number"]: source["passage"] for source in reply["sources"]}
     assert markers == set(sources)
-    if not reply["found"]:
+    assert reply["found"] == answered, reply["text"]
+    if not answered:
         assert not reply["quotes"] and reply["related"]
-        return
     for quote in reply["quotes"]:
         passage = sources[quote["source"]]
         assert passage["text"][quote["start"] : quote["end"]] == quote["text"]
@@ -261,3 +263,20 @@ def test_build_and_ask_write_nothing_to_stderr(tmp_path):
     ask = run("ask", QUESTIONS["ru"], "--index", index)
     assert "Шахаров" in ask.stdout and ask.stderr == ""
     assert "**" in ask.stdout  # piped: the quoted sentences are marked in their source's excerpt
+
+
+# The sample answers these, but today the first quote is another sentence of it (issue #17: the
+# answering sentence is found for ~85 % of questions). Strict: a fix shows up as a failure here.
+WEAK_FIRST_QUOTES = [
+    ("Как называется Послание президента?", "Казахстан в эпоху искусственного интеллекта"),
+    ("Who took part in the meeting in Aktobe?", "приняли участие"),
+    ("What did the akim say about artificial intelligence?", "роль современных технологий"),
+]
+
+
+@pytest.mark.xfail(strict=True, reason="the first quote is a neighbouring sentence of the right document")
+@pytest.mark.parametrize(("question", "fragment"), WEAK_FIRST_QUOTES)
+def test_the_first_quote_answers_these_questions_too(built, question, fragment):
+    _, index = built
+    reply = answer(question, index_dir=index, settings=Settings.from_env(index_dir=index))
+    assert reply.found and fragment in reply.quotes[0].text, reply.text
