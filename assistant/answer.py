@@ -37,6 +37,7 @@ from assistant.generation import (
     standalone_question,
 )
 from assistant.model import ANSWER_MODES, NOT_FOUND_REASONS, plain
+from assistant.query import clean_query
 from assistant.regions import canonical_region, region_label
 from assistant.retrieval import Passage, Searcher, searcher_for
 from assistant.support import SupportChecker
@@ -329,7 +330,7 @@ def weigh(
     if model.vector_weights and not model.uses_vectors(searcher.embedder.identity):
         _warn_other_model(searcher.embedder.identity, model.embedder)
     query = query if query is not None else resolve_follow_up(question, history)
-    profile = profile_question(question, lang or "", context=query)
+    profile = profile_question(clean_query(question), lang or "", context=query)  # only what is searched counts
     vector = searcher.embed_query(query)
     passages = searcher.search(query, k=settings.answer_passages, filters=filters, vector=vector)
     indexed = searcher.document_regions()

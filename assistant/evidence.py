@@ -161,7 +161,8 @@ _DATES = re.compile(
     r"|\bконц[ае]\s+(?:года|месяца|недели)|\bжыл\s+соңы\w*|\bend\s+of\s+the\s+(?:year|month)"
     r"|\b(?:ежегодно|ежемесячно|еженедельно|annually|monthly|weekly|жыл\s+сайын|ай\s+сайын)\b"
 )
-_QUOTED = re.compile(r"«[^»]{2,80}»|\"[^\"]{2,80}\"|“[^”]{2,80}”|„[^“”]{2,80}[“”]")
+# Official titles run long ("Казахстан в эпоху искусственного интеллекта: актуальные вопросы …").
+_QUOTED = re.compile(r"«[^»]{2,200}»|\"[^\"]{2,200}\"|“[^”]{2,200}”|„[^“”]{2,200}[“”]")
 _LATIN_IN_CYRILLIC = re.compile(r"\b[A-Z][A-Za-z0-9-]*[A-Za-z0-9]\b|\b\d+[A-Za-z]+\b")
 _PLACE_WORDS = re.compile(
     r"\b(?:район\w*|сел[оаеу]\w*|город\w*|аул\w*|поселк\w*|посёлк\w*|аудан\w*|ауыл\w*|қала\w*|кент\w*|"
@@ -254,14 +255,24 @@ def _words_and_salient(text: str, mentions, lang: str):
     for mention in mentions:
         text = text.replace(mention.evidence, " ")
     terms = glossary()
-    words, portable = [], []
-    for group in dict.fromkeys(tuple(group) for group in analyze_words(text, lang, query=True)):
+    groups = [tuple(group) for group in analyze_words(text, lang, query=True)]
+    found: dict[tuple[str, ...], bool] = {}  # word (its alternatives) -> portable, in order, once
+    at = 0
+    while at < len(groups):
+        length, phrase = terms.phrase_at(groups, at)
+        if length:  # "took part", "artificial intelligence": one word of the question, found as a phrase
+            own = " ".join("|".join(group) for group in groups[at : at + length])
+            found.setdefault(tuple(dict.fromkeys((own, *sorted(phrase)))), True)
+            at += length
+            continue
+        group = groups[at]
+        at += 1
         if set(group) <= _QUESTION_PHRASE_STEMS:
             continue
         translations = terms.translations(group)
-        words.append(tuple(dict.fromkeys((*group, *sorted(translations)))))
-        portable.append(bool(translations) or any(ch.isdigit() for stem in group for ch in stem))
-    return tuple(words), tuple(portable), salient_terms(text)
+        word = tuple(dict.fromkeys((*group, *sorted(translations))))
+        found.setdefault(word, bool(translations) or any(ch.isdigit() for stem in group for ch in stem))
+    return tuple(found), tuple(found.values()), salient_terms(text)
 
 
 # Words of question phrases that name no content ("how many", Kazakh "төрағалық етті" = "chaired").

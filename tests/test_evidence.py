@@ -72,6 +72,11 @@ def test_the_first_question_word_decides():
         ("Предложения нужно внести в кратчайшие сроки.", "date", ("внест",), 0.0),
         ("Запущен проект «Цифровой аул» для сельских школ.", "name", (), 0.5),
         ("Жоба «Smart Aqtau» деп аталады.", "name", (), 0.5),
+        (  # an official title runs long
+            'Послание "Казахстан в эпоху искусственного интеллекта: актуальные вопросы и их решение посредством '
+            'радикальных цифровых преобразований" глава государства озвучил 8 сентября 2025 года.',
+            "name", ("послан",), 1.0,
+        ),  # fmt: skip
         ("Центр откроют в Таразе в следующем году.", "place", (), 0.5),
         ("Обсуждались вопросы цифровизации.", "other", (), 0.0),
     ],
@@ -128,6 +133,34 @@ def test_question_words_carry_their_glossary_translations():
     profile = profile_question("Who chaired the meeting?")
     stems = {stem for group in profile.words for stem in group}
     assert any(stem.startswith("председател") for stem in stems)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Who took part in the meeting?", "участ"),  # "took part": a phrase of the glossary, not two words
+        ("What did the akim say about artificial intelligence?", "интеллект"),
+        ("Қандай жасанды интеллект жобалары бар?", "интеллект"),
+    ],
+)
+def test_a_phrase_of_the_glossary_in_a_question_is_one_word_with_its_translations(question, expected):
+    profile = profile_question(question)
+    phrases = [group for group in profile.words if " " in group[0]]
+    assert len(phrases) == 1, profile.words
+    assert any(expected in stem for stem in phrases[0])
+    assert profile.portable[profile.words.index(phrases[0])]  # it can be found in a text of another language
+
+
+def test_the_longest_glossary_phrase_is_taken():
+    terms = parse("ai\tискусственный интеллект\tжасанды интеллект\tartificial intelligence\n"
+                  "agi\tобщий искусственный интеллект\tжалпы жасанды интеллект\tgeneral artificial intelligence\n")  # fmt: skip
+    from assistant.keywords import analyze_words
+
+    groups = analyze_words("general artificial intelligence today", "en", query=True)
+    length, stems = terms.phrase_at(groups, 0)
+    assert length == 3 and any("общ" in stem for stem in stems)
+    assert terms.phrase_at(groups, 1)[0] == 2
+    assert terms.phrase_at(groups, 3) == (0, frozenset())
 
 
 def _passage(text: str, region: str = "", lang: str = "ru", similarity: float = 0.8) -> Passage:
