@@ -255,24 +255,14 @@ def _words_and_salient(text: str, mentions, lang: str):
     for mention in mentions:
         text = text.replace(mention.evidence, " ")
     terms = glossary()
-    groups = [tuple(group) for group in analyze_words(text, lang, query=True)]
-    found: dict[tuple[str, ...], bool] = {}  # word (its alternatives) -> portable, in order, once
-    at = 0
-    while at < len(groups):
-        length, phrase = terms.phrase_at(groups, at)
-        if length:  # "took part", "artificial intelligence": one word of the question, found as a phrase
-            own = " ".join("|".join(group) for group in groups[at : at + length])
-            found.setdefault(tuple(dict.fromkeys((own, *sorted(phrase)))), True)
-            at += length
-            continue
-        group = groups[at]
-        at += 1
+    words, portable = [], []
+    for group in dict.fromkeys(tuple(group) for group in analyze_words(text, lang, query=True)):
         if set(group) <= _QUESTION_PHRASE_STEMS:
             continue
         translations = terms.translations(group)
-        word = tuple(dict.fromkeys((*group, *sorted(translations))))
-        found.setdefault(word, bool(translations) or any(ch.isdigit() for stem in group for ch in stem))
-    return tuple(found), tuple(found.values()), salient_terms(text)
+        words.append(tuple(dict.fromkeys((*group, *sorted(translations)))))
+        portable.append(bool(translations) or any(ch.isdigit() for stem in group for ch in stem))
+    return tuple(words), tuple(portable), salient_terms(text)
 
 
 # Words of question phrases that name no content ("how many", Kazakh "төрағалық етті" = "chaired").

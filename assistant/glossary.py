@@ -6,15 +6,14 @@ document in another: "chaired" and "төрағалық" find "председат
 "сёл" and "ауыл". Words are compared as stems (:func:`assistant.keywords.analyze_words`), so
 one form per word is enough. A phrase of several content words ("рабочие места") is one
 alternative whose words must all be found: its words' stems joined by spaces, each word's own
-alternatives by "|". A question that uses such a phrase ("who took part", "artificial
-intelligence") finds its concept through :meth:`Glossary.phrase_at`.
+alternatives by "|".
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import AssistantError
@@ -35,9 +34,6 @@ class Glossary:
     concepts: dict[str, frozenset[str]]
     by_stem: dict[str, tuple[str, ...]]
     words: frozenset[str]  # every single-word entry, case-folded: these are common words, not names
-    # Phrase entries by their words' first stems, ("took", "part") -> ("participate",).
-    by_phrase: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
-    longest_phrase: int = 0
 
     def translations(self, stems: Iterable[str]) -> frozenset[str]:
         """The stems of every word that shares a concept with one of ``stems`` (in any language)."""
@@ -46,16 +42,6 @@ class Glossary:
             for concept in self._concepts_of(stem):
                 found |= self.concepts[concept]
         return frozenset(found)
-
-    def phrase_at(self, groups: Sequence[Sequence[str]], start: int) -> tuple[int, frozenset[str]]:
-        """The longest glossary phrase whose words are ``groups[start:]``'s first ones (word groups of
-        :func:`assistant.keywords.analyze_words`): how many words it takes, and the stems and phrases
-        of its concepts in every language. ``(0, frozenset())`` when no phrase starts there."""
-        for length in range(min(self.longest_phrase, len(groups) - start), 1, -1):
-            concepts = self.by_phrase.get(tuple(group[0] for group in groups[start : start + length] if group))
-            if concepts:
-                return length, frozenset(stem for concept in concepts for stem in self.concepts[concept])
-        return 0, frozenset()
 
     def is_common(self, word: str) -> bool:
         """Whether ``word`` is a word of the glossary (so a capitalised one is a title, not a name)."""
@@ -84,7 +70,6 @@ def parse(text: str, origin: str = "glossary") -> Glossary:
     """
     concepts: dict[str, frozenset[str]] = {}
     by_stem: dict[str, list[str]] = {}
-    by_phrase: dict[tuple[str, ...], list[str]] = {}
     words: set[str] = set()
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.startswith("#"):
@@ -107,19 +92,10 @@ def parse(text: str, origin: str = "glossary") -> Glossary:
                         words.add(entry.strip().casefold().replace("ё", "е"))
                 elif len(groups) > 1:
                     phrases.add(" ".join("|".join(group) for group in groups))
-                    key = tuple(group[0] for group in groups)
-                    if concept not in by_phrase.get(key, []):
-                        by_phrase.setdefault(key, []).append(concept)
         concepts[concept] = frozenset(stems | phrases)
         for stem in stems:
             by_stem.setdefault(stem, []).append(concept)
-    return Glossary(
-        concepts,
-        {stem: tuple(ids) for stem, ids in by_stem.items()},
-        frozenset(words),
-        {key: tuple(ids) for key, ids in by_phrase.items()},
-        max((len(key) for key in by_phrase), default=0),
-    )
+    return Glossary(concepts, {stem: tuple(ids) for stem, ids in by_stem.items()}, frozenset(words))
 
 
 @functools.lru_cache(maxsize=1)

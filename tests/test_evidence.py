@@ -135,34 +135,6 @@ def test_question_words_carry_their_glossary_translations():
     assert any(stem.startswith("председател") for stem in stems)
 
 
-@pytest.mark.parametrize(
-    ("question", "expected"),
-    [
-        ("Who took part in the meeting?", "участ"),  # "took part": a phrase of the glossary, not two words
-        ("What did the akim say about artificial intelligence?", "интеллект"),
-        ("Қандай жасанды интеллект жобалары бар?", "интеллект"),
-    ],
-)
-def test_a_phrase_of_the_glossary_in_a_question_is_one_word_with_its_translations(question, expected):
-    profile = profile_question(question)
-    phrases = [group for group in profile.words if " " in group[0]]
-    assert len(phrases) == 1, profile.words
-    assert any(expected in stem for stem in phrases[0])
-    assert profile.portable[profile.words.index(phrases[0])]  # it can be found in a text of another language
-
-
-def test_the_longest_glossary_phrase_is_taken():
-    terms = parse("ai\tискусственный интеллект\tжасанды интеллект\tartificial intelligence\n"
-                  "agi\tобщий искусственный интеллект\tжалпы жасанды интеллект\tgeneral artificial intelligence\n")  # fmt: skip
-    from assistant.keywords import analyze_words
-
-    groups = analyze_words("general artificial intelligence today", "en", query=True)
-    length, stems = terms.phrase_at(groups, 0)
-    assert length == 3 and any("общ" in stem for stem in stems)
-    assert terms.phrase_at(groups, 1)[0] == 2
-    assert terms.phrase_at(groups, 3) == (0, frozenset())
-
-
 def _passage(text: str, region: str = "", lang: str = "ru", similarity: float = 0.8) -> Passage:
     return Passage(1, similarity, "d#0", "d.txt", text, Citation("t", "", region, "regional_response", lang, ""), "", 0, len(text), similarity)
 
