@@ -148,7 +148,7 @@ class DocumentRecord(Cited):
 
     def to_dict(self) -> dict:
         """The flat form the manifest stores: ``doc_id``, ``content_hash``, the citation's fields, ``chunks``."""
-        return {"doc_id": self.doc_id, "content_hash": self.content_hash, **self.citation.to_dict(), "chunks": self.chunks}
+        return plain(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> DocumentRecord:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,7 +184,7 @@ class _Topic:
     def best(self, label: str, filters: dict[str, object]) -> tuple[RegionFinding | None, bool]:
         """The group's finding (``None`` when nothing is relevant), and whether it had any passage."""
         passages = self.searcher.search(self.question, k=OVERVIEW_PASSAGES, filters=filters, vector=self.vector)
-        finding = _finding(self.searcher, label, passages, self.vector, self.lang, self.threshold, list(self.words))
+        finding = _finding(self.searcher, label, passages, self.vector, self.lang, self.threshold, self.words)
         return finding, bool(passages)
 
     @property
@@ -247,7 +247,7 @@ def _finding(
     vector: np.ndarray,
     lang: str,
     threshold: float,
-    words: list[tuple[str, ...]],
+    words: Sequence[tuple[str, ...]],
 ) -> RegionFinding | None:
     """The best quote among ``passages`` that passes the relevance rule, or ``None``.
 
@@ -310,7 +310,7 @@ def relevant(similarity: float, share: float, threshold: float) -> bool:
     return similarity >= threshold + MEANING_MARGIN
 
 
-def word_share(words: list[tuple[str, ...]], text: str, lang: str = "") -> float:
+def word_share(words: Sequence[tuple[str, ...]], text: str, lang: str = "") -> float:
     """The share of the question's words that ``text`` contains, 0 for a question without words.
 
     ``words`` come from :func:`assistant.keywords.analyze_words` (stop words dropped, stemmed,

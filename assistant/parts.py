@@ -179,6 +179,7 @@ def embed_reusing(
         if digest not in old:
             to_embed.setdefault(digest, text)
     order = list(to_embed)
+    logger.info("embedding %d new %s", len(order), stage)
     done = 0
 
     def advance(count: int) -> None:
@@ -243,16 +244,15 @@ class VectorPart:
 
     def update(self, rows: BuildRows, previous: PreviousBuild | None, old: DenseVectors | None) -> Updated:
         """Reuse the vector of every text the same model embedded before; embed the others."""
+        reuse = previous is not None and previous.same_model and old is not None
         reusable: dict[str, int] = {}
-        if previous is not None and previous.same_model and old is not None:
-            for row, chunk in enumerate(previous.chunks):
+        if reuse:
+            for row, chunk in enumerate(previous.chunks):  # type: ignore[union-attr]
                 reusable.setdefault(chunk.embed_hash, row)
         items = [(chunk.embed_hash, rows.texts.get(chunk.embed_hash, "")) for chunk in rows.chunks]
-        logger.info("embedding %d new chunks", len({digest for digest, _ in items} - reusable.keys()))
         vectors, embedded = embed_reusing(items, reusable, old.vectors if old is not None else None, rows, "chunks")
         spec = vector_index.planned(len(vectors), rows.settings)
-        same_model = previous is not None and previous.same_model and old is not None
-        centroids = vector_index.reusable_centroids(old.faiss_index, spec) if same_model else None  # type: ignore[union-attr]
+        centroids = vector_index.reusable_centroids(old.faiss_index, spec) if reuse else None  # type: ignore[union-attr]
         return Updated(self.indexed(vectors, spec, centroids), embedded)
 
     @staticmethod
@@ -487,18 +487,19 @@ class DuplicatePart:
             by_doc.setdefault(chunk.doc_id, []).append(chunk)
         documents = sorted(rows.documents.values(), key=lambda record: record.doc_id)
         signatures: dict[str, np.ndarray] = {}
+        signed = 0
         for record in documents:
             if record.doc_id in kept and previous is not None and previous.unchanged(record):
                 signatures[record.doc_id] = np.asarray(kept[record.doc_id], dtype=np.uint64)
             else:
                 signatures[record.doc_id] = signature(indexed_text(by_doc.get(record.doc_id, [])))
+                signed += 1
         groups = duplicate_groups(
             signatures,
             threshold=THRESHOLD,
             dates={record.doc_id: record.date for record in documents},
             sources={record.doc_id: record.source for record in documents},
         )
-        signed = len(documents) - sum(record.doc_id in kept and previous.unchanged(record) for record in documents)  # type: ignore[union-attr]
         logger.info("signed %d documents; %d groups of duplicates", signed, len(groups))
         doc_ids = tuple(record.doc_id for record in documents)
         matrix = np.zeros((len(doc_ids), parameters["num_perm"]), dtype=np.uint64)

@@ -16,7 +16,7 @@ from assistant.errors import AssistantError
 from assistant.model import ANSWER_MODES
 from ui import render, texts
 from ui.chatbot import InertChatbot
-from ui.filters import BadFilter, doc_language_choices, doc_type_choices, search_filters
+from ui.filters import BadFilter, date_range, doc_language_choices, doc_type_choices, search_filters
 from ui.handlers import bind
 from ui.service import Service, error_message
 from ui.texts import text
@@ -92,14 +92,7 @@ def add(service: Service, ui_lang: gr.Radio) -> ChatTab:
                 label=text(lang, "filter_region"),
                 elem_id="filter-region",
             )
-            date_from = gr.Textbox(
-                "", label=text(lang, "filter_date_from"), placeholder="2025-09-01", max_lines=1,
-                elem_id="filter-date-from",
-            )  # fmt: skip
-            date_to = gr.Textbox(
-                "", label=text(lang, "filter_date_to"), placeholder="2025-12-31", max_lines=1,
-                elem_id="filter-date-to",
-            )  # fmt: skip
+            date_from, date_to = date_range(lang, "filter")
             doc_langs = gr.CheckboxGroup(
                 doc_language_choices(lang), label=text(lang, "filter_lang"), elem_id="filter-lang"
             )

@@ -59,3 +59,19 @@ def doc_type_choices(lang: str) -> list[tuple[str, str]]:
 def doc_language_choices(lang: str) -> list[tuple[str, str]]:
     """Document languages as (name in the interface language, code)."""
     return [(texts.doc_language_label(lang, code), code) for code in LANGUAGES]
+
+
+def date_range(lang: str, id_prefix: str):
+    """The "from" and "to" date inputs of a filter form (``<id_prefix>-date-from``, ``-date-to``),
+    made inside the current Gradio layout."""
+    import gradio as gr
+
+    date_from = gr.Textbox(
+        "", label=text(lang, "filter_date_from"), placeholder="2025-09-01", max_lines=1,
+        elem_id=f"{id_prefix}-date-from",
+    )  # fmt: skip
+    date_to = gr.Textbox(
+        "", label=text(lang, "filter_date_to"), placeholder="2025-12-31", max_lines=1,
+        elem_id=f"{id_prefix}-date-to",
+    )  # fmt: skip
+    return date_from, date_to

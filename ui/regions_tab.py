@@ -12,7 +12,7 @@ from gradio.blocks import Block
 from assistant.errors import AssistantError
 from assistant.overview import regions_overview
 from ui import render, texts
-from ui.filters import BadFilter, doc_type_choices, search_filters
+from ui.filters import BadFilter, date_range, doc_type_choices, search_filters
 from ui.handlers import bind
 from ui.service import Service, error_message
 from ui.texts import text
@@ -81,14 +81,7 @@ def add(service: Service, ui_lang: gr.Radio) -> RegionsTab:
             doc_types = gr.CheckboxGroup(
                 doc_type_choices(lang), label=text(lang, "filter_doc_type"), elem_id="regions-doc-type"
             )
-            date_from = gr.Textbox(
-                "", label=text(lang, "filter_date_from"), placeholder="2025-09-01", max_lines=1,
-                elem_id="regions-date-from",
-            )  # fmt: skip
-            date_to = gr.Textbox(
-                "", label=text(lang, "filter_date_to"), placeholder="2025-12-31", max_lines=1,
-                elem_id="regions-date-to",
-            )  # fmt: skip
+            date_from, date_to = date_range(lang, "regions")
         # Rendered by ui.render.regions_html: document text arrives escaped.
         result = gr.HTML("", js_on_load=None, elem_id="regions-result")
     view, inputs = bind(regions_view, service), [question, doc_types, date_from, date_to, ui_lang]
