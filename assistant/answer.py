@@ -22,6 +22,7 @@ from assistant.config import Settings
 from assistant.errors import InvalidQuery
 from assistant.evidence import (
     FEATURES,
+    REQUIRED_TYPES,
     Candidate,
     QuestionProfile,
     profile_question,
@@ -282,7 +283,8 @@ class Weighing:
     ``candidates[i]`` is a sentence of ``quotable[candidates[i].passage]``, ``features[i]`` its
     row of :data:`assistant.evidence.FEATURES` and ``scores[i]`` its ranking score, ``-inf``
     where the answer may not quote it: a sentence of another region's document than the one the
-    question names. ``best`` is the top-ranked candidate that may be quoted and ``probability``
+    question names, or one without a number or a date when the question asks for one
+    (:data:`assistant.evidence.REQUIRED_TYPES`). ``best`` is the top-ranked candidate that may be quoted and ``probability``
     the probability that it answers the question.
     """
 
@@ -358,6 +360,9 @@ def weigh(
         if profile.regions:
             foreign = (features[:, _MISMATCH] >= 1) & (features[:, _MATCH] <= 0)
             scores = np.where(foreign, -np.inf, scores).astype(np.float32)
+        if profile.answer_type in REQUIRED_TYPES:
+            # "Сколько…?", "When…?": a sentence without a number or a date does not answer it.
+            scores = np.where(features[:, _OFFERED] > 0, scores, -np.inf).astype(np.float32)
         if np.isfinite(scores).any():
             best = int(np.argmax(scores))
             probability = model.probability(features[best], scores, best)
@@ -368,6 +373,7 @@ def weigh(
 
 
 _MATCH, _MISMATCH = FEATURES.index("region_match"), FEATURES.index("region_mismatch")
+_OFFERED = FEATURES.index("type_offered")
 
 
 @functools.lru_cache(maxsize=8)

@@ -36,6 +36,7 @@ __all__ = [
     "FEATURES",
     "Candidate",
     "QuestionProfile",
+    "REQUIRED_TYPES",
     "months_of",
     "name_key",
     "names_of",
@@ -48,6 +49,10 @@ __all__ = [
 
 PERSON, NUMBER, DATE, NAME, PLACE, OTHER = "person", "number", "date", "name", "place", "other"
 ANSWER_TYPES = (PERSON, NUMBER, DATE, NAME, PLACE, OTHER)
+# The answer types a sentence must hold to answer at all. A number or a date is found reliably in
+# any language; a person, a name or a place may be written in ways the patterns miss (a lone
+# surname, an unquoted title), so for those the evidence is weighed, not required.
+REQUIRED_TYPES = (NUMBER, DATE)
 MIN_QUOTE_CHARS = 25  # headings and list stubs ("Глава 1.", "2) и др.") are not answers
 
 # The row :func:`sentence_features` computes for a candidate sentence, in this order. The
@@ -156,7 +161,9 @@ _MONTHS = (
     r"|january|february|march|april|may|june|july|august|september|october|november|december"
 )
 _DATES = re.compile(
-    rf"\b(?:{_MONTHS})|\b(?:19|20)\d\d\b|\b\d{{1,2}}\.\d{{1,2}}\.\d{{2,4}}\b"
+    rf"\b\d{{1,2}}\s+(?:{_MONTHS})|\b(?:{_MONTHS})(?:\s+\d{{1,2}}\b)?|\b(?:19|20)\d\d\b|\b\d{{1,2}}\.\d{{1,2}}\.\d{{2,4}}\b"
+    # Earlier years: with their word or preposition ("в 1473 году", "1864 жылы", "in 1543").
+    r"|\b1\d{3}\s*(?:год\w*|гг?\.|жыл\w*|ж\.)|\b(?:in|since|until|by|from|в|с|до|к)\s+1\d{3}\b"
     r"|\b(?:квартал\w*|полугоди\w*|тоқсан\w*|жартыжылды\w*|quarter\w*|half[- ]year)"
     r"|\bконц[ае]\s+(?:года|месяца|недели)|\bжыл\s+соңы\w*|\bend\s+of\s+the\s+(?:year|month)"
     r"|\b(?:ежегодно|ежемесячно|еженедельно|annually|monthly|weekly|жыл\s+сайын|ай\s+сайын)\b"

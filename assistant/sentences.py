@@ -57,7 +57,18 @@ def _blocks(text: str) -> list[tuple[int, int]]:
 def _razdel(block: str) -> list[tuple[int, int]]:
     from razdel import sentenize
 
-    return [(piece.start, piece.stop) for piece in sentenize(block)]
+    spans = []
+    for piece in sentenize(block):
+        start = piece.start
+        for code_end in _CODE_THEN_SENTENCE.finditer(block, piece.start, piece.stop):
+            spans.append((start, code_end.start() + 1))
+            start = code_end.end()
+        spans.append((start, piece.stop))
+    return spans
+
+
+# razdel reads "5G." as an initial and runs on into the next sentence ("… станций 5G. Проект …").
+_CODE_THEN_SENTENCE = re.compile(r"(?<=\d[A-Za-zА-Яа-я])\.\s+(?=[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ«\"])")
 
 
 def _sentencex(block: str, lang: str) -> list[tuple[int, int]]:

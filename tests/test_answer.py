@@ -112,6 +112,10 @@ def test_follow_up_question_is_answered_from_the_earlier_topic(searcher):
             ["The akim, Mr. A. Shakharov, chaired the meeting on Sept. 10.", "It was held in Aktobe."],
         ),
         ("Заголовок\n\nПервый абзац здесь. Второй абзац.", ["Заголовок", "Первый абзац здесь.", "Второй абзац."]),
+        (  # a code such as "5G" before the full stop is not an initial
+            "В 2026 году установят 120 базовых станций 5G. Проект «Smart Astana» объединит службы.",
+            ["В 2026 году установят 120 базовых станций 5G.", "Проект «Smart Astana» объединит службы."],
+        ),
     ],
 )
 def test_sentences_respect_abbreviations_initials_numbers_and_paragraphs(text, expected):

@@ -112,6 +112,23 @@ def test_another_region_s_number_is_not_given_for_the_region_asked(searcher):
 @pytest.mark.parametrize(
     "question",
     [
+        "Сколько стоит проект «Smart Astana»?",  # the project is there, its cost is not
+        "When will the Smart Astana platform be launched?",
+        "Когда к интернету подключат сёла Павлодарской области?",  # 46 villages, by the end of 2026: the date is there
+    ],
+)
+def test_a_question_asking_for_a_number_or_a_date_is_answered_only_by_a_sentence_with_one(searcher, question):
+    reply = ask(searcher, question)
+    if "Павлодар" in question:
+        assert reply.found and "До конца 2026 года" in reply.quotes[0].text, reply.text
+    else:
+        assert not reply.found, reply.text
+        assert reply.related and reply.related[0].doc_id == "astana.txt"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
         "Какая погода будет завтра в Астане?",
         "What's the weather forecast for Astana tomorrow?",
         "Бешбармак қалай дайындалады?",
