@@ -186,6 +186,12 @@ def test_proxy_mode_trusts_its_headers_only_when_named(tmp_path):
     assert access.identity(nobody) is None  # reading needs a login: the request is refused
 
 
+def test_proxy_mode_beyond_loopback_starts_with_a_warning(tmp_path, caplog):
+    access = Access(Settings(index_dir=tmp_path / "index", proxy_user_header="X-Forwarded-User"))
+    check_exposure(access, "0.0.0.0")  # editing needs the proxy's editor groups: not open
+    assert "only the proxy may reach this port" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("host", "loopback"),
     [("127.0.0.1", True), ("127.8.0.1", True), ("::1", True), ("[::1]", True), ("localhost", True),

@@ -214,10 +214,17 @@ def is_loopback(host: str) -> bool:
 def check_exposure(access: Access, host: str, *, allow_open_editing: bool = False) -> None:
     """Refuse to serve an open corpus beyond this machine unless the operator said so.
 
+    In proxy mode beyond loopback it warns that only the proxy may reach the port.
+
     Raises:
         AssistantError: ``host`` is not loopback, anyone could change the corpus (no users, no
             proxy mode) and ``allow_open_editing`` is false; one line saying what to run.
     """
+    if access.proxy is not None and not is_loopback(host):
+        logger.warning(
+            "trusting the %s header on %s: only the proxy may reach this port, or anyone can claim any name",
+            access.proxy.user, host,
+        )  # fmt: skip
     if allow_open_editing or is_loopback(host) or not access.editing_open:
         return
     raise AssistantError(
