@@ -10,7 +10,7 @@ from pathlib import Path
 from assistant.errors import AssistantError
 
 ENV_PREFIX = "ASSISTANT_"
-from assistant.model import ANSWER_MODES, SEARCH_MODES
+from assistant.model import ANSWER_MODES, READ_ACCESS, SEARCH_MODES
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,18 @@ class Settings:
         llm_passages: the best retrieved passages given to the model (each costs prompt time).
         malloc_trim_seconds: ``assistant serve`` hands glibc's free heap pages back this often
             (0: never; see :mod:`assistant.tools.allocator`).
+        read_access: ``open`` (anyone who reaches the web chat may ask and search) or ``login``
+            (only users of the users file, or of the proxy, may). Changing the corpus always
+            needs an editor once a user exists (docs/security.md, "Roles and logins").
+        users_file: the users file of ``assistant users`` (names, roles, salted argon2 hashes);
+            ``None``: ``users.json`` beside the index folder (see :attr:`users_path`).
+        proxy_user_header: a request header naming the user a reverse proxy signed in, e.g.
+            ``X-Forwarded-User``; empty (the default): no proxy mode. Set it only behind a proxy
+            that removes this header from what clients send, or anyone can claim any name.
+        proxy_groups_header: a header listing that user's groups (or role), separated by commas
+            or spaces, e.g. ``X-Forwarded-Groups``.
+        proxy_editor_groups: the groups, comma-separated, whose members are editors; the other
+            users the proxy names are readers.
     """
 
     corpus_dir: Path = Path("corpus")
@@ -94,6 +106,11 @@ class Settings:
     llm_max_tokens: int = 200
     llm_passages: int = 3
     malloc_trim_seconds: float = 60.0
+    read_access: str = "open"
+    users_file: Path | None = None
+    proxy_user_header: str = ""
+    proxy_groups_header: str = ""
+    proxy_editor_groups: str = ""
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 32:
@@ -125,6 +142,10 @@ class Settings:
             raise AssistantError("llm_max_tokens must be at least 16 and llm_passages at least 1")
         if self.max_file_mb <= 0:
             raise AssistantError(f"max_file_mb must be positive, got {self.max_file_mb}")
+        if self.read_access not in READ_ACCESS:
+            raise AssistantError(f"read_access must be one of {', '.join(READ_ACCESS)}, got {self.read_access!r}")
+        if self.proxy_groups_header and not self.proxy_user_header:
+            raise AssistantError("proxy_groups_header needs proxy_user_header (ASSISTANT_PROXY_USER_HEADER)")
         if not 0 <= self.malloc_trim_seconds < float("inf"):  # also refuses nan
             raise AssistantError(
                 f"malloc_trim_seconds must be a number of seconds, 0 or more (0: never trim), got {self.malloc_trim_seconds}"
@@ -147,10 +168,15 @@ class Settings:
                 continue
             values[spec.name] = _parse(spec.name, raw, cls.__dataclass_fields__[spec.name].default)
         values.update({key: value for key, value in overrides.items() if value is not None})
-        for key in ("corpus_dir", "index_dir", "cache_dir"):
+        for key in ("corpus_dir", "index_dir", "cache_dir", "users_file"):
             if isinstance(values.get(key), str):
                 values[key] = Path(values[key])  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def users_path(self) -> Path:
+        """The users file: :attr:`users_file`, or ``users.json`` beside the index folder."""
+        return self.users_file if self.users_file is not None else self.index_dir.absolute().parent / "users.json"
 
     @property
     def llm_configured(self) -> bool:
@@ -170,7 +196,7 @@ def _parse(name: str, raw: str, default: object) -> object:
             return int(raw)
         if isinstance(default, float):
             return float(raw)
-        if isinstance(default, Path) or name.endswith("_dir"):
+        if isinstance(default, Path) or name.endswith(("_dir", "_file")):
             return Path(raw).expanduser()
     except ValueError as error:
         raise AssistantError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid value: {error}") from None

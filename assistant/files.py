@@ -48,22 +48,24 @@ def sync_directory(path: str | Path) -> None:
         os.close(descriptor)
 
 
-def write_atomically(path: str | Path, data: bytes | str) -> None:
+def write_atomically(path: str | Path, data: bytes | str, *, mode: int | None = None) -> None:
     """Replace ``path`` by a file holding ``data``, or leave it as it was.
 
     The temporary file sits in the same folder (a rename is atomic only within one file
     system) and has a dot name that corpus walkers skip if a crash leaves it behind. The new file keeps the permissions of the one it replaces (0644 when there was
-    none), not ``mkstemp``'s private 0600. Text is written as UTF-8.
+    none), not ``mkstemp``'s private 0600, unless ``mode`` is given: then it has exactly those
+    permissions from its first byte on (the users file's 0600). Text is written as UTF-8.
     """
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)  # reopened by name below: ``open`` is the one way this module writes
     try:
-        try:
-            mode = path.stat().st_mode & 0o777
-        except FileNotFoundError:
-            mode = 0o644
+        if mode is None:
+            try:
+                mode = path.stat().st_mode & 0o777
+            except FileNotFoundError:
+                mode = 0o644
         os.chmod(temporary, mode)
         with open(temporary, "wb") as out:
             out.write(payload)

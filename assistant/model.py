@@ -21,6 +21,8 @@ __all__ = [
     "FALLBACK_REASONS",
     "LANGUAGES",
     "NOT_FOUND_REASONS",
+    "READ_ACCESS",
+    "ROLES",
     "SEARCH_MODES",
     "SECTION_PART_CHARS",
     "SECTION_SEPARATOR",
@@ -54,6 +56,10 @@ FALLBACK_REASONS = (
 # Files the corpus may hold, by suffix (lower case); a file's metadata may sit beside it in a sidecar.
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".html", ".htm", ".pdf")
 SIDECAR_SUFFIX = ".meta.yaml"
+# Who may do what in the web chat: a reader asks and searches; an editor also changes the corpus.
+ROLES = ("reader", "editor")
+# Whether reading (chat, search, regions) is open to anyone who reaches the server or needs a login.
+READ_ACCESS = ("open", "login")
 
 SECTION_SEPARATOR = " › "  # between the parts of a hierarchical section title
 SECTION_PART_CHARS = 120  # each part of a hierarchical section title is cut to about this length

@@ -91,7 +91,7 @@ def test_assistant_serve_caps_arenas_before_it_loads_the_app(monkeypatch):
     calls: list[str] = []
     monkeypatch.setattr(allocator, "limit_malloc_arenas", lambda: calls.append("cap"))
     monkeypatch.setattr(allocator, "trim_free_memory_every", lambda seconds: calls.append(f"trim every {seconds:g} s"))
-    monkeypatch.setattr(ui.app, "serve", lambda settings, host, port: calls.append(f"serve {host}:{port}"))
+    monkeypatch.setattr(ui.app, "serve", lambda settings, host, port, **options: calls.append(f"serve {host}:{port}"))
     monkeypatch.delenv("ASSISTANT_MALLOC_TRIM_SECONDS", raising=False)
     assert cli.main(["serve", "--port", "7999"]) == 0
     assert calls == ["cap", "trim every 60 s", "serve 127.0.0.1:7999"]
@@ -152,7 +152,7 @@ def test_assistant_serve_with_a_bad_trim_interval_says_so_and_does_not_start(mon
     import ui.app
     from ui import cli
 
-    monkeypatch.setattr(ui.app, "serve", lambda settings, host, port: pytest.fail("the server started"))
+    monkeypatch.setattr(ui.app, "serve", lambda settings, host, port, **options: pytest.fail("the server started"))
     monkeypatch.setenv("ASSISTANT_MALLOC_TRIM_SECONDS", "soon")
     assert cli.main(["serve", "--port", "7999"]) == 1
     assert "ASSISTANT_MALLOC_TRIM_SECONDS='soon' is not a valid value" in capsys.readouterr().err

@@ -18,10 +18,12 @@ from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.retrieval import Searcher
 from ui import chat_tab, documents_tab, regions_tab, render, texts, uploads
+from ui.access import Access, check_exposure
 from ui.chat_tab import ChatTab
 from ui.chatbot import InertChatbot
 from ui.documents_tab import DocumentsTab
 from ui.handlers import bind
+from ui.login import login_redirect, login_routes
 from ui.regions_tab import RegionsTab
 from ui.service import Service
 from ui.texts import text
@@ -64,13 +66,16 @@ CSS = """
 """
 
 
-def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blocks:
+def build_app(settings: Settings, *, searcher: Searcher | None = None, access: Access | None = None) -> gr.Blocks:
     """The web chat for ``settings.index_dir``, with uploads into ``settings.corpus_dir``.
 
     Args:
         settings: index and corpus folders, model, answer thresholds.
         searcher: an open :class:`Searcher` to use (default: one opened on ``settings.index_dir``
             at the first request that needs it, so the app also starts before any index exists).
+        access: who may read and who may change the corpus (default: the rules of ``settings``).
+            Launch with ``launch_options(access)`` (the same object), as :func:`serve` does, or no
+            one is known to be an editor once a user exists.
 
     Returns:
         The Gradio app (not launched): call ``.launch(**launch_options())`` or use :func:`serve`.
@@ -82,7 +87,7 @@ def build_app(settings: Settings, *, searcher: Searcher | None = None) -> gr.Blo
     Sets ``GRADIO_ANALYTICS_MAX_EVENTS`` and ``GRADIO_ANALYTICS_CACHE_FREQUENCY`` in this process's
     environment where unset (:data:`GRADIO_ANALYTICS`), for this and later Gradio queues.
     """
-    service, lang = Service(settings, searcher), texts.DEFAULT_LANGUAGE
+    service, lang = Service(settings, searcher, access), texts.DEFAULT_LANGUAGE
     # delete_cache: uploads wait in Gradio's temporary folder only until they are copied into the corpus.
     with gr.Blocks(title=text(lang, "title"), analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         header = _add_header(lang)
@@ -142,10 +147,13 @@ def search(service: Service, question: str, k: int = 5, filters: dict | None = N
     return [render.passage_record(passage) for passage in passages]
 
 
-def launch_options() -> dict:
+def launch_options(access: Access | None = None) -> dict:
     """Keyword arguments for ``Blocks.launch``: system fonts only (nothing fetched from the internet),
-    no stack traces to users, upload size limit, threads sized for a small CPU, sessions kept capped."""
-    return {
+    no stack traces to users, upload size limit, threads sized for a small CPU, sessions kept capped;
+    with ``access`` (the app's, given to :func:`build_app`), its rules on every request: who the
+    visitor is (``gr.Request.username``), the ``/login`` and ``/logout`` pages unless a proxy signs
+    users in, and a browser sent to ``/login`` where reading needs one."""
+    return _access_options(access) | {
         "theme": gr.themes.Default(font=list(SYSTEM_FONTS), font_mono=list(MONO_FONTS)),
         "css": CSS,
         "show_error": False,
@@ -157,17 +165,33 @@ def launch_options() -> dict:
     }
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, *, allow_open_editing: bool = False) -> None:
     """Start the web chat and block until it is stopped (Ctrl+C).
 
     Args:
-        settings: index and corpus folders, model and thresholds.
+        settings: index and corpus folders, model and thresholds, who may read and edit.
         host: address to listen on (``0.0.0.0`` to accept other machines).
         port: TCP port.
+        allow_open_editing: serve beyond loopback although anyone could change the corpus.
+
+    Raises:
+        AssistantError: ``host`` is not loopback and editing would be open (no users, no proxy
+            mode) without ``allow_open_editing``; a damaged users file.
     """
+    access = Access(settings)
+    check_exposure(access, host, allow_open_editing=allow_open_editing)
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    demo = build_app(settings)
-    demo.launch(server_name=host, server_port=port, **launch_options())
+    demo = build_app(settings, access=access)
+    demo.launch(server_name=host, server_port=port, **launch_options(access))
+
+
+def _access_options(access: Access | None) -> dict:
+    if access is None:
+        return {}
+    if access.proxy is not None:
+        return {"auth_dependency": access.identity}
+    routes = {"routes": login_routes(access), "exception_handlers": {401: login_redirect}}
+    return {"auth_dependency": access.identity, "app_kwargs": routes}
 
 
 def _add_header(lang: str) -> Header:

@@ -1,4 +1,4 @@
-"""Command line: the ``assistant`` command (build, search, ask, regions, eval, fetch, serve, llm-model), thin over the Python API.
+"""Command line: the ``assistant`` command (build, search, ask, regions, eval, fetch, serve, users, llm-model), thin over the Python API.
 
 It lives in ``ui`` beside the web chat: both are the outer layer, and the core never imports them."""
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.errors import AssistantError
-from assistant.model import SEARCH_MODES
+from assistant.model import ROLES, SEARCH_MODES
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,35 @@ def _add_other_commands(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     serve.add_argument("--index", type=Path, help="index folder (default: index)")
     serve.add_argument("--corpus", type=Path, help="corpus folder that uploads go to (default: corpus)")
+    serve.add_argument(
+        "--allow-open-editing", action="store_true",
+        help="serve beyond 127.0.0.1 although no user exists, so anyone may change the corpus",
+    )  # fmt: skip
     serve.set_defaults(command=_serve)
+    _add_users_command(commands)
+
+
+def _add_users_command(commands: argparse._SubParsersAction) -> None:
+    """users add / list / remove: who may sign in to the web chat, as a reader or an editor."""
+    users = commands.add_parser(
+        "users", help="who may sign in to the web chat: add, list, remove (passwords are stored as salted hashes)"
+    )
+    users.add_argument("--users-file", type=Path, help="the users file (default: users.json beside the index folder)")
+    users.add_argument("--index", type=Path, help="index folder, to find the default users file (default: index)")
+    actions = users.add_subparsers(required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add a user; the password is asked for (or read from the first line of stdin)")
+    add.add_argument("name", help="letters, digits and . _ @ -, at most 64 characters")
+    add.add_argument(
+        "--role", required=True, choices=ROLES, help="reader: ask and search; editor: also change the corpus"
+    )
+    add.add_argument("--replace", action="store_true", help="give an existing user this role and a new password")
+    add.set_defaults(command=_users_add)
+    listing = actions.add_parser("list", help="list the users and their roles (never the hashes)")
+    listing.add_argument("--json", action="store_true", help="one JSON object per user")
+    listing.set_defaults(command=_users_list)
+    remove = actions.add_parser("remove", help="remove a user: their sessions end at once")
+    remove.add_argument("name")
+    remove.set_defaults(command=_users_remove)
 
 
 def _add_filters(command: argparse.ArgumentParser) -> None:
@@ -367,8 +395,58 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env(index_dir=args.index, corpus_dir=args.corpus)
     trim_free_memory_every(settings.malloc_trim_seconds)
-    serve(settings, host=args.host, port=args.port)
+    serve(settings, host=args.host, port=args.port, allow_open_editing=args.allow_open_editing)
     return 0
+
+
+def _users_file(args: argparse.Namespace) -> Path:
+    from assistant.config import Settings
+
+    return Settings.from_env(index_dir=args.index, users_file=args.users_file).users_path
+
+
+def _users_add(args: argparse.Namespace) -> int:
+    from assistant.users import add_user, check_name
+
+    path = _users_file(args)
+    check_name(args.name)  # before asking for a password
+    user = add_user(path, args.name, args.role, _read_password(args.name), replace=args.replace)
+    print(f"{user.name}: {user.role} -> {path}")
+    return 0
+
+
+def _users_list(args: argparse.Namespace) -> int:
+    from assistant.users import read_users
+
+    path = _users_file(args)
+    users = read_users(path)
+    for user in users.values():
+        print(json.dumps({"name": user.name, "role": user.role}) if args.json else f"{user.name}\t{user.role}")
+    if not users and not args.json:
+        print(f"no users in {path}: the web chat lets anyone change the corpus (on 127.0.0.1 only)", file=sys.stderr)
+    return 0
+
+
+def _users_remove(args: argparse.Namespace) -> int:
+    from assistant.users import remove_user
+
+    path = _users_file(args)
+    user = remove_user(path, args.name)
+    print(f"removed {user.name} ({user.role}) from {path}")
+    return 0
+
+
+def _read_password(name: str) -> str:
+    """A new password: asked twice at a terminal, else the first line of stdin. Never a command-line argument,
+    which other users of the machine can read in the process list and the shell keeps in its history."""
+    import getpass
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {name}: ")
+        if getpass.getpass("the same again: ") != password:
+            raise AssistantError("the two passwords differ: nothing was changed")
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def _print_passage(label: str, passage, quoted: Sequence[tuple[int, int]] = (), *, whole: bool = False) -> None:

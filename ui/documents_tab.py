@@ -14,6 +14,7 @@ from assistant.build import build_index
 from assistant.errors import AssistantError, BuildInProgress
 from assistant.regions import canonical_region
 from ui import render, texts, uploads
+from ui.access import Access, require_editor
 from ui.filters import doc_language_choices, doc_type_choices
 from ui.handlers import bind
 from ui.service import Service, error_message
@@ -32,6 +33,7 @@ class DocumentsTab:
     table: gr.Dataframe
     refresh: gr.Button
     upload_heading: gr.Markdown
+    access_note: gr.Markdown
     files: gr.File
     metadata_box: gr.Accordion
     upload_doc_type: gr.Dropdown
@@ -50,6 +52,7 @@ class DocumentsTab:
             self.table: _table(self.service, lang),
             self.refresh: gr.update(value=text(lang, "refresh")),
             self.upload_heading: f"### {text(lang, 'upload_heading')}",
+            self.access_note: _access_note(self.service.access, lang),
             self.files: gr.update(label=text(lang, "upload_label", limit=uploads.MAX_UPLOAD_MB)),
             self.metadata_box: gr.update(label=text(lang, "upload_meta")),
             self.upload_doc_type: gr.update(label=text(lang, "upload_doc_type"), choices=doc_type_choices(lang)),
@@ -83,6 +86,7 @@ def add(service: Service, ui_lang: gr.Radio, region_filter: gr.Dropdown) -> Docu
         )
         refresh = gr.Button(text(lang, "refresh"), size="sm")
         upload_heading = gr.Markdown(f"### {text(lang, 'upload_heading')}")
+        access_note = gr.Markdown(_access_note(service.access, lang), elem_id="access-note")
         files = gr.File(
             label=text(lang, "upload_label", limit=uploads.MAX_UPLOAD_MB),
             file_count="multiple",
@@ -109,8 +113,8 @@ def add(service: Service, ui_lang: gr.Radio, region_filter: gr.Dropdown) -> Docu
             rebuild_button = gr.Button(text(lang, "rebuild_button"), variant="primary", elem_id="rebuild")
         status = gr.Textbox(label=text(lang, "status"), interactive=False, lines=4, max_lines=20, elem_id="status")
     documents = DocumentsTab(
-        service, tab, totals, table, refresh, upload_heading, files, metadata_box, upload_doc_type, upload_region,
-        upload_date, upload_lang, upload_button, rebuild_button, status,
+        service, tab, totals, table, refresh, upload_heading, access_note, files, metadata_box, upload_doc_type,
+        upload_region, upload_date, upload_lang, upload_button, rebuild_button, status,
     )  # fmt: skip
     _wire(documents, ui_lang, region_filter)
     return documents
@@ -145,9 +149,16 @@ def refresh_documents(service: Service, ui_lang_value) -> tuple[str, dict, dict]
     return _totals(service, lang), _table(service, lang), gr.update(choices=service.regions(lang))
 
 
-def save_files(service: Service, paths, doc_type, region, when, doc_lang, ui_lang_value) -> tuple[str, None]:
-    """Copy the uploaded files into the corpus with their metadata; returns the status text and clears the upload."""
+def save_files(
+    service: Service, paths, doc_type, region, when, doc_lang, ui_lang_value, request: gr.Request
+) -> tuple[str, None]:
+    """Copy the uploaded files into the corpus with their metadata; returns the status text and clears the upload.
+
+    Raises:
+        gradio.Error: the request is not an editor's (:func:`ui.access.require_editor`).
+    """
     lang = texts.language(ui_lang_value)
+    require_editor(service.access, request, lang)
     if not paths:
         return text(lang, "upload_none"), None
     try:
@@ -179,9 +190,14 @@ def save_files(service: Service, paths, doc_type, region, when, doc_lang, ui_lan
     return "\n".join(lines), None
 
 
-def rebuild(service: Service, ui_lang_value, progress=gr.Progress()) -> tuple:  # noqa: B008 - how gradio injects a tracker
-    """Rebuild the index from the corpus; returns the status text and, after a build, the refreshed listing."""
+def rebuild(service: Service, ui_lang_value, request: gr.Request, progress=gr.Progress()) -> tuple:  # noqa: B008 - how gradio injects a tracker
+    """Rebuild the index from the corpus; returns the status text and, after a build, the refreshed listing.
+
+    Raises:
+        gradio.Error: the request is not an editor's (:func:`ui.access.require_editor`).
+    """
     lang = texts.language(ui_lang_value)
+    require_editor(service.access, request, lang)
 
     def report(stage: str, done: int, total: int) -> None:
         label = text(lang, "progress_chunks" if stage == "chunks" else "progress_documents")
@@ -214,6 +230,16 @@ def _rejection(rejected: uploads.UploadRejected, original: str, lang: str) -> st
         "duplicate": {"existing": rejected.existing},
     }
     return text(lang, f"reject_{rejected.reason}", **values.get(rejected.reason, {}))
+
+
+def _access_note(access: Access, lang: str) -> str:
+    """Who may change the corpus, with the sign-in and sign-out links where the app has them."""
+    if access.editing_open:
+        return ""
+    if access.proxy is not None:
+        return text(lang, "access_editors")
+    key = "access_sign_in" if access.read == "open" else "access_sign_out"
+    return f"{text(lang, 'access_editors')} {text(lang, key)}"
 
 
 def _table(service: Service, lang: str) -> dict:

@@ -11,22 +11,26 @@ from assistant.model import DocumentRecord
 from assistant.regions import canonical_region
 from assistant.retrieval import Searcher
 from ui import texts
+from ui.access import Access
 from ui.texts import text
 
 logger = logging.getLogger(__name__)
 
 
 class Service:
-    """The index the app serves: one Searcher, opened when the first index exists.
+    """The index the app serves: one Searcher, opened when the first index exists; and who may change it.
 
     Args:
         settings: index and corpus folders, model, answer thresholds.
         searcher: an open :class:`Searcher` to use (default: one opened on ``settings.index_dir`` at
             the first request that needs it, so the app also starts before any index exists).
+        access: who may read and who may change the corpus (default: the rules of ``settings``);
+            every handler that changes the corpus calls ``ui.access.require_editor(service.access, ...)``.
     """
 
-    def __init__(self, settings: Settings, searcher: Searcher | None = None) -> None:
+    def __init__(self, settings: Settings, searcher: Searcher | None = None, access: Access | None = None) -> None:
         self.settings = settings
+        self.access = access if access is not None else Access(settings)
         self._searcher = searcher
         self._lock = threading.Lock()
 
