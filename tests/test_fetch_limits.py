@@ -5,6 +5,7 @@ written, and the other listed pages are still fetched."""
 from __future__ import annotations
 
 import gzip
+import logging
 import socket
 import time
 import tracemalloc
@@ -25,6 +26,7 @@ from .test_fetch import (  # noqa: F401 - site is the loopback web site fixture
     Route,
     news_page,
     running_site,
+    sidecar_of,
     site,
     sources,
     text_of,
@@ -366,6 +368,27 @@ def test_a_retry_never_outlives_the_urls_time(tmp_path, site):
 
     assert result.reason == "HTTP 503 Service Unavailable; no time left to try again within 2 s"
     assert time.monotonic() - started < 1.5
+
+
+# ---------------------------------------------------------------------------------------------
+# What a page says about itself
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_two_megabyte_title_is_cut_in_the_sidecar(tmp_path, site, caplog):
+    huge = "Послание " * 230_000  # 2 million characters
+    body = "".join(f"<p>{paragraph}</p>" for paragraph in ARTICLE)
+    url = site.page("/title", f"<html><head><title>{huge}</title></head><body><article>{body}</article></body></html>")
+
+    with caplog.at_level(logging.WARNING, logger="assistant.tools.fetch"):
+        (result,) = fetch(tmp_path, sources(tmp_path, f"other\t{url}")).results
+
+    assert result.status == "written"
+    title = sidecar_of(tmp_path, result)["title"]
+    assert len(title) <= 500 and title.startswith("Послание Послание") and title.endswith("…")
+    assert ARTICLE[0] in text_of(tmp_path, result)
+    assert (tmp_path / "corpus" / (result.path + ".meta.yaml")).stat().st_size < 2000
+    assert "the page's title has" in caplog.text
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 from assistant import files
 from assistant.errors import AssistantError, DocumentError
-from assistant.metadata import detect_language, make_date, one_line
+from assistant.metadata import detect_language, make_date, one_line, shorten
 from assistant.model import DOC_TYPES, SIDECAR_SUFFIX, Citation, Cited
 from assistant.tools.download import Download, Downloader, DownloadError, DownloadLimits, ascii_url, origin
 
@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 FETCHED_FOLDER = "fetched"  # inside the corpus folder
 STATE_FILE = ".fetch-state.json"  # a hidden file: the corpus walker skips it
 STATE_FORMAT = 1
+# A page's own title, author and site name are cut to this many characters: the sidecar keeps them,
+# and every answer citing the page resends them (a hostile page can hold a 2 MB <title>).
+MAX_PAGE_FIELD_CHARS = 500
 DISTRIBUTION = "kz-official-assistant"
 PROJECT_URL = "https://github.com/kz-official-assistant/kz-official-assistant"  # when the package names none
 
@@ -599,6 +602,12 @@ def _extract_page(response: Download) -> tuple[str, dict[str, str]]:
         page["lang"] = lang
     else:
         page.pop("lang", None)
+    for key, value in page.items():
+        if len(value) > MAX_PAGE_FIELD_CHARS:
+            logger.warning(
+                "%s: the page's %s has %d characters; keeping %d", response.url, key, len(value), MAX_PAGE_FIELD_CHARS
+            )
+            page[key] = shorten(value, MAX_PAGE_FIELD_CHARS)
     return text, page
 
 
