@@ -14,11 +14,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.tools.download import DownloadLimits, address_refusal
 from assistant.tools.fetch import fetch_sources
+from ui.cli import main
 
 from .test_fetch import (  # noqa: F401 - site is the loopback web site fixture
     ARTICLE,
@@ -407,3 +409,27 @@ def test_fetch_settings_come_from_the_environment_and_are_checked():
     for name, value in [("READ_TIMEOUT", "0"), ("TOTAL_TIMEOUT", "nan"), ("MAX_MB", "-1"), ("MAX_REDIRECTS", "-1")]:
         with pytest.raises(AssistantError, match=f"fetch_{name.lower()}"):
             Settings.from_env({f"ASSISTANT_FETCH_{name}": value})
+
+
+def test_the_command_line_reports_each_refused_page_on_one_line(tmp_path, site, monkeypatch, capsys):
+    bomb = packed(site, "/bomb", gzip.compress(bytes(3 * MIB)), "gzip")
+    meta = redirect(site, "/meta", "http://169.254.169.254/")
+    good = site.page("/good", news_page())
+    tsv = sources(tmp_path, f"other\t{bomb}", f"other\t{meta}", f"other\t{good}")
+    monkeypatch.setenv("ASSISTANT_FETCH_MAX_MB", "1")
+    arguments = ["fetch", str(tsv), "--corpus", str(tmp_path / "corpus"), "--delay", "0", "--retries", "0"]
+
+    assert main(arguments) == 1  # every page refused: loopback is not allowed by default
+    refused = [line for line in capsys.readouterr().err.splitlines() if line.startswith("failed: ")]
+    assert main([*arguments, "--allow-private"]) == 0
+    out, err = capsys.readouterr()
+
+    assert len(refused) == 3 and all("pass --allow-private" in line for line in refused)
+    assert [line for line in err.splitlines() if line.startswith("failed: ")] == [
+        f"failed: {bomb}: page larger than 1 MB once gzip-decoded",
+        f"failed: {meta}: refused the redirect to http://169.254.169.254/: 169.254.169.254 is not a public "
+        "address (link-local); --allow-private covers only the sites named in the sources list",
+    ]
+    assert out.startswith("written 1, unchanged 0, failed 2")
+    (sidecar,) = (tmp_path / "corpus" / "fetched").glob("*.meta.yaml")
+    assert yaml.safe_load(sidecar.read_text(encoding="utf-8"))["source"] == good
