@@ -316,7 +316,7 @@ def test_a_body_dripping_one_byte_a_second_times_out_and_the_next_page_is_fetche
 
 def test_a_drip_fast_enough_for_each_read_still_ends_with_the_urls_time(tmp_path, site):
     slow = site.page("/drip", news_page(), drip=0.05)  # 2 KB at 20 bytes a second: 100 s
-    limits = replace(LOOPBACK, read_timeout=1.0, total_timeout=1.0)
+    limits = replace(LOOPBACK, read_timeout=5.0, total_timeout=1.0)
 
     started = time.monotonic()
     (result,) = fetch(tmp_path, sources(tmp_path, f"other\t{slow}"), limits=limits).results

@@ -522,12 +522,14 @@ def _read_body(response: http.client.HTTPResponse, sock: socket.socket, limits: 
     decoder = _Decoder(response.getheader("Content-Encoding") or "", limits.max_bytes)
     received = 0
     while True:
-        left = alarm.left()
-        sock.settimeout(min(limits.read_timeout, left))
+        seconds = min(limits.read_timeout, alarm.left())
+        sock.settimeout(seconds)
         try:
             piece = response.read1(PIECE)
         except TimeoutError:
             alarm.check()
+            if seconds < limits.read_timeout:  # the socket's time-out was what was left of the URL's
+                raise alarm.failure() from None
             raise DownloadError(f"timed out (no data for {limits.read_timeout:g} s)", retry=True) from None
         if not piece:
             break
