@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -112,8 +113,8 @@ class Site:
 
 
 @contextmanager
-def running_site() -> Iterator[Site]:
-    """A web site on a free loopback port, serving the routes its :class:`Site` is given."""
+def running_site(tls: ssl.SSLContext | None = None) -> Iterator[Site]:
+    """A web site on a free loopback port, serving the routes its :class:`Site` is given (over TLS with ``tls``)."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -162,7 +163,9 @@ def running_site() -> Iterator[Site]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    site = Site(f"http://127.0.0.1:{server.server_address[1]}")
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    site = Site(f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:

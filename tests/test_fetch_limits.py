@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import gzip
 import logging
+import shutil
 import socket
+import ssl
+import subprocess
 import time
 import tracemalloc
 import zlib
@@ -22,6 +25,7 @@ from assistant.tools.download import DownloadLimits, address_refusal
 from assistant.tools.fetch import fetch_sources
 from ui.cli import main
 
+from .conftest import require_resource
 from .test_fetch import (  # noqa: F401 - site is the loopback web site fixture
     ARTICLE,
     LOOPBACK,
@@ -292,6 +296,59 @@ def test_a_host_name_is_resolved_once_and_the_checked_address_is_the_one_connect
 )
 def test_addresses_are_judged_public_or_not(address, why):
     assert address_refusal(address) == why
+
+
+@pytest.fixture
+def tls_site(tmp_path, monkeypatch):
+    """A loopback site over TLS whose self-signed certificate names 127.0.0.1 and news.test, and is trusted."""
+    openssl = shutil.which("openssl")
+    require_resource(openssl, "the openssl command is not installed (it makes the test site's certificate)")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=news.test",
+         "-addext", "subjectAltName=DNS:news.test,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # read by ssl.create_default_context()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with running_site(context) as secure:
+        yield secure
+
+
+def test_an_https_page_is_fetched_over_the_checked_connection(tmp_path, tls_site):
+    url = tls_site.page("/secure", news_page())
+
+    (result,) = fetch(tmp_path, sources(tmp_path, f"other\t{url}")).results
+
+    assert url.startswith("https://") and result.status == "written"
+    assert ARTICLE[1] in text_of(tmp_path, result)
+
+
+def test_a_redirect_from_https_down_to_http_is_refused(tmp_path, tls_site, site):
+    plain = site.page("/plain", news_page())
+    url = redirect(tls_site, "/down", plain)
+
+    downgraded, listed = fetch(tmp_path, sources(tmp_path, f"other\t{url}", f"other\t{plain}")).results
+
+    assert downgraded.reason == f"refused the redirect to {plain}: from https to plain http"
+    assert listed.status == "written"
+    assert len(site.hits("/plain")) == 1  # only as listed
+
+
+def test_a_certificate_for_another_name_is_rejected(tmp_path, tls_site, monkeypatch):
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *rest, **options: real("127.0.0.1" if host == "other.test" else host, *rest, **options),
+    )
+    url = tls_site.page("/secure", news_page()).replace("127.0.0.1", "other.test")
+
+    (result,) = fetch(tmp_path, sources(tmp_path, f"other\t{url}")).results
+
+    assert result.status == "failed" and result.reason.startswith("TLS certificate rejected: ")
+    assert "other.test" in result.reason
 
 
 # ---------------------------------------------------------------------------------------------
