@@ -75,6 +75,17 @@ class Settings:
             or spaces, e.g. ``X-Forwarded-Groups``.
         proxy_editor_groups: the groups, comma-separated, whose members are editors; the other
             users the proxy names are readers.
+        fetch_max_mb: ``assistant fetch`` refuses a page larger than this, both as sent and once
+            gzip/deflate-decoded (a small compressed body can unpack to gigabytes).
+        fetch_max_redirects: redirects followed for one listed URL, each one checked again.
+        fetch_allow_private: the sites named in a sources list may be at private addresses
+            (loopback, LAN, link-local); a redirect may then also reach those sites, never another
+            private address. Off: only public addresses are fetched.
+        fetch_dns_timeout: seconds for resolving a host name.
+        fetch_connect_timeout: seconds for a TCP connection, and again for its TLS handshake.
+        fetch_header_timeout: seconds from sending a request until its status line and headers are in.
+        fetch_read_timeout: seconds any read of a page body may wait for more data.
+        fetch_total_timeout: seconds one listed URL may take in all: redirects, retries and pauses.
     """
 
     corpus_dir: Path = Path("corpus")
@@ -111,6 +122,14 @@ class Settings:
     proxy_user_header: str = ""
     proxy_groups_header: str = ""
     proxy_editor_groups: str = ""
+    fetch_max_mb: float = 20.0
+    fetch_max_redirects: int = 5
+    fetch_allow_private: bool = False
+    fetch_dns_timeout: float = 10.0
+    fetch_connect_timeout: float = 10.0
+    fetch_header_timeout: float = 20.0
+    fetch_read_timeout: float = 20.0
+    fetch_total_timeout: float = 120.0
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 32:
@@ -150,6 +169,17 @@ class Settings:
             raise AssistantError(
                 f"malloc_trim_seconds must be a number of seconds, 0 or more (0: never trim), got {self.malloc_trim_seconds}"
             )
+        self._check_fetch_limits()
+
+    def _check_fetch_limits(self) -> None:
+        if not 0 < self.fetch_max_mb < float("inf"):
+            raise AssistantError(f"fetch_max_mb must be a positive number of megabytes, got {self.fetch_max_mb}")
+        if self.fetch_max_redirects < 0:
+            raise AssistantError(f"fetch_max_redirects must be 0 or more, got {self.fetch_max_redirects}")
+        for name in ("dns", "connect", "header", "read", "total"):
+            seconds = getattr(self, f"fetch_{name}_timeout")
+            if not 0 < seconds < float("inf"):  # also refuses nan
+                raise AssistantError(f"fetch_{name}_timeout must be a positive number of seconds, got {seconds}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import os
+import ssl
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,6 +18,7 @@ import yaml
 
 from assistant.documents import load_document
 from assistant.errors import AssistantError
+from assistant.tools.download import DownloadLimits
 from assistant.tools.fetch import (
     STATE_FILE,
     SourceListError,
@@ -86,6 +90,8 @@ class Route:
     sleep: float = 0.0
     etag: str = ""
     fail_first: int = 0  # answer 503 this many times before serving the page
+    drip: float = 0.0  # seconds between two bytes of the body
+    drip_headers: float = 0.0  # seconds between two bytes of the status line and headers
 
 
 @dataclass
@@ -106,10 +112,9 @@ class Site:
         return [headers for requested, headers in self.requests if requested == path]
 
 
-@pytest.fixture
-def site(monkeypatch):
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)  # the default opener must reach loopback directly
+@contextmanager
+def running_site(tls: ssl.SSLContext | None = None) -> Iterator[Site]:
+    """A web site on a free loopback port, serving the routes its :class:`Site` is given (over TLS with ``tls``)."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -129,32 +134,53 @@ def site(monkeypatch):
                 headers["ETag"] = route.etag
                 if self.headers.get("If-None-Match") == route.etag:
                     return self._answer(304, headers, b"")
-            self._answer(route.status, headers, route.body)
+            self._answer(route.status, headers, route.body, route)
 
-        def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        def _answer(self, status: int, headers: dict[str, str], body: bytes, route: Route = Route()) -> None:
             try:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
                 if status != 304:
-                    self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
+                    headers = {**headers, "Content-Length": str(len(body))}
+                if route.drip_headers:
+                    lines = [f"HTTP/1.1 {status} OK", *(f"{name}: {value}" for name, value in headers.items())]
+                    self._drip(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), route.drip_headers)
+                else:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
                 if status != 304:
-                    self.wfile.write(body)
+                    self._drip(body, route.drip) if route.drip else self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up waiting (the time-out test)
+                pass  # the client gave up waiting (the time-out tests)
+
+        def _drip(self, data: bytes, pause: float) -> None:
+            for byte in data:
+                self.wfile.write(bytes([byte]))
+                time.sleep(pause)
 
         def log_message(self, *args) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    site = Site(f"http://127.0.0.1:{server.server_address[1]}")
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    site = Site(f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}")
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
-    yield site
-    server.shutdown()
-    server.server_close()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def site(monkeypatch):
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)  # fetch ignores proxies, and says so in a warning
+    with running_site() as running:
+        yield running
 
 
 def sources(tmp_path: Path, *lines: str, header: str = HEADER) -> Path:
@@ -163,8 +189,11 @@ def sources(tmp_path: Path, *lines: str, header: str = HEADER) -> Path:
     return path
 
 
+LOOPBACK = DownloadLimits(allow_private=True)  # the test site is on 127.0.0.1, which fetch refuses unless told
+
+
 def fetch(tmp_path: Path, tsv: Path, **options):
-    options = {"delay": 0, "timeout": 2.0, **options}
+    options = {"delay": 0, "timeout": 2.0, "limits": LOOPBACK, **options}
     return fetch_sources(tsv, tmp_path / "corpus", **options)
 
 

@@ -13,7 +13,7 @@ from assistant import Searcher, Settings, build_index
 from assistant.overview import regions_overview
 from assistant.tools.fetch import fetch_sources
 
-from .test_fetch import HEADER, news_page, site  # noqa: F401 - the loopback web site fixture
+from .test_fetch import HEADER, LOOPBACK, news_page, site  # noqa: F401 - the loopback web site fixture
 
 SETTINGS = Settings(chunk_tokens=80, chunk_overlap=10)
 
@@ -52,7 +52,7 @@ def gathered(tmp_path, site, fake_embedder):  # noqa: F811 - pytest fixture inje
     ]
     tsv = tmp_path / "sources.tsv"
     tsv.write_text(HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    report = fetch_sources(tsv, tmp_path / "corpus", delay=0, timeout=2.0)
+    report = fetch_sources(tsv, tmp_path / "corpus", delay=0, timeout=2.0, limits=LOOPBACK)
     assert [result.status for result in report.results] == ["written"] * 4
     build = build_index(tmp_path / "corpus", tmp_path / "index", settings=SETTINGS, embedder=fake_embedder)
     assert build.failed == ()

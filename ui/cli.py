@@ -144,8 +144,18 @@ def _add_other_commands(commands: argparse._SubParsersAction) -> None:
     fetch.add_argument("sources", type=Path, help="tab-separated list: kind, url, date, lang, region[, title, doc_type]")
     fetch.add_argument("--corpus", type=Path, help="corpus folder (default: corpus); pages go to <corpus>/fetched/")
     fetch.add_argument("--delay", type=float, default=1.0, help="seconds between requests to one host (default: 1)")
-    fetch.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for a server (default: 20)")
+    fetch.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds to wait for a connection, the headers or any data (default: 10 to connect, else 20)",
+    )
     fetch.add_argument("--retries", type=int, default=2, help="retries after 5xx answers and time-outs (default: 2)")
+    fetch.add_argument(
+        "--allow-private",
+        action="store_true",
+        default=None,
+        help="the listed sites may be at private addresses (loopback, LAN); ASSISTANT_FETCH_ALLOW_PRIVATE=1",
+    )
     fetch.add_argument("--json", action="store_true", help="print the report as JSON")
     fetch.set_defaults(command=_fetch)
 
@@ -363,13 +373,16 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _fetch(args: argparse.Namespace) -> int:
     from assistant.config import Settings
+    from assistant.tools.download import DownloadLimits
     from assistant.tools.fetch import fetch_sources
 
-    corpus = args.corpus or Settings.from_env().corpus_dir
+    settings = Settings.from_env(fetch_allow_private=args.allow_private)
+    corpus = args.corpus or settings.corpus_dir
     with _ProgressBars(enabled=not args.json) as bars:
         report = fetch_sources(
-            args.sources, corpus, delay=args.delay, timeout=args.timeout, retries=args.retries, progress=bars.update
-        )
+            args.sources, corpus, delay=args.delay, timeout=args.timeout, retries=args.retries,
+            limits=DownloadLimits.from_settings(settings), progress=bars.update,
+        )  # fmt: skip
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:

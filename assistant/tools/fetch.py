@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import email.message
-import email.utils
-import gzip
 import hashlib
-import http.client
 import json
 import logging
 import re
-import socket
-import ssl
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,8 +16,9 @@ from typing import Any
 
 from assistant import files
 from assistant.errors import AssistantError, DocumentError
-from assistant.metadata import detect_language, make_date, one_line
+from assistant.metadata import detect_language, make_date, one_line, shorten
 from assistant.model import DOC_TYPES, SIDECAR_SUFFIX, Citation, Cited
+from assistant.tools.download import Download, Downloader, DownloadError, DownloadLimits, ascii_url, origin
 
 __all__ = [
     "FETCHED_FOLDER",
@@ -48,10 +39,11 @@ logger = logging.getLogger(__name__)
 FETCHED_FOLDER = "fetched"  # inside the corpus folder
 STATE_FILE = ".fetch-state.json"  # a hidden file: the corpus walker skips it
 STATE_FORMAT = 1
+# A page's own title, author and site name are cut to this many characters: the sidecar keeps them,
+# and every answer citing the page resends them (a hostile page can hold a 2 MB <title>).
+MAX_PAGE_FIELD_CHARS = 500
 DISTRIBUTION = "kz-official-assistant"
 PROJECT_URL = "https://github.com/kz-official-assistant/kz-official-assistant"  # when the package names none
-MAX_PAGE_BYTES = 20 * 1024 * 1024
-MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer is retried on the next run instead
 
 # kind column values (and doc_type values, accepted as kinds) -> doc_type
 KINDS = {"address_fulltext": "address", "regional_response": "regional_response", "other": "other"}
@@ -336,9 +328,9 @@ def fetch_sources(
     corpus_dir: str | Path,
     *,
     delay: float = 1.0,
-    timeout: float = 20.0,
+    timeout: float | None = None,
     retries: int = 2,
-    opener: urllib.request.OpenerDirector | None = None,
+    limits: DownloadLimits | None = None,
     progress: ProgressCallback | None = None,
 ) -> FetchReport:
     """Download every page of a sources list into ``corpus_dir/fetched/`` as text plus metadata.
@@ -352,10 +344,11 @@ def fetch_sources(
     (same bytes, same modification time) and an index build does not redo them.
 
     Politeness: a ``User-Agent`` naming the project (:func:`user_agent`), at least ``delay``
-    seconds between requests to the same host, a ``timeout`` per network operation (and ``5 *
-    timeout`` for a whole download), retries with exponential backoff (``delay * 2**attempt``,
-    or the server's ``Retry-After`` up to a minute) on 5xx, 408, 429, time-outs and dropped
-    connections, never on other 4xx. Conditional requests (``If-None-Match``,
+    seconds between requests to the same host, retries with exponential backoff (``delay *
+    2**attempt``, or the server's ``Retry-After`` up to a minute) on 5xx, 408, 429, time-outs and
+    dropped connections, never on other 4xx. Limits (docs/security.md): public addresses only,
+    unless ``limits.allow_private`` lets the listed sites be private; redirects checked alike;
+    size and time-outs as in ``limits``. Conditional requests (``If-None-Match``,
     ``If-Modified-Since``) use the validators stored in ``corpus_dir/.fetch-state.json``, which
     is saved after every URL: an interrupted run resumes cheaply, and a ``304 Not Modified`` is
     ``unchanged``.
@@ -367,10 +360,11 @@ def fetch_sources(
         sources_tsv: the list (see :func:`read_sources`).
         corpus_dir: the corpus folder (created if missing).
         delay: seconds between two requests to one host; also the backoff base.
-        timeout: seconds to wait for a connection or data.
+        timeout: if given, seconds to wait for a connection, the headers or any data (replacing
+            those three of ``limits``).
         retries: further attempts after a retryable failure.
-        opener: a ``urllib.request`` opener (tests, proxies); by default ``build_opener()``, which
-            follows redirects and honours the ``*_proxy`` environment variables.
+        limits: where pages may come from, their size and time-outs; by default ``Settings``'
+            ``fetch_*`` defaults (:meth:`DownloadLimits.from_settings` reads them).
         progress: called as ``progress("pages", done, total)``.
 
     Returns:
@@ -385,8 +379,10 @@ def fetch_sources(
         >>> report = fetch_sources("corpus/sources.tsv", "corpus")  # doctest: +SKIP
         >>> print(report.summary())  # doctest: +SKIP
     """
-    if delay < 0 or retries < 0 or timeout <= 0:
+    if delay < 0 or retries < 0 or (timeout is not None and not timeout > 0):
         raise ValueError(f"need delay >= 0, timeout > 0, retries >= 0; got {delay}, {timeout}, {retries}")
+    limits = limits or DownloadLimits()
+    limits = limits.with_timeout(timeout) if timeout is not None else limits
     rows, problems = read_sources(sources_tsv)
     for problem in problems:
         logger.warning("sources list %s: %s", sources_tsv, problem)
@@ -396,7 +392,8 @@ def fetch_sources(
     except OSError as error:
         raise SourceListError(f"cannot create {corpus / FETCHED_FOLDER}: {error.strerror or error}") from error
     progress = progress or (lambda stage, done, total: None)
-    client = _Client(opener or urllib.request.build_opener(), user_agent(), delay, timeout, retries)
+    listed = _listed_origins(rows)
+    client = Downloader(user_agent(), delay=delay, retries=retries, limits=limits, listed_origins=listed)
     state = _State(corpus / STATE_FILE)
     results = []
     progress("pages", 0, len(rows))
@@ -407,7 +404,19 @@ def fetch_sources(
     return FetchReport(tuple(results), problems)
 
 
-def _fetch_logged(row: SourceRow, corpus: Path, state: _State, client: _Client) -> FetchResult:
+def _listed_origins(rows: tuple[SourceRow, ...]) -> frozenset[str]:
+    """The sites of the list: what ``allow_private`` trusts (the operator's word covers the sites
+    they listed, not those their pages redirect to). A URL without one fails on its own later."""
+    found = set()
+    for row in rows:
+        try:
+            found.add(origin(row.url))
+        except (DownloadError, UnicodeError, ValueError):
+            logger.debug("no origin for %s", row.url)
+    return frozenset(found)
+
+
+def _fetch_logged(row: SourceRow, corpus: Path, state: _State, client: Downloader) -> FetchResult:
     """One row's result, logged; an unexpected error is a failed result, so the other pages go on."""
     try:
         result = _fetch_row(row, corpus, state, client)
@@ -466,7 +475,7 @@ def page_slug(url: str) -> str:
     return "-".join(part for part in (host, words.strip("-"), digest) if part)
 
 
-def _fetch_row(row: SourceRow, corpus: Path, state: _State, client: _Client) -> FetchResult:
+def _fetch_row(row: SourceRow, corpus: Path, state: _State, client: Downloader) -> FetchResult:
     relative = f"{FETCHED_FOLDER}/{page_slug(row.url)}.txt"
     text_path = corpus / relative
     sidecar_path = text_path.with_name(text_path.name + SIDECAR_SUFFIX)
@@ -481,7 +490,7 @@ def _fetch_row(row: SourceRow, corpus: Path, state: _State, client: _Client) -> 
             headers["If-Modified-Since"] = previous["last_modified"]
     try:
         response = client.get(row.url, headers)
-    except _Failure as failure:
+    except DownloadError as failure:
         kept = f" (kept the earlier copy {relative})" if on_disk is not None else ""
         return FetchResult(row.url, "failed", "", failure.reason + kept)
 
@@ -512,205 +521,12 @@ def _fetch_row(row: SourceRow, corpus: Path, state: _State, client: _Client) -> 
         "page": page,
         "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    redirected = f" (redirected to {response.url})" if response.url != _ascii_url(row.url) else ""
+    redirected = f" (redirected to {response.url})" if response.url != ascii_url(row.url) else ""
     if not changed:
         how = "not modified (HTTP 304)" if response.status == 304 else "same text and metadata"
         return FetchResult(row.url, "unchanged", relative, how + redirected)
     what = "new" if on_disk is None else " and ".join(changed) + " changed"
     return FetchResult(row.url, "written", relative, what + redirected)
-
-
-# --------------------------------------------------------------------------------------------
-# HTTP
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Response:
-    status: int  # 200 or 304
-    url: str  # after redirects
-    body: bytes = b""
-    content_type: str = ""
-    charset: str = ""
-    etag: str = ""
-    last_modified: str = ""
-
-
-class _Failure(Exception):
-    """A download that did not work; ``retry`` says whether trying again may help."""
-
-    def __init__(self, reason: str, *, retry: bool, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry = retry
-        self.retry_after = retry_after
-
-
-class _Client:
-    """GET with politeness: user agent, per-host spacing, retries with backoff."""
-
-    def __init__(
-        self, opener: urllib.request.OpenerDirector, agent: str, delay: float, timeout: float, retries: int
-    ) -> None:
-        self._opener = opener
-        self._agent = agent
-        self._delay = delay
-        self._timeout = timeout
-        self._retries = retries
-        self._last_request: dict[str, float] = {}
-
-    def get(self, url: str, headers: Mapping[str, str]) -> _Response:
-        address = _ascii_url(url)
-        host = urllib.parse.urlsplit(address).hostname or ""
-        for attempt in range(self._retries + 1):
-            self._wait_for(host)
-            try:
-                return self._get_once(address, headers)
-            except _Failure as failure:
-                if not failure.retry or attempt == self._retries:
-                    if attempt:
-                        failure.reason += f" (after {attempt + 1} attempts)"
-                    raise
-                pause = failure.retry_after if failure.retry_after is not None else self._delay * 2**attempt
-                logger.info("%s: %s; retrying in %.1f s", url, failure.reason, pause)
-            finally:
-                self._last_request[host] = time.monotonic()
-            time.sleep(pause)
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _wait_for(self, host: str) -> None:
-        last = self._last_request.get(host)
-        if last is not None:
-            remaining = self._delay - (time.monotonic() - last)
-            if remaining > 0:
-                time.sleep(remaining)
-
-    def _get_once(self, url: str, headers: Mapping[str, str]) -> _Response:
-        request = urllib.request.Request(
-            url,
-            headers={
-                "User-Agent": self._agent,
-                "Accept": "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5",
-                "Accept-Language": "ru,kk;q=0.9,en;q=0.8",
-                "Accept-Encoding": "gzip, deflate",
-                **headers,
-            },
-        )
-        try:
-            response = self._opener.open(request, timeout=self._timeout)
-        except urllib.error.HTTPError as error:
-            headers_in = error.headers if error.headers is not None else email.message.Message()
-            _close_quietly(error)
-            if error.code == 304:
-                return _Response(
-                    304, error.geturl() or url, etag=headers_in.get("ETag", ""),
-                    last_modified=headers_in.get("Last-Modified", ""),
-                )  # fmt: skip
-            retry = error.code >= 500 or error.code in (408, 429)
-            retry_after = _retry_after(headers_in.get("Retry-After")) if retry else None
-            raise _Failure(f"HTTP {error.code} {error.reason}".strip(), retry=retry, retry_after=retry_after) from None
-        except urllib.error.URLError as error:
-            raise _network_failure(error.reason, self._timeout) from error
-        except (OSError, http.client.HTTPException) as error:
-            raise _network_failure(error, self._timeout) from error
-        except ValueError as error:
-            raise _Failure(f"invalid URL: {one_line(error)}", retry=False) from error
-        with response:
-            try:
-                body = self._read(response)
-            except (OSError, http.client.HTTPException) as error:
-                raise _network_failure(error, self._timeout) from error
-            headers_in = response.headers
-            body = _decompress(body, headers_in.get("Content-Encoding", ""))
-            return _Response(
-                status=200,
-                url=response.geturl() or url,
-                body=body,
-                content_type=headers_in.get_content_type() if headers_in.get("Content-Type") else "",
-                charset=headers_in.get_content_charset() or "",
-                etag=headers_in.get("ETag", ""),
-                last_modified=headers_in.get("Last-Modified", ""),
-            )
-
-    def _read(self, response: Any) -> bytes:
-        """The body, refusing one larger than ``MAX_PAGE_BYTES`` or slower than ``5 * timeout`` in all."""
-        deadline = time.monotonic() + 5 * self._timeout
-        pieces = []
-        size = 0
-        while piece := response.read(65536):
-            size += len(piece)
-            if size > MAX_PAGE_BYTES:
-                raise _Failure(f"page larger than {MAX_PAGE_BYTES // (1024 * 1024)} MB", retry=False)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"download took longer than {5 * self._timeout:g} s")
-            pieces.append(piece)
-        return b"".join(pieces)
-
-
-def _network_failure(error: object, timeout: float) -> _Failure:
-    message = one_line(error) if isinstance(error, BaseException) else str(error)
-    if isinstance(error, TimeoutError):  # socket.timeout is TimeoutError
-        if message in ("TimeoutError", "timed out"):
-            message = f"no answer within {timeout:g} s"
-        return _Failure(f"timed out ({message})", retry=True)
-    if isinstance(error, socket.gaierror):
-        return _Failure(f"cannot resolve the host name ({message}); offline?", retry=False)
-    if isinstance(error, ssl.SSLCertVerificationError):
-        return _Failure(f"TLS certificate rejected: {message}", retry=False)
-    if isinstance(error, (ConnectionError, http.client.HTTPException)):
-        return _Failure(f"connection failed: {message}", retry=True)
-    return _Failure(f"network error: {message}", retry=False)
-
-
-def _close_quietly(error: urllib.error.HTTPError) -> None:
-    try:
-        error.close()
-    except (AttributeError, OSError, ValueError):  # an HTTPError made without a response has nothing to close
-        logger.debug("nothing to close for %s", error)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return min(max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0), MAX_RETRY_AFTER)
-
-
-def _decompress(body: bytes, encoding: str) -> bytes:
-    encoding = encoding.strip().lower()
-    try:
-        if encoding in ("gzip", "x-gzip"):
-            return gzip.decompress(body)
-        if encoding == "deflate":
-            try:
-                return zlib.decompress(body)
-            except zlib.error:  # some servers send raw deflate without the zlib header
-                return zlib.decompress(body, -zlib.MAX_WBITS)
-    except (OSError, EOFError, zlib.error) as error:
-        raise _Failure(f"corrupt {encoding} response: {one_line(error)}", retry=True) from error
-    if encoding not in ("", "identity"):
-        raise _Failure(f"unsupported Content-Encoding {encoding!r}", retry=False)
-    return body
-
-
-def _ascii_url(url: str) -> str:
-    """``url`` as urllib can send it: IDNA host name, percent-encoded non-ASCII path and query."""
-    parts = urllib.parse.urlsplit(urllib.parse.urldefrag(url.strip())[0])
-    netloc = parts.netloc
-    if not netloc.isascii():
-        host = (parts.hostname or "").encode("idna").decode("ascii")
-        netloc = host + (f":{parts.port}" if parts.port else "")
-    safe = "/:@!$&'()*+,;=%~-._?"
-    path, query = urllib.parse.quote(parts.path, safe=safe), urllib.parse.quote(parts.query, safe=safe)
-    return urllib.parse.urlunsplit((parts.scheme, netloc, path, query, ""))
 
 
 # --------------------------------------------------------------------------------------------
@@ -756,7 +572,7 @@ def _decode_page(data: bytes, http_charset: str = "") -> str:
     return decode_text(data)
 
 
-def _extract_page(response: _Response) -> tuple[str, dict[str, str]]:
+def _extract_page(response: Download) -> tuple[str, dict[str, str]]:
     """(main text, page metadata: title, date, lang, author, outlet) of a downloaded page."""
     if response.content_type not in _HTML_TYPES and response.content_type != "text/plain":
         raise DocumentError(f"not an HTML page ({response.content_type})")
@@ -786,6 +602,12 @@ def _extract_page(response: _Response) -> tuple[str, dict[str, str]]:
         page["lang"] = lang
     else:
         page.pop("lang", None)
+    for key, value in page.items():
+        if len(value) > MAX_PAGE_FIELD_CHARS:
+            logger.warning(
+                "%s: the page's %s has %d characters; keeping %d", response.url, key, len(value), MAX_PAGE_FIELD_CHARS
+            )
+            page[key] = shorten(value, MAX_PAGE_FIELD_CHARS)
     return text, page
 
 
