@@ -128,6 +128,10 @@ def add(service: Service, ui_lang: gr.Radio) -> ChatTab:
                 api_name="chat_session",
                 api_visibility="private",
                 analytics_enabled=False,
+                # Said, not left to Gradio's defaults and GRADIO_CHAT_FLAGGING_MODE: no flagged
+                # conversations written on the server, none kept in the browser's storage.
+                flagging_mode="never",
+                save_history=False,
                 fill_height=False,
                 autofocus=False,
             )

@@ -1,0 +1,107 @@
+"""What a server on a network shows of itself (#20): which hosts and pages it answers.
+
+The real server on loopback is in ``test_web_server.py``; these need no browser and no model.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import Settings
+from assistant.errors import AssistantError
+from ui.hosts import host_allowed, is_loopback, origin_allowed
+
+from .conftest import import_resource
+
+# --- which Host and Origin headers are answered -------------------------------------------------
+
+HOSTS = {
+    "127.0.0.1:7860": True,
+    "localhost:7860": True,
+    "LOCALHOST.": True,
+    "[::1]:7860": True,
+    "10.0.0.5": True,  # an IP address cannot be rebound
+    "assistant.example.kz": True,  # listed below
+    "Assistant.Example.KZ.:443": True,
+    "evil.example": False,  # a DNS-rebinding page sends its own name
+    "evil.example:7860": False,
+    "127.0.0.1.nip.io": False,
+    "localhost.evil.example": False,
+    "evil.example@127.0.0.1": False,
+    "127.0.0.1:port": False,
+    "": False,
+    None: False,
+}
+
+
+@pytest.mark.parametrize("host", list(HOSTS))
+def test_the_host_header_must_be_an_address_localhost_or_a_listed_name(host):
+    assert host_allowed(host, ["assistant.example.kz"]) is HOSTS[host]
+
+
+ORIGINS = [
+    ("http://127.0.0.1:7860", "127.0.0.1:7860", True),  # the app's own page
+    ("http://localhost:7860", "localhost:7860", True),
+    ("https://assistant.example.kz", "assistant.example.kz", True),  # behind a TLS proxy
+    ("https://assistant.example.kz", "127.0.0.1:7860", True),  # a proxy that does not pass the Host: listed
+    ("http://evil.example", "127.0.0.1:7860", False),
+    ("http://evil.example:7860", "evil.example:7860", True),  # same origin; its Host is refused on its own
+    ("http://127.0.0.1:9999", "127.0.0.1:7860", False),  # another local app's page
+    ("http://10.0.0.5:443", "10.0.0.5", False),  # another port of the same machine: another site
+    ("null", "127.0.0.1:7860", False),  # a sandboxed frame
+    ("file://", "127.0.0.1:7860", False),
+    ("", "127.0.0.1:7860", False),
+]
+
+
+@pytest.mark.parametrize(("origin", "host", "allowed"), ORIGINS)
+def test_an_origin_must_be_the_page_of_the_host_asked_or_a_listed_name(origin, host, allowed):
+    assert origin_allowed(origin, host, ["assistant.example.kz"]) is allowed
+
+
+def test_loopback_is_told_from_other_addresses():
+    assert all(map(is_loopback, ["127.0.0.1", "localhost", "::1", "[::1]", "127.1.2.3"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "::", "10.0.0.5", "assistant.example.kz"]))
+
+
+def test_allowed_hosts_come_from_the_environment_and_must_be_host_names():
+    environ = {"ASSISTANT_ALLOWED_HOSTS": "assistant.example.kz, xn--80ak6aa92e.kz"}
+    assert Settings.from_env(environ).allowed_hosts == ("assistant.example.kz", "xn--80ak6aa92e.kz")
+    assert Settings.from_env({}).allowed_hosts == ()
+    for wrong in ("https://assistant.example.kz", "assistant.example.kz:443", "*", "a/b"):
+        with pytest.raises(AssistantError, match="not a host name"):
+            Settings.from_env({"ASSISTANT_ALLOWED_HOSTS": wrong})
+
+
+def test_launch_options_turn_off_monitoring_and_run_history_and_guard_every_request():
+    import_resource("gradio", "gradio, the web chat's library, is not installed: pip install -e .")
+    from ui.app import launch_options
+    from ui.hosts import HostGuard
+
+    options = launch_options(["assistant.example.kz"])
+    assert options["enable_monitoring"] is False and options["run_history"] is False
+    assert "runs" not in options["footer_links"]
+    [middleware] = options["app_kwargs"]["middleware"]
+    assert middleware.cls is HostGuard and middleware.kwargs == {"allowed_hosts": ("assistant.example.kz",)}
+
+
+def test_serve_answers_the_name_it_listens_on_and_warns_when_names_are_not_listed(monkeypatch, caplog):
+    import_resource("gradio", "gradio, the web chat's library, is not installed: pip install -e .")
+    import ui.app
+
+    launched = []
+
+    class Demo:
+        def launch(self, **options):
+            launched.append(options)
+
+    monkeypatch.setattr(ui.app, "build_app", lambda settings: Demo())
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    ui.app.serve(Settings(allowed_hosts=("assistant.example.kz",)), host="assistant.lan", port=7999)
+    ui.app.serve(Settings(), host="127.0.0.1", port=7999)
+    assert not caplog.records
+    ui.app.serve(Settings(), host="0.0.0.0", port=7999)
+    assert "ASSISTANT_ALLOWED_HOSTS" in caplog.text
+    served = [options["app_kwargs"]["middleware"][0].kwargs["allowed_hosts"] for options in launched]
+    assert served == [("assistant.example.kz", "assistant.lan"), (), ()]
+    assert all(options["server_port"] == 7999 and options["enable_monitoring"] is False for options in launched)
