@@ -1,17 +1,22 @@
-"""What a server on a network shows of itself (#20): which hosts and pages it answers.
+"""What a server on a network shows of itself (#20): which hosts and pages it answers, no server paths in
+what visitors read.
 
-The real server on loopback is in ``test_web_server.py``; these need no browser and no model.
+The real server on loopback is in ``test_web_server.py``; these need no browser and no model (the fake embedder).
 """
 
 from __future__ import annotations
+
+import shutil
 
 import pytest
 
 from assistant import Settings
 from assistant.errors import AssistantError
+from assistant.store import BUILDS, read_pointer
 from ui.hosts import host_allowed, is_loopback, origin_allowed
+from ui.service import without_server_paths
 
-from .conftest import import_resource
+from .conftest import SAMPLE, FakeEmbedder, import_resource
 
 # --- which Host and Origin headers are answered -------------------------------------------------
 
@@ -105,3 +110,70 @@ def test_serve_answers_the_name_it_listens_on_and_warns_when_names_are_not_liste
     served = [options["app_kwargs"]["middleware"][0].kwargs["allowed_hosts"] for options in launched]
     assert served == [("assistant.example.kz", "assistant.lan"), (), ()]
     assert all(options["server_port"] == 7999 and options["enable_monitoring"] is False for options in launched)
+
+
+# --- no server paths in what visitors read --------------------------------------------------------
+
+
+def test_server_paths_are_cut_from_messages_and_links_are_kept():
+    index = "/srv/kz/data/index"
+    assert without_server_paths(f"{index}/builds/x/manifest.json is damaged", [index]) == (
+        "index/builds/x/manifest.json is damaged"
+    )
+    assert without_server_paths("[Errno 13] Permission denied: '/srv/kz/corpus/laws/a.pdf'") == (
+        "[Errno 13] Permission denied: 'a.pdf'"
+    )
+    assert without_server_paths(r"cannot read C:\kz\corpus\a.txt") == "cannot read a.txt"
+    kept = "see https://www.akorda.kz/ru/a/b.html, laws/a.pdf and 10/09/2025"
+    assert without_server_paths(kept) == kept
+
+
+@pytest.fixture
+def documents_service(tmp_path, monkeypatch):
+    """The documents tab's service over a corpus of the sample, its builds made with the fake embedder."""
+    import_resource("gradio", "gradio, the web chat's library, is not installed: pip install -e .")
+    import assistant.build
+    import assistant.retrieval
+    from ui.service import Service
+
+    embedder = FakeEmbedder()
+    monkeypatch.setattr(assistant.build, "load_embedder", lambda *args, **kwargs: embedder)
+    monkeypatch.setattr(assistant.retrieval, "load_embedder", lambda *args, **kwargs: embedder)
+    root = tmp_path.resolve() / "srv"
+    settings = Settings(corpus_dir=root / "corpus", index_dir=root / "index", lock_timeout=0.0)
+    settings.corpus_dir.mkdir(parents=True)
+    for file in SAMPLE.parent.glob(f"{SAMPLE.name}*"):
+        shutil.copy(file, settings.corpus_dir)
+    return Service(settings)
+
+
+def test_rebuild_errors_and_notes_name_no_server_path(documents_service, tmp_path):
+    from ui.documents_tab import rebuild
+
+    def status() -> str:
+        return rebuild(documents_service, "en", progress=lambda *args, **kwargs: None)[0]
+
+    settings = documents_service.settings
+    assert "Index rebuilt" in status()
+    # A damaged index: the rebuild's note says why, and where, without the server's folders.
+    (settings.index_dir / BUILDS / read_pointer(settings.index_dir) / "manifest.json").write_text("{", encoding="utf-8")
+    (settings.corpus_dir / "new.txt").write_text("Аким Павлодарской области провёл совещание.", encoding="utf-8")
+    shown = status()
+    assert "previous index unusable" in shown and "index/builds/" in shown and str(tmp_path) not in shown
+    # A build that cannot run at all: the corpus folder is gone.
+    shutil.rmtree(settings.corpus_dir)
+    shown = status()
+    assert "could not be rebuilt" in shown and "corpus" in shown and str(tmp_path) not in shown
+
+
+def test_a_duplicate_upload_names_the_file_it_repeats_not_where_the_corpus_keeps_it(documents_service, tmp_path):
+    from ui.documents_tab import save_files
+
+    folder = documents_service.settings.corpus_dir / "fetched" / "zakon.kz"
+    folder.mkdir(parents=True)
+    (folder / "aktobe.txt").write_text("Аким Актюбинской области провёл заседание.", encoding="utf-8")
+    upload = tmp_path / "copy.txt"
+    upload.write_text("Аким Актюбинской области провёл заседание.", encoding="utf-8")
+    shown, _ = save_files(documents_service, [str(upload)], None, "", "", None, "en")
+    assert "the same file is already in the corpus: “aktobe.txt”" in shown
+    assert "fetched" not in shown and str(tmp_path) not in shown

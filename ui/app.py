@@ -143,7 +143,7 @@ def search(service: Service, question: str, k: int = 5, filters: dict | None = N
     try:
         passages = service.searcher().search(question, k=int(k), filters=filters or None)
     except (AssistantError, ValueError) as error:
-        raise gr.Error(str(error), print_exception=False) from None
+        raise gr.Error(service.without_paths(str(error)), print_exception=False) from None
     return [render.passage_record(passage) for passage in passages]
 
 
