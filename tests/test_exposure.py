@@ -1,5 +1,5 @@
 """What a server on a network shows of itself (#20): which hosts and pages it answers, no server paths in
-what visitors read.
+what visitors read, nothing a document says reaching the terminal as control codes.
 
 The real server on loopback is in ``test_web_server.py``; these need no browser and no model (the fake embedder).
 """
@@ -177,3 +177,53 @@ def test_a_duplicate_upload_names_the_file_it_repeats_not_where_the_corpus_keeps
     shown, _ = save_files(documents_service, [str(upload)], None, "", "", None, "en")
     assert "the same file is already in the corpus: “aktobe.txt”" in shown
     assert "fetched" not in shown and str(tmp_path) not in shown
+
+
+# --- control characters from documents never reach the terminal ----------------------------------
+
+HOSTILE_TITLE = "\x1b]0;pwned\x07Заголовок \x1b[2J\x9b31mс кодами\r"
+
+
+@pytest.fixture
+def cli_index(tmp_path, monkeypatch):
+    """``assistant`` in-process over an index of one document whose metadata and text carry escape codes."""
+    import assistant.build
+    import assistant.retrieval
+
+    embedder = FakeEmbedder()
+    monkeypatch.setattr(assistant.build, "load_embedder", lambda *args, **kwargs: embedder)
+    monkeypatch.setattr(assistant.retrieval, "load_embedder", lambda *args, **kwargs: embedder)
+    monkeypatch.setenv("ASSISTANT_ANSWER_THRESHOLD_SHIFT", "-1")  # the fake embedder's cosines pass
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    front = f'---\ntitle: "{HOSTILE_TITLE.encode("unicode_escape").decode()}"\nregion: "Aktobe\\x1b[8m region"\n'
+    front += 'section: x\nsource: "https://example.kz/\\x1b]8;;evil\\x07a"\ndate: 2025-09-10\nlang: ru\n---\n'
+    body = "Аким Актюбинской области \x1b[31mпровёл\x1b[0m заседание о цифровизации школ.\n"
+    (corpus / "codes.md").write_text(front + body, encoding="utf-8")
+    return corpus, tmp_path / "index"
+
+
+def test_the_command_line_prints_no_control_characters_from_documents(cli_index, capsys):
+    from ui.cli import main
+
+    corpus, index = cli_index
+    assert main(["build", "--corpus", str(corpus), "--index", str(index)]) == 0
+    capsys.readouterr()
+    question = "Кто провёл заседание о цифровизации школ?"
+    for command in (["search", question], ["ask", question], ["ask", question, "--full"], ["regions", question]):
+        assert main([*command, "--index", str(index)]) == 0, command
+        out = capsys.readouterr().out
+        assert "Заголовок" in out or "провёл" in out, (command, out)
+        controls = sorted({char for char in out if char not in "\n\t" and (ord(char) < 32 or 0x7F <= ord(char) < 0xA0)})
+        assert not controls, (command, controls)
+    assert main(["search", question, "--index", str(index / "\x1b]0;pwned\x07")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("assistant: error:") and "\x1b" not in err and "\x07" not in err
+
+
+def test_terminal_text_strips_c0_and_c1_controls_but_newline_and_tab():
+    from ui.cli import terminal_text
+
+    assert terminal_text("\x1b]0;pwned\x07Title") == "]0;pwnedTitle"
+    assert terminal_text("a\tb\nc\rd\x08e\x7ff\x9bg\x85h") == "a\tb\ncdefgh"
+    assert terminal_text("Қазақстан «цитата» — ok") == "Қазақстан «цитата» — ok"
