@@ -1,5 +1,5 @@
 """What a server on a network shows of itself (#20): which hosts and pages it answers, no server paths in
-what visitors read, nothing a document says reaching the terminal as control codes.
+what visitors read, nothing a document says reaching the terminal as control codes, the first-run hint.
 
 The real server on loopback is in ``test_web_server.py``; these need no browser and no model (the fake embedder).
 """
@@ -13,6 +13,7 @@ import pytest
 from assistant import Settings
 from assistant.errors import AssistantError
 from assistant.store import BUILDS, read_pointer
+from ui import texts
 from ui.hosts import host_allowed, is_loopback, origin_allowed
 from ui.service import without_server_paths
 
@@ -227,3 +228,37 @@ def test_terminal_text_strips_c0_and_c1_controls_but_newline_and_tab():
     assert terminal_text("\x1b]0;pwned\x07Title") == "]0;pwnedTitle"
     assert terminal_text("a\tb\nc\rd\x08e\x7ff\x9bg\x85h") == "a\tb\ncdefgh"
     assert terminal_text("Қазақстан «цитата» — ok") == "Қазақстан «цитата» — ok"
+
+
+# --- the first run: only the shipped sample indexed -----------------------------------------------
+
+
+def test_first_run_is_the_sample_alone():
+    assert texts.first_run([texts.SAMPLE_DOCUMENT]) and texts.first_run([f"sub/{texts.SAMPLE_DOCUMENT}"])
+    assert not texts.first_run([]) and not texts.first_run(["other.txt"])
+    assert not texts.first_run([texts.SAMPLE_DOCUMENT, "fetched/akorda.txt"])
+    assert SAMPLE.name == texts.SAMPLE_DOCUMENT
+
+
+def test_the_chat_and_assistant_build_say_how_to_get_the_address_on_a_first_run(documents_service, capsys):
+    import gradio as gr
+
+    from ui import chat_tab
+    from ui.cli import main
+
+    settings = documents_service.settings
+    assert main(["build", "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)]) == 0
+    assert "assistant fetch corpus/sources.tsv" in " ".join(capsys.readouterr().out.split())
+    for lang in texts.LANGUAGE_NAMES:
+        welcome = chat_tab.welcome(documents_service, lang)
+        assert welcome.startswith(texts.text(lang, "chatbot_placeholder"))
+        assert "assistant fetch corpus/sources.tsv" in welcome and texts.text(lang, "first_run") in welcome
+    with gr.Blocks():
+        tab = chat_tab.add(documents_service, gr.Radio(["ru"], value="ru"))
+    assert "assistant fetch corpus/sources.tsv" in tab.relabel("kk")[tab.chatbot]["placeholder"]
+
+    # A second document: no longer a first run, in the chat or the build's report.
+    (settings.corpus_dir / "address.txt").write_text("Послание Президента народу Казахстана.", encoding="utf-8")
+    assert main(["build", "--corpus", str(settings.corpus_dir), "--index", str(settings.index_dir)]) == 0
+    assert "assistant fetch" not in capsys.readouterr().out
+    assert chat_tab.welcome(documents_service, "en") == texts.text("en", "chatbot_placeholder")

@@ -195,6 +195,7 @@ def _filters(args: argparse.Namespace) -> dict:
 def _build(args: argparse.Namespace) -> int:
     from assistant.build import build_index
     from assistant.config import Settings
+    from ui.texts import text
 
     settings = Settings.from_env(
         corpus_dir=args.corpus,
@@ -215,7 +216,20 @@ def _build(args: argparse.Namespace) -> int:
             print(f"skipped: {terminal_text(problem.path)}: {terminal_text(problem.reason)}", file=sys.stderr)
         where = report.build_path if report.changed else "index already up to date"
         print(f"{report.summary()} -> {terminal_text(where)}")
+        if report.documents == 1 and _first_run(settings):
+            print(textwrap.fill(text("en", "first_run"), width=100))
     return 0
+
+
+def _first_run(settings) -> bool:
+    """Whether the index holds the shipped sample alone (``ui.texts.first_run``)."""
+    from assistant.store import load_index
+    from ui.texts import first_run
+
+    try:
+        return first_run([record.doc_id for record in load_index(settings.index_dir).manifest.documents])
+    except AssistantError:
+        return False
 
 
 def _search(args: argparse.Namespace) -> int:
