@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -11,6 +12,9 @@ from assistant.errors import AssistantError
 
 ENV_PREFIX = "ASSISTANT_"
 from assistant.model import ANSWER_MODES, READ_ACCESS, SEARCH_MODES
+
+# A DNS name in its ASCII form (``xn--`` for other scripts): letters, digits, hyphens and dots.
+_HOST_NAME = re.compile(r"(?i)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?")
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,10 @@ class Settings:
         fetch_header_timeout: seconds from sending a request until its status line and headers are in.
         fetch_read_timeout: seconds any read of a page body may wait for more data.
         fetch_total_timeout: seconds one listed URL may take in all: redirects, retries and pauses.
+        allowed_hosts: host names the web server answers to besides IP addresses and ``localhost``
+            (``ASSISTANT_ALLOWED_HOSTS``, comma-separated, e.g. ``assistant.example.kz``): the
+            public name behind a reverse proxy, or the machine's name on a network. Requests for
+            any other name are refused, which is what stops DNS rebinding (see ``ui/hosts.py``).
     """
 
     corpus_dir: Path = Path("corpus")
@@ -130,6 +138,7 @@ class Settings:
     fetch_header_timeout: float = 20.0
     fetch_read_timeout: float = 20.0
     fetch_total_timeout: float = 120.0
+    allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 32:
@@ -169,6 +178,12 @@ class Settings:
             raise AssistantError(
                 f"malloc_trim_seconds must be a number of seconds, 0 or more (0: never trim), got {self.malloc_trim_seconds}"
             )
+        for host in self.allowed_hosts:
+            if not _HOST_NAME.fullmatch(host):
+                raise AssistantError(
+                    f"allowed_hosts: {host!r} is not a host name; list names only, comma-separated, "
+                    "without scheme, port or path (e.g. ASSISTANT_ALLOWED_HOSTS=assistant.example.kz)"
+                )
         self._check_fetch_limits()
 
     def _check_fetch_limits(self) -> None:
@@ -219,6 +234,8 @@ class Settings:
 
 
 def _parse(name: str, raw: str, default: object) -> object:
+    if isinstance(default, tuple):
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
     try:
         if isinstance(default, bool):
             return raw.strip().lower() in {"1", "true", "yes", "on"}

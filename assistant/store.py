@@ -21,7 +21,9 @@ Layout of an index directory::
 
 A build writes ``builds/.tmp-*``, renames it to ``builds/<build_id>``, then replaces
 ``CURRENT``. A reader never sees a half-written build, and a crash leaves the
-previous build in service.
+previous build in service. ``CURRENT`` must name a folder inside ``builds/`` and every file the
+manifest lists must lie inside its build; anything else is refused as a damaged index, so a
+planted pointer cannot make the server read files elsewhere.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -191,7 +193,7 @@ def load_index(index_dir: Path, *, expected_embedder: str | None = None) -> Stor
     name = read_pointer(index_dir)
     if name is None:
         raise IndexNotFound(f"no index in {index_dir}: run `assistant build` first")
-    path = index_dir / BUILDS / name
+    path = _build_folder(index_dir, name)
     try:
         manifest = Manifest.from_json((path / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -204,7 +206,7 @@ def load_index(index_dir: Path, *, expected_embedder: str | None = None) -> Stor
             f"not {expected_embedder!r}: query it with that model or rebuild it"
         )
     for file_name, size in manifest.files.items():
-        file = path / file_name
+        file = _file_in_build(path, file_name)
         if not file.is_file():
             raise IndexCorrupt(f"{file} is missing: run `assistant build` to rebuild")
         if file.stat().st_size != size:
@@ -309,6 +311,44 @@ def build_lock(index_dir: Path, timeout: float = 0.0) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def _build_folder(index_dir: Path, name: str) -> Path:
+    """The folder of the build ``CURRENT`` names: one plain folder name inside ``builds/``.
+
+    Raises:
+        IndexCorrupt: the pointer names anything else (``../../etc``, an absolute path, a staging
+            folder): a damaged or planted pointer must not make the server read files outside the index.
+    """
+    plain = name not in (".", "..") and not name.startswith(".") and not any(char in name for char in "/\\:\0")
+    if not plain:
+        raise IndexCorrupt(
+            f"{index_dir / POINTER} names {name[:200]!r}, which is not a build folder inside {index_dir / BUILDS}: "
+            "the index is damaged; run `assistant build` to rebuild"
+        )
+    return index_dir / BUILDS / name
+
+
+def _file_in_build(build: Path, file_name: object) -> Path:
+    """The file a manifest lists, which must lie inside its ``build`` folder (no ``..``, no absolute
+    path, no link leading out).
+
+    Raises:
+        IndexCorrupt: the manifest names a file anywhere else.
+    """
+    parts = PurePosixPath(file_name).parts if isinstance(file_name, str) else ()
+    inside = (
+        bool(parts)
+        and not PurePosixPath(file_name).is_absolute()
+        and not any(part in ("..", ".") or "\\" in part or ":" in part for part in parts)
+    )
+    file = build.joinpath(*parts)
+    if not inside or not file.resolve().is_relative_to(build.resolve()):
+        raise IndexCorrupt(
+            f"{build / MANIFEST} lists the file {str(file_name)[:200]!r}, which is not inside {build}: "
+            "the index is damaged; run `assistant build` to rebuild"
+        )
+    return file
 
 
 def _read_chunks(path: Path) -> tuple[Chunk, ...]:

@@ -485,7 +485,35 @@ DAMAGES = {
         "duplicates",
     ),
     "CURRENT names a build that is gone": (lambda b: shutil.rmtree(b), "manifest.json is missing"),
+    # The pointer and the manifest name folders and files: none may lead out of the index (#20).
+    # An absolute path to the real build, or "../<build>/chunks.jsonl", would have loaded.
+    "CURRENT names a path out of the index": (lambda b: _point(b, "../../etc"), "not a build folder"),
+    "CURRENT names an absolute path": (lambda b: _point(b, str(b.resolve())), "not a build folder"),
+    "CURRENT names an unfinished build": (lambda b: _point(b, ".tmp-x"), "not a build folder"),
+    "manifest lists a file out of its build": (
+        lambda b: _manifest(b, lambda m: m["files"].update({f"../{b.name}/chunks.jsonl": m["files"]["chunks.jsonl"]})),
+        "not inside",
+    ),
+    "manifest lists an absolute file": (
+        lambda b: _manifest(
+            b, lambda m: m["files"].update({str((b / "chunks.jsonl").resolve()): m["files"]["chunks.jsonl"]})
+        ),
+        "not inside",
+    ),
+    "manifest lists a link out of its build": (lambda b: _link_out(b), "not inside"),
 }
+
+
+def _point(build: Path, name: str) -> None:
+    (build.parent.parent / POINTER).write_text(name + "\n", encoding="utf-8")
+
+
+def _link_out(build: Path) -> None:
+    """A listed file replaced by a link to a file of the same size outside the build."""
+    outside = build.parent.parent.parent / "elsewhere.jsonl"
+    shutil.copy(build / "chunks.jsonl", outside)
+    (build / "chunks.jsonl").unlink()
+    (build / "chunks.jsonl").symlink_to(outside)
 
 
 def _truncate(path: Path) -> None:

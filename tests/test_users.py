@@ -13,7 +13,8 @@ import pytest
 from assistant import AssistantError, Settings
 from assistant.users import UsersFileError, add_user, check_password, read_users, remove_user
 from ui import cli
-from ui.access import Access, check_exposure, is_loopback
+from ui.access import Access, check_exposure
+from ui.hosts import is_loopback
 
 PASSWORD = "correct horse battery"
 

@@ -13,7 +13,6 @@ Nothing here imports Gradio at module level, so ``assistant serve`` refuses an u
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import secrets
@@ -27,9 +26,10 @@ from typing import Any
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.users import User, check_password, read_users
+from ui.hosts import is_loopback
 from ui.texts import text
 
-__all__ = ["SESSION_SECONDS", "Access", "ProxyHeaders", "check_exposure", "is_loopback", "require_editor"]
+__all__ = ["SESSION_SECONDS", "Access", "ProxyHeaders", "check_exposure", "require_editor"]
 
 logger = logging.getLogger(__name__)
 
@@ -198,17 +198,6 @@ def require_editor(access: Access, request: Any, lang: str) -> str:
 
     logger.warning("refused a change of the corpus by %s", repr(name) if name else "an anonymous visitor")
     raise gr.Error(text(lang, "editor_only"), print_exception=False)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether listening on ``host`` reaches this machine only (``127.0.0.1``, ``::1``, ``localhost``)."""
-    host = host.strip().strip("[]")
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a name: it may resolve to anything
 
 
 def check_exposure(access: Access, host: str, *, allow_open_editing: bool = False) -> None:

@@ -6,6 +6,7 @@ puts them together, adds the API endpoints and says how to serve the app.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 
 import gradio as gr
 from gradio.blocks import Block
+from starlette.middleware import Middleware
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
@@ -24,11 +26,14 @@ from ui.chatbot import InertChatbot
 from ui.documents_tab import DocumentsTab
 from ui.handlers import bind
 from ui.login import login_redirect, login_routes
+from ui.hosts import HostGuard, is_address, is_loopback
 from ui.regions_tab import RegionsTab
 from ui.service import Service
 from ui.texts import text
 
 __all__ = ["InertChatbot", "build_app", "launch_options", "serve"]
+
+logger = logging.getLogger(__name__)
 
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "Arial", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Consolas", "Liberation Mono", "monospace")
@@ -143,17 +148,26 @@ def search(service: Service, question: str, k: int = 5, filters: dict | None = N
     try:
         passages = service.searcher().search(question, k=int(k), filters=filters or None)
     except (AssistantError, ValueError) as error:
-        raise gr.Error(str(error), print_exception=False) from None
+        raise gr.Error(service.without_paths(str(error)), print_exception=False) from None
     return [render.passage_record(passage) for passage in passages]
 
 
-def launch_options(access: Access | None = None) -> dict:
+def launch_options(access: Access | None = None, allowed_hosts: Sequence[str] = ()) -> dict:
     """Keyword arguments for ``Blocks.launch``: system fonts only (nothing fetched from the internet),
     no stack traces to users, upload size limit, threads sized for a small CPU, sessions kept capped;
-    with ``access`` (the app's, given to :func:`build_app`), its rules on every request: who the
-    visitor is (``gr.Request.username``), the ``/login`` and ``/logout`` pages unless a proxy signs
-    users in, and a browser sent to ``/login`` where reading needs one."""
-    return _access_options(access) | {
+    requests for another host or from another site's page refused (:class:`ui.hosts.HostGuard`, which
+    answers IP addresses, ``localhost`` and the ``allowed_hosts`` names); no monitoring page and no run
+    history (who asked what stays out of reach of visitors and of the browser's storage); with
+    ``access`` (the app's, given to :func:`build_app`), its rules on every request: who the visitor
+    is (``gr.Request.username``), the ``/login`` and ``/logout`` pages unless a proxy signs users
+    in, and a browser sent to ``/login`` where reading needs one.
+
+    Args:
+        access: the app's access rules (``None``: no logins, as for a script's own launch).
+        allowed_hosts: host names served besides IP addresses and ``localhost`` (``Settings.allowed_hosts``).
+    """
+    access_options = _access_options(access)
+    return access_options | {
         "theme": gr.themes.Default(font=list(SYSTEM_FONTS), font_mono=list(MONO_FONTS)),
         "css": CSS,
         "show_error": False,
@@ -162,6 +176,14 @@ def launch_options(access: Access | None = None) -> dict:
         "footer_links": ["api", "settings"],
         "ssr_mode": False,
         "state_session_capacity": MAX_SESSIONS,
+        "enable_monitoring": False,
+        "run_history": False,
+        # Gradio adds its CORS middleware outside this one: it answers preflights, which run nothing,
+        # and every request that does reach the app passes the guard first.
+        "app_kwargs": {
+            **access_options.get("app_kwargs", {}),
+            "middleware": [Middleware(HostGuard, allowed_hosts=tuple(allowed_hosts))],
+        },
     }
 
 
@@ -169,8 +191,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, *, allo
     """Start the web chat and block until it is stopped (Ctrl+C).
 
     Args:
-        settings: index and corpus folders, model and thresholds, who may read and edit.
-        host: address to listen on (``0.0.0.0`` to accept other machines).
+        settings: index and corpus folders, model and thresholds, who may read and edit, the host
+            names served (``allowed_hosts``).
+        host: address to listen on (``0.0.0.0`` to accept other machines); a name given here is served too.
         port: TCP port.
         allow_open_editing: serve beyond loopback although anyone could change the corpus.
 
@@ -181,8 +204,15 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, *, allo
     access = Access(settings)
     check_exposure(access, host, allow_open_editing=allow_open_editing)
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    allowed = (*settings.allowed_hosts, *([] if is_address(host) else [host]))
+    if not is_loopback(host) and not settings.allowed_hosts:
+        logger.warning(
+            "listening on %s: requests are answered for IP addresses and localhost only; list the names "
+            "this server is reached by (its DNS name, a reverse proxy's public name) in ASSISTANT_ALLOWED_HOSTS",
+            host,
+        )
     demo = build_app(settings, access=access)
-    demo.launch(server_name=host, server_port=port, **launch_options(access))
+    demo.launch(server_name=host, server_port=port, **launch_options(access, allowed))
 
 
 def _access_options(access: Access | None) -> dict:

@@ -56,7 +56,7 @@ class ChatTab:
             self.doc_langs: gr.update(label=text(lang, "filter_lang"), choices=doc_language_choices(lang)),
             self.chatbot: gr.update(
                 label=text(lang, "chatbot_label"),
-                placeholder=text(lang, "chatbot_placeholder"),
+                placeholder=welcome(self.service, lang),
                 examples=[{"text": question} for question in texts.examples(lang)],
             ),
             self.textbox: gr.update(placeholder=text(lang, "input_placeholder")),
@@ -99,7 +99,7 @@ def add(service: Service, ui_lang: gr.Radio) -> ChatTab:
         with gr.Column(scale=3):
             chatbot = InertChatbot(
                 label=text(lang, "chatbot_label"),
-                placeholder=text(lang, "chatbot_placeholder"),
+                placeholder=welcome(service, lang),
                 render_markdown=False,  # document text is shown as text, never as Markdown
                 sanitize_html=True,
                 allow_tags=False,
@@ -128,6 +128,10 @@ def add(service: Service, ui_lang: gr.Radio) -> ChatTab:
                 api_name="chat_session",
                 api_visibility="private",
                 analytics_enabled=False,
+                # Said, not left to Gradio's defaults and GRADIO_CHAT_FLAGGING_MODE: no flagged
+                # conversations written on the server, none kept in the browser's storage.
+                flagging_mode="never",
+                save_history=False,
                 fill_height=False,
                 autofocus=False,
             )
@@ -216,6 +220,19 @@ def reply_steps(
         if number and pause:
             time.sleep(pause)
         yield step
+
+
+def welcome(service: Service, lang: str) -> str:
+    """What the empty chat says: how to ask, and on a first run (the sample alone indexed) how to get
+    the Address and the regional responses."""
+    hint = text(lang, "chatbot_placeholder")
+    try:
+        documents = service.documents()
+    except AssistantError:  # a damaged index: the chat says so when asked
+        return hint
+    # Two documents are enough to tell: this runs on every page load, whatever the corpus's size.
+    first_run = texts.first_run([record.doc_id for record in documents[:2]])
+    return f"{hint}\n\n{text(lang, 'first_run')}" if first_run else hint
 
 
 def _previous_questions(history: Sequence[dict]) -> list[str]:

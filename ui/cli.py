@@ -8,6 +8,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -17,6 +18,10 @@ from assistant.errors import AssistantError
 from assistant.model import ROLES, SEARCH_MODES
 
 logger = logging.getLogger(__name__)
+
+# C0 and C1 control characters but newline and tab. ESC and CSI start a terminal's escape sequences
+# (colours, the window's title, the clipboard, ...); CR, BS and DEL overwrite what was printed.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.command(args)
     except AssistantError as error:
-        print(f"assistant: error: {error}", file=sys.stderr)
+        print(f"assistant: error: {terminal_text(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("assistant: interrupted", file=sys.stderr)
@@ -228,6 +233,7 @@ def _filters(args: argparse.Namespace) -> dict:
 def _build(args: argparse.Namespace) -> int:
     from assistant.build import build_index
     from assistant.config import Settings
+    from ui.texts import text
 
     settings = Settings.from_env(
         corpus_dir=args.corpus,
@@ -241,14 +247,27 @@ def _build(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
         for note in report.notes:
-            print(f"note: {note}", file=sys.stderr)
+            print(f"note: {terminal_text(note)}", file=sys.stderr)
         for problem in report.failed:
-            print(f"failed: {problem.path}: {problem.reason}", file=sys.stderr)
+            print(f"failed: {terminal_text(problem.path)}: {terminal_text(problem.reason)}", file=sys.stderr)
         for problem in report.skipped:
-            print(f"skipped: {problem.path}: {problem.reason}", file=sys.stderr)
+            print(f"skipped: {terminal_text(problem.path)}: {terminal_text(problem.reason)}", file=sys.stderr)
         where = report.build_path if report.changed else "index already up to date"
-        print(f"{report.summary()} -> {where}")
+        print(f"{report.summary()} -> {terminal_text(where)}")
+        if report.documents == 1 and _first_run(settings):
+            print(textwrap.fill(text("en", "first_run"), width=100))
     return 0
+
+
+def _first_run(settings) -> bool:
+    """Whether the index holds the shipped sample alone (``ui.texts.first_run``)."""
+    from assistant.store import load_index
+    from ui.texts import first_run
+
+    try:
+        return first_run([record.doc_id for record in load_index(settings.index_dir).manifest.documents])
+    except AssistantError:
+        return False
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -284,7 +303,7 @@ def _ask(args: argparse.Namespace) -> int:
         print(f"note: {text('en', f'fallback_{reply.fallback}')}")
     if reply.mode == "generative":
         print("(written by a language model from the sources below; every sentence checked against its source)")
-    print(textwrap.fill(reply.text, width=100))
+    print(textwrap.fill(terminal_text(reply.text), width=100))
     print()
     for source in reply.sources:
         _print_passage(f"[{source.number}]", source.passage, source.quoted, whole=args.full)
@@ -340,19 +359,20 @@ def _regions(args: argparse.Namespace) -> int:
     if not overview.found:
         print(f"No region's documents are relevant enough (similarity threshold {overview.threshold:.2f}).")
     if overview.missing:
-        print(textwrap.fill(f"Nothing found for: {', '.join(overview.missing)}", width=100, subsequent_indent="    "))
+        missing = terminal_text(", ".join(overview.missing))
+        print(textwrap.fill(f"Nothing found for: {missing}", width=100, subsequent_indent="    "))
     if overview.no_documents:
-        empty = f"(of these, no documents indexed for: {', '.join(overview.no_documents)})"
+        empty = f"(of these, no documents indexed for: {terminal_text(', '.join(overview.no_documents))})"
         print(textwrap.fill(empty, width=100, subsequent_indent="    "))
     return 0
 
 
 def _print_finding(label: str, finding) -> None:
     passage = finding.passage
-    print(f"{label}  (similarity {finding.score:.3f})")
-    quote = f"«{' '.join(finding.quote.split())}»"
+    print(f"{terminal_text(label)}  (similarity {finding.score:.3f})")
+    quote = f"«{' '.join(terminal_text(finding.quote).split())}»"
     print(textwrap.fill(quote, width=100, initial_indent="    ", subsequent_indent="    "))
-    citation = " · ".join(part for part in (passage.title, passage.date, passage.source) if part)
+    citation = terminal_text(" · ".join(part for part in (passage.title, passage.date, passage.source) if part))
     # Links stay whole, so they can be copied.
     wrap = {"break_long_words": False, "break_on_hyphens": False}
     print(textwrap.fill(citation, width=100, initial_indent="    ", subsequent_indent="      ", **wrap))
@@ -387,10 +407,10 @@ def _fetch(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
         for problem in report.problems:
-            print(f"bad row: {problem}", file=sys.stderr)
+            print(f"bad row: {terminal_text(problem)}", file=sys.stderr)
         for result in report.results:
             if result.status == "failed":
-                print(f"failed: {result.url}: {result.reason}", file=sys.stderr)
+                print(f"failed: {terminal_text(result.url)}: {terminal_text(result.reason)}", file=sys.stderr)
         print(f"{report.summary()} -> {Path(corpus) / 'fetched'}")
         if any(result.status == "written" for result in report.results):
             print("run `assistant build` to index what was written")
@@ -467,12 +487,12 @@ def _print_passage(label: str, passage, quoted: Sequence[tuple[int, int]] = (), 
     from assistant.excerpts import excerpts
 
     facts = " · ".join(part for part in (passage.date, passage.region, passage.doc_type, passage.lang) if part)
-    print(f"{label} {passage.title}" + (f"  ({facts})" if facts else ""))
+    print(terminal_text(f"{label} {passage.title}" + (f"  ({facts})" if facts else "")))
     if passage.section:
-        print(f"    section: {passage.section}")
-    print(f"    source: {passage.source}  (chars {passage.start}-{passage.end} of {passage.doc_id})")
+        print(f"    section: {terminal_text(passage.section)}")
+    print(terminal_text(f"    source: {passage.source}  (chars {passage.start}-{passage.end} of {passage.doc_id})"))
     if passage.also_published:
-        print(f"    also published at: {', '.join(passage.also_published)}")
+        print(f"    also published at: {terminal_text(', '.join(passage.also_published))}")
     for excerpt in excerpts(passage.text, quoted, lang=passage.lang, whole=whole):
         for line in _marked_lines(passage.text, excerpt, terminal=_is_color_terminal()):
             print(f"    {line}")
@@ -490,10 +510,10 @@ def _marked_lines(text: str, excerpt, *, terminal: bool, width: int = 96) -> lis
     and, unlike »…«, cannot be confused with the «…» quotation marks of Russian and Kazakh texts.
     """
     pieces, position = [], excerpt.start
-    for start, end in excerpt.quoted:
-        pieces += [text[position:start], _OPEN, text[start:end], _CLOSE]
+    for start, end in excerpt.quoted:  # the document's text made safe, then our own marks added
+        pieces += [terminal_text(text[position:start]), _OPEN, terminal_text(text[start:end]), _CLOSE]
         position = end
-    pieces.append(text[position : excerpt.end])
+    pieces.append(terminal_text(text[position : excerpt.end]))
     body = " ".join("".join(pieces).split())
     if excerpt.start > 0:
         body = f"… {body}"
@@ -509,6 +529,21 @@ def _marked_lines(text: str, excerpt, *, terminal: bool, width: int = 96) -> lis
             shown += _CLOSE
         lines.append(shown.replace(_OPEN, on).replace(_CLOSE, off))
     return lines
+
+
+def terminal_text(text: object) -> str:
+    """``text`` safe to print on a terminal: without control characters but newline and tab.
+
+    Everything the command line prints that comes from a document (its text, title, region,
+    section, source, file name), a sources list or a server goes through here, so a title such
+    as ``"\\x1b]0;pwned\\x07"`` cannot retitle the window, recolour the screen or hide a line.
+    ``--json`` output is data: JSON escapes C0 controls itself, and C1 ones are kept as written.
+
+    Example:
+        >>> terminal_text("\\x1b[31mred\\x1b[0m\\tok\\n")
+        '[31mred[0m\\tok\\n'
+    """
+    return _CONTROLS.sub("", str(text))
 
 
 def _is_color_terminal() -> bool:

@@ -177,7 +177,7 @@ def save_files(
             continue
         except OSError as error:
             logger.warning("cannot save upload %s: %s", original, error)
-            reason = error.strerror or str(error)
+            reason = error.strerror or service.without_paths(str(error))
             lines.append(text(lang, "upload_rejected", name=original, reason=reason))
             continue
         saved_any = True
@@ -208,7 +208,8 @@ def rebuild(service: Service, ui_lang_value, request: gr.Request, progress=gr.Pr
     except BuildInProgress:
         status = text(lang, "rebuild_running")
     except AssistantError as error:
-        status = text(lang, "rebuild_error", detail=str(error))
+        logger.warning("rebuilding the index failed: %s", error)
+        status = text(lang, "rebuild_error", detail=service.without_paths(str(error)))
     except Exception:
         logger.exception("rebuilding the index failed")
         status = text(lang, "error_internal")
@@ -218,7 +219,7 @@ def rebuild(service: Service, ui_lang_value, request: gr.Request, progress=gr.Pr
         lines += [text(lang, "rebuild_failed_file", path=p.path, reason=p.reason) for p in result.failed]
         lines += [text(lang, "rebuild_skipped_file", path=p.path, reason=p.reason) for p in result.skipped]
         lines += list(result.notes)
-        return "\n".join(lines), *refresh_documents(service, lang)
+        return service.without_paths("\n".join(lines)), *refresh_documents(service, lang)
     return status, gr.skip(), gr.skip(), gr.skip()  # nothing was built: the listing stays
 
 
@@ -227,7 +228,7 @@ def _rejection(rejected: uploads.UploadRejected, original: str, lang: str) -> st
         "type": {"allowed": ", ".join(uploads.ALLOWED_SUFFIXES)},
         "size": {"limit": uploads.MAX_UPLOAD_MB},
         "content": {"suffix": Path(original).suffix.lower()},
-        "duplicate": {"existing": rejected.existing},
+        "duplicate": {"existing": Path(rejected.existing).name},  # its name, not where the corpus keeps it
     }
     return text(lang, f"reject_{rejected.reason}", **values.get(rejected.reason, {}))
 

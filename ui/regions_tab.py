@@ -116,5 +116,5 @@ def regions_endpoint(service: Service, question: str, filters: dict | None = Non
             question, filters=filters or None, settings=service.settings, searcher=service.searcher()
         )
     except (AssistantError, ValueError) as error:
-        raise gr.Error(str(error), print_exception=False) from None
+        raise gr.Error(service.without_paths(str(error)), print_exception=False) from None
     return render.overview_record(overview)

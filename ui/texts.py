@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
 from assistant import regions
 from assistant.model import LANGUAGES
 
@@ -15,6 +18,10 @@ EXAMPLES = (
     "Ақтөбе облысындағы отырысқа кім төрағалық етті?",
     "Who chaired the meeting in Aktobe region?",
 )
+
+# The one document shipped in corpus/ (a regional response to the Address, with its sidecar). An
+# index holding it alone is a first run: the chat and `assistant build` say how to get the rest.
+SAMPLE_DOCUMENT = "000_8e621c451e969ccc.txt"
 
 # Topics for the By region tab, in the interface language (the overview finds documents in any).
 REGION_EXAMPLES = {
@@ -69,6 +76,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "filters_hint": "Пустой фильтр не ограничивает поиск.",
         "chatbot_label": "Ответы с цитатами",
         "chatbot_placeholder": "Задайте вопрос по-русски, по-казахски или по-английски.",
+        "first_run": "Сейчас в индексе только документ-пример. Чтобы добавить Послание Президента и ответы "
+        "регионов, на компьютере с интернетом выполните `assistant fetch corpus/sources.tsv`, затем "
+        "`assistant build` (или «Перестроить индекс» на вкладке «Документы»).",
         "input_placeholder": "Ваш вопрос…",
         "examples": "Примеры вопросов",
         "searching": "Ищу в документах…",
@@ -186,6 +196,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "filters_hint": "Бос сүзгі іздеуді шектемейді.",
         "chatbot_label": "Дәйексөзбен жауаптар",
         "chatbot_placeholder": "Сұрағыңызды орыс, қазақ немесе ағылшын тілінде қойыңыз.",
+        "first_run": "Қазір индексте тек үлгі құжат бар. Президент Жолдауы мен өңірлердің жауаптарын қосу үшін "
+        "интернеті бар компьютерде `assistant fetch corpus/sources.tsv`, содан кейін `assistant build` "
+        "командасын орындаңыз (немесе «Құжаттар» қойындысында «Индексті қайта құру» батырмасын басыңыз).",
         "input_placeholder": "Сұрағыңыз…",
         "examples": "Сұрақ үлгілері",
         "searching": "Құжаттардан іздеуде…",
@@ -304,6 +317,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "filters_hint": "An empty filter does not restrict the search.",
         "chatbot_label": "Answers with citations",
         "chatbot_placeholder": "Ask in Russian, Kazakh or English.",
+        "first_run": "Only the sample document is indexed. To add the President's Address and the regions' "
+        "responses, run `assistant fetch corpus/sources.tsv` on a machine with internet access, then "
+        "`assistant build` (or Rebuild index on the Documents tab).",
         "input_placeholder": "Your question…",
         "examples": "Example questions",
         "searching": "Searching the documents…",
@@ -412,6 +428,11 @@ def examples(lang: str) -> list[str]:
     """The chat's example questions: the one in ``lang`` first, then the others (any language may be asked)."""
     own = EXAMPLES[LANGUAGES.index(language(lang))]
     return [own] + [question for question in EXAMPLES if question != own]
+
+
+def first_run(doc_ids: Sequence[str]) -> bool:
+    """Whether the indexed documents ``doc_ids`` are the shipped sample alone (:data:`SAMPLE_DOCUMENT`)."""
+    return len(doc_ids) == 1 and PurePosixPath(doc_ids[0]).name == SAMPLE_DOCUMENT
 
 
 def language(value: object) -> str:
