@@ -25,8 +25,8 @@ from ui.chat_tab import ChatTab
 from ui.chatbot import InertChatbot
 from ui.documents_tab import DocumentsTab
 from ui.handlers import bind
-from ui.login import login_redirect, login_routes
 from ui.hosts import HostGuard, is_address, is_loopback
+from ui.login import login_redirect, login_routes
 from ui.regions_tab import RegionsTab
 from ui.service import Service
 from ui.texts import text
