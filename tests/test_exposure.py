@@ -7,6 +7,7 @@ The real server on loopback is in ``test_web_server.py``; these need no browser 
 from __future__ import annotations
 
 import shutil
+from types import SimpleNamespace
 
 import pytest
 
@@ -84,7 +85,7 @@ def test_launch_options_turn_off_monitoring_and_run_history_and_guard_every_requ
     from ui.app import launch_options
     from ui.hosts import HostGuard
 
-    options = launch_options(["assistant.example.kz"])
+    options = launch_options(allowed_hosts=["assistant.example.kz"])
     assert options["enable_monitoring"] is False and options["run_history"] is False
     assert "runs" not in options["footer_links"]
     [middleware] = options["app_kwargs"]["middleware"]
@@ -101,12 +102,13 @@ def test_serve_answers_the_name_it_listens_on_and_warns_when_names_are_not_liste
         def launch(self, **options):
             launched.append(options)
 
-    monkeypatch.setattr(ui.app, "build_app", lambda settings: Demo())
+    monkeypatch.setattr(ui.app, "build_app", lambda settings, access=None: Demo())
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    ui.app.serve(Settings(allowed_hosts=("assistant.example.kz",)), host="assistant.lan", port=7999)
+    open_editing = {"allow_open_editing": True}  # no users here: beyond loopback the operator must say so
+    ui.app.serve(Settings(allowed_hosts=("assistant.example.kz",)), host="assistant.lan", port=7999, **open_editing)
     ui.app.serve(Settings(), host="127.0.0.1", port=7999)
     assert not caplog.records
-    ui.app.serve(Settings(), host="0.0.0.0", port=7999)
+    ui.app.serve(Settings(), host="0.0.0.0", port=7999, **open_editing)
     assert "ASSISTANT_ALLOWED_HOSTS" in caplog.text
     served = [options["app_kwargs"]["middleware"][0].kwargs["allowed_hosts"] for options in launched]
     assert served == [("assistant.example.kz", "assistant.lan"), (), ()]
@@ -148,11 +150,15 @@ def documents_service(tmp_path, monkeypatch):
     return Service(settings)
 
 
+# An anonymous visitor of a fresh install, where editing is open (no users): ui/access.py.
+ANONYMOUS = SimpleNamespace(username="", headers={})
+
+
 def test_rebuild_errors_and_notes_name_no_server_path(documents_service, tmp_path):
     from ui.documents_tab import rebuild
 
     def status() -> str:
-        return rebuild(documents_service, "en", progress=lambda *args, **kwargs: None)[0]
+        return rebuild(documents_service, "en", ANONYMOUS, progress=lambda *args, **kwargs: None)[0]
 
     settings = documents_service.settings
     assert "Index rebuilt" in status()
@@ -175,7 +181,7 @@ def test_a_duplicate_upload_names_the_file_it_repeats_not_where_the_corpus_keeps
     (folder / "aktobe.txt").write_text("Аким Актюбинской области провёл заседание.", encoding="utf-8")
     upload = tmp_path / "copy.txt"
     upload.write_text("Аким Актюбинской области провёл заседание.", encoding="utf-8")
-    shown, _ = save_files(documents_service, [str(upload)], None, "", "", None, "en")
+    shown, _ = save_files(documents_service, [str(upload)], None, "", "", None, "en", ANONYMOUS)
     assert "the same file is already in the corpus: “aktobe.txt”" in shown
     assert "fetched" not in shown and str(tmp_path) not in shown
 

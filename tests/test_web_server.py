@@ -31,7 +31,7 @@ def server(tmp_path_factory):
         shutil.copytree(REPO / "corpus", settings.corpus_dir)
         demo = build_app(settings)
         port = free_port()
-        options = launch_options(["assistant.example.kz"])
+        options = launch_options(allowed_hosts=["assistant.example.kz"])
         demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **options)
         try:
             yield f"http://127.0.0.1:{port}"
