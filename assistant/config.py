@@ -8,9 +8,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from assistant.errors import AssistantError
+from assistant.model import ANSWER_MODES, SEARCH_MODES
+from assistant.query import MAX_K, MAX_QUERY_CHARS
 
 ENV_PREFIX = "ASSISTANT_"
-from assistant.model import ANSWER_MODES, SEARCH_MODES
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,14 @@ class Settings:
         llm_passages: the best retrieved passages given to the model (each costs prompt time).
         malloc_trim_seconds: ``assistant serve`` hands glibc's free heap pages back this often
             (0: never; see :mod:`assistant.tools.allocator`).
+        max_k: the most passages one search may return (``retrieve``, ``Searcher.search``, the web
+            API's ``/search``); a larger ``k`` is refused with :class:`~assistant.errors.InvalidQuery`.
+        max_question_chars: the longest question or search query, in characters (blanks around it
+            not counted); a longer one is refused with :class:`~assistant.errors.InvalidQuery`.
+        max_history_turns: the earlier questions of a conversation a follow-up may lean on (searched
+            with it, or given to the language model to rewrite it); older ones are dropped.
+        max_history_chars: those earlier questions hold at most this many characters in all: older
+            ones are dropped, the oldest one kept is cut (see :func:`assistant.query.recent_history`).
     """
 
     corpus_dir: Path = Path("corpus")
@@ -94,6 +103,10 @@ class Settings:
     llm_max_tokens: int = 200
     llm_passages: int = 3
     malloc_trim_seconds: float = 60.0
+    max_k: int = MAX_K
+    max_question_chars: int = MAX_QUERY_CHARS
+    max_history_turns: int = 3
+    max_history_chars: int = 2000
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 32:
@@ -128,6 +141,24 @@ class Settings:
         if not 0 <= self.malloc_trim_seconds < float("inf"):  # also refuses nan
             raise AssistantError(
                 f"malloc_trim_seconds must be a number of seconds, 0 or more (0: never trim), got {self.malloc_trim_seconds}"
+            )
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        """The limits on what a client can send (docs/security.md): each positive, and room for the answer's own searches."""
+        if self.max_k < 1 or self.max_question_chars < 1:
+            raise AssistantError(
+                f"max_k and max_question_chars must be positive, got {self.max_k} and {self.max_question_chars}"
+            )
+        if max(self.answer_passages, self.answer_quote_passages) > self.max_k:
+            raise AssistantError(
+                f"answer_passages ({self.answer_passages}) and answer_quote_passages ({self.answer_quote_passages}) "
+                f"must not exceed max_k ({self.max_k})"
+            )
+        if self.max_history_turns < 0 or self.max_history_chars < 0:
+            raise AssistantError(
+                "max_history_turns and max_history_chars must be 0 or more (0: follow-ups stand alone), "
+                f"got {self.max_history_turns} and {self.max_history_chars}"
             )
 
     @classmethod

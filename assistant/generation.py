@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from assistant.config import Settings
 from assistant.metadata import detect_language
 from assistant.model import Passage
+from assistant.query import recent_history
 from assistant.sentences import split_sentences
 from assistant.support import SupportChecker
 
@@ -163,11 +164,16 @@ def standalone_question(question: str, history: Sequence[str], client: ChatClien
 
     ``None`` when ``history`` holds no earlier question, or when the model fails or writes no
     usable question (then the extractive rule, :func:`assistant.answer.resolve_follow_up`, decides).
-    Waits ``settings.llm_rewrite_timeout`` at most; never raises for a failing model.
+    The model sees the last ``settings.max_history_turns`` questions, ``settings.max_history_chars``
+    characters in all. Waits ``settings.llm_rewrite_timeout`` at most; never raises for a failing model.
+
+    Raises:
+        InvalidQuery: ``history`` is not a list of texts.
     """
     from assistant.llm import GenerationFailed
 
-    if not any(turn.strip() for turn in history):
+    history = recent_history(history, turns=settings.max_history_turns, chars=settings.max_history_chars)
+    if not history:
         return None
     try:
         rewritten = rewrite_follow_up(question, history, client, timeout=settings.llm_rewrite_timeout)
@@ -326,8 +332,11 @@ REWRITE_DEMO = (
 
 
 def rewrite_messages(question: str, history: Sequence[str]) -> list[dict[str, str]]:
-    """Chat messages asking the model to make a follow-up question standalone (after one worked example)."""
-    earlier = "\n".join(f"- {neutralise(turn.strip())}" for turn in history[-3:] if turn.strip())
+    """Chat messages asking the model to make a follow-up question standalone (after one worked example).
+
+    ``history``: the earlier questions, all given (:func:`standalone_question` limits them).
+    """
+    earlier = "\n".join(f"- {neutralise(turn.strip())}" for turn in history if turn.strip())
     return [
         {"role": "system", "content": REWRITE_PROMPT},
         {"role": "user", "content": REWRITE_DEMO[0]},
@@ -353,7 +362,7 @@ def rewrite_follow_up(question: str, history: Sequence[str], client: ChatClient,
     if len(rewritten) < 3 or len(rewritten) > MAX_QUERY_CHARS or NO_ANSWER_MARK in rewritten:
         raise GenerationFailed("garbage", "not a question")
     added = set(analyze(rewritten, query=True)) - set(analyze(question, query=True))
-    earlier = set(analyze(" ".join(history[-3:]), query=True))
+    earlier = set(analyze(" ".join(history), query=True))
     if len(analyze(question)) <= 3 and not added & earlier:
         # "А кто участвовал?" → "Кто участвовал?": the topic of the conversation was lost.
         raise GenerationFailed("garbage", "the rewrite took nothing from the conversation")
