@@ -11,7 +11,7 @@ from pathlib import Path
 
 from assistant.chunks import ChunkerSettings, content_hash, embedding_text, header_limiter, split_document
 from assistant.config import Settings
-from assistant.documents import SUPPORTED_SUFFIXES, file_fingerprint, iter_corpus_files, load_document
+from assistant.documents import SUPPORTED_SUFFIXES, FieldLimits, file_fingerprint, iter_corpus_files, load_document
 from assistant.embeddings import Embedder, load_embedder
 from assistant.errors import AssistantError, DocumentError, IndexCorrupt, IndexNotFound, UnsupportedFormat
 from assistant.model import Chunk, DocumentRecord
@@ -124,13 +124,18 @@ def build_index(
         embedder = embedder or load_embedder(
             settings.model, settings.device, settings.cache_dir, settings.batch_size, settings.precision
         )
-        chunker = ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap, settings.header_tokens)
+        chunker = ChunkerSettings(
+            settings.chunk_tokens, settings.chunk_overlap, settings.header_tokens,
+            title_chars=settings.max_title_chars, region_chars=settings.max_region_chars,
+            section_chars=settings.max_section_chars,
+        )  # fmt: skip
         _check_fits(chunker, embedder)
         notes: list[str] = []
         previous = _previous_build(index_path, notes)
         reusable = previous is not None and _same_recipe(previous, embedder, chunker, notes)
 
         scan = _scan(corpus, previous, reusable, chunker, embedder, settings, progress)
+        notes += scan.notes
         previous_ids = set(previous.documents) if previous is not None else set()
         removed = len(previous_ids - scan.seen)
         failed_ids = {problem.path for problem in scan.failed}
@@ -169,6 +174,7 @@ class _Scan:
     seen: set[str]
     added: int
     updated: int
+    notes: list[str]
 
 
 def _scan(
@@ -196,6 +202,8 @@ def _scan(
     added = updated = 0
     seen: set[str] = set()
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
+    limits = FieldLimits(chunker.title_chars, chunker.region_chars, chunker.section_chars)
+    notes: list[str] = []
     for number, path in enumerate(files, 1):
         doc_id = path.relative_to(corpus).as_posix()
         seen.add(doc_id)
@@ -207,7 +215,7 @@ def _scan(
             if reusable and old is not None and old.content_hash == fingerprint:
                 kept.append(old)
                 continue
-            document = load_document(path, corpus, max_bytes=max_bytes)
+            document = load_document(path, corpus, max_bytes=max_bytes, limits=limits)
             pieces = split_document(document, chunker, count_tokens)
             if not pieces:
                 raise DocumentError("no text to index")
@@ -222,6 +230,7 @@ def _scan(
             progress("documents", number, len(files))
         added += old is None
         updated += old is not None
+        notes += [f"{doc_id}: {note}" for note in document.cut]
         record = DocumentRecord(
             doc_id=doc_id,
             content_hash=fingerprint,
@@ -231,7 +240,7 @@ def _scan(
         texts = [embedding_text(piece, document.title, limit_header) for piece in pieces]
         chunk_records = [replace(piece, embed_hash=content_hash(text)) for piece, text in zip(pieces, texts)]
         pending.append(_Pending(record, chunk_records, texts))
-    return _Scan(kept, pending, failed, skipped, seen, added, updated)
+    return _Scan(kept, pending, failed, skipped, seen, added, updated, notes)
 
 
 def _rows(

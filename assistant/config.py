@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from assistant.errors import AssistantError
-from assistant.model import ANSWER_MODES, SEARCH_MODES
+from assistant.model import ANSWER_MODES, REGION_CHARS, SEARCH_MODES, SECTION_CHARS, TITLE_CHARS
 from assistant.query import MAX_K, MAX_QUERY_CHARS
 
 ENV_PREFIX = "ASSISTANT_"
@@ -72,6 +72,11 @@ class Settings:
             with it, or given to the language model to rewrite it); older ones are dropped.
         max_history_chars: those earlier questions hold at most this many characters in all: older
             ones are dropped, the oldest one kept is cut (see :func:`assistant.query.recent_history`).
+        max_title_chars: the longest title a document keeps, in characters; a longer one (front
+            matter, sidecar, HTML, Word or PDF metadata) is cut at a word when the file is read, and
+            the build report names the file. Changing it re-reads every document at the next build.
+        max_region_chars: the same for a declared region that is not one of the canonical regions.
+        max_section_chars: the same for each section title (headings of the text).
     """
 
     corpus_dir: Path = Path("corpus")
@@ -107,6 +112,9 @@ class Settings:
     max_question_chars: int = MAX_QUERY_CHARS
     max_history_turns: int = 3
     max_history_chars: int = 2000
+    max_title_chars: int = TITLE_CHARS
+    max_region_chars: int = REGION_CHARS
+    max_section_chars: int = SECTION_CHARS
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 32:
@@ -155,6 +163,11 @@ class Settings:
                 f"answer_passages ({self.answer_passages}) and answer_quote_passages ({self.answer_quote_passages}) "
                 f"must not exceed max_k ({self.max_k})"
             )
+        cuts = {"max_title_chars": self.max_title_chars, "max_region_chars": self.max_region_chars,
+                "max_section_chars": self.max_section_chars}  # fmt: skip
+        for name, value in cuts.items():
+            if value < 20:
+                raise AssistantError(f"{name} must be at least 20 (characters), got {value}")
         if self.max_history_turns < 0 or self.max_history_chars < 0:
             raise AssistantError(
                 "max_history_turns and max_history_chars must be 0 or more (0: follow-ups stand alone), "

@@ -22,10 +22,13 @@ __all__ = [
     "LANGUAGES",
     "NOT_FOUND_REASONS",
     "SEARCH_MODES",
+    "REGION_CHARS",
+    "SECTION_CHARS",
     "SECTION_PART_CHARS",
     "SECTION_SEPARATOR",
     "SIDECAR_SUFFIX",
     "SUPPORTED_SUFFIXES",
+    "TITLE_CHARS",
     "Chunk",
     "Citation",
     "Cited",
@@ -57,6 +60,10 @@ SIDECAR_SUFFIX = ".meta.yaml"
 
 SECTION_SEPARATOR = " › "  # between the parts of a hierarchical section title
 SECTION_PART_CHARS = 120  # each part of a hierarchical section title is cut to about this length
+# The longest title, region and section title a document keeps (the defaults of Settings.max_title_chars,
+# max_region_chars and max_section_chars): longer ones are cut when the file is read. The longest
+# titles of real acts run to about 300 characters, their sections to about 330.
+TITLE_CHARS, REGION_CHARS, SECTION_CHARS = 500, 100, 500
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,8 @@ class Document(Cited):
         citation: title, date, region, type, language and source (see :class:`Citation`).
         sections: headings in order of ``start`` ("Глава 3. ...", "Статья 12. ...", "page 4").
         content_hash: hash of the file bytes plus its sidecar, used to skip unchanged files.
+        cut: what was cut to its limit when the file was read ("title cut to 500 characters (it
+            had 2,000,000)"), for the build report.
     """
 
     doc_id: str
@@ -135,6 +144,7 @@ class Document(Cited):
     citation: Citation
     sections: tuple[Section, ...] = field(default=())
     content_hash: str = ""
+    cut: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)

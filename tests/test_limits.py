@@ -157,3 +157,119 @@ def test_the_history_limits_come_from_the_environment(monkeypatch):
 def test_a_question_that_is_the_question_of_the_generation_tests_is_answered(searcher):
     """The fixtures above answer: the refusals are the limits', not a broken index."""
     assert answer(QUESTION, settings=SETTINGS.with_(answer_threshold_shift=-1.0), searcher=searcher).found
+
+
+# --- titles, regions, sections --------------------------------------------------------------------
+
+LONG_TITLE = ("Длинный заголовок " * 120_000)[: 2 * 1024 * 1024]  # 2 MB
+
+
+def test_a_two_megabyte_title_is_cut_in_the_index_and_in_the_answers_citation(tmp_path):
+    from assistant.store import load_index
+
+    texts = {
+        **TEXTS,
+        "long.md": f"---\ntitle: {LONG_TITLE}\nregion: {'Регион ' * 100_000}\n---\n"
+        "В Экибастузе открыли музей угольной промышленности для школьников и студентов колледжей.",
+    }
+    corpus, index = write_corpus(tmp_path / "corpus", texts), tmp_path / "index"
+    report = build_index(corpus, index, settings=SETTINGS, embedder=FakeEmbedder())
+    assert f"long.md: title cut to 500 characters (it had {len(LONG_TITLE.strip()):,})" in report.notes
+    assert "long.md: region cut to 100 characters (it had 699,999)" in report.notes
+    stored = load_index(index)
+    record = stored.documents["long.md"]
+    assert len(record.title) <= 500 and record.title.startswith("Длинный заголовок") and record.title.endswith("…")
+    assert len(record.region) <= 100
+    assert all(len(chunk.section) <= 500 for chunk in stored.chunks)
+    assert sum(file.stat().st_size for file in stored.path.rglob("*") if file.is_file()) < 200_000  # no megabyte stored
+
+    searcher = Searcher(index, settings=SETTINGS, embedder=FakeEmbedder())
+    reply = answer("Где открыли музей угольной промышленности для школьников?", settings=SETTINGS.with_(
+        answer_threshold_shift=-1.0), searcher=searcher)  # fmt: skip
+    cited = [source.passage for source in reply.sources]
+    assert reply.found and [passage.doc_id for passage in cited] == ["long.md"]
+    assert all(len(passage.title) <= 500 and len(passage.region) <= 100 for passage in cited)
+    again = build_index(corpus, index, settings=SETTINGS, embedder=FakeEmbedder())
+    assert not again.changed and not again.notes  # unchanged: not read again, nothing to say
+
+
+def _docx_with_core_title(title: str) -> bytes:
+    from .test_documents import docx_bytes
+
+    def build(document) -> None:
+        document.core_properties.title = title
+        document.add_paragraph("Обычный текст документа без заголовка, о школах и дорогах района. " * 5)
+
+    return docx_bytes(build)
+
+
+def _pdf_with_title(title: str) -> bytes:
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    from .test_documents import pdf_bytes
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes(["Decree of the Government on schools"]))))
+    writer.add_metadata({"/Title": title})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+TITLE_SOURCES = {
+    "front matter": ("doc.md", lambda title: f"---\ntitle: {title}\n---\nТекст о школах."),
+    "sidecar": ("doc.txt", lambda title: "Текст о школах."),
+    "html og:title": (
+        "page.html",
+        lambda title: f'<html><head><title>{title}</title><meta property="og:title" content="{title}"></head>'
+        f"<body><article><h1>{title}</h1><p>{'Текст статьи о школах и дорогах района. ' * 20}</p></article></body></html>",
+    ),
+    "docx metadata": ("doc.docx", _docx_with_core_title),
+    "pdf metadata": ("doc.pdf", _pdf_with_title),
+}
+
+
+@pytest.mark.parametrize("source", list(TITLE_SOURCES))
+def test_a_long_title_is_cut_wherever_it_was_written(tmp_path, source):
+    from assistant.documents import FieldLimits, load_document
+    from assistant.metadata import shorten
+
+    name, make = TITLE_SOURCES[source]
+    title = ("Заголовок " * 25).strip()  # 249 characters: python-docx refuses more than 255 in its metadata
+    content = make(title)
+    path = tmp_path / name
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    if source == "sidecar":
+        (tmp_path / f"{name}.meta.yaml").write_text(f"title: {title}\n", encoding="utf-8")
+    document = load_document(path, tmp_path, limits=FieldLimits(title=60))
+    assert document.title == shorten(title.strip(), 60) and len(document.title) <= 60
+    assert document.cut == ("title cut to 60 characters (it had 249)",)
+    assert load_document(path, tmp_path).title == title  # within the default limit, kept whole
+
+
+def test_long_section_titles_and_regions_are_cut_with_one_note(tmp_path):
+    from assistant.documents import FieldLimits, load_document
+
+    (tmp_path / "act.txt").write_text(
+        "region: " + "Район " * 30 + "\n"  # not front matter: a plain first line
+        "Глава 1. " + "Общие положения " * 6 + "\n\nСтатья 1. " + "Основные понятия " * 6 + "\n\nТекст статьи.",
+        encoding="utf-8",
+    )
+    (tmp_path / "act.txt.meta.yaml").write_text("region: " + "Район " * 30 + "\n", encoding="utf-8")
+    document = load_document(tmp_path / "act.txt", tmp_path, limits=FieldLimits(region=30, section=60))
+    assert len(document.region) <= 30 and all(len(section.title) <= 60 for section in document.sections)
+    assert document.cut == (
+        "region cut to 30 characters (it had 179)",
+        "2 section title(s) cut to 60 characters (the longest had 218)",
+    )
+
+
+def test_a_changed_limit_reads_every_document_again(tmp_path):
+    from assistant.store import load_index
+
+    corpus, index = write_corpus(tmp_path / "corpus", TEXTS), tmp_path / "index"
+    build_index(corpus, index, settings=SETTINGS, embedder=FakeEmbedder())
+    report = build_index(corpus, index, settings=SETTINGS.with_(max_title_chars=20), embedder=FakeEmbedder())
+    assert report.changed and "atyrau.txt: title cut to 20 characters (it had 23)" in report.notes
+    assert load_index(index).documents["atyrau.txt"].title == "Атырау обсудил…"
