@@ -77,6 +77,11 @@ class Settings:
             the build report names the file. Changing it re-reads every document at the next build.
         max_region_chars: the same for a declared region that is not one of the canonical regions.
         max_section_chars: the same for each section title (headings of the text).
+        parse_seconds: the longest a build may spend reading one ``.pdf``, ``.docx`` or ``.html``
+            file; its reader runs in a worker process that is stopped then. Such a file is reported,
+            and remembered in the index folder (``over_budget.json``), so that later builds refuse
+            it without reading it until it changes or this is raised. 0: no limit, every file read
+            in the build's own process.
     """
 
     corpus_dir: Path = Path("corpus")
@@ -115,6 +120,7 @@ class Settings:
     max_title_chars: int = TITLE_CHARS
     max_region_chars: int = REGION_CHARS
     max_section_chars: int = SECTION_CHARS
+    parse_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 32:
@@ -168,6 +174,8 @@ class Settings:
         for name, value in cuts.items():
             if value < 20:
                 raise AssistantError(f"{name} must be at least 20 (characters), got {value}")
+        if not 0 <= self.parse_seconds < float("inf"):  # also refuses nan
+            raise AssistantError(f"parse_seconds must be a number of seconds, 0 or more (0: no limit), got {self.parse_seconds}")
         if self.max_history_turns < 0 or self.max_history_chars < 0:
             raise AssistantError(
                 "max_history_turns and max_history_chars must be 0 or more (0: follow-ups stand alone), "

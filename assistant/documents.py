@@ -50,6 +50,7 @@ __all__ = [
     "FieldLimits",
     "Section",
     "detect_language",
+    "extract",
     "file_fingerprint",
     "iter_corpus_files",
     "load_document",
@@ -256,7 +257,12 @@ def _link_problem(link: Path, real_root: Path) -> str | None:
 
 
 def load_document(
-    path: Path, corpus_root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, limits: FieldLimits = FieldLimits()
+    path: Path,
+    corpus_root: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    limits: FieldLimits = FieldLimits(),
+    reader: Callable[..., Extracted] | None = None,
 ) -> Document:
     """Read one corpus file into a :class:`Document`: main text, headings and citation metadata.
 
@@ -276,6 +282,8 @@ def load_document(
             ``UNPACK_FACTOR`` times this (a decompression bomb).
         limits: the longest title, region and section title kept; longer ones are cut (and
             listed in ``Document.cut``).
+        reader: called as ``reader(data, suffix, max_unpacked=...)`` in place of :func:`extract`
+            (a build passes :meth:`assistant.parsing.ReaderWorker.extract`, which keeps a time budget).
 
     Returns:
         The document; ``content_hash`` equals ``file_fingerprint(path)``.
@@ -299,7 +307,7 @@ def load_document(
     sidecar_bytes = _read_sidecar(path)
     sidecar = parse_sidecar(sidecar_bytes, _sidecar_path(path).name) if sidecar_bytes is not None else {}
 
-    extracted = _extract(data, suffix, max_unpacked=UNPACK_FACTOR * max_bytes)
+    extracted = (reader or extract)(data, suffix, max_unpacked=UNPACK_FACTOR * max_bytes)
     if not extracted.text.strip():
         raise DocumentError("no text")
 
@@ -363,8 +371,11 @@ def _region(declared: str, text: str, title: str) -> str:
     return detect_region(text, title)
 
 
-def _extract(data: bytes, suffix: str, *, max_unpacked: int) -> Extracted:
-    """Run the reader for ``suffix``; a ``.docx`` or ``.pdf`` may unpack to ``max_unpacked`` bytes.
+def extract(data: bytes, suffix: str, *, max_unpacked: int) -> Extracted:
+    """Run the reader for ``suffix`` in this process; a ``.docx`` or ``.pdf`` may unpack to ``max_unpacked`` bytes.
+
+    Raises:
+        DocumentError: the reader refuses the file (corrupt, encrypted, no text...).
 
     Each reader is imported only here, so that python-docx, pypdf, trafilatura and lxml load only
     when a file of their format is read.

@@ -273,3 +273,123 @@ def test_a_changed_limit_reads_every_document_again(tmp_path):
     report = build_index(corpus, index, settings=SETTINGS.with_(max_title_chars=20), embedder=FakeEmbedder())
     assert report.changed and "atyrau.txt: title cut to 20 characters (it had 23)" in report.notes
     assert load_index(index).documents["atyrau.txt"].title == "Атырау обсудил…"
+
+
+# --- the time a file may take to be read ----------------------------------------------------------
+
+
+def _slow_pdf(pages: int = 1000) -> bytes:
+    """A valid PDF that pypdf takes seconds to read (about 6 ms a page): a real slow path, no test double."""
+    from .test_documents import pdf_bytes
+
+    return pdf_bytes(["\n".join(f"Line {n} of page {p} about schools and roads" for n in range(40)) for p in range(pages)])
+
+
+def _pdf(text: str) -> bytes:
+    from .test_documents import pdf_bytes
+
+    return pdf_bytes([text])
+
+
+@pytest.fixture
+def reader_calls(monkeypatch):
+    """The suffix of every file the build hands to its reader worker process (spied on in the build's process)."""
+    from assistant.parsing import WORKER_SUFFIXES, ReaderWorker
+
+    calls: list[str] = []
+    real = ReaderWorker.extract
+
+    def spy(self, data, suffix, **kwargs):
+        if suffix in WORKER_SUFFIXES:
+            calls.append(suffix)
+        return real(self, data, suffix, **kwargs)
+
+    monkeypatch.setattr(ReaderWorker, "extract", spy)
+    return calls
+
+
+def test_a_file_over_its_parse_time_is_refused_remembered_and_read_again_once_it_changes(tmp_path, reader_calls):
+    import json
+    import time
+
+    from assistant.parsing import OVER_BUDGET_FILE
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    write_corpus(corpus, TEXTS)
+    (corpus / "a-slow.pdf").write_bytes(_slow_pdf())
+    (corpus / "b-quick.pdf").write_bytes(_pdf("Decree on rural schools of Zhambyl region"))
+    settings = SETTINGS.with_(parse_seconds=0.5)
+
+    started = time.monotonic()
+    first = build_index(corpus, index, settings=settings, embedder=FakeEmbedder())
+    assert time.monotonic() - started < 30  # the slow file was stopped at its budget, not read to its end
+    assert [(problem.path, problem.reason) for problem in first.failed] == [
+        ("a-slow.pdf", "reading took longer than 0.5 s (setting parse_seconds): refused; "
+         "it will not be read again until it changes"),
+    ]  # fmt: skip
+    assert first.documents == 4  # the worker killed for a-slow.pdf was started again for b-quick.pdf
+    remembered = json.loads((index / OVER_BUDGET_FILE).read_text(encoding="utf-8"))
+    assert [(entry["path"], entry["seconds"]) for entry in remembered["files"]] == [("a-slow.pdf", 0.5)]
+    assert reader_calls == [".pdf", ".pdf"]
+
+    reader_calls.clear()
+    second = build_index(corpus, index, settings=settings, embedder=FakeEmbedder())
+    assert reader_calls == [] and not second.changed  # nothing read again: the slow file is remembered
+    assert "in an earlier build" in second.failed[0].reason and second.failed[0].path == "a-slow.pdf"
+
+    (corpus / "a-slow.pdf").write_bytes(_pdf("Decree on the roads of Pavlodar region"))  # it changes
+    third = build_index(corpus, index, settings=settings, embedder=FakeEmbedder())
+    assert reader_calls == [".pdf"] and third.failed == () and third.added == 1
+    assert json.loads((index / OVER_BUDGET_FILE).read_text(encoding="utf-8"))["files"] == []
+    found = Searcher(index, settings=settings, embedder=FakeEmbedder()).search("roads Pavlodar", k=1, mode="keyword")
+    assert found[0].doc_id == "a-slow.pdf"
+
+
+@pytest.mark.slow
+def test_a_raised_budget_reads_a_remembered_file_again(tmp_path, reader_calls):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    write_corpus(corpus, TEXTS)
+    (corpus / "slow.pdf").write_bytes(_slow_pdf())
+    build_index(corpus, index, settings=SETTINGS.with_(parse_seconds=0.3), embedder=FakeEmbedder())
+    assert reader_calls == [".pdf"]
+    again = build_index(corpus, index, settings=SETTINGS.with_(parse_seconds=0.6), embedder=FakeEmbedder())
+    assert reader_calls == [".pdf", ".pdf"] and "took longer than 0.6 s" in again.failed[0].reason
+
+
+def test_a_damaged_memory_of_slow_files_only_means_reading_them_again(tmp_path, reader_calls, caplog):
+    from assistant.parsing import OVER_BUDGET_FILE, load_over_budget
+
+    (tmp_path / OVER_BUDGET_FILE).write_text('{"format": 1, "files": [{"path": "x"}]}', encoding="utf-8")
+    assert load_over_budget(tmp_path) == {} and "will be read again" in caplog.text
+    assert load_over_budget(tmp_path / "missing") == {}
+
+
+def test_the_reader_worker_keeps_reasons_and_log_records_and_reads_text_in_process(tmp_path, caplog):
+    from assistant.documents import load_document
+    from assistant.errors import DocumentError, ReadTimeout
+    from assistant.parsing import ReaderWorker
+
+    page = "<html><head><meta charset='ascii'></head><body><article><p>{}</p></article></body></html>"
+    (tmp_path / "page.html").write_bytes(page.format("Школы и дороги района. " * 20).encode("cp1251"))
+    (tmp_path / "broken.pdf").write_bytes(_pdf("x")[:200])
+    (tmp_path / "note.txt").write_text("Текст о школах.", encoding="utf-8")
+    with ReaderWorker(20) as worker:
+        document = load_document(tmp_path / "page.html", tmp_path, reader=worker.extract)
+        assert "Школы и дороги района." in document.text
+        assert "page declares charset ascii but is not" in caplog.text  # logged in the worker, shown here
+        with pytest.raises(DocumentError, match="corrupt .pdf"):
+            load_document(tmp_path / "broken.pdf", tmp_path, reader=worker.extract)
+        assert load_document(tmp_path / "note.txt", tmp_path, reader=worker.extract).text == "Текст о школах."
+        process = worker._process
+        assert process is not None and process.poll() is None  # one worker served both files
+        with pytest.raises(ReadTimeout):
+            ReaderWorker(0.2).extract(_slow_pdf(), ".pdf", max_unpacked=10**9)
+    assert process.poll() is not None  # stopped with the build
+
+
+def test_parse_seconds_is_a_setting():
+    assert Settings().parse_seconds == 30
+    assert Settings.from_env({"ASSISTANT_PARSE_SECONDS": "5"}).parse_seconds == 5
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(AssistantError, match="parse_seconds"):
+            Settings(parse_seconds=bad)
