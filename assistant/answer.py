@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -224,7 +225,10 @@ def answer_stream(
     generative = mode == "generative" and (client is not None or settings.llm_configured)
     if generative and client is None:
         client = ChatClient.from_settings(settings)
-    rewritten = standalone_question(question, history, client, settings) if generative else None
+    # llm_timeout bounds the model's part of an answer in all: the rewrite and the reply share it.
+    deadline = time.monotonic() + settings.llm_timeout
+    rewrite_timeout = min(settings.llm_rewrite_timeout, settings.llm_timeout)
+    rewritten = standalone_question(question, history, client, settings, timeout=rewrite_timeout) if generative else None
     query = rewritten or resolve_follow_up(question, history, max_chars=settings.max_question_chars)
     if searcher is None:
         searcher = searcher_for(index_dir, settings)
@@ -243,7 +247,7 @@ def answer_stream(
     steps = generate_answer(
         rewritten or question, _most_probable(weighing, settings.llm_passages), lang, client=client, settings=settings,
         checker=SupportChecker(searcher.embedder.embed_passages, searcher.sentence_vectors),
-        regions=weighing.profile.regions, earlier=earlier,
+        regions=weighing.profile.regions, earlier=earlier, timeout=deadline - time.monotonic(),
     )  # fmt: skip
     for step in steps:
         yield Draft(step.text, None if step.answer is None else _with_generated(extractive, step.answer))

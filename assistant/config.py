@@ -58,9 +58,13 @@ class Settings:
             ``http://127.0.0.1:8080/v1``; empty: no language model.
         llm_model: the model name sent to that server (empty: the server's default).
         llm_api_key: sent as a Bearer token; read from ``ASSISTANT_LLM_API_KEY``, never logged or shown.
-        llm_timeout: seconds a generated answer may take in all before the extractive one is shown.
+        llm_timeout: seconds a generated answer may take in all, the follow-up rewrite included,
+            before the extractive one is shown (the connection is shut then, even mid-answer).
         llm_rewrite_timeout: seconds the model may take to turn a follow-up into a standalone question.
-        llm_max_tokens: the longest generated answer, in the model's tokens.
+        llm_max_tokens: the longest generated answer, in the model's tokens (asked of the server).
+        llm_max_chars: the longest reply read from the model, in characters, whatever the server
+            does with ``llm_max_tokens``: a longer one is cut off and the quotes are shown
+            (fallback ``too_long``).
         llm_passages: the best retrieved passages given to the model (each costs prompt time).
         malloc_trim_seconds: ``assistant serve`` hands glibc's free heap pages back this often
             (0: never; see :mod:`assistant.tools.allocator`).
@@ -111,6 +115,7 @@ class Settings:
     llm_timeout: float = 120.0
     llm_rewrite_timeout: float = 15.0
     llm_max_tokens: int = 200
+    llm_max_chars: int = 4000
     llm_passages: int = 3
     malloc_trim_seconds: float = 60.0
     max_k: int = MAX_K
@@ -148,8 +153,8 @@ class Settings:
             )
         if self.llm_timeout <= 0 or self.llm_rewrite_timeout <= 0:
             raise AssistantError("llm_timeout and llm_rewrite_timeout must be positive")
-        if self.llm_max_tokens < 16 or self.llm_passages < 1:
-            raise AssistantError("llm_max_tokens must be at least 16 and llm_passages at least 1")
+        if self.llm_max_tokens < 16 or self.llm_passages < 1 or self.llm_max_chars < 100:
+            raise AssistantError("llm_max_tokens must be at least 16, llm_max_chars 100 and llm_passages 1")
         if self.max_file_mb <= 0:
             raise AssistantError(f"max_file_mb must be positive, got {self.max_file_mb}")
         if not 0 <= self.malloc_trim_seconds < float("inf"):  # also refuses nan

@@ -49,9 +49,10 @@ ANSWER_MODES = ("extractive", "generative")  # quotes; the local language model'
 # Why an answer is "not found": nothing answers; the region named has no documents; its documents don't say.
 NOT_FOUND_REASONS = ("not_found", "no_documents", "region_silent")
 # Why the quotes stand in for a generative answer: no model configured; the model failed
-# (timeout, unreachable, interrupted, error, garbage, empty); its answer failed the checks.
+# (timeout, unreachable, interrupted, error, garbage, empty, a reply over Settings.llm_max_chars);
+# its answer failed the checks.
 FALLBACK_REASONS = (
-    "no_llm", "timeout", "unreachable", "interrupted", "error", "garbage", "empty",
+    "no_llm", "timeout", "unreachable", "interrupted", "error", "garbage", "empty", "too_long",
     "unsupported", "model_no_answer", "wrong_language",
 )  # fmt: skip
 # Files the corpus may hold, by suffix (lower case); a file's metadata may sit beside it in a sidecar.

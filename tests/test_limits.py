@@ -10,7 +10,7 @@ from assistant.errors import AssistantError
 from assistant.query import recent_history
 
 from .conftest import FakeEmbedder, import_resource
-from .fake_llm import FakeLLM, say
+from .fake_llm import FakeLLM, Reply, say
 from .test_build import write_corpus
 from .test_generation import QUESTION, SUPPORTED_SENTENCE, TEXTS
 
@@ -36,10 +36,11 @@ def llm():
 
 
 def generative(llm: FakeLLM, **changes) -> Settings:
-    return SETTINGS.with_(
-        answer_threshold_shift=-1.0, answer_mode="generative", llm_base_url=llm.base_url, llm_timeout=3.0,
-        llm_rewrite_timeout=1.0, **changes,
-    )  # fmt: skip
+    """The settings of the generation tests, with ``changes``."""
+    return SETTINGS.with_(**{
+        "answer_threshold_shift": -1.0, "answer_mode": "generative", "llm_base_url": llm.base_url, "llm_timeout": 3.0,
+        "llm_rewrite_timeout": 1.0, **changes,
+    })  # fmt: skip
 
 
 # --- k --------------------------------------------------------------------------------------------
@@ -393,3 +394,64 @@ def test_parse_seconds_is_a_setting():
     for bad in (-1.0, float("nan"), float("inf")):
         with pytest.raises(AssistantError, match="parse_seconds"):
             Settings(parse_seconds=bad)
+
+
+# --- the language model's reply -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("script", "what"),
+    [
+        (say("Павлодарская область представила план [1]. " * 2000), "30,000 characters streamed"),
+        (Reply("json", ["Павлодарская область представила план [1]. " * 50_000]), "a 2 MB completion"),
+        (Reply("flood"), "one line that never ends"),
+    ],
+)
+def test_a_reply_over_its_size_is_stopped_and_the_quotes_shown(llm, searcher, script, what):
+    import time
+
+    settings = generative(llm, llm_max_chars=1000, llm_timeout=20.0)
+    llm.script(script)
+    started = time.monotonic()
+    reply = answer(QUESTION, settings=settings, searcher=searcher)
+    assert time.monotonic() - started < 10, what  # stopped at the cap, not read to the end (or the timeout)
+    assert reply.fallback == "too_long" and reply.mode == "extractive" and reply.found, what
+    assert len(reply.generated_text) <= 1000, what
+
+
+def test_a_reply_within_the_size_is_shown(llm, searcher):
+    llm.script(say(SUPPORTED_SENTENCE))
+    assert len(SUPPORTED_SENTENCE) < 100
+    reply = answer(QUESTION, settings=generative(llm, llm_max_chars=100), searcher=searcher)
+    assert reply.mode == "generative" and not reply.fallback
+
+
+def test_a_server_that_drips_its_reply_is_cut_off_at_the_time_limit(llm, searcher):
+    """A piece every 1.5 s: each arrives within httpx's read timeout, so only the deadline stops it."""
+    import time
+
+    llm.script(Reply("stream", ["Павлодарская ", "область ", "представила ", "план ", "[1]."], pause=1.5))
+    started = time.monotonic()
+    reply = answer(QUESTION, settings=generative(llm, llm_timeout=2.0), searcher=searcher)
+    assert reply.fallback == "timeout" and 1.9 < time.monotonic() - started < 2.8
+
+
+def test_the_rewrite_and_the_reply_share_one_time_limit(llm, searcher):
+    """The follow-up rewrite takes 1.4 s of the 2.5: the reply gets what is left, not 2.5 s more."""
+    import time
+
+    llm.script(Reply("hang", pause=1.4), Reply("stream", ["Павлодарская "] * 100, pause=0.3))
+    started = time.monotonic()
+    reply = answer("А в школах?", history=[QUESTION], settings=generative(llm, llm_timeout=2.5, llm_rewrite_timeout=2.0),
+                   searcher=searcher)  # fmt: skip
+    assert len(llm.requests) == 2 and reply.fallback == "timeout" and time.monotonic() - started < 3.3
+
+
+def test_the_reply_limits_are_settings():
+    from assistant.llm import ChatClient
+
+    settings = Settings.from_env({"ASSISTANT_LLM_MAX_CHARS": "500", "ASSISTANT_LLM_BASE_URL": "http://127.0.0.1:9/v1"})
+    assert ChatClient.from_settings(settings).max_chars == 500 == settings.llm_max_chars
+    assert Settings().llm_max_chars == 4000
+    with pytest.raises(AssistantError, match="llm_max_chars"):
+        Settings(llm_max_chars=10)
