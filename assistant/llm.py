@@ -76,7 +76,11 @@ class ChatClient:
     def from_settings(cls, settings: Settings) -> ChatClient:
         """The client for ``settings.llm_base_url`` / ``llm_model`` / ``llm_api_key`` / ``llm_timeout`` / ``llm_max_chars``."""
         return cls(
-            settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout, settings.llm_max_chars
+            settings.llm_base_url,
+            settings.llm_model,
+            settings.llm_api_key,
+            settings.llm_timeout,
+            settings.llm_max_chars,
         )
 
     @property

@@ -117,7 +117,10 @@ class ReaderWorker:
 
     def _start(self) -> subprocess.Popen:
         package_root = str(Path(__file__).resolve().parents[1])
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        environment = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
+        }
         level = logging.getLogger().getEffectiveLevel()
         process = subprocess.Popen(
             [sys.executable, "-c", _WORKER, str(level)],

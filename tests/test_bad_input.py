@@ -322,7 +322,16 @@ def cli(searcher, monkeypatch):
 
 @pytest.mark.parametrize(
     "name",
-    [*HOSTILE, "script Arabic", "script CJK", "script Cuneiform", "empty", "blanks", "control characters only", *TOO_LONG],
+    [
+        *HOSTILE,
+        "script Arabic",
+        "script CJK",
+        "script Cuneiform",
+        "empty",
+        "blanks",
+        "control characters only",
+        *TOO_LONG,
+    ],
 )
 def test_the_command_line_answers_or_says_one_line_never_a_traceback(cli, capsys, name):
     question = {**QUESTIONS, **EMPTY, **TOO_LONG}[name]

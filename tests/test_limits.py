@@ -100,7 +100,9 @@ def test_a_question_at_the_limit_is_answered_and_one_character_more_is_refused(i
         lambda question: regions_overview(question, settings=limited, searcher=searcher),
         lambda question: retrieve(question, index_dir=index, settings=limited),
     ):
-        with pytest.raises(InvalidQuery, match=r"61 characters long, more than the 60 allowed \(setting max_question_chars\)"):
+        with pytest.raises(
+            InvalidQuery, match=r"61 characters long, more than the 60 allowed \(setting max_question_chars\)"
+        ):
             entry_point(at_limit + "ы")
 
 
@@ -223,8 +225,10 @@ TITLE_SOURCES = {
     "sidecar": ("doc.txt", lambda title: "Текст о школах."),
     "html og:title": (
         "page.html",
-        lambda title: f'<html><head><title>{title}</title><meta property="og:title" content="{title}"></head>'
-        f"<body><article><h1>{title}</h1><p>{'Текст статьи о школах и дорогах района. ' * 20}</p></article></body></html>",
+        lambda title: (
+            f'<html><head><title>{title}</title><meta property="og:title" content="{title}"></head>'
+            f"<body><article><h1>{title}</h1><p>{'Текст статьи о школах и дорогах района. ' * 20}</p></article></body></html>"
+        ),
     ),
     "docx metadata": ("doc.docx", _docx_with_core_title),
     "pdf metadata": ("doc.pdf", _pdf_with_title),
@@ -283,7 +287,9 @@ def _slow_pdf(pages: int = 1000) -> bytes:
     """A valid PDF that pypdf takes seconds to read (about 6 ms a page): a real slow path, no test double."""
     from .test_documents import pdf_bytes
 
-    return pdf_bytes(["\n".join(f"Line {n} of page {p} about schools and roads" for n in range(40)) for p in range(pages)])
+    return pdf_bytes(
+        ["\n".join(f"Line {n} of page {p} about schools and roads" for n in range(40)) for p in range(pages)]
+    )
 
 
 def _pdf(text: str) -> bytes:
