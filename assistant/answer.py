@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,7 +39,7 @@ from assistant.generation import (
     standalone_question,
 )
 from assistant.model import ANSWER_MODES, NOT_FOUND_REASONS, plain
-from assistant.query import clean_query
+from assistant.query import clean_query, recent_history
 from assistant.regions import canonical_region, region_label
 from assistant.retrieval import Passage, Searcher, searcher_for
 from assistant.support import SupportChecker
@@ -165,7 +166,8 @@ def answer(
         question: the user's question (Russian, Kazakh, English...).
         history: earlier questions of the same conversation, oldest first; a short or elliptic
             follow-up ("А что по образованию?") is searched together with the previous one (in
-            generative mode the model rewrites it into a standalone question).
+            generative mode the model rewrites it into a standalone question). Only the last
+            ``settings.max_history_turns`` count, ``settings.max_history_chars`` characters in all.
         filters: as for :func:`assistant.retrieve`.
         index_dir: the index directory (default from settings).
         settings: thresholds, model and language model; ``Settings.from_env()`` when omitted.
@@ -178,7 +180,8 @@ def answer(
         wrote it and ``fallback`` why a generative request got the extractive answer.
 
     Raises:
-        InvalidQuery, IndexNotFound, IndexCorrupt, ModelMismatch: as for :func:`assistant.retrieve`.
+        InvalidQuery, IndexNotFound, IndexCorrupt, ModelMismatch: as for :func:`assistant.retrieve`
+            (a question over ``settings.max_question_chars`` is refused, the language model not asked).
         A failing language model never raises: the extractive answer comes back instead.
     """
     final = None
@@ -215,15 +218,18 @@ def answer_stream(
     mode = mode or settings.answer_mode
     if mode not in ANSWER_MODES:
         raise InvalidQuery(f"answer mode must be one of {', '.join(ANSWER_MODES)}, got {mode!r}")
-    if not isinstance(question, str):
-        raise InvalidQuery(f"the question must be text, got {type(question).__name__}")
+    clean_query(question, max_chars=settings.max_question_chars)  # refused before any model runs
+    history = recent_history(history, turns=settings.max_history_turns, chars=settings.max_history_chars)
     lang = detect_language(question) or "ru"
     lang = lang if lang in NO_ANSWER else "en"
     generative = mode == "generative" and (client is not None or settings.llm_configured)
     if generative and client is None:
         client = ChatClient.from_settings(settings)
-    rewritten = standalone_question(question, history, client, settings) if generative else None
-    query = rewritten or resolve_follow_up(question, history)
+    # llm_timeout bounds the model's part of an answer in all: the rewrite and the reply share it.
+    deadline = time.monotonic() + settings.llm_timeout
+    rewrite_timeout = min(settings.llm_rewrite_timeout, settings.llm_timeout)
+    rewritten = standalone_question(question, history, client, settings, timeout=rewrite_timeout) if generative else None
+    query = rewritten or resolve_follow_up(question, history, max_chars=settings.max_question_chars)
     if searcher is None:
         searcher = searcher_for(index_dir, settings)
     extractive, weighing = _extractive(question, lang, query, filters, searcher, settings)
@@ -241,7 +247,7 @@ def answer_stream(
     steps = generate_answer(
         rewritten or question, _most_probable(weighing, settings.llm_passages), lang, client=client, settings=settings,
         checker=SupportChecker(searcher.embedder.embed_passages, searcher.sentence_vectors),
-        regions=weighing.profile.regions, earlier=earlier,
+        regions=weighing.profile.regions, earlier=earlier, timeout=deadline - time.monotonic(),
     )  # fmt: skip
     for step in steps:
         yield Draft(step.text, None if step.answer is None else _with_generated(extractive, step.answer))
@@ -331,8 +337,11 @@ def weigh(
     model = model or default_model()
     if model.vector_weights and not model.uses_vectors(searcher.embedder.identity):
         _warn_other_model(searcher.embedder.identity, model.embedder)
-    query = query if query is not None else resolve_follow_up(question, history)
-    profile = profile_question(clean_query(question), lang or "", context=query)  # only what is searched counts
+    if query is None:
+        history = recent_history(history, turns=settings.max_history_turns, chars=settings.max_history_chars)
+        query = resolve_follow_up(question, history, max_chars=settings.max_question_chars)
+    # Only what is searched counts.
+    profile = profile_question(clean_query(question, max_chars=settings.max_question_chars), lang or "", context=query)
     vector = searcher.embed_query(query)
     passages = searcher.search(query, k=settings.answer_passages, filters=filters, vector=vector)
     indexed = searcher.document_regions()
@@ -398,11 +407,12 @@ def _extractive(
     return _compose(question, lang, weighing, chosen), weighing
 
 
-def resolve_follow_up(question: str, history: Sequence[str]) -> str:
+def resolve_follow_up(question: str, history: Sequence[str], *, max_chars: int | None = None) -> str:
     """The text to search for: the question alone, or with the previous question when it is a follow-up.
 
     A follow-up is a question that opens with a connective ("А что…", "And in…", "Ал…") or
-    has at most three words; it borrows the topic (and region) of the previous question.
+    has at most three words; it borrows the topic (and region) of the previous question, cut so
+    that the whole holds at most ``max_chars`` characters (the question itself is never cut).
     """
     previous = [turn.strip() for turn in history if turn and turn.strip()]
     if not previous:
@@ -411,7 +421,8 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
     elliptic = len(words) <= 3 or _FOLLOW_UP_OPENERS.search(question) or _FOLLOW_UP_ENDINGS.search(question)
     if not elliptic:
         return question.strip()
-    return f"{previous[-1]} {question.strip()}"
+    room = len(previous[-1]) if max_chars is None else max_chars - len(question.strip()) - 1
+    return f"{previous[-1][:room]} {question.strip()}" if room > 0 else question.strip()
 
 
 def _choose(weighing: Weighing, model: AnswerabilityModel, settings: Settings) -> list[int]:

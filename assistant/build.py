@@ -11,10 +11,11 @@ from pathlib import Path
 
 from assistant.chunks import ChunkerSettings, content_hash, embedding_text, header_limiter, split_document
 from assistant.config import Settings
-from assistant.documents import SUPPORTED_SUFFIXES, file_fingerprint, iter_corpus_files, load_document
+from assistant.documents import SUPPORTED_SUFFIXES, FieldLimits, file_fingerprint, iter_corpus_files, load_document
 from assistant.embeddings import Embedder, load_embedder
-from assistant.errors import AssistantError, DocumentError, IndexCorrupt, IndexNotFound, UnsupportedFormat
-from assistant.model import Chunk, DocumentRecord
+from assistant.errors import AssistantError, DocumentError, IndexCorrupt, IndexNotFound, ReadTimeout, UnsupportedFormat
+from assistant.model import Chunk, Document, DocumentRecord
+from assistant.parsing import ReaderWorker, load_over_budget, save_over_budget
 from assistant.parts import PARTS, BuildRows, PreviousBuild, ProgressCallback, Updated
 from assistant.store import (
     Manifest,
@@ -124,13 +125,18 @@ def build_index(
         embedder = embedder or load_embedder(
             settings.model, settings.device, settings.cache_dir, settings.batch_size, settings.precision
         )
-        chunker = ChunkerSettings(settings.chunk_tokens, settings.chunk_overlap, settings.header_tokens)
+        chunker = ChunkerSettings(
+            settings.chunk_tokens, settings.chunk_overlap, settings.header_tokens,
+            title_chars=settings.max_title_chars, region_chars=settings.max_region_chars,
+            section_chars=settings.max_section_chars,
+        )  # fmt: skip
         _check_fits(chunker, embedder)
         notes: list[str] = []
         previous = _previous_build(index_path, notes)
         reusable = previous is not None and _same_recipe(previous, embedder, chunker, notes)
 
-        scan = _scan(corpus, previous, reusable, chunker, embedder, settings, progress)
+        scan = _read_corpus(corpus, index_path, previous, reusable, chunker, embedder, settings, progress)
+        notes += scan.notes
         previous_ids = set(previous.documents) if previous is not None else set()
         removed = len(previous_ids - scan.seen)
         failed_ids = {problem.path for problem in scan.failed}
@@ -169,6 +175,68 @@ class _Scan:
     seen: set[str]
     added: int
     updated: int
+    notes: list[str]
+
+
+def _read_corpus(
+    corpus: Path,
+    index_path: Path,
+    previous: StoredIndex | None,
+    reusable: bool,
+    chunker: ChunkerSettings,
+    embedder: Embedder,
+    settings: Settings,
+    progress: ProgressCallback,
+) -> _Scan:
+    """:func:`_scan` with a reader worker for the build; the files over their parse time are remembered."""
+    remembered = load_over_budget(index_path)
+    with ReaderWorker(settings.parse_seconds) as worker:
+        reading = _Reading(corpus, settings, chunker, worker, remembered)
+        scan = _scan(corpus, previous, reusable, chunker, embedder, reading, progress)
+    if reading.over_budget != remembered:
+        save_over_budget(index_path, reading.over_budget)
+    return scan
+
+
+class _Reading:
+    """How this build reads a file: its size and field limits, and its time budget, within which the
+    reader runs in a worker process (:mod:`assistant.parsing`). A file that used its budget is refused
+    and remembered by content hash (``over_budget``); one that an earlier build refused so
+    (``remembered``) is refused without being read, until it changes or the budget is raised."""
+
+    def __init__(
+        self,
+        corpus: Path,
+        settings: Settings,
+        chunker: ChunkerSettings,
+        worker: ReaderWorker,
+        remembered: dict[str, tuple[str, float]],
+    ) -> None:
+        self.corpus = corpus
+        self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
+        self.limits = FieldLimits(chunker.title_chars, chunker.region_chars, chunker.section_chars)
+        self.worker = worker
+        self.remembered = remembered
+        self.over_budget: dict[str, tuple[str, float]] = {}
+
+    def fingerprint(self, path: Path) -> str:
+        return file_fingerprint(path, max_bytes=self.max_bytes)  # an enormous file is not read
+
+    def read(self, path: Path, doc_id: str, fingerprint: str) -> Document:
+        """The document in ``path``, or a :class:`DocumentError` saying why not."""
+        seconds = self.worker.seconds
+        _, exceeded = self.remembered.get(fingerprint, ("", 0.0))
+        if seconds > 0 and exceeded >= seconds:
+            self.over_budget[fingerprint] = (doc_id, exceeded)
+            raise ReadTimeout(
+                f"reading took longer than {exceeded:g} s in an earlier build (setting parse_seconds): refused "
+                "without reading it again until it changes"
+            )
+        try:
+            return load_document(path, self.corpus, max_bytes=self.max_bytes, limits=self.limits, reader=self.worker.extract)
+        except ReadTimeout as error:
+            self.over_budget[fingerprint] = (doc_id, seconds)
+            raise ReadTimeout(f"{error}; it will not be read again until it changes") from None
 
 
 def _scan(
@@ -177,7 +245,7 @@ def _scan(
     reusable: bool,
     chunker: ChunkerSettings,
     embedder: Embedder,
-    settings: Settings,
+    reading: _Reading,
     progress: ProgressCallback,
 ) -> _Scan:
     """Read the corpus: unchanged files (same fingerprint, reusable previous build) are kept without
@@ -195,7 +263,7 @@ def _scan(
     failed: list[FileProblem] = []
     added = updated = 0
     seen: set[str] = set()
-    max_bytes = int(settings.max_file_mb * 1024 * 1024)
+    notes: list[str] = []
     for number, path in enumerate(files, 1):
         doc_id = path.relative_to(corpus).as_posix()
         seen.add(doc_id)
@@ -203,11 +271,11 @@ def _scan(
         try:
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 raise UnsupportedFormat(f"unsupported file type {path.suffix or '(none)'!r}")
-            fingerprint = file_fingerprint(path, max_bytes=max_bytes)  # an enormous file is not read
+            fingerprint = reading.fingerprint(path)
             if reusable and old is not None and old.content_hash == fingerprint:
                 kept.append(old)
                 continue
-            document = load_document(path, corpus, max_bytes=max_bytes)
+            document = reading.read(path, doc_id, fingerprint)
             pieces = split_document(document, chunker, count_tokens)
             if not pieces:
                 raise DocumentError("no text to index")
@@ -222,6 +290,7 @@ def _scan(
             progress("documents", number, len(files))
         added += old is None
         updated += old is not None
+        notes += [f"{doc_id}: {note}" for note in document.cut]
         record = DocumentRecord(
             doc_id=doc_id,
             content_hash=fingerprint,
@@ -231,7 +300,7 @@ def _scan(
         texts = [embedding_text(piece, document.title, limit_header) for piece in pieces]
         chunk_records = [replace(piece, embed_hash=content_hash(text)) for piece, text in zip(pieces, texts)]
         pending.append(_Pending(record, chunk_records, texts))
-    return _Scan(kept, pending, failed, skipped, seen, added, updated)
+    return _Scan(kept, pending, failed, skipped, seen, added, updated, notes)
 
 
 def _rows(

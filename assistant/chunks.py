@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from assistant.model import Chunk, Document
+from assistant.model import REGION_CHARS, SECTION_CHARS, TITLE_CHARS, Chunk, Document
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,11 @@ class ChunkerSettings:
     # Bumped when reading or metadata rules change (e.g. region detection): the next build
     # re-reads every document; vectors of unchanged texts are reused.
     reader: str = "2"
+    # The longest title, region and section title kept (Settings.max_title_chars...): another limit,
+    # or an index from before the limits, re-reads every document as the reading rules do.
+    title_chars: int = TITLE_CHARS
+    region_chars: int = REGION_CHARS
+    section_chars: int = SECTION_CHARS
 
 
 def split_document(document: Document, settings: ChunkerSettings, count_tokens: Callable[[str], int]) -> list[Chunk]:

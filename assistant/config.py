@@ -9,9 +9,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from assistant.errors import AssistantError
+from assistant.model import ANSWER_MODES, READ_ACCESS, REGION_CHARS, SEARCH_MODES, SECTION_CHARS, TITLE_CHARS
+from assistant.query import MAX_K, MAX_QUERY_CHARS
 
 ENV_PREFIX = "ASSISTANT_"
-from assistant.model import ANSWER_MODES, READ_ACCESS, SEARCH_MODES
 
 # A DNS name in its ASCII form (``xn--`` for other scripts): letters, digits, hyphens and dots.
 _HOST_NAME = re.compile(r"(?i)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?")
@@ -61,9 +62,13 @@ class Settings:
             ``http://127.0.0.1:8080/v1``; empty: no language model.
         llm_model: the model name sent to that server (empty: the server's default).
         llm_api_key: sent as a Bearer token; read from ``ASSISTANT_LLM_API_KEY``, never logged or shown.
-        llm_timeout: seconds a generated answer may take in all before the extractive one is shown.
+        llm_timeout: seconds a generated answer may take in all, the follow-up rewrite included,
+            before the extractive one is shown (the connection is shut then, even mid-answer).
         llm_rewrite_timeout: seconds the model may take to turn a follow-up into a standalone question.
-        llm_max_tokens: the longest generated answer, in the model's tokens.
+        llm_max_tokens: the longest generated answer, in the model's tokens (asked of the server).
+        llm_max_chars: the longest reply read from the model, in characters, whatever the server
+            does with ``llm_max_tokens``: a longer one is cut off and the quotes are shown
+            (fallback ``too_long``).
         llm_passages: the best retrieved passages given to the model (each costs prompt time).
         malloc_trim_seconds: ``assistant serve`` hands glibc's free heap pages back this often
             (0: never; see :mod:`assistant.tools.allocator`).
@@ -94,6 +99,24 @@ class Settings:
             (``ASSISTANT_ALLOWED_HOSTS``, comma-separated, e.g. ``assistant.example.kz``): the
             public name behind a reverse proxy, or the machine's name on a network. Requests for
             any other name are refused, which is what stops DNS rebinding (see ``ui/hosts.py``).
+        max_k: the most passages one search may return (``retrieve``, ``Searcher.search``, the web
+            API's ``/search``); a larger ``k`` is refused with :class:`~assistant.errors.InvalidQuery`.
+        max_question_chars: the longest question or search query, in characters (blanks around it
+            not counted); a longer one is refused with :class:`~assistant.errors.InvalidQuery`.
+        max_history_turns: the earlier questions of a conversation a follow-up may lean on (searched
+            with it, or given to the language model to rewrite it); older ones are dropped.
+        max_history_chars: those earlier questions hold at most this many characters in all: older
+            ones are dropped, the oldest one kept is cut (see :func:`assistant.query.recent_history`).
+        max_title_chars: the longest title a document keeps, in characters; a longer one (front
+            matter, sidecar, HTML, Word or PDF metadata) is cut at a word when the file is read, and
+            the build report names the file. Changing it re-reads every document at the next build.
+        max_region_chars: the same for a declared region that is not one of the canonical regions.
+        max_section_chars: the same for each section title (headings of the text).
+        parse_seconds: the longest a build may spend reading one ``.pdf``, ``.docx`` or ``.html``
+            file; its reader runs in a worker process that is stopped then. Such a file is reported,
+            and remembered in the index folder (``over_budget.json``), so that later builds refuse
+            it without reading it until it changes or this is raised. 0: no limit, every file read
+            in the build's own process.
     """
 
     corpus_dir: Path = Path("corpus")
@@ -123,6 +146,7 @@ class Settings:
     llm_timeout: float = 120.0
     llm_rewrite_timeout: float = 15.0
     llm_max_tokens: int = 200
+    llm_max_chars: int = 4000
     llm_passages: int = 3
     malloc_trim_seconds: float = 60.0
     read_access: str = "open"
@@ -139,6 +163,14 @@ class Settings:
     fetch_read_timeout: float = 20.0
     fetch_total_timeout: float = 120.0
     allowed_hosts: tuple[str, ...] = ()
+    max_k: int = MAX_K
+    max_question_chars: int = MAX_QUERY_CHARS
+    max_history_turns: int = 3
+    max_history_chars: int = 2000
+    max_title_chars: int = TITLE_CHARS
+    max_region_chars: int = REGION_CHARS
+    max_section_chars: int = SECTION_CHARS
+    parse_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 32:
@@ -166,8 +198,8 @@ class Settings:
             )
         if self.llm_timeout <= 0 or self.llm_rewrite_timeout <= 0:
             raise AssistantError("llm_timeout and llm_rewrite_timeout must be positive")
-        if self.llm_max_tokens < 16 or self.llm_passages < 1:
-            raise AssistantError("llm_max_tokens must be at least 16 and llm_passages at least 1")
+        if self.llm_max_tokens < 16 or self.llm_passages < 1 or self.llm_max_chars < 100:
+            raise AssistantError("llm_max_tokens must be at least 16, llm_max_chars 100 and llm_passages 1")
         if self.max_file_mb <= 0:
             raise AssistantError(f"max_file_mb must be positive, got {self.max_file_mb}")
         if self.read_access not in READ_ACCESS:
@@ -185,6 +217,7 @@ class Settings:
                     "without scheme, port or path (e.g. ASSISTANT_ALLOWED_HOSTS=assistant.example.kz)"
                 )
         self._check_fetch_limits()
+        self._check_limits()
 
     def _check_fetch_limits(self) -> None:
         if not 0 < self.fetch_max_mb < float("inf"):
@@ -195,6 +228,30 @@ class Settings:
             seconds = getattr(self, f"fetch_{name}_timeout")
             if not 0 < seconds < float("inf"):  # also refuses nan
                 raise AssistantError(f"fetch_{name}_timeout must be a positive number of seconds, got {seconds}")
+
+    def _check_limits(self) -> None:
+        """The limits on what a client can send (docs/security.md): each positive, and room for the answer's own searches."""
+        if self.max_k < 1 or self.max_question_chars < 1:
+            raise AssistantError(
+                f"max_k and max_question_chars must be positive, got {self.max_k} and {self.max_question_chars}"
+            )
+        if max(self.answer_passages, self.answer_quote_passages) > self.max_k:
+            raise AssistantError(
+                f"answer_passages ({self.answer_passages}) and answer_quote_passages ({self.answer_quote_passages}) "
+                f"must not exceed max_k ({self.max_k})"
+            )
+        cuts = {"max_title_chars": self.max_title_chars, "max_region_chars": self.max_region_chars,
+                "max_section_chars": self.max_section_chars}  # fmt: skip
+        for name, value in cuts.items():
+            if value < 20:
+                raise AssistantError(f"{name} must be at least 20 (characters), got {value}")
+        if not 0 <= self.parse_seconds < float("inf"):  # also refuses nan
+            raise AssistantError(f"parse_seconds must be a number of seconds, 0 or more (0: no limit), got {self.parse_seconds}")
+        if self.max_history_turns < 0 or self.max_history_chars < 0:
+            raise AssistantError(
+                "max_history_turns and max_history_chars must be 0 or more (0: follow-ups stand alone), "
+                f"got {self.max_history_turns} and {self.max_history_chars}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -7,6 +7,7 @@ import logging
 import os
 import stat
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,13 +19,17 @@ from assistant.metadata import (
     detect_language,
     guess_doc_type,
     parse_sidecar,
+    shorten,
     title_from_name,
 )
 from assistant.model import (
+    REGION_CHARS,
+    SECTION_CHARS,
     SECTION_PART_CHARS,
     SECTION_SEPARATOR,
     SIDECAR_SUFFIX,
     SUPPORTED_SUFFIXES,
+    TITLE_CHARS,
     Citation,
     Document,
     Section,
@@ -42,8 +47,10 @@ __all__ = [
     "SIDECAR_SUFFIX",
     "SUPPORTED_SUFFIXES",
     "Document",
+    "FieldLimits",
     "Section",
     "detect_language",
+    "extract",
     "file_fingerprint",
     "iter_corpus_files",
     "load_document",
@@ -55,6 +62,20 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 # A .docx or .pdf may unpack to this many times max_bytes: a small file that expands to gigabytes
 # (a decompression bomb) is refused before it is expanded.
 UNPACK_FACTOR = 2
+
+
+@dataclass(frozen=True)
+class FieldLimits:
+    """The longest title, region and section title a document keeps, in characters
+    (``Settings.max_title_chars``, ``max_region_chars``, ``max_section_chars``).
+
+    A 2 MB title in front matter would otherwise be sent to every visitor on every page load
+    and put into every prompt: a longer value is cut at a word, with ``…``, when the file is read.
+    """
+
+    title: int = TITLE_CHARS
+    region: int = REGION_CHARS
+    section: int = SECTION_CHARS
 
 def file_fingerprint(path: Path, *, max_bytes: int | None = None) -> str:
     """Hash of a corpus file's bytes and of its sidecar metadata file, if any.
@@ -235,7 +256,14 @@ def _link_problem(link: Path, real_root: Path) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def load_document(path: Path, corpus_root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+def load_document(
+    path: Path,
+    corpus_root: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    limits: FieldLimits = FieldLimits(),
+    reader: Callable[..., Extracted] | None = None,
+) -> Document:
     """Read one corpus file into a :class:`Document`: main text, headings and citation metadata.
 
     ``.txt``/``.md`` in any common encoding, ``.docx`` (paragraphs and tables in order), ``.html``
@@ -252,6 +280,10 @@ def load_document(path: Path, corpus_root: Path, *, max_bytes: int = DEFAULT_MAX
         corpus_root: the corpus folder; the document id is the path relative to it.
         max_bytes: larger files are refused, and a ``.docx`` or ``.pdf`` that unpacks to more than
             ``UNPACK_FACTOR`` times this (a decompression bomb).
+        limits: the longest title, region and section title kept; longer ones are cut (and
+            listed in ``Document.cut``).
+        reader: called as ``reader(data, suffix, max_unpacked=...)`` in place of :func:`extract`
+            (a build passes :meth:`assistant.parsing.ReaderWorker.extract`, which keeps a time budget).
 
     Returns:
         The document; ``content_hash`` equals ``file_fingerprint(path)``.
@@ -275,31 +307,59 @@ def load_document(path: Path, corpus_root: Path, *, max_bytes: int = DEFAULT_MAX
     sidecar_bytes = _read_sidecar(path)
     sidecar = parse_sidecar(sidecar_bytes, _sidecar_path(path).name) if sidecar_bytes is not None else {}
 
-    extracted = _extract(data, suffix, max_unpacked=UNPACK_FACTOR * max_bytes)
+    extracted = (reader or extract)(data, suffix, max_unpacked=UNPACK_FACTOR * max_bytes)
     if not extracted.text.strip():
         raise DocumentError("no text")
 
     metadata = {**extracted.guessed, **extracted.declared, **sidecar}
+    cut: list[str] = []
+    citation = _citation(metadata, path, extracted.text, doc_id, limits, cut)
+    sections = _within_limit(extracted.sections, limits.section, cut)
+    for note in cut:
+        logger.warning("%s: %s", doc_id, note)
     return Document(
         doc_id=doc_id,
         text=extracted.text,
-        citation=_citation(metadata, path, extracted.text, doc_id),
-        sections=tuple(sorted(extracted.sections, key=lambda section: section.start)),
+        citation=citation,
+        sections=tuple(sorted(sections, key=lambda section: section.start)),
         content_hash=_fingerprint(data, sidecar_bytes),
+        cut=tuple(cut),
     )
 
 
-def _citation(metadata: dict[str, str], path: Path, text: str, doc_id: str) -> Citation:
-    """The citation from the metadata found, each field guessed from the file where none was given."""
-    title = metadata.get("title") or title_from_name(path, text)
+def _citation(
+    metadata: dict[str, str], path: Path, text: str, doc_id: str, limits: FieldLimits, cut: list[str]
+) -> Citation:
+    """The citation from the metadata found, each field guessed from the file where none was given,
+    the title and region within ``limits`` (what was cut is appended to ``cut``)."""
+    title = _shortened(metadata.get("title") or title_from_name(path, text), limits.title, "title", cut)
+    declared_region = _shortened(metadata.get("region", ""), limits.region, "region", cut)
     return Citation(
         title=title,
         date=metadata.get("date") or date_from_name(path.name),
-        region=_region(metadata.get("region", ""), text, title),
+        region=_region(declared_region, text, title),
         doc_type=metadata.get("doc_type") or guess_doc_type(text),
         lang=metadata.get("lang") or detect_language(text),
         source=metadata.get("source") or doc_id,
     )
+
+
+def _shortened(value: str, limit: int, name: str, cut: list[str]) -> str:
+    """``value`` cut at a word to at most ``limit`` characters; a note in ``cut`` when it was."""
+    if len(value) <= limit:
+        return value
+    cut.append(f"{name} cut to {limit:,} characters (it had {len(value):,})")
+    return shorten(value, limit)
+
+
+def _within_limit(sections: tuple[Section, ...], limit: int, cut: list[str]) -> list[Section]:
+    """``sections`` with each title of more than ``limit`` characters cut; one note in ``cut`` for them all."""
+    longest = max((len(section.title) for section in sections), default=0)
+    if longest <= limit:
+        return list(sections)
+    count = sum(len(section.title) > limit for section in sections)
+    cut.append(f"{count:,} section title(s) cut to {limit:,} characters (the longest had {longest:,})")
+    return [Section(section.start, shorten(section.title, limit)) for section in sections]
 
 
 def _region(declared: str, text: str, title: str) -> str:
@@ -311,8 +371,11 @@ def _region(declared: str, text: str, title: str) -> str:
     return detect_region(text, title)
 
 
-def _extract(data: bytes, suffix: str, *, max_unpacked: int) -> Extracted:
-    """Run the reader for ``suffix``; a ``.docx`` or ``.pdf`` may unpack to ``max_unpacked`` bytes.
+def extract(data: bytes, suffix: str, *, max_unpacked: int) -> Extracted:
+    """Run the reader for ``suffix`` in this process; a ``.docx`` or ``.pdf`` may unpack to ``max_unpacked`` bytes.
+
+    Raises:
+        DocumentError: the reader refuses the file (corrupt, encrypted, no text...).
 
     Each reader is imported only here, so that python-docx, pypdf, trafilatura and lxml load only
     when a file of their format is read.

@@ -35,5 +35,9 @@ class UnsupportedFormat(DocumentError):
     """A corpus file whose type the loaders do not handle."""
 
 
+class ReadTimeout(DocumentError):
+    """A corpus file whose reader took longer than its time budget (``Settings.parse_seconds``)."""
+
+
 class ModelUnavailable(AssistantError):
     """The embedding model cannot be prepared or loaded."""

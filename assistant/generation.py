@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from assistant.config import Settings
 from assistant.metadata import detect_language
 from assistant.model import Passage
+from assistant.query import recent_history
 from assistant.sentences import split_sentences
 from assistant.support import SupportChecker
 
@@ -158,19 +159,28 @@ class GenerationStep:
     answer: GeneratedAnswer | None = None
 
 
-def standalone_question(question: str, history: Sequence[str], client: ChatClient, settings: Settings) -> str | None:
+def standalone_question(
+    question: str, history: Sequence[str], client: ChatClient, settings: Settings, *, timeout: float | None = None
+) -> str | None:
     """The model's standalone version of a follow-up (:func:`rewrite_follow_up`), or ``None``.
 
     ``None`` when ``history`` holds no earlier question, or when the model fails or writes no
     usable question (then the extractive rule, :func:`assistant.answer.resolve_follow_up`, decides).
-    Waits ``settings.llm_rewrite_timeout`` at most; never raises for a failing model.
+    The model sees the last ``settings.max_history_turns`` questions, ``settings.max_history_chars``
+    characters in all. Waits ``timeout`` (default ``settings.llm_rewrite_timeout``) at most; never
+    raises for a failing model.
+
+    Raises:
+        InvalidQuery: ``history`` is not a list of texts.
     """
     from assistant.llm import GenerationFailed
 
-    if not any(turn.strip() for turn in history):
+    history = recent_history(history, turns=settings.max_history_turns, chars=settings.max_history_chars)
+    if not history:
         return None
     try:
-        rewritten = rewrite_follow_up(question, history, client, timeout=settings.llm_rewrite_timeout)
+        wait = settings.llm_rewrite_timeout if timeout is None else timeout
+        rewritten = rewrite_follow_up(question, history, client, timeout=wait)
     except GenerationFailed as failure:
         logger.info("follow-up rewrite failed, using the previous question instead: %s", failure)
         return None
@@ -188,6 +198,7 @@ def generate_answer(
     checker: SupportChecker,
     regions: Sequence[str] = (),
     earlier: str = "",
+    timeout: float | None = None,
 ) -> Iterator[GenerationStep]:
     """Ask the model to answer ``question`` from ``passages``, stream its reply, then check it.
 
@@ -196,10 +207,12 @@ def generate_answer(
         passages: what the model is given, numbered from 1 in this order.
         lang: the question's language, which the answer must be written in.
         client: the language model.
-        settings: the longest reply (``llm_max_tokens``).
+        settings: the longest reply (``llm_max_tokens``) and how long it may take (``llm_timeout``).
         checker: scores the support of generated sentences by the passages they cite.
         regions: the regions the question asks about (a sentence citing another region's report is unsupported).
         earlier: the previous question, for a follow-up that could not be made standalone.
+        timeout: seconds the reply may take (default ``settings.llm_timeout``); none left: the model
+            is not asked and the answer falls back with ``timeout``.
 
     Yields:
         A :class:`GenerationStep` per streamed piece with the text so far, then a last one whose
@@ -208,10 +221,15 @@ def generate_answer(
     """
     from assistant.llm import GenerationFailed
 
+    timeout = settings.llm_timeout if timeout is None else timeout
+    if timeout <= 0:
+        logger.warning("no time left for a generative answer (llm_timeout), showing the extractive one")
+        yield GenerationStep("", GeneratedAnswer("", fallback="timeout"))
+        return
     messages = build_messages(question, passages, lang, earlier=earlier)
     text = ""
     try:
-        for piece in client.stream(messages, max_tokens=settings.llm_max_tokens):
+        for piece in client.stream(messages, max_tokens=settings.llm_max_tokens, timeout=timeout):
             text += piece
             yield GenerationStep(text)
     except GenerationFailed as failure:
@@ -326,8 +344,11 @@ REWRITE_DEMO = (
 
 
 def rewrite_messages(question: str, history: Sequence[str]) -> list[dict[str, str]]:
-    """Chat messages asking the model to make a follow-up question standalone (after one worked example)."""
-    earlier = "\n".join(f"- {neutralise(turn.strip())}" for turn in history[-3:] if turn.strip())
+    """Chat messages asking the model to make a follow-up question standalone (after one worked example).
+
+    ``history``: the earlier questions, all given (:func:`standalone_question` limits them).
+    """
+    earlier = "\n".join(f"- {neutralise(turn.strip())}" for turn in history if turn.strip())
     return [
         {"role": "system", "content": REWRITE_PROMPT},
         {"role": "user", "content": REWRITE_DEMO[0]},
@@ -353,7 +374,7 @@ def rewrite_follow_up(question: str, history: Sequence[str], client: ChatClient,
     if len(rewritten) < 3 or len(rewritten) > MAX_QUERY_CHARS or NO_ANSWER_MARK in rewritten:
         raise GenerationFailed("garbage", "not a question")
     added = set(analyze(rewritten, query=True)) - set(analyze(question, query=True))
-    earlier = set(analyze(" ".join(history[-3:]), query=True))
+    earlier = set(analyze(" ".join(history), query=True))
     if len(analyze(question)) <= 3 and not added & earlier:
         # "А кто участвовал?" → "Кто участвовал?": the topic of the conversation was lost.
         raise GenerationFailed("garbage", "the rewrite took nothing from the conversation")

@@ -8,9 +8,12 @@ out of ``repr``, logs and error messages.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
+import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +27,11 @@ from assistant.model import FALLBACK_REASONS
 logger = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5.0  # seconds; a server that does not accept the connection by then is not coming
+# The raw reply may hold this many bytes per character of text allowed (an event of JSON around
+# each token is about 200 bytes), plus room for the opening and closing events: past it the reply
+# is cut off as too long, whatever the server does with max_tokens.
+RAW_BYTES_PER_CHAR = 256
+RAW_BYTES_EXTRA = 64 * 1024
 
 
 class GenerationFailed(AssistantError):
@@ -31,7 +39,8 @@ class GenerationFailed(AssistantError):
 
     ``reason`` is one of ``timeout`` (no answer in time), ``unreachable`` (no connection),
     ``interrupted`` (the connection broke mid-answer), ``error`` (an HTTP or API error),
-    ``garbage`` (a response that is not the chat-completions format) or ``empty`` (no text).
+    ``garbage`` (a response that is not the chat-completions format), ``empty`` (no text) or
+    ``too_long`` (a reply longer than the client's ``max_chars``).
     """
 
     def __init__(self, reason: str, detail: str = "") -> None:
@@ -51,18 +60,28 @@ class ChatClient:
             ``http://127.0.0.1:11434/v1`` (Ollama) or a hosted provider's ``…/v1``.
         model: the model name the server expects (may be empty for single-model servers).
         api_key: sent as ``Authorization: Bearer …`` when not empty; never logged.
-        timeout: seconds an answer may take in all, and the longest silence between two pieces.
+        timeout: seconds an answer may take in all: the connection is shut then, even mid-answer
+            (connecting may add up to ``CONNECT_TIMEOUT``).
+        max_chars: the longest reply read, in characters; a longer one is cut off (``too_long``),
+            whatever the server makes of ``max_tokens``.
     """
 
     base_url: str
     model: str = ""
     api_key: str = field(default="", repr=False)
     timeout: float = 120.0
+    max_chars: int = 4000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChatClient:
-        """The client for ``settings.llm_base_url`` / ``llm_model`` / ``llm_api_key`` / ``llm_timeout``."""
-        return cls(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)
+        """The client for ``settings.llm_base_url`` / ``llm_model`` / ``llm_api_key`` / ``llm_timeout`` / ``llm_max_chars``."""
+        return cls(
+            settings.llm_base_url,
+            settings.llm_model,
+            settings.llm_api_key,
+            settings.llm_timeout,
+            settings.llm_max_chars,
+        )
 
     @property
     def endpoint(self) -> str:
@@ -89,10 +108,12 @@ class ChatClient:
 
         Raises:
             GenerationFailed: the server is unreachable, answers with an error, stops mid-answer,
-                takes longer than the timeout or sends something that is not a chat completion.
+                takes longer than the timeout, sends something that is not a chat completion or
+                a reply longer than ``max_chars``.
         """
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
+        max_bytes = RAW_BYTES_PER_CHAR * self.max_chars + RAW_BYTES_EXTRA
         payload: dict[str, object] = {
             "messages": [dict(message) for message in messages],
             "stream": True,
@@ -106,43 +127,107 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {self.api_key}"
         timeouts = httpx.Timeout(limit, connect=min(CONNECT_TIMEOUT, limit))
         logger.info("asking %s (model %s, %d messages)", self.endpoint, self.model or "default", len(messages))
-        produced = False
+        produced = 0
         try:
             with httpx.Client(timeout=timeouts, follow_redirects=False) as client:  # noqa: SIM117
                 with client.stream("POST", self.endpoint, json=payload, headers=headers) as response:
-                    if response.status_code != 200:
-                        response.read()
-                        raise GenerationFailed("error", f"HTTP {response.status_code}: {_error_text(response)}")
-                    content_type = response.headers.get("content-type", "")
-                    if "text/event-stream" not in content_type:
-                        # A server that ignored stream=true: one JSON completion.
-                        response.read()
-                        text = _message_content(_json(response.text))
-                        if text:
-                            produced = True
-                            yield text
-                    else:
-                        for piece in _events(response.iter_lines(), deadline):
-                            produced = True
+                    with _shut_at(response, deadline):
+                        for piece in self._pieces(response, max_bytes, deadline):
+                            produced += len(piece)
+                            if produced > self.max_chars:
+                                raise GenerationFailed("too_long", f"the reply passed {self.max_chars:,} characters")
                             yield piece
         except GenerationFailed:
             raise
-        except httpx.TimeoutException as error:
-            raise GenerationFailed("timeout", f"no answer within {limit:g} s") from error
-        except httpx.ConnectError as error:
-            raise GenerationFailed("unreachable", f"cannot connect to {self.endpoint}") from error
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError) as error:
-            raise GenerationFailed("interrupted", f"the connection to {self.endpoint} broke") from error
         except httpx.HTTPError as error:
-            raise GenerationFailed("error", type(error).__name__) from error
+            raise self._failure(error, limit, deadline) from error
         if not produced:
             raise GenerationFailed("empty", "the model returned no text")
+
+    def _pieces(self, response: httpx.Response, max_bytes: int, deadline: float) -> Iterator[str]:
+        """The text of a streamed reply, piece by piece, or of a whole JSON completion at once."""
+        if response.status_code != 200:
+            try:
+                body = _read(response, RAW_BYTES_EXTRA, deadline)
+            except GenerationFailed:
+                body = b""
+            raise GenerationFailed("error", f"HTTP {response.status_code}: {_error_text(body)}")
+        if "text/event-stream" not in response.headers.get("content-type", ""):
+            # A server that ignored stream=true: one JSON completion.
+            text = _message_content(_json(_read(response, max_bytes, deadline).decode("utf-8", "replace")))
+            if text:
+                yield text
+            return
+        yield from _events(_lines(response.iter_bytes(), max_bytes, deadline), deadline)
+
+    def _failure(self, error: httpx.HTTPError, limit: float, deadline: float) -> GenerationFailed:
+        """What an httpx error means; any error past the deadline is the deadline's (the connection was shut)."""
+        if isinstance(error, httpx.TimeoutException) or time.monotonic() >= deadline:
+            return GenerationFailed("timeout", f"no answer within {limit:g} s")
+        if isinstance(error, httpx.ConnectError):
+            return GenerationFailed("unreachable", f"cannot connect to {self.endpoint}")
+        if isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.CloseError)):
+            return GenerationFailed("interrupted", f"the connection to {self.endpoint} broke")
+        return GenerationFailed("error", type(error).__name__)
 
     def complete(
         self, messages: Sequence[Mapping[str, str]], *, max_tokens: int = 400, timeout: float | None = None
     ) -> str:
         """The whole reply as one string (see :meth:`stream`)."""
         return "".join(self.stream(messages, max_tokens=max_tokens, timeout=timeout))
+
+
+@contextlib.contextmanager
+def _shut_at(response: httpx.Response, deadline: float) -> Iterator[None]:
+    """Shut the response's connection at ``deadline``: a server that goes quiet mid-answer cannot hold
+    it longer (httpx's read timeout counts from the last piece received, not from the start)."""
+    stream = response.extensions.get("network_stream")
+    connection = stream.get_extra_info("socket") if stream is not None else None
+    if connection is None:
+        yield
+        return
+
+    def shut() -> None:
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)  # a blocked read returns at once; close() would not wake it
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), shut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _read(response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
+    """The whole body of ``response``, refused past ``max_bytes`` or ``deadline``."""
+    return b"".join(_capped(response.iter_bytes(), max_bytes, deadline))
+
+
+def _capped(chunks: Iterator[bytes], max_bytes: int, deadline: float) -> Iterator[bytes]:
+    received = 0
+    for chunk in chunks:
+        received += len(chunk)
+        if received > max_bytes:
+            raise GenerationFailed("too_long", f"a reply of more than {max_bytes:,} bytes")
+        if time.monotonic() > deadline:
+            raise GenerationFailed("timeout", "the answer took too long")
+        yield chunk
+
+
+def _lines(chunks: Iterator[bytes], max_bytes: int, deadline: float) -> Iterator[str]:
+    """The lines of an event stream (ended by ``\\n``, ``\\r\\n`` or ``\\r``), at most ``max_bytes`` of them
+    in all: a line without end cannot grow without bound, as one held by a line splitter would."""
+    pending = b""
+    for chunk in _capped(chunks, max_bytes, deadline):
+        lines = (pending + chunk).splitlines(keepends=True)
+        # A line is complete at its "\n"; one ending in "\r" may be a "\r\n" cut between two chunks.
+        pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
+        for line in lines:
+            yield line.rstrip(b"\r\n").decode("utf-8", "replace")
+    if pending:
+        yield pending.rstrip(b"\r\n").decode("utf-8", "replace")
 
 
 def _events(lines: Iterator[str], deadline: float) -> Iterator[str]:
@@ -170,6 +255,8 @@ def _events(lines: Iterator[str], deadline: float) -> Iterator[str]:
         if piece:
             yield piece
     if not finished:
+        if time.monotonic() >= deadline:  # the connection was shut at the deadline
+            raise GenerationFailed("timeout", "the answer took too long")
         raise GenerationFailed("interrupted", "the stream ended before the answer was complete")
 
 
@@ -208,15 +295,16 @@ def _json(text: str) -> object:
         raise GenerationFailed("garbage", f"not JSON: {_short(text)!r}") from None
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(body: bytes) -> str:
+    text = body.decode("utf-8", "replace")
     try:
-        body = response.json()
-        message = body.get("error", body) if isinstance(body, dict) else body
+        data = json.loads(text)
+        message = data.get("error", data) if isinstance(data, dict) else data
         if isinstance(message, dict):
             message = message.get("message", message)
         return _short(str(message))
     except ValueError:
-        return _short(response.text)
+        return _short(text)
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -24,10 +24,13 @@ __all__ = [
     "READ_ACCESS",
     "ROLES",
     "SEARCH_MODES",
+    "REGION_CHARS",
+    "SECTION_CHARS",
     "SECTION_PART_CHARS",
     "SECTION_SEPARATOR",
     "SIDECAR_SUFFIX",
     "SUPPORTED_SUFFIXES",
+    "TITLE_CHARS",
     "Chunk",
     "Citation",
     "Cited",
@@ -48,9 +51,10 @@ ANSWER_MODES = ("extractive", "generative")  # quotes; the local language model'
 # Why an answer is "not found": nothing answers; the region named has no documents; its documents don't say.
 NOT_FOUND_REASONS = ("not_found", "no_documents", "region_silent")
 # Why the quotes stand in for a generative answer: no model configured; the model failed
-# (timeout, unreachable, interrupted, error, garbage, empty); its answer failed the checks.
+# (timeout, unreachable, interrupted, error, garbage, empty, a reply over Settings.llm_max_chars);
+# its answer failed the checks.
 FALLBACK_REASONS = (
-    "no_llm", "timeout", "unreachable", "interrupted", "error", "garbage", "empty",
+    "no_llm", "timeout", "unreachable", "interrupted", "error", "garbage", "empty", "too_long",
     "unsupported", "model_no_answer", "wrong_language",
 )  # fmt: skip
 # Files the corpus may hold, by suffix (lower case); a file's metadata may sit beside it in a sidecar.
@@ -63,6 +67,10 @@ READ_ACCESS = ("open", "login")
 
 SECTION_SEPARATOR = " › "  # between the parts of a hierarchical section title
 SECTION_PART_CHARS = 120  # each part of a hierarchical section title is cut to about this length
+# The longest title, region and section title a document keeps (the defaults of Settings.max_title_chars,
+# max_region_chars and max_section_chars): longer ones are cut when the file is read. The longest
+# titles of real acts run to about 300 characters, their sections to about 330.
+TITLE_CHARS, REGION_CHARS, SECTION_CHARS = 500, 100, 500
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,8 @@ class Document(Cited):
         citation: title, date, region, type, language and source (see :class:`Citation`).
         sections: headings in order of ``start`` ("Глава 3. ...", "Статья 12. ...", "page 4").
         content_hash: hash of the file bytes plus its sidecar, used to skip unchanged files.
+        cut: what was cut to its limit when the file was read ("title cut to 500 characters (it
+            had 2,000,000)"), for the build report.
     """
 
     doc_id: str
@@ -141,6 +151,7 @@ class Document(Cited):
     citation: Citation
     sections: tuple[Section, ...] = field(default=())
     content_hash: str = ""
+    cut: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ def regions_overview(
         A :class:`RegionOverview`.
 
     Raises:
-        InvalidQuery: an empty question, an unknown filter or a malformed date.
+        InvalidQuery: an empty or too long question, an unknown filter or a malformed date.
         IndexNotFound, IndexCorrupt, ModelMismatch: as for :func:`assistant.retrieve`.
 
     Example:
@@ -137,7 +137,7 @@ def regions_overview(
     """
     settings = settings or Settings.from_env()
     check_filters(filters)  # a bad filter fails before the model runs
-    asked, question = question, clean_query(question)  # checked and cut once, not in each of 20 searches
+    asked, question = question, clean_query(question, max_chars=settings.max_question_chars)  # once, not in 20 searches
     if searcher is None:
         searcher = searcher_for(index_dir, settings)
     lang = _question_language(question)

@@ -94,8 +94,8 @@ class Searcher:
             vector: the query's embedding when the caller already has it (saves one model call).
         """
         mode = check_mode(mode if mode is not None else self._settings.search_mode)
-        check_k(k)
-        cleaned = clean_query(query)
+        check_k(k, limit=self._settings.max_k)
+        cleaned = clean_query(query, max_chars=self._settings.max_question_chars)
         serving = self._current()[1]
         if mode != "dense" and not serving.has_keywords:
             raise IndexCorrupt(
@@ -130,15 +130,15 @@ class Searcher:
         """The query's unit vector, after checking and cleaning the text.
 
         Raises:
-            InvalidQuery: the query is not text or is empty.
+            InvalidQuery: the query is not text, is empty or is longer than ``settings.max_question_chars``.
         """
-        return self.embedder.embed_queries([clean_query(query)])[0]
+        return self.embedder.embed_queries([clean_query(query, max_chars=self._settings.max_question_chars)])[0]
 
     def search_vector(
         self, vector: np.ndarray, *, k: int = 5, filters: Mapping[str, object] | None = None
     ) -> list[Passage]:
         """Best ``k`` passages for an already embedded query, by dense similarity alone."""
-        check_k(k)
+        check_k(k, limit=self._settings.max_k)
         serving = self._current()[1]
         allowed = serving.allowed_rows(check_filters(filters))
         if serving.row_count == 0 or (allowed is not None and len(allowed) == 0):
@@ -191,8 +191,10 @@ def retrieve(
     build is picked up automatically.
 
     Args:
-        query: a question or keywords, in any language the model knows (Russian, Kazakh, English...).
-        k: how many passages to return (fewer if the index or the filters hold fewer).
+        query: a question or keywords, in any language the model knows (Russian, Kazakh, English...),
+            of at most ``settings.max_question_chars`` characters (2,000).
+        k: how many passages to return (fewer if the index or the filters hold fewer), at most
+            ``settings.max_k`` (50).
         filters: keep only passages whose document matches every key: ``region``, ``doc_type``,
             ``lang``, ``doc_id`` (a string or a list of accepted strings, compared case-insensitively),
             ``date_from`` / ``date_to`` (``YYYY-MM-DD``, inclusive; undated documents are excluded).
@@ -206,7 +208,8 @@ def retrieve(
         Passages, best first, ``rank`` from 1 (see :class:`Passage` for the scores).
 
     Raises:
-        InvalidQuery: empty query, ``k`` < 1, an unknown mode, filter key or bad date.
+        InvalidQuery: an empty or too long query, ``k`` < 1 or over ``settings.max_k``, an unknown
+            mode, filter key or bad date.
         IndexNotFound, IndexCorrupt, ModelMismatch: the index cannot serve this query.
 
     Example:
@@ -220,7 +223,8 @@ def searcher_for(index_dir: str | Path | None = None, settings: Settings | None 
     """The process-wide :class:`Searcher` for an index directory and model, opened on first use."""
     settings = settings or Settings.from_env()
     directory = Path(index_dir if index_dir is not None else settings.index_dir).resolve()
-    key = (directory, settings.model, settings.device, settings.cache_dir)
+    # The limits are the searcher's own: settings that differ in them get a searcher of their own.
+    key = (directory, settings.model, settings.device, settings.cache_dir, settings.max_k, settings.max_question_chars)
     with _searchers_lock:
         searcher = _searchers.get(key)
     if searcher is None:

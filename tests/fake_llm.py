@@ -23,7 +23,8 @@ class Reply:
     kind: ``stream`` (SSE chunks of ``pieces``, ``pause`` seconds apart), ``json`` (one
     non-streamed completion), ``status`` (HTTP ``status`` with ``body``), ``garbage`` (an SSE
     event that is not JSON), ``hang`` (say nothing for ``pause`` seconds), ``drop`` (stream
-    ``pieces`` then cut the connection without ``[DONE]``).
+    ``pieces`` then cut the connection without ``[DONE]``), ``flood`` (one event whose text never
+    ends: 64 KB more every chunk, no line break, until the client hangs up).
     """
 
     kind: str = "stream"
@@ -134,6 +135,11 @@ class FakeLLM:
                 if reply.kind == "garbage":
                     self._chunk(b"data: this is not json\n\n")
                     self._chunk(b"")
+                    return
+                if reply.kind == "flood":
+                    self._chunk(b'data: {"choices": [{"index": 0, "delta": {"content": "')
+                    for _ in range(16 * 1024):  # a gigabyte, if nobody hangs up
+                        self._chunk(b"x" * 65536)
                     return
                 for piece in reply.pieces:
                     chunk = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}

@@ -232,9 +232,14 @@ HOSTILE = {
     "regex metacharacters": r".*+?^$()[]{}|\ (a+)+$ статья 12",
     "emoji and combining marks": "🇰🇿🏛️ цифровизация́̈ 👩‍💻 ZWJ",
     "numbers and codes": "413-IV 12.09.2025 № 1-бап 3.5 % ст. 12",
-    "very long word": "ц" * 50_000,
-    "a megabyte": ("цифровизация государственных услуг в районах " * 25_000)[: 1024 * 1024],
+    "very long word": "ц" * MAX_QUERY_CHARS,  # as long as a question may be
+    "as long as allowed": ("цифровизация государственных услуг в районах " * 25_000)[:MAX_QUERY_CHARS],
     "a megabyte of blanks then a word": " \t\n" * 350_000 + "цифровизация",
+}
+# Longer than Settings.max_question_chars: refused everywhere with one clear line (issue #20).
+TOO_LONG = {
+    "a word of 50,000 letters": "ц" * 50_000,
+    "a megabyte": ("цифровизация государственных услуг в районах " * 25_000)[: 1024 * 1024],
 }
 EMPTY = {"empty": "", "blanks": " \n\t\u00a0 ", "control characters only": "\x00\x01\x02\x1b\x7f", "not text": None}
 
@@ -287,19 +292,18 @@ def test_an_empty_question_is_a_clear_invalid_query_everywhere(searcher, name):
         regions_overview(question, settings=SETTINGS, searcher=searcher)
 
 
-def test_a_megabyte_question_is_answered_as_its_first_characters(searcher):
-    """Only the first MAX_QUERY_CHARS count, in every entry point (what it costs is measured by
-    bench/bad_input_bench.py)."""
-    question = QUESTIONS["a megabyte"]
-    head = question[:MAX_QUERY_CHARS].strip()
+@pytest.mark.parametrize("name", list(TOO_LONG))
+def test_a_question_over_the_limit_is_refused_in_every_entry_point(searcher, name):
+    """Refused, not cut (issue #20): nobody is answered about a question they did not finish, and a
+    megabyte never reaches the model (the answer refuses before the language model is asked)."""
+    question = TOO_LONG[name]
+    limit = f"more than the {MAX_QUERY_CHARS:,} allowed"
     for mode in ("hybrid", "dense", "keyword"):
-        assert searcher.search(question, k=5, mode=mode) == searcher.search(head, k=5, mode=mode)
+        with pytest.raises(InvalidQuery, match=limit):
+            searcher.search(question, k=5, mode=mode)
     for entry_point in (answer, regions_overview):
-        long, short = (entry_point(q, settings=SETTINGS, searcher=searcher).to_dict() for q in (question, head))
-        assert long.pop("question") == question and short.pop("question") == head
-        assert long.pop("retrieval_query", "").startswith(short.pop("retrieval_query", ""))
-        assert long == short, entry_point.__name__
-        assert long.get("quotes") or long.get("related") or long.get("missing")  # something was compared
+        with pytest.raises(InvalidQuery, match="max_question_chars"):
+            entry_point(question, settings=SETTINGS, searcher=searcher)
 
 
 @pytest.fixture
@@ -317,10 +321,20 @@ def cli(searcher, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "name", [*HOSTILE, "script Arabic", "script CJK", "script Cuneiform", "empty", "blanks", "control characters only"]
+    "name",
+    [
+        *HOSTILE,
+        "script Arabic",
+        "script CJK",
+        "script Cuneiform",
+        "empty",
+        "blanks",
+        "control characters only",
+        *TOO_LONG,
+    ],
 )
 def test_the_command_line_answers_or_says_one_line_never_a_traceback(cli, capsys, name):
-    question = {**QUESTIONS, **EMPTY}[name]
+    question = {**QUESTIONS, **EMPTY, **TOO_LONG}[name]
     for command in (
         ["search", question],
         ["search", question, "--mode", "keyword", "--json"],
@@ -330,11 +344,13 @@ def test_the_command_line_answers_or_says_one_line_never_a_traceback(cli, capsys
         code = cli(*command)
         out, err = capsys.readouterr()
         assert "Traceback" not in err
-        if name in EMPTY:
+        if name in EMPTY or name in TOO_LONG:
             assert code == 1 and err.startswith("assistant: error:") and err.count("\n") == 1, (command[0], err)
+            assert name in EMPTY or "max_question_chars" in err
         else:
             assert code == 0 and out, (command[0], err)
     assert cli("search", "цифровизация", "-k", "0") == 1 and "positive" in capsys.readouterr().err
+    assert cli("search", "цифровизация", "-k", "51") == 1 and "max_k" in capsys.readouterr().err
 
 
 def test_a_question_typed_in_another_encoding_prints_valid_utf8(cli, capsys):

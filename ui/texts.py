@@ -175,6 +175,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fallback_error": "Языковая модель вернула ошибку — показаны цитаты из документов.",
         "fallback_garbage": "Ответ языковой модели не удалось прочитать — показаны цитаты из документов.",
         "fallback_empty": "Языковая модель вернула пустой ответ — показаны цитаты из документов.",
+        "fallback_too_long": "Ответ языковой модели оказался слишком длинным и был остановлен — показаны цитаты из документов.",
         "fallback_unsupported": "Ответ языковой модели не подтвердился источниками — показаны цитаты из документов.",
         "fallback_model_no_answer": "Языковая модель не нашла ответа во фрагментах — показаны ближайшие цитаты.",
         "fallback_wrong_language": "Языковая модель ответила не на языке вопроса — показаны цитаты из документов.",
@@ -296,6 +297,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fallback_error": "Тілдік модель қате қайтарды — құжаттардан дәйексөздер көрсетілді.",
         "fallback_garbage": "Тілдік модельдің жауабын оқу мүмкін болмады — құжаттардан дәйексөздер көрсетілді.",
         "fallback_empty": "Тілдік модель бос жауап қайтарды — құжаттардан дәйексөздер көрсетілді.",
+        "fallback_too_long": "Тілдік модельдің жауабы тым ұзын болып, тоқтатылды — құжаттардан дәйексөздер көрсетілді.",
         "fallback_unsupported": "Тілдік модельдің жауабы дереккөздермен расталмады — құжаттардан дәйексөздер көрсетілді.",
         "fallback_model_no_answer": "Тілдік модель үзінділерден жауап таппады — ең жақын дәйексөздер көрсетілді.",
         "fallback_wrong_language": "Тілдік модель сұрақ тілінде жауап бермеді — құжаттардан дәйексөздер көрсетілді.",
@@ -416,6 +418,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fallback_error": "The language model returned an error: quotes from the documents are shown.",
         "fallback_garbage": "The language model's reply could not be read: quotes from the documents are shown.",
         "fallback_empty": "The language model returned nothing: quotes from the documents are shown.",
+        "fallback_too_long": "The language model's reply was too long and was stopped: quotes from the documents are shown.",
         "fallback_unsupported": "The sources did not support the language model's answer: quotes from the documents are shown.",
         "fallback_model_no_answer": "The language model found no answer in the passages: the closest quotes are shown.",
         "fallback_wrong_language": "The language model answered in another language than the question's: "
