@@ -29,7 +29,7 @@ class ChunkerSettings:
     splitter: str = SPLITTER_NAME
     # Bumped when reading or metadata rules change (e.g. region detection): the next build
     # re-reads every document; vectors of unchanged texts are reused.
-    reader: str = "2"
+    reader: str = "3"
 
 
 def split_document(document: Document, settings: ChunkerSettings, count_tokens: Callable[[str], int]) -> list[Chunk]:

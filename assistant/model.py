@@ -15,12 +15,15 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING
 
 __all__ = [
+    "ANONYMOUS",
     "ANSWER_MODES",
     "CITATION_FIELDS",
     "DOC_TYPES",
     "FALLBACK_REASONS",
     "LANGUAGES",
     "NOT_FOUND_REASONS",
+    "ORIGINS",
+    "PROVENANCE_FIELDS",
     "SEARCH_MODES",
     "SECTION_PART_CHARS",
     "SECTION_SEPARATOR",
@@ -32,6 +35,7 @@ __all__ = [
     "Document",
     "DocumentRecord",
     "Passage",
+    "Provenance",
     "Section",
     "plain",
 ]
@@ -51,6 +55,11 @@ FALLBACK_REASONS = (
     "no_llm", "timeout", "unreachable", "interrupted", "error", "garbage", "empty",
     "unsupported", "model_no_answer", "wrong_language",
 )  # fmt: skip
+# How a document entered the corpus: put in the corpus folder by whoever installed or runs the
+# server (the repository's sample, files copied in); written by `assistant fetch` from a listed
+# URL; saved from the web upload form.
+ORIGINS = ("shipped", "fetched", "uploaded")
+ANONYMOUS = "anonymous"  # who uploaded a file when nobody was logged in
 # Files the corpus may hold, by suffix (lower case); a file's metadata may sit beside it in a sidecar.
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".html", ".htm", ".pdf")
 SIDECAR_SUFFIX = ".meta.yaml"
@@ -85,6 +94,39 @@ class Citation:
 
 
 CITATION_FIELDS = tuple(item.name for item in fields(Citation))
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How a document entered the corpus, and what it claimed on its own.
+
+    Attributes:
+        origin: one of :data:`ORIGINS`; empty in an index built before provenance was recorded.
+        added_by: who uploaded it (the logged-in user's name, or :data:`ANONYMOUS`).
+        added_at: when it was uploaded, or when its current text was fetched (ISO 8601, UTC).
+        fetched_from: the listed URL ``assistant fetch`` read it from.
+        file_sha256: SHA-256 of the file's bytes as indexed (hex).
+        stated_source, stated_outlet: what an uploaded file says of itself (front matter
+            ``source``/``outlet``, an HTML page's ``og:url``): shown as stated by the uploader,
+            never used as the document's source.
+    """
+
+    origin: str = ""
+    added_by: str = ""
+    added_at: str = ""
+    fetched_from: str = ""
+    file_sha256: str = ""
+    stated_source: str = ""
+    stated_outlet: str = ""
+
+    @property
+    def uploaded(self) -> bool:
+        return self.origin == "uploaded"
+
+
+PROVENANCE_FIELDS = tuple(item.name for item in fields(Provenance))
+# What plain() spreads flat into their carrier (their field names never collide with the carrier's).
+_SPREAD = ("citation", "provenance")
 
 
 class Cited:
@@ -128,6 +170,7 @@ class Document(Cited):
         citation: title, date, region, type, language and source (see :class:`Citation`).
         sections: headings in order of ``start`` ("Глава 3. ...", "Статья 12. ...", "page 4").
         content_hash: hash of the file bytes plus its sidecar, used to skip unchanged files.
+        provenance: how the file entered the corpus (see :class:`Provenance`).
     """
 
     doc_id: str
@@ -135,27 +178,34 @@ class Document(Cited):
     citation: Citation
     sections: tuple[Section, ...] = field(default=())
     content_hash: str = ""
+    provenance: Provenance = field(default_factory=Provenance)
 
 
 @dataclass(frozen=True)
 class DocumentRecord(Cited):
-    """A document as the index remembers it: its citation, the hash it was built from, its chunk count."""
+    """A document as the index remembers it: its citation, the hash it was built from, its chunk
+    count, and how it entered the corpus."""
 
     doc_id: str
     content_hash: str
     citation: Citation
     chunks: int = 0
+    provenance: Provenance = field(default_factory=Provenance)
 
     def to_dict(self) -> dict:
-        """The flat form the manifest stores: ``doc_id``, ``content_hash``, the citation's fields, ``chunks``."""
+        """The flat form the manifest stores: ``doc_id``, ``content_hash``, the citation's fields,
+        ``chunks``, the provenance's fields."""
         return plain(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> DocumentRecord:
-        """Inverse of :meth:`to_dict`; ``TypeError`` or ``KeyError`` for a damaged entry."""
+        """Inverse of :meth:`to_dict` (a record of an older manifest has no provenance); ``TypeError``
+        or ``KeyError`` for a damaged entry."""
         citation = Citation(**{name: data[name] for name in CITATION_FIELDS if name in data})
-        rest = {name: value for name, value in data.items() if name not in CITATION_FIELDS}
-        return cls(citation=citation, **rest)
+        provenance = Provenance(**{name: data[name] for name in PROVENANCE_FIELDS if name in data})
+        spread = (*CITATION_FIELDS, *PROVENANCE_FIELDS)
+        rest = {name: value for name, value in data.items() if name not in spread}
+        return cls(citation=citation, provenance=provenance, **rest)
 
 
 @dataclass(frozen=True)
@@ -188,7 +238,9 @@ class Passage(Cited):
 
     ``also_published`` lists the sources (URLs or citations) of the other documents holding
     the same text (see :mod:`assistant.duplicates`) that the search's filters allow: only
-    the best-ranked copy of a republished text is returned.
+    one copy of a republished text is returned, the best-ranked one that was not uploaded.
+    ``also_published_provenance`` is how each of those entered the corpus, in the same order.
+    ``provenance`` is the passage's own document's.
     """
 
     rank: int
@@ -203,20 +255,23 @@ class Passage(Cited):
     similarity: float = 0.0
     keyword_score: float = 0.0
     also_published: tuple[str, ...] = ()
+    provenance: Provenance = field(default_factory=Provenance)
+    also_published_provenance: tuple[Provenance, ...] = ()
 
     def to_dict(self) -> dict:
-        """The flat form the API returns: the citation's fields sit beside the passage's own."""
+        """The flat form the API returns: the citation's and provenance's fields sit beside the passage's own."""
         return plain(self)
 
 
 def plain(value):
-    """``value`` as JSON-ready data: dataclasses become dicts (a ``citation`` spread flat into its
-    carrier, as the API and the manifest have always shown it), tuples stay tuples, lists lists."""
+    """``value`` as JSON-ready data: dataclasses become dicts (a ``citation`` and a ``provenance``
+    spread flat into their carrier, as the API and the manifest have always shown the citation),
+    tuples stay tuples, lists lists."""
     if is_dataclass(value) and not isinstance(value, type):
         data = {}
         for item in fields(value):
             converted = plain(getattr(value, item.name))
-            data.update(converted if item.name == "citation" else {item.name: converted})
+            data.update(converted if item.name in _SPREAD else {item.name: converted})
         return data
     if isinstance(value, (tuple, list)):
         return type(value)(plain(item) for item in value)
