@@ -63,6 +63,11 @@ class Settings:
         llm_passages: the best retrieved passages given to the model (each costs prompt time).
         malloc_trim_seconds: ``assistant serve`` hands glibc's free heap pages back this often
             (0: never; see :mod:`assistant.tools.allocator`).
+        upload_max_mb: each file uploaded through the web app at most this large.
+        upload_max_files: files one upload may send at most.
+        corpus_max_mb: uploads are refused once the corpus folder would hold more than this.
+        audit_log: the append-only log of uploads and removals (JSON lines); ``None``:
+            ``.audit.jsonl`` in the corpus folder (see :attr:`audit_log_path`).
     """
 
     corpus_dir: Path = Path("corpus")
@@ -94,6 +99,10 @@ class Settings:
     llm_max_tokens: int = 200
     llm_passages: int = 3
     malloc_trim_seconds: float = 60.0
+    upload_max_mb: float = 20.0
+    upload_max_files: int = 20
+    corpus_max_mb: float = 1024.0
+    audit_log: Path | None = None
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 32:
@@ -125,6 +134,12 @@ class Settings:
             raise AssistantError("llm_max_tokens must be at least 16 and llm_passages at least 1")
         if self.max_file_mb <= 0:
             raise AssistantError(f"max_file_mb must be positive, got {self.max_file_mb}")
+        if not (0 < self.upload_max_mb < float("inf") and 0 < self.corpus_max_mb < float("inf")):  # also nan
+            raise AssistantError(
+                f"upload_max_mb and corpus_max_mb must be positive numbers, got {self.upload_max_mb}, {self.corpus_max_mb}"
+            )
+        if self.upload_max_files < 1:
+            raise AssistantError(f"upload_max_files must be at least 1, got {self.upload_max_files}")
         if not 0 <= self.malloc_trim_seconds < float("inf"):  # also refuses nan
             raise AssistantError(
                 f"malloc_trim_seconds must be a number of seconds, 0 or more (0: never trim), got {self.malloc_trim_seconds}"
@@ -147,10 +162,16 @@ class Settings:
                 continue
             values[spec.name] = _parse(spec.name, raw, cls.__dataclass_fields__[spec.name].default)
         values.update({key: value for key, value in overrides.items() if value is not None})
-        for key in ("corpus_dir", "index_dir", "cache_dir"):
+        for key in ("corpus_dir", "index_dir", "cache_dir", "audit_log"):
             if isinstance(values.get(key), str):
                 values[key] = Path(values[key])  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def audit_log_path(self) -> Path:
+        """Where uploads and removals are logged: ``audit_log``, else ``.audit.jsonl`` in the corpus folder
+        (a dot name: builds skip it; it stays with the corpus it describes when the index is rebuilt)."""
+        return self.audit_log if self.audit_log is not None else self.corpus_dir / ".audit.jsonl"
 
     @property
     def llm_configured(self) -> bool:
@@ -170,7 +191,7 @@ def _parse(name: str, raw: str, default: object) -> object:
             return int(raw)
         if isinstance(default, float):
             return float(raw)
-        if isinstance(default, Path) or name.endswith("_dir"):
+        if isinstance(default, Path) or name.endswith("_dir") or name == "audit_log":
             return Path(raw).expanduser()
     except ValueError as error:
         raise AssistantError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid value: {error}") from None

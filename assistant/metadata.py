@@ -83,7 +83,8 @@ def _provenance_value(key: str, value: Any, origin: str) -> str:
     if key == "added_at" and isinstance(value, dt.datetime):  # YAML reads an unquoted timestamp as one
         stamp = value if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
         return stamp.isoformat(timespec="seconds") + "Z"
-    text = shorten(" ".join(str(value).split()), PROVENANCE_CHARS)
+    printable = "".join(char if char.isprintable() else " " for char in str(value))  # no terminal escapes
+    text = shorten(" ".join(printable.split()), PROVENANCE_CHARS)
     if key == "origin" and text not in ORIGINS:
         raise DocumentError(f"{origin}: unknown origin {shorten(text, 40)!r} (allowed: {', '.join(ORIGINS)})")
     return text

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 __all__ = [
     "ANONYMOUS",
     "ANSWER_MODES",
+    "AUDIT_ACTIONS",
     "CITATION_FIELDS",
     "DOC_TYPES",
     "FALLBACK_REASONS",
@@ -60,6 +61,7 @@ FALLBACK_REASONS = (
 # URL; saved from the web upload form.
 ORIGINS = ("shipped", "fetched", "uploaded")
 ANONYMOUS = "anonymous"  # who uploaded a file when nobody was logged in
+AUDIT_ACTIONS = ("upload", "delete")  # what the audit log records (assistant/audit.py)
 # Files the corpus may hold, by suffix (lower case); a file's metadata may sit beside it in a sidecar.
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".html", ".htm", ".pdf")
 SIDECAR_SUFFIX = ".meta.yaml"
