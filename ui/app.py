@@ -47,7 +47,8 @@ CSS = """
 .kz-sources, .kz-related { margin-top: 0.6em; }
 .kz-sources > summary, .kz-related > summary { cursor: pointer; font-weight: 600; }
 .kz-source { border-left: 3px solid var(--border-color-accent); padding: 0.2em 0.7em; margin: 0.5em 0; }
-.kz-facts, .kz-link { font-size: 0.85em; opacity: 0.85; }
+.kz-facts, .kz-link, .kz-provenance { font-size: 0.85em; opacity: 0.85; }
+.kz-stated { font-style: italic; }
 .kz-passage { margin: 0.3em 0 0 0; font-size: 0.92em; }
 .kz-passage mark { background: #fde68a; color: inherit; padding: 0 0.1em; }
 .kz-notice { opacity: 0.75; font-style: italic; }
