@@ -240,3 +240,11 @@ def test_removing_from_the_documents_tab_deletes_and_shows_the_log(service):
     assert status == "No such document in the corpus (it may have been removed already)."
     status, _, _ = remove_file(service, None, "en", None)
     assert status == "Choose a document to remove."
+
+
+def test_the_servers_own_upload_limit_follows_the_setting():
+    import_resource("gradio", "gradio, the web chat's library, is not installed: pip install -e .")
+    from ui.app import launch_options
+
+    assert launch_options()["max_file_size"] == "20mb"
+    assert launch_options(Settings(upload_max_mb=50))["max_file_size"] == "50mb"

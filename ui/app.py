@@ -143,15 +143,17 @@ def search(service: Service, question: str, k: int = 5, filters: dict | None = N
     return [render.passage_record(passage) for passage in passages]
 
 
-def launch_options() -> dict:
+def launch_options(settings: Settings | None = None) -> dict:
     """Keyword arguments for ``Blocks.launch``: system fonts only (nothing fetched from the internet),
-    no stack traces to users, upload size limit, threads sized for a small CPU, sessions kept capped."""
+    no stack traces to users, upload size limit (``settings.upload_max_mb``, by default 20 MB),
+    threads sized for a small CPU, sessions kept capped."""
+    upload_mb = settings.upload_max_mb if settings is not None else uploads.MAX_UPLOAD_MB
     return {
         "theme": gr.themes.Default(font=list(SYSTEM_FONTS), font_mono=list(MONO_FONTS)),
         "css": CSS,
         "show_error": False,
         "max_threads": 8,
-        "max_file_size": f"{uploads.MAX_UPLOAD_MB}mb",
+        "max_file_size": f"{upload_mb:g}mb",
         "footer_links": ["api", "settings"],
         "ssr_mode": False,
         "state_session_capacity": MAX_SESSIONS,
@@ -168,7 +170,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     """
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     demo = build_app(settings)
-    demo.launch(server_name=host, server_port=port, **launch_options())
+    demo.launch(server_name=host, server_port=port, **launch_options(settings))
 
 
 def _add_header(lang: str) -> Header:
