@@ -4,7 +4,8 @@ Readers produce :class:`Section` headings and a :class:`Document`; the chunker c
 :class:`Chunk` rows; the index remembers each document as a :class:`DocumentRecord`; retrieval
 returns :class:`Passage`, which the answer, the support check, the region view and the
 interface read. A document, its record and every passage from it carry the same
-:class:`Citation` (title, date, region, type, language, source), spelled out once here.
+:class:`Citation` (title, date, region, type, language, source), spelled out once here, and the
+same :class:`Provenance` (how the document entered the corpus).
 Keeping the types here lets each of those modules import them without importing the others
 (the support check does not need the search module for a type).
 """
