@@ -248,3 +248,15 @@ def test_the_servers_own_upload_limit_follows_the_setting():
 
     assert launch_options()["max_file_size"] == "20mb"
     assert launch_options(Settings(upload_max_mb=50))["max_file_size"] == "50mb"
+
+
+def test_no_change_of_the_corpus_goes_unlogged(tmp_path):
+    corpus, log = tmp_path / "corpus", tmp_path / "log-is-a-folder"
+    log.mkdir()  # the log cannot be written
+    with pytest.raises(IsADirectoryError):
+        uploads.save_upload(upload_file(tmp_path, "law.txt", LAW), corpus, audit_log=log)
+    assert list(corpus.iterdir()) == []  # the upload is undone
+    (corpus / "kept.txt").write_text("Текст.", encoding="utf-8")
+    with pytest.raises(IsADirectoryError):
+        uploads.remove_document(corpus, "kept.txt", audit_log=log)
+    assert (corpus / "kept.txt").is_file()  # not removed

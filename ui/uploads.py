@@ -186,7 +186,12 @@ def save_upload(
     files.sync_directory(corpus)
     if audit_log is not None:
         document = target.relative_to(corpus).as_posix()
-        audit.record(audit_log, "upload", user=user, document=document, sha256=digest, name=original)
+        try:
+            audit.record(audit_log, "upload", user=user, document=document, sha256=digest, name=original)
+        except BaseException:  # no change of the corpus without its line in the log
+            target.unlink(missing_ok=True)
+            target.with_name(target.name + SIDECAR_SUFFIX).unlink(missing_ok=True)
+            raise
     return SavedUpload(
         original_name=original, name=target.name, path=target, renamed=target.name != name,
         sidecar=target.with_name(target.name + SIDECAR_SUFFIX), sha256=digest,
@@ -208,10 +213,11 @@ def corpus_bytes(corpus_dir: str | Path) -> int:
 def remove_document(
     corpus_dir: str | Path, doc_id: str, *, user: str = ANONYMOUS, title: str = "", audit_log: str | Path | None = None
 ) -> RemovedDocument:
-    """Delete a document and its sidecar from the corpus folder, and log it.
+    """Delete a document and its sidecar from the corpus folder, logged first.
 
-    The document goes first, so a build running meanwhile never reads it without its sidecar.
-    It leaves the search at the next build.
+    The log's line comes before the deletion, so no document leaves the corpus unlogged; the
+    document goes before its sidecar, so a build running meanwhile never reads it without its
+    sidecar. It leaves the search at the next build.
 
     Args:
         corpus_dir: the corpus folder.
@@ -230,12 +236,12 @@ def remove_document(
         path = next(path for path in iter_corpus_files(corpus) if path.relative_to(corpus).as_posix() == doc_id)
     except (StopIteration, DocumentError):  # DocumentError: no corpus folder
         raise RemovalRefused(f"{doc_id!r} is not a document of the corpus") from None
-    digest = _sha256(path) if path.is_file() else ""
+    digest = _sha256(path)
+    if audit_log is not None:
+        audit.record(audit_log, "delete", user=user, document=doc_id, sha256=digest, title=title)
     path.unlink()
     path.with_name(path.name + SIDECAR_SUFFIX).unlink(missing_ok=True)
     files.sync_directory(path.parent)
-    if audit_log is not None:
-        audit.record(audit_log, "delete", user=user, document=doc_id, sha256=digest, title=title)
     return RemovedDocument(doc_id, digest)
 
 
