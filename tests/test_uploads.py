@@ -260,3 +260,13 @@ def test_no_change_of_the_corpus_goes_unlogged(tmp_path):
     with pytest.raises(IsADirectoryError):
         uploads.remove_document(corpus, "kept.txt", audit_log=log)
     assert (corpus / "kept.txt").is_file()  # not removed
+
+
+def test_a_rebuild_refused_or_done_updates_the_status_and_the_whole_listing(service):
+    from assistant.store import build_lock
+    from ui.documents_tab import LISTING_OUTPUTS, rebuild, refresh_documents
+
+    assert len(refresh_documents(service, "ru")) == LISTING_OUTPUTS
+    with build_lock(service.settings.index_dir, 0):
+        refused = rebuild(service, "ru")
+    assert "уже перестраивается" in refused[0] and len(refused) == 1 + LISTING_OUTPUTS

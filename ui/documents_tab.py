@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 MEGABYTE = 1024 * 1024
 AUDIT_ROWS = 200  # the newest entries of the audit log the tab shows
+# What refresh_documents returns (totals, table, region choices, removable documents, audit log),
+# and so what rebuild updates after its status.
+LISTING_OUTPUTS = 5
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,7 @@ def remove_file(service: Service, doc_id, ui_lang_value, request: gr.Request = N
     if not doc_id:
         return text(lang, "remove_none"), gr.skip(), gr.skip()
     doc_id = str(doc_id)
-    title = next((record.title for record in service.documents() if record.doc_id == doc_id), "")
+    title = _indexed_title(service, doc_id)
     try:
         uploads.remove_document(
             service.settings.corpus_dir, doc_id, user=user_name(request), title=title,
@@ -305,7 +308,7 @@ def rebuild(service: Service, ui_lang_value, progress=gr.Progress()) -> tuple:  
         lines += [text(lang, "rebuild_skipped_file", path=p.path, reason=p.reason) for p in result.skipped]
         lines += list(result.notes)
         return "\n".join(lines), *refresh_documents(service, lang)
-    return status, gr.skip(), gr.skip(), gr.skip()  # nothing was built: the listing stays
+    return status, *(gr.skip(),) * LISTING_OUTPUTS  # nothing was built: the listing stays
 
 
 def _rejection(service: Service, rejected: uploads.UploadRejected, original: str, lang: str) -> str:
@@ -323,11 +326,15 @@ def _rejection(service: Service, rejected: uploads.UploadRejected, original: str
 
 
 def _title_of(service: Service, doc_id: str) -> str:
+    return _indexed_title(service, doc_id) or Path(doc_id).name
+
+
+def _indexed_title(service: Service, doc_id: str) -> str:
+    """The title of ``doc_id`` in the index served, or ``""`` (not indexed, or no usable index)."""
     try:
-        titles = {record.doc_id: record.title for record in service.documents()}
+        return next((record.title for record in service.documents() if record.doc_id == doc_id), "")
     except AssistantError:
-        titles = {}
-    return titles.get(doc_id) or Path(doc_id).name
+        return ""
 
 
 def _removable(service: Service) -> list[tuple[str, str]]:
