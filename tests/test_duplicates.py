@@ -331,3 +331,23 @@ def test_a_damaged_duplicate_table_is_refused_loudly(index):
     groups_file.write_text(text, encoding="utf-8")
     with pytest.raises(IndexCorrupt, match="not indexed"):
         load_index(index)
+
+
+def test_the_command_line_shows_where_each_copy_came_from(tmp_path, monkeypatch, capsys):
+    import assistant.retrieval
+    from ui.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in (SAMPLE.name, SAMPLE.name + ".meta.yaml"):
+        (corpus / name).write_bytes((REPO / "corpus" / name).read_bytes())
+    forged = _upload_forged(tmp_path, corpus, ARTICLE)
+    _build(corpus, tmp_path / "index")
+    monkeypatch.setattr(assistant.retrieval, "load_embedder", lambda *args, **kwargs: FakeEmbedder())
+    assert main(["search", FORGED_TITLE, "-k", "1", "--mode", "dense", "--index", str(tmp_path / "index")]) == 0
+    out = capsys.readouterr().out
+    digest = load_index(tmp_path / "index").documents[SAMPLE.name].provenance.file_sha256
+    assert f"    provenance: shipped with the corpus · sha256 {digest}\n" in out
+    (also,) = [line for line in out.splitlines() if "also published at:" in line]
+    assert f"{forged} (uploaded by anonymous on 20" in also
+    assert also.endswith("stated by the uploader, not verified: https://www.akorda.kz/ru/forged · Акорда)")

@@ -135,7 +135,9 @@ def on_load(parts: Sequence[Part], ui_lang: gr.Radio, request: gr.Request) -> di
 
 def search(service: Service, question: str, k: int = 5, filters: dict | None = None) -> list[dict]:
     """Best ``k`` passages for ``question``: rank, score, text, title, date, region, doc_type, lang,
-    source, section, start, end, chunk_id, doc_id. ``filters`` as for ``assistant.retrieve``."""
+    source, section, start, end, chunk_id, doc_id, and how the document entered the corpus (origin,
+    added_by, added_at, fetched_from, file_sha256, stated_source, stated_outlet). ``filters`` as for
+    ``assistant.retrieve``."""
     try:
         passages = service.searcher().search(question, k=int(k), filters=filters or None)
     except (AssistantError, ValueError) as error:
