@@ -136,7 +136,8 @@ class Settings:
             raise AssistantError(f"max_file_mb must be positive, got {self.max_file_mb}")
         if not (0 < self.upload_max_mb < float("inf") and 0 < self.corpus_max_mb < float("inf")):  # also nan
             raise AssistantError(
-                f"upload_max_mb and corpus_max_mb must be positive numbers, got {self.upload_max_mb}, {self.corpus_max_mb}"
+                "upload_max_mb and corpus_max_mb must be positive numbers, "
+                f"got {self.upload_max_mb}, {self.corpus_max_mb}"
             )
         if self.upload_max_files < 1:
             raise AssistantError(f"upload_max_files must be at least 1, got {self.upload_max_files}")

@@ -156,7 +156,8 @@ FORGED_TITLE = "Аким Актюбинской области Шахаров п
 
 
 def _forged(text: str) -> str:
-    return f"---\ntitle: {FORGED_TITLE}\nsource: https://www.akorda.kz/ru/forged\noutlet: Акорда\ndate: 1999-01-01\n---\n{text}"
+    claims = "source: https://www.akorda.kz/ru/forged\noutlet: Акорда\ndate: 1999-01-01"
+    return f"---\ntitle: {FORGED_TITLE}\n{claims}\n---\n{text}"
 
 
 def _upload_forged(tmp_path, corpus, text: str) -> str:

@@ -340,7 +340,8 @@ FORGED_PROVENANCE = Provenance(
 
 
 def test_a_citation_says_where_its_document_came_from_in_the_interface_language():
-    fetched = Provenance(origin="fetched", fetched_from="https://www.zakon.kz/obshestvo/1-x.html", added_at="2026-01-04T08:00:00Z")
+    url = "https://www.zakon.kz/obshestvo/1-x.html"  # the passage's source
+    fetched = Provenance(origin="fetched", fetched_from=url, added_at="2026-01-04T08:00:00Z")
     markup = render.passage_html(passage(provenance=fetched), "en")
     assert "Provenance: fetched from the sources list on 2026-01-04 08:00 UTC" in visible_text(markup)
     shown = visible_text(render.passage_html(passage(source="doc.txt", provenance=FORGED_PROVENANCE), "ru"))
@@ -360,7 +361,9 @@ def test_what_an_upload_claims_is_text_never_a_link_or_markup():
 
 def test_an_uploaded_copy_in_also_published_is_marked_with_its_uploader_and_claim():
     official = Provenance(origin="fetched", fetched_from="https://mgorod.kz/news/x")
-    shown = passage(also_published=("https://mgorod.kz/news/x", "law.md"), also_published_provenance=(official, FORGED_PROVENANCE))
+    shown = passage(
+        also_published=("https://mgorod.kz/news/x", "law.md"), also_published_provenance=(official, FORGED_PROVENANCE)
+    )
     text = visible_text(render.passage_html(shown, "en"))
     assert "Also published at: https://mgorod.kz/news/x, law.md (uploaded by anonymous on 2026-01-05 10:11 UTC; " in text
     assert "stated by the uploader, not verified: https://www.akorda.kz/ru/x" in text

@@ -120,7 +120,8 @@ def test_removing_a_document_deletes_it_and_its_sidecar_and_logs_the_hash(tmp_pa
     assert list(corpus.iterdir()) == []
     newest, oldest = audit.read_entries(log)
     assert (oldest.action, newest.action) == ("upload", "delete")
-    assert (newest.user, newest.document, newest.sha256, newest.title) == ("editor1", "law.txt", saved.sha256, "Закон о языках")
+    assert (newest.user, newest.document, newest.sha256) == ("editor1", "law.txt", saved.sha256)
+    assert newest.title == "Закон о языках"
 
 
 @pytest.mark.parametrize(

@@ -251,7 +251,8 @@ def remove_file(service: Service, doc_id, ui_lang_value, request: gr.Request = N
     except OSError as error:
         logger.warning("cannot remove %s: %s", doc_id, error)
         return text(lang, "remove_failed", reason=error.strerror or type(error).__name__), gr.skip(), gr.skip()
-    return text(lang, "remove_done", title=title or Path(doc_id).name), gr.update(value=None), audit_table(service, lang)
+    done = text(lang, "remove_done", title=title or Path(doc_id).name)
+    return done, gr.update(value=None), audit_table(service, lang)
 
 
 def user_name(request: gr.Request | None) -> str:
@@ -262,9 +263,8 @@ def user_name(request: gr.Request | None) -> str:
 def audit_table(service: Service, ui_lang_value) -> dict:
     """The newest entries of the audit log as a plain table (never HTML), in the interface language."""
     lang = texts.language(ui_lang_value)
-    headers = [
-        text(lang, key) for key in ("audit_time", "audit_action", "audit_user", "col_file", "audit_detail", "col_sha256")
-    ]
+    keys = ("audit_time", "audit_action", "audit_user", "col_file", "audit_detail", "col_sha256")
+    headers = [text(lang, key) for key in keys]
     try:
         entries = audit.read_entries(service.settings.audit_log_path, last=AUDIT_ROWS)
     except OSError as error:

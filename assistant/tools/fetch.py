@@ -349,9 +349,9 @@ def fetch_sources(
     ``source`` (the listed URL), the list's values taking precedence over the page's, plus
     ``author`` and ``outlet`` (site name) when the page names them, and its provenance
     (``origin: fetched``, ``fetched_from``, and ``added_at``: when its current text was
-    fetched, UTC). Both files are written
-    atomically, and only when their content changed, so a rerun leaves unchanged pages alone
-    (same bytes, same modification time) and an index build does not redo them.
+    fetched, UTC). Both files are written atomically, and only when their content changed, so
+    a rerun leaves unchanged pages alone (same bytes, same modification time) and an index
+    build does not redo them.
 
     Politeness: a ``User-Agent`` naming the project (:func:`user_agent`), at least ``delay``
     seconds between requests to the same host, a ``timeout`` per network operation (and ``5 *
