@@ -296,6 +296,7 @@ def _scan(
             content_hash=fingerprint,
             citation=document.citation,
             chunks=len(pieces),
+            provenance=document.provenance,
         )
         texts = [embedding_text(piece, document.title, limit_header) for piece in pieces]
         chunk_records = [replace(piece, embed_hash=content_hash(text)) for piece, text in zip(pieces, texts)]

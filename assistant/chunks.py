@@ -29,7 +29,7 @@ class ChunkerSettings:
     splitter: str = SPLITTER_NAME
     # Bumped when reading or metadata rules change (e.g. region detection): the next build
     # re-reads every document; vectors of unchanged texts are reused.
-    reader: str = "2"
+    reader: str = "3"
     # The longest title, region and section title kept (Settings.max_title_chars...): another limit,
     # or an index from before the limits, re-reads every document as the reading rules do.
     title_chars: int = TITLE_CHARS

@@ -117,6 +117,11 @@ class Settings:
             and remembered in the index folder (``over_budget.json``), so that later builds refuse
             it without reading it until it changes or this is raised. 0: no limit, every file read
             in the build's own process.
+        upload_max_mb: each file uploaded through the web app at most this large.
+        upload_max_files: files one upload may send at most.
+        corpus_max_mb: uploads are refused once the corpus folder would hold more than this.
+        audit_log: the append-only log of uploads and removals (JSON lines); ``None``:
+            ``.audit.jsonl`` in the corpus folder (see :attr:`audit_log_path`).
     """
 
     corpus_dir: Path = Path("corpus")
@@ -171,6 +176,10 @@ class Settings:
     max_region_chars: int = REGION_CHARS
     max_section_chars: int = SECTION_CHARS
     parse_seconds: float = 30.0
+    upload_max_mb: float = 20.0
+    upload_max_files: int = 20
+    corpus_max_mb: float = 1024.0
+    audit_log: Path | None = None
 
     def __post_init__(self) -> None:
         if self.chunk_tokens < 32:
@@ -202,22 +211,33 @@ class Settings:
             raise AssistantError("llm_max_tokens must be at least 16, llm_max_chars 100 and llm_passages 1")
         if self.max_file_mb <= 0:
             raise AssistantError(f"max_file_mb must be positive, got {self.max_file_mb}")
-        if self.read_access not in READ_ACCESS:
-            raise AssistantError(f"read_access must be one of {', '.join(READ_ACCESS)}, got {self.read_access!r}")
-        if self.proxy_groups_header and not self.proxy_user_header:
-            raise AssistantError("proxy_groups_header needs proxy_user_header (ASSISTANT_PROXY_USER_HEADER)")
         if not 0 <= self.malloc_trim_seconds < float("inf"):  # also refuses nan
             raise AssistantError(
                 f"malloc_trim_seconds must be a number of seconds, 0 or more (0: never trim), got {self.malloc_trim_seconds}"
             )
+        self._check_web()
+        self._check_fetch_limits()
+        self._check_limits()
+
+    def _check_web(self) -> None:
+        """Who may read and edit, the host names served, and the upload limits (docs/security.md)."""
+        if self.read_access not in READ_ACCESS:
+            raise AssistantError(f"read_access must be one of {', '.join(READ_ACCESS)}, got {self.read_access!r}")
+        if self.proxy_groups_header and not self.proxy_user_header:
+            raise AssistantError("proxy_groups_header needs proxy_user_header (ASSISTANT_PROXY_USER_HEADER)")
+        if not (0 < self.upload_max_mb < float("inf") and 0 < self.corpus_max_mb < float("inf")):  # also nan
+            raise AssistantError(
+                "upload_max_mb and corpus_max_mb must be positive numbers, "
+                f"got {self.upload_max_mb}, {self.corpus_max_mb}"
+            )
+        if self.upload_max_files < 1:
+            raise AssistantError(f"upload_max_files must be at least 1, got {self.upload_max_files}")
         for host in self.allowed_hosts:
             if not _HOST_NAME.fullmatch(host):
                 raise AssistantError(
                     f"allowed_hosts: {host!r} is not a host name; list names only, comma-separated, "
                     "without scheme, port or path (e.g. ASSISTANT_ALLOWED_HOSTS=assistant.example.kz)"
                 )
-        self._check_fetch_limits()
-        self._check_limits()
 
     def _check_fetch_limits(self) -> None:
         if not 0 < self.fetch_max_mb < float("inf"):
@@ -270,7 +290,7 @@ class Settings:
                 continue
             values[spec.name] = _parse(spec.name, raw, cls.__dataclass_fields__[spec.name].default)
         values.update({key: value for key, value in overrides.items() if value is not None})
-        for key in ("corpus_dir", "index_dir", "cache_dir", "users_file"):
+        for key in ("corpus_dir", "index_dir", "cache_dir", "users_file", "audit_log"):
             if isinstance(values.get(key), str):
                 values[key] = Path(values[key])  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
@@ -279,6 +299,12 @@ class Settings:
     def users_path(self) -> Path:
         """The users file: :attr:`users_file`, or ``users.json`` beside the index folder."""
         return self.users_file if self.users_file is not None else self.index_dir.absolute().parent / "users.json"
+
+    @property
+    def audit_log_path(self) -> Path:
+        """Where uploads and removals are logged: ``audit_log``, else ``.audit.jsonl`` in the corpus folder
+        (a dot name: builds skip it; it stays with the corpus it describes when the index is rebuilt)."""
+        return self.audit_log if self.audit_log is not None else self.corpus_dir / ".audit.jsonl"
 
     @property
     def llm_configured(self) -> bool:
@@ -300,7 +326,7 @@ def _parse(name: str, raw: str, default: object) -> object:
             return int(raw)
         if isinstance(default, float):
             return float(raw)
-        if isinstance(default, Path) or name.endswith(("_dir", "_file")):
+        if isinstance(default, Path) or name.endswith(("_dir", "_file")) or name == "audit_log":
             return Path(raw).expanduser()
     except ValueError as error:
         raise AssistantError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid value: {error}") from None

@@ -7,7 +7,7 @@ import logging
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,7 @@ from assistant.errors import DocumentError, UnsupportedFormat
 from assistant.metadata import (
     DOC_TYPES,
     METADATA_KEYS,
+    SIDECAR_PROVENANCE_KEYS,
     date_from_name,
     detect_language,
     guess_doc_type,
@@ -32,6 +33,7 @@ from assistant.model import (
     TITLE_CHARS,
     Citation,
     Document,
+    Provenance,
     Section,
 )
 
@@ -275,6 +277,12 @@ def load_document(
     fallbacks guessed from the text and the file name; a declared region in any language is
     normalised to its canonical name. The rules in full: ``docs/usage.md``, "Corpus format".
 
+    The provenance comes from the sidecar alone (``origin``, ``added_by``, ``added_at``,
+    ``fetched_from``; a file without one is ``shipped``), plus the SHA-256 of the file's bytes.
+    An uploaded file cannot name its own source or outlet: what its front matter or HTML says
+    (``source``, ``outlet``, ``og:url``) becomes ``stated_source``/``stated_outlet``, and its
+    source is its sidecar's, else its path in the corpus.
+
     Args:
         path: the file, inside ``corpus_root``.
         corpus_root: the corpus folder; the document id is the path relative to it.
@@ -311,7 +319,12 @@ def load_document(
     if not extracted.text.strip():
         raise DocumentError("no text")
 
-    metadata = {**extracted.guessed, **extracted.declared, **sidecar}
+    recorded = {key: sidecar.pop(key) for key in SIDECAR_PROVENANCE_KEYS if key in sidecar}
+    own = {**extracted.guessed, **extracted.declared}  # what the file says of itself
+    provenance = Provenance(**{"origin": "shipped", **recorded}, file_sha256=hashlib.sha256(data).hexdigest())
+    if provenance.uploaded:
+        provenance = replace(provenance, stated_source=own.pop("source", ""), stated_outlet=own.pop("outlet", ""))
+    metadata = {**own, **sidecar}
     cut: list[str] = []
     citation = _citation(metadata, path, extracted.text, doc_id, limits, cut)
     sections = _within_limit(extracted.sections, limits.section, cut)
@@ -324,6 +337,7 @@ def load_document(
         sections=tuple(sorted(sections, key=lambda section: section.start)),
         content_hash=_fingerprint(data, sidecar_bytes),
         cut=tuple(cut),
+        provenance=provenance,
     )
 
 

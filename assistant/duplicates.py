@@ -228,9 +228,12 @@ def signature(text: str) -> np.ndarray:
     return np.asarray(minhash.digest(), dtype=np.uint64)
 
 
-def canonical_key(doc_id: str, date: str = "", source: str = "") -> tuple:
+def canonical_key(doc_id: str, date: str = "", source: str = "", origin: str = "") -> tuple:
     """Sort key choosing which copy of a text stands for the group (the smallest key).
 
+    0. a copy that was not uploaded (shipped or fetched, see :data:`assistant.model.ORIGINS`)
+       before an uploaded one, whatever their dates: an upload's date and source are what its
+       uploader says, and a back-dated copy must not pass for the original;
     1. the earliest date (an undated copy comes after every dated one): the first
        publication is most likely the original;
     2. a government site (``*.gov.kz``, ``akorda.kz``, ``adilet.zan.kz``, ... see
@@ -238,7 +241,7 @@ def canonical_key(doc_id: str, date: str = "", source: str = "") -> tuple:
     3. the shorter ``doc_id`` (an upload saved as ``name (2).txt`` is the copy);
     4. ``doc_id`` itself, so the choice is always the same.
     """
-    return (date == "", date, not _is_official(source), len(doc_id), doc_id)
+    return (origin == "uploaded", date == "", date, not _is_official(source), len(doc_id), doc_id)
 
 
 def duplicate_groups(
@@ -247,6 +250,7 @@ def duplicate_groups(
     threshold: float = THRESHOLD,
     dates: Mapping[str, str] | None = None,
     sources: Mapping[str, str] | None = None,
+    origins: Mapping[str, str] | None = None,
 ) -> tuple[DuplicateGroup, ...]:
     """Groups of documents whose texts are the same or nearly the same.
 
@@ -261,6 +265,7 @@ def duplicate_groups(
         threshold: the least estimated Jaccard similarity of 5-word shingles that links two documents.
         dates: doc_id -> ``YYYY-MM-DD`` (or ``""``), for choosing the canonical member.
         sources: doc_id -> URL or citation, for choosing the canonical member.
+        origins: doc_id -> how it entered the corpus (``uploaded`` copies come last).
 
     Returns:
         Groups of two or more documents, sorted by canonical doc_id; documents without a
@@ -301,9 +306,10 @@ def duplicate_groups(
         members.setdefault(root(row), []).append(doc_ids[row])
     dates = dates or {}
     sources = sources or {}
+    origins = origins or {}
 
     def key(doc_id: str) -> tuple:
-        return canonical_key(doc_id, dates.get(doc_id, ""), sources.get(doc_id, ""))
+        return canonical_key(doc_id, dates.get(doc_id, ""), sources.get(doc_id, ""), origins.get(doc_id, ""))
 
     groups = []
     for names in members.values():

@@ -10,11 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import DocumentError
-from assistant.model import CITATION_FIELDS, DOC_TYPES
+from assistant.model import CITATION_FIELDS, DOC_TYPES, ORIGINS
 
 logger = logging.getLogger(__name__)
 
 METADATA_KEYS = CITATION_FIELDS  # what front matter and sidecars may declare: the citation's fields
+# What a file may also say of itself (the site that published it). Read, but believed only of
+# shipped and fetched files: an uploaded file's source and outlet are "stated by the uploader".
+CLAIM_KEYS = ("outlet",)
+# How a file entered the corpus: written by the upload form and `assistant fetch` into the
+# sidecar, and read from a sidecar only, never from the file itself (an uploaded file could
+# otherwise call itself shipped).
+SIDECAR_PROVENANCE_KEYS = ("origin", "added_by", "added_at", "fetched_from")
+PROVENANCE_CHARS = 300  # a longer name or address in a sidecar's provenance is cut
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?")
 _DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
@@ -22,16 +30,19 @@ _LANG_CODE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*")
 
 
 def parse_sidecar(raw: bytes, name: str) -> dict[str, str]:
-    """Validated citation metadata from the bytes of a sidecar file called ``name``."""
+    """Validated citation metadata and provenance (:data:`SIDECAR_PROVENANCE_KEYS`) from the bytes of
+    a sidecar file called ``name``."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DocumentError(f"metadata file {name} is not UTF-8: {error.reason} at byte {error.start}") from error
-    return parse_metadata(text, f"metadata file {name}")
+    return parse_metadata(text, f"metadata file {name}", sidecar=True)
 
 
-def parse_metadata(text: str, origin: str) -> dict[str, str]:
-    """Validated citation metadata from a YAML mapping (sidecar or front matter)."""
+def parse_metadata(text: str, origin: str, *, sidecar: bool = False) -> dict[str, str]:
+    """Validated citation metadata (:data:`METADATA_KEYS`, :data:`CLAIM_KEYS`) from a YAML mapping
+    (front matter, or a sidecar: then also :data:`SIDECAR_PROVENANCE_KEYS`); other keys are ignored."""
+    keys = (*METADATA_KEYS, *CLAIM_KEYS, *(SIDECAR_PROVENANCE_KEYS if sidecar else ()))
     loaded = _load_yaml(text, origin)
     if loaded is None:
         return {}
@@ -40,7 +51,7 @@ def parse_metadata(text: str, origin: str) -> dict[str, str]:
     metadata: dict[str, str] = {}
     for raw_key, value in loaded.items():
         key = str(raw_key).strip().lower()
-        if key not in METADATA_KEYS:
+        if key not in keys:
             logger.debug("ignoring unknown %s key %r", origin, raw_key)
             continue
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -48,7 +59,9 @@ def parse_metadata(text: str, origin: str) -> dict[str, str]:
         if isinstance(value, (dict, list, tuple, set)):
             # Not the value itself: YAML aliases can make a small file print as gigabytes.
             raise DocumentError(f"{origin}: {key} must be a single value, got a {type(value).__name__}")
-        if key == "date":
+        if key in SIDECAR_PROVENANCE_KEYS:
+            metadata[key] = _provenance_value(key, value, origin)
+        elif key == "date":
             metadata[key] = normalise_date(value, origin)
         elif key == "doc_type":
             doc_type = str(value).strip()
@@ -63,6 +76,18 @@ def parse_metadata(text: str, origin: str) -> dict[str, str]:
         else:
             metadata[key] = " ".join(str(value).split())
     return metadata
+
+
+def _provenance_value(key: str, value: Any, origin: str) -> str:
+    """A sidecar's provenance entry as one line: ``origin`` one of ``ORIGINS``, ``added_at`` ISO 8601."""
+    if key == "added_at" and isinstance(value, dt.datetime):  # YAML reads an unquoted timestamp as one
+        stamp = value if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
+        return stamp.isoformat(timespec="seconds") + "Z"
+    printable = "".join(char if char.isprintable() else " " for char in str(value))  # no terminal escapes
+    text = shorten(" ".join(printable.split()), PROVENANCE_CHARS)
+    if key == "origin" and text not in ORIGINS:
+        raise DocumentError(f"{origin}: unknown origin {shorten(text, 40)!r} (allowed: {', '.join(ORIGINS)})")
+    return text
 
 
 # What PyYAML raises besides YAMLError: a date that does not exist ("2025-02-30" is read as a

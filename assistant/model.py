@@ -4,7 +4,8 @@ Readers produce :class:`Section` headings and a :class:`Document`; the chunker c
 :class:`Chunk` rows; the index remembers each document as a :class:`DocumentRecord`; retrieval
 returns :class:`Passage`, which the answer, the support check, the region view and the
 interface read. A document, its record and every passage from it carry the same
-:class:`Citation` (title, date, region, type, language, source), spelled out once here.
+:class:`Citation` (title, date, region, type, language, source), spelled out once here, and the
+same :class:`Provenance` (how the document entered the corpus).
 Keeping the types here lets each of those modules import them without importing the others
 (the support check does not need the search module for a type).
 """
@@ -15,7 +16,9 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import TYPE_CHECKING
 
 __all__ = [
+    "ANONYMOUS",
     "ANSWER_MODES",
+    "AUDIT_ACTIONS",
     "CITATION_FIELDS",
     "DOC_TYPES",
     "FALLBACK_REASONS",
@@ -23,6 +26,8 @@ __all__ = [
     "NOT_FOUND_REASONS",
     "READ_ACCESS",
     "ROLES",
+    "ORIGINS",
+    "PROVENANCE_FIELDS",
     "SEARCH_MODES",
     "REGION_CHARS",
     "SECTION_CHARS",
@@ -37,6 +42,7 @@ __all__ = [
     "Document",
     "DocumentRecord",
     "Passage",
+    "Provenance",
     "Section",
     "plain",
 ]
@@ -57,6 +63,12 @@ FALLBACK_REASONS = (
     "no_llm", "timeout", "unreachable", "interrupted", "error", "garbage", "empty", "too_long",
     "unsupported", "model_no_answer", "wrong_language",
 )  # fmt: skip
+# How a document entered the corpus: put in the corpus folder by whoever installed or runs the
+# server (the repository's sample, files copied in); written by `assistant fetch` from a listed
+# URL; saved from the web upload form.
+ORIGINS = ("shipped", "fetched", "uploaded")
+ANONYMOUS = "anonymous"  # who uploaded a file when nobody was logged in
+AUDIT_ACTIONS = ("upload", "delete")  # what the audit log records (assistant/audit.py)
 # Files the corpus may hold, by suffix (lower case); a file's metadata may sit beside it in a sidecar.
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".html", ".htm", ".pdf")
 SIDECAR_SUFFIX = ".meta.yaml"
@@ -99,6 +111,39 @@ class Citation:
 
 
 CITATION_FIELDS = tuple(item.name for item in fields(Citation))
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How a document entered the corpus, and what it claimed on its own.
+
+    Attributes:
+        origin: one of :data:`ORIGINS`; empty in an index built before provenance was recorded.
+        added_by: who uploaded it (the logged-in user's name, or :data:`ANONYMOUS`).
+        added_at: when it was uploaded, or when its current text was fetched (ISO 8601, UTC).
+        fetched_from: the listed URL ``assistant fetch`` read it from.
+        file_sha256: SHA-256 of the file's bytes as indexed (hex).
+        stated_source, stated_outlet: what an uploaded file says of itself (front matter
+            ``source``/``outlet``, an HTML page's ``og:url``): shown as stated by the uploader,
+            never used as the document's source.
+    """
+
+    origin: str = ""
+    added_by: str = ""
+    added_at: str = ""
+    fetched_from: str = ""
+    file_sha256: str = ""
+    stated_source: str = ""
+    stated_outlet: str = ""
+
+    @property
+    def uploaded(self) -> bool:
+        return self.origin == "uploaded"
+
+
+PROVENANCE_FIELDS = tuple(item.name for item in fields(Provenance))
+# What plain() spreads flat into their carrier (their field names never collide with the carrier's).
+_SPREAD = ("citation", "provenance")
 
 
 class Cited:
@@ -144,6 +189,7 @@ class Document(Cited):
         content_hash: hash of the file bytes plus its sidecar, used to skip unchanged files.
         cut: what was cut to its limit when the file was read ("title cut to 500 characters (it
             had 2,000,000)"), for the build report.
+        provenance: how the file entered the corpus (see :class:`Provenance`).
     """
 
     doc_id: str
@@ -152,27 +198,34 @@ class Document(Cited):
     sections: tuple[Section, ...] = field(default=())
     content_hash: str = ""
     cut: tuple[str, ...] = field(default=())
+    provenance: Provenance = field(default_factory=Provenance)
 
 
 @dataclass(frozen=True)
 class DocumentRecord(Cited):
-    """A document as the index remembers it: its citation, the hash it was built from, its chunk count."""
+    """A document as the index remembers it: its citation, the hash it was built from, its chunk
+    count, and how it entered the corpus."""
 
     doc_id: str
     content_hash: str
     citation: Citation
     chunks: int = 0
+    provenance: Provenance = field(default_factory=Provenance)
 
     def to_dict(self) -> dict:
-        """The flat form the manifest stores: ``doc_id``, ``content_hash``, the citation's fields, ``chunks``."""
+        """The flat form the manifest stores: ``doc_id``, ``content_hash``, the citation's fields,
+        ``chunks``, the provenance's fields."""
         return plain(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> DocumentRecord:
-        """Inverse of :meth:`to_dict`; ``TypeError`` or ``KeyError`` for a damaged entry."""
+        """Inverse of :meth:`to_dict` (a record of an older manifest has no provenance); ``TypeError``
+        or ``KeyError`` for a damaged entry."""
         citation = Citation(**{name: data[name] for name in CITATION_FIELDS if name in data})
-        rest = {name: value for name, value in data.items() if name not in CITATION_FIELDS}
-        return cls(citation=citation, **rest)
+        provenance = Provenance(**{name: data[name] for name in PROVENANCE_FIELDS if name in data})
+        spread = (*CITATION_FIELDS, *PROVENANCE_FIELDS)
+        rest = {name: value for name, value in data.items() if name not in spread}
+        return cls(citation=citation, provenance=provenance, **rest)
 
 
 @dataclass(frozen=True)
@@ -205,7 +258,9 @@ class Passage(Cited):
 
     ``also_published`` lists the sources (URLs or citations) of the other documents holding
     the same text (see :mod:`assistant.duplicates`) that the search's filters allow: only
-    the best-ranked copy of a republished text is returned.
+    one copy of a republished text is returned, the best-ranked one that was not uploaded.
+    ``also_published_provenance`` is how each of those entered the corpus, in the same order.
+    ``provenance`` is the passage's own document's.
     """
 
     rank: int
@@ -220,20 +275,23 @@ class Passage(Cited):
     similarity: float = 0.0
     keyword_score: float = 0.0
     also_published: tuple[str, ...] = ()
+    provenance: Provenance = field(default_factory=Provenance)
+    also_published_provenance: tuple[Provenance, ...] = ()
 
     def to_dict(self) -> dict:
-        """The flat form the API returns: the citation's fields sit beside the passage's own."""
+        """The flat form the API returns: the citation's and provenance's fields sit beside the passage's own."""
         return plain(self)
 
 
 def plain(value):
-    """``value`` as JSON-ready data: dataclasses become dicts (a ``citation`` spread flat into its
-    carrier, as the API and the manifest have always shown it), tuples stay tuples, lists lists."""
+    """``value`` as JSON-ready data: dataclasses become dicts (a ``citation`` and a ``provenance``
+    spread flat into their carrier, as the API and the manifest have always shown the citation),
+    tuples stay tuples, lists lists."""
     if is_dataclass(value) and not isinstance(value, type):
         data = {}
         for item in fields(value):
             converted = plain(getattr(value, item.name))
-            data.update(converted if item.name == "citation" else {item.name: converted})
+            data.update(converted if item.name in _SPREAD else {item.name: converted})
         return data
     if isinstance(value, (tuple, list)):
         return type(value)(plain(item) for item in value)

@@ -499,6 +499,7 @@ class DuplicatePart:
             threshold=THRESHOLD,
             dates={record.doc_id: record.date for record in documents},
             sources={record.doc_id: record.source for record in documents},
+            origins={record.doc_id: record.provenance.origin for record in documents},
         )
         logger.info("signed %d documents; %d groups of duplicates", signed, len(groups))
         doc_ids = tuple(record.doc_id for record in documents)

@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from assistant import vector_index
-from assistant.model import DocumentRecord, Passage
+from assistant.model import DocumentRecord, Passage, Provenance
 from assistant.regions import REGIONS, canonical_region
 from assistant.store import StoredIndex
 
@@ -62,7 +62,8 @@ class Backend(Protocol):
     def collapse(
         self, ranked: list[int], k: int, allowed_documents: set[str] | None
     ) -> tuple[list[int], dict[int, tuple[str, ...]], int]:
-        """The first ``k`` of ``ranked`` with copies of one text counted once (see LocalBuild)."""
+        """The first ``k`` of ``ranked`` with copies of one text counted once, an uploaded copy
+        never standing for a shipped or fetched one (see LocalBuild)."""
 
     def preference(self, row: int) -> int:
         """0 for the canonical copy of a text (and any document without copies), then 1, 2, ..."""
@@ -70,7 +71,8 @@ class Backend(Protocol):
     def passage(
         self, rank: int, row: int, score: float, similarity: float, keyword_score: float, also_published: tuple[str, ...] = ()
     ) -> Passage:
-        """Row ``row`` as a ranked passage with its citation."""
+        """Row ``row`` as a ranked passage with its citation and provenance, and the provenance of
+        each copy in ``also_published``."""
 
 
 class LocalBuild:
@@ -141,22 +143,25 @@ class LocalBuild:
     ) -> tuple[list[int], dict[int, tuple[str, ...]], int]:
         """The first ``k`` rows of ``ranked`` with copies of one text counted once.
 
-        The document of a group's best-ranked row stands for the group: its rows stay,
-        rows of the group's other documents are dropped. Returns the rows kept, the
-        ``also_published`` sources of each kept row of a group, and how many rows were dropped.
+        The document of a group's best-ranked row stands for the group, unless it was uploaded
+        and a shipped or fetched member of the group is ranked too: then the best-ranked of
+        those stands for it (an upload's title or front matter must not let it pass for the
+        original). Its rows stay, rows of the group's other documents are dropped. Returns
+        the rows kept, the ``also_published`` sources of each kept row of a group, and how
+        many rows were dropped.
         """
         table = self.index.duplicates
         if table is None or not table.groups:
             return ranked[:k], {}, 0
+        standing = self._standing(ranked)  # group canonical -> the document standing for the group
         kept: list[int] = []
         also: dict[int, tuple[str, ...]] = {}
-        shown: dict[str, str] = {}  # group canonical -> the document standing for the group
         dropped = 0
         for row in ranked:
             doc_id = self.index.chunks[row].doc_id
             group = table.group_of(doc_id)
             if group is not None:
-                if shown.setdefault(group.canonical, doc_id) != doc_id:
+                if standing[group.canonical] != doc_id:
                     dropped += 1
                     continue
                 also[row] = self._other_sources(group.members, doc_id, allowed_documents)
@@ -164,6 +169,21 @@ class LocalBuild:
             if len(kept) == k:
                 break
         return kept, also, dropped
+
+    def _standing(self, ranked: list[int]) -> dict[str, str]:
+        """Per group with a ranked row: its best-ranked document that was not uploaded, else its best-ranked one."""
+        table, documents = self.index.duplicates, self.index.documents
+        standing: dict[str, str] = {}
+        for row in ranked:
+            doc_id = self.index.chunks[row].doc_id
+            group = table.group_of(doc_id)  # type: ignore[union-attr]
+            if group is None:
+                continue
+            current = standing.get(group.canonical)
+            uploaded = documents[doc_id].provenance.uploaded
+            if current is None or (documents[current].provenance.uploaded and not uploaded):
+                standing[group.canonical] = doc_id
+        return standing
 
     def _other_sources(
         self, members: tuple[str, ...], doc_id: str, allowed_documents: set[str] | None
@@ -187,6 +207,11 @@ class LocalBuild:
     ) -> Passage:
         chunk = self.index.chunks[row]
         document = self.index.documents[chunk.doc_id]
+        copies: dict[str, DocumentRecord] = {}
+        if also_published:
+            group = self.index.duplicates.group_of(chunk.doc_id)  # type: ignore[union-attr]
+            for member in group.members if group is not None else ():
+                copies.setdefault(self.index.documents[member].source, self.index.documents[member])
         return Passage(
             rank=rank,
             score=float(score),
@@ -200,6 +225,10 @@ class LocalBuild:
             similarity=float(similarity),
             keyword_score=float(keyword_score),
             also_published=also_published,
+            provenance=document.provenance,
+            also_published_provenance=tuple(
+                copies[source].provenance if source in copies else Provenance() for source in also_published
+            ),
         )
 
 

@@ -151,15 +151,25 @@ def test_functions_stay_short():
 
 
 def test_every_value_of_a_vocabulary_has_its_text_in_every_language():
-    """The interface names each document type, answer mode, fallback reason and "not found" reason
-    in Russian, Kazakh and English, so a new value cannot reach a user as a raw code."""
+    """The interface names each document type, answer mode, fallback reason, "not found" reason,
+    origin of a document and audit action in Russian, Kazakh and English, so a new value cannot
+    reach a user as a raw code."""
     from assistant.answer import NOT_FOUND_TEXTS
-    from assistant.model import ANSWER_MODES, DOC_TYPES, FALLBACK_REASONS, LANGUAGES, NOT_FOUND_REASONS
+    from assistant.model import (
+        ANSWER_MODES,
+        AUDIT_ACTIONS,
+        DOC_TYPES,
+        FALLBACK_REASONS,
+        LANGUAGES,
+        NOT_FOUND_REASONS,
+        ORIGINS,
+    )
     from ui import texts
 
     missing = []
     for lang in LANGUAGES:
         keys = [f"mode_{mode}" for mode in ANSWER_MODES] + [f"fallback_{reason}" for reason in FALLBACK_REASONS]
+        keys += [f"provenance_{origin}" for origin in ORIGINS] + [f"audit_{action}" for action in AUDIT_ACTIONS]
         missing += [f"ui/texts.py {lang}: {key}" for key in keys if key not in texts.TEXTS[lang]]
         missing += [f"ui/texts.py {lang}: doc type {kind}" for kind in DOC_TYPES if kind not in texts.DOC_TYPE_LABELS[lang]]
         missing += [f"answer.NOT_FOUND_TEXTS {lang}: {reason}" for reason in NOT_FOUND_REASONS if lang not in NOT_FOUND_TEXTS[reason]]

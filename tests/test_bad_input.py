@@ -428,9 +428,14 @@ def test_very_long_upload_names_fit_with_a_counter_and_a_sidecar(tmp_path):
         assert len((safe + " (999)" + uploads.SIDECAR_SUFFIX).encode()) <= 255
     corpus = tmp_path / "corpus"
     first = uploads.save_upload(write(tmp_path, "upload.bin", "Текст."), corpus, original_name="ж" * 1000 + ".txt")
-    second = uploads.save_upload(write(tmp_path, "upload.bin", "Другой."), corpus, original_name="ж" * 1000 + ".txt")
+    second = uploads.save_upload(
+        write(tmp_path, "upload.bin", "Другой."), corpus, original_name="ж" * 1000 + ".txt",
+        metadata={"region": "Aktobe region"},
+    )  # fmt: skip
     assert second.renamed and second.path.is_file() and first.path != second.path
-    uploads.write_sidecar(second.path, {"region": "Aktobe region"})
+    # The sidecar, written by save_upload itself now, fits beside the numbered name.
+    assert second.sidecar == second.path.with_name(second.path.name + uploads.SIDECAR_SUFFIX)
+    assert "region: Aktobe region" in second.sidecar.read_text(encoding="utf-8")
 
 
 def test_an_upload_never_follows_a_link_planted_in_the_corpus(tmp_path):
@@ -456,7 +461,8 @@ def test_upload_size_limit_is_inclusive_and_checked_before_reading(tmp_path):
         record_opens(patch, uploads, opened)
         uploads.save_upload(huge, corpus)
     assert caught.value.reason == "size" and opened == []  # refused from its size, never opened
-    assert sorted(path.name for path in corpus.iterdir()) == ["exact.txt"]
+    # The accepted file and its sidecar (who uploaded it, when); nothing of the refused one.
+    assert sorted(path.name for path in corpus.iterdir()) == ["exact.txt", "exact.txt.meta.yaml"]
 
 
 def test_upload_content_must_match_a_binary_extension(tmp_path):

@@ -236,3 +236,38 @@ def test_editing_the_end_of_a_long_file_re_embeds_only_the_changed_chunks(tmp_pa
     assert report.updated == 1
     assert 0 < report.chunks_embedded < report.chunks
     assert all("новый текст" in text for text in fake_embedder.embedded)
+
+
+def test_provenance_is_stored_with_each_document_and_carried_by_passages(tmp_path, fake_embedder):
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "almaty.txt.meta.yaml").write_text(
+        "origin: uploaded\nadded_by: editor1\nadded_at: '2026-01-05T10:11:12Z'\n", encoding="utf-8"
+    )
+    build(corpus, tmp_path / "index", fake_embedder)
+    records = {record.doc_id: record for record in load_index(tmp_path / "index").manifest.documents}
+    assert records["almaty.txt"].provenance.origin == "uploaded"
+    assert records["almaty.txt"].provenance.added_by == "editor1"
+    assert records["weather.md"].provenance.origin == "shipped"
+    (passage,) = Searcher(tmp_path / "index", embedder=fake_embedder).search("метро и школы в Алматы", k=1)
+    assert passage.provenance == records["almaty.txt"].provenance
+    flat = passage.to_dict()  # the API's and `assistant search --json`'s form: flat, as the citation
+    assert (flat["origin"], flat["added_by"], flat["added_at"]) == ("uploaded", "editor1", "2026-01-05T10:11:12Z")
+    assert flat["file_sha256"] == records["almaty.txt"].provenance.file_sha256 and "provenance" not in flat
+
+
+def test_an_index_from_before_provenance_loads_and_the_next_build_reads_it(tmp_path, fake_embedder):
+    corpus = write_corpus(tmp_path / "corpus")
+    build(corpus, tmp_path / "index", fake_embedder)
+    manifest_path = load_index(tmp_path / "index").path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    provenance_keys = ("origin", "added_by", "added_at", "fetched_from", "file_sha256", "stated_source", "stated_outlet")
+    for record in manifest["documents"]:  # as written before provenance was recorded
+        for key in provenance_keys:
+            del record[key]
+    manifest["chunker"]["reader"] = "2"
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert {record.provenance.origin for record in load_index(tmp_path / "index").manifest.documents} == {""}
+
+    report = build(corpus, tmp_path / "index", fake_embedder)
+    assert report.changed and report.chunks_embedded == 0  # re-read, not re-embedded
+    assert {record.provenance.origin for record in load_index(tmp_path / "index").manifest.documents} == {"shipped"}

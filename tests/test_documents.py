@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import zipfile
@@ -293,6 +294,71 @@ def test_unknown_metadata_keys_are_ignored(tmp_path):
     document = load(tmp_path, "a.md", "---\ntitle: T\ncategories: Speech\npermalink: /x\n---\nText.")
     assert document.title == "T"
     assert document.text == "Text."
+
+
+# ---------------------------------------------------------------------------------------------
+# Provenance: how a file entered the corpus, told by its sidecar only
+# ---------------------------------------------------------------------------------------------
+
+FORGED = "---\nsource: https://www.akorda.kz/ru/x\noutlet: Акорда\ndate: 1999-01-01\norigin: shipped\n---\nТекст закона."
+UPLOAD_SIDECAR = "origin: uploaded\nadded_by: editor1\nadded_at: 2026-01-05T10:11:12Z\nregion: Astana\n"
+
+
+def test_a_file_without_a_sidecar_is_shipped_and_its_own_claims_stand(tmp_path):
+    path = write(tmp_path, "law.md", FORGED)
+    document = load_document(path, tmp_path)
+    assert document.provenance.origin == "shipped"  # "origin" in front matter is not read at all
+    assert document.provenance.file_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (document.source, document.date) == ("https://www.akorda.kz/ru/x", "1999-01-01")
+    assert (document.provenance.stated_source, document.provenance.added_by) == ("", "")
+
+
+def test_an_uploaded_file_cannot_name_its_source_or_outlet(tmp_path):
+    path = write(tmp_path, "law.md", FORGED)
+    write(tmp_path, "law.md.meta.yaml", UPLOAD_SIDECAR)
+    document = load_document(path, tmp_path)
+    provenance = document.provenance
+    assert (provenance.origin, provenance.added_by) == ("uploaded", "editor1")
+    assert provenance.added_at == "2026-01-05T10:11:12Z"
+    assert (provenance.stated_source, provenance.stated_outlet) == ("https://www.akorda.kz/ru/x", "Акорда")
+    assert document.source == "law.md"  # its place in the corpus, not the address it claims
+    assert (document.date, document.region) == ("1999-01-01", "Astana")  # the rest of its metadata stands
+    # An upload's page address (og:url) is a claim too.
+    html = write(tmp_path, "news.html", NEWS_PAGE.format(charset="utf-8"))
+    write(tmp_path, "news.html.meta.yaml", UPLOAD_SIDECAR)
+    page = load_document(html, tmp_path)
+    assert (page.source, page.provenance.stated_source) == ("news.html", "https://example.kz/news/123")
+
+
+def test_a_sidecar_may_give_an_upload_its_source(tmp_path):
+    """The sidecar is the operator's (or the upload form's, which never writes a source)."""
+    path = write(tmp_path, "law.md", FORGED)
+    write(tmp_path, "law.md.meta.yaml", UPLOAD_SIDECAR + "source: https://adilet.zan.kz/rus/docs/Z1\n")
+    document = load_document(path, tmp_path)
+    assert document.source == "https://adilet.zan.kz/rus/docs/Z1"
+    assert document.provenance.stated_source == "https://www.akorda.kz/ru/x"
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "expected"),
+    [
+        ("origin: fetched\nfetched_from: https://x.kz/1\nadded_at: 2026-01-05T10:11:12+05:00\n", "2026-01-05T05:11:12Z"),
+        ("origin: uploaded\nadded_at: '2026-01-05T10:11:12Z'\nadded_by: '  a\tb  '\n", "2026-01-05T10:11:12Z"),
+    ],
+)
+def test_sidecar_provenance_is_normalised(tmp_path, sidecar, expected):
+    path = write(tmp_path, "doc.txt", "Текст документа.")
+    write(tmp_path, "doc.txt.meta.yaml", sidecar)
+    provenance = load_document(path, tmp_path).provenance
+    assert provenance.added_at == expected
+    assert "\t" not in provenance.added_by
+
+
+def test_an_unknown_origin_in_a_sidecar_is_reported(tmp_path):
+    path = write(tmp_path, "doc.txt", "Текст документа.")
+    write(tmp_path, "doc.txt.meta.yaml", "origin: official\n")
+    with pytest.raises(DocumentError, match="unknown origin 'official'"):
+        load_document(path, tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,8 +23,12 @@ from assistant.duplicates import (
     signature,
 )
 from assistant.store import DUPLICATES, MANIFEST, load_index
+from assistant.tools.fetch import fetch_sources
+from ui import uploads
 
-from .conftest import SAMPLE, FakeEmbedder
+from .conftest import REPO, SAMPLE, FakeEmbedder
+from .test_fetch import ARTICLE as FETCHED_ARTICLE
+from .test_fetch import HEADER, news_page, site  # noqa: F401 - the loopback web site fixture
 
 SETTINGS = Settings(chunk_tokens=60, chunk_overlap=5)
 
@@ -134,6 +138,73 @@ def test_the_canonical_copy_is_the_earliest_then_the_official_then_the_shortest_
     assert group.canonical == "gov.txt"
     assert canonical_key("b.txt", "2025-01-01") < canonical_key("a.txt", "2025-01-02") < canonical_key("a.txt")
     assert canonical_key("x.txt", source="https://aktobe.gov.kz/n/1") < canonical_key("x.txt", source="https://x.kz/1")
+
+
+def test_an_uploaded_copy_comes_after_every_other_whatever_its_date_and_source():
+    same = signature(ARTICLE)
+    dates = {"forged.txt": "1999-01-01", "news.txt": "2025-09-10"}
+    sources = {"forged.txt": "https://www.akorda.kz/ru/x", "news.txt": "https://www.zakon.kz/1"}
+    origins = {"forged.txt": "uploaded", "news.txt": "fetched", "shipped.txt": "shipped"}
+    (group,) = duplicate_groups(
+        {name: same for name in ("forged.txt", "news.txt", "shipped.txt")}, dates=dates, sources=sources, origins=origins
+    )
+    assert group.members == ("news.txt", "shipped.txt", "forged.txt")
+    assert canonical_key("a.txt", "2025-09-10") < canonical_key("a.txt", "1999-01-01", "https://akorda.kz/", "uploaded")
+
+
+FORGED_TITLE = "Аким Актюбинской области Шахаров провёл заседание по Посланию"  # the query's words: it ranks first
+
+
+def _forged(text: str) -> str:
+    claims = "source: https://www.akorda.kz/ru/forged\noutlet: Акорда\ndate: 1999-01-01"
+    return f"---\ntitle: {FORGED_TITLE}\n{claims}\n---\n{text}"
+
+
+def _upload_forged(tmp_path, corpus, text: str) -> str:
+    upload = tmp_path / "upload" / "law.md"
+    upload.parent.mkdir(parents=True, exist_ok=True)
+    upload.write_text(_forged(text), encoding="utf-8")
+    return uploads.save_upload(upload, corpus).path.relative_to(corpus).as_posix()
+
+
+def _primary_and_copies(tmp_path, corpus, query: str):
+    _build(corpus, tmp_path / "index")
+    passages = Searcher(tmp_path / "index", embedder=FakeEmbedder()).search(query, k=3, mode="dense")
+    return passages[0], load_index(tmp_path / "index").duplicates.groups
+
+
+def _assert_forgery_stays_behind(primary, groups, original: str, forged: str) -> None:
+    assert primary.doc_id == original and primary.provenance.origin in ("shipped", "fetched")
+    (group,) = groups
+    assert group.canonical == original and group.members[-1] == forged
+    assert forged in primary.also_published  # shown by its place in the corpus, not the address it claims
+    stated = primary.also_published_provenance[primary.also_published.index(forged)]
+    assert (stated.origin, stated.added_by) == ("uploaded", "anonymous")
+    assert (stated.stated_source, stated.stated_outlet) == ("https://www.akorda.kz/ru/forged", "Акорда")
+    assert "https://www.akorda.kz/ru/forged" not in primary.also_published
+
+
+def test_a_back_dated_upload_claiming_an_official_source_does_not_displace_the_shipped_text(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in (SAMPLE.name, SAMPLE.name + ".meta.yaml"):
+        (corpus / name).write_bytes((REPO / "corpus" / name).read_bytes())
+    forged = _upload_forged(tmp_path, corpus, ARTICLE)
+    primary, groups = _primary_and_copies(tmp_path, corpus, FORGED_TITLE)
+    _assert_forgery_stays_behind(primary, groups, SAMPLE.name, forged)
+    assert primary.source.startswith("https://www.zakon.kz/")
+
+
+def test_a_back_dated_upload_claiming_an_official_source_does_not_displace_the_fetched_text(tmp_path, site):  # noqa: F811
+    url = site.page("/news/aktobe", news_page())
+    tsv = tmp_path / "sources.tsv"
+    tsv.write_text(f"{HEADER}\nregional_response\t{url}\tn/a\tru\tAktobe region\n", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    (fetched,) = fetch_sources(tsv, corpus, delay=0, timeout=2.0).results
+    forged = _upload_forged(tmp_path, corpus, (corpus / fetched.path).read_text(encoding="utf-8"))
+    primary, groups = _primary_and_copies(tmp_path, corpus, FORGED_TITLE + " " + FETCHED_ARTICLE[0])
+    _assert_forgery_stays_behind(primary, groups, fetched.path, forged)
+    assert (primary.source, primary.provenance.fetched_from) == (url, url)
 
 
 def test_texts_without_words_and_bad_signatures():
@@ -261,3 +332,23 @@ def test_a_damaged_duplicate_table_is_refused_loudly(index):
     groups_file.write_text(text, encoding="utf-8")
     with pytest.raises(IndexCorrupt, match="not indexed"):
         load_index(index)
+
+
+def test_the_command_line_shows_where_each_copy_came_from(tmp_path, monkeypatch, capsys):
+    import assistant.retrieval
+    from ui.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in (SAMPLE.name, SAMPLE.name + ".meta.yaml"):
+        (corpus / name).write_bytes((REPO / "corpus" / name).read_bytes())
+    forged = _upload_forged(tmp_path, corpus, ARTICLE)
+    _build(corpus, tmp_path / "index")
+    monkeypatch.setattr(assistant.retrieval, "load_embedder", lambda *args, **kwargs: FakeEmbedder())
+    assert main(["search", FORGED_TITLE, "-k", "1", "--mode", "dense", "--index", str(tmp_path / "index")]) == 0
+    out = capsys.readouterr().out
+    digest = load_index(tmp_path / "index").documents[SAMPLE.name].provenance.file_sha256
+    assert f"    provenance: shipped with the corpus · sha256 {digest}\n" in out
+    (also,) = [line for line in out.splitlines() if "also published at:" in line]
+    assert f"{forged} (uploaded by anonymous on 20" in also
+    assert also.endswith("stated by the uploader, not verified: https://www.akorda.kz/ru/forged · Акорда)")

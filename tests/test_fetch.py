@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
+import hashlib
 import os
 import ssl
 import threading
@@ -222,7 +224,10 @@ def test_article_text_is_kept_and_menus_adverts_and_comments_are_not(tmp_path, s
         assert paragraph in text
     for furniture in (NAVIGATION, ADVERT, COMMENT, "Все права защищены"):
         assert furniture not in text
-    assert sidecar_of(tmp_path, result) == {
+    sidecar = sidecar_of(tmp_path, result)
+    fetched_at = dt.datetime.strptime(sidecar.pop("added_at"), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    assert abs((dt.datetime.now(dt.UTC) - fetched_at).total_seconds()) < 600  # when, in UTC
+    assert sidecar == {
         "title": "В Актюбинской области обсудили Послание",
         "date": "2025-09-10",
         "region": "Aktobe region",
@@ -231,6 +236,8 @@ def test_article_text_is_kept_and_menus_adverts_and_comments_are_not(tmp_path, s
         "source": url,
         "author": "Айгуль Серикова",
         "outlet": "Актобе Ньюс",
+        "origin": "fetched",
+        "fetched_from": url,
     }
     assert report.summary() == "written 1, unchanged 0, failed 0"
     assert (tmp_path / "corpus" / result.path).stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
@@ -247,6 +254,10 @@ def test_fetched_page_loads_as_a_corpus_document_with_its_metadata(tmp_path, sit
     assert (document.title, document.date, document.region, document.doc_type, document.lang, document.source) == (
         "В Актюбинской области обсудили Послание", "2025-12-05", "national", "address", "ru", url,
     )  # fmt: skip
+    provenance = document.provenance
+    assert (provenance.origin, provenance.fetched_from, provenance.added_by) == ("fetched", url, "")
+    assert provenance.added_at == sidecar_of(tmp_path, report.results[0])["added_at"]
+    assert provenance.file_sha256 == hashlib.sha256((corpus / report.results[0].path).read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize(

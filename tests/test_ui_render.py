@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from assistant.answer import NO_ANSWER, Answer, Quote, Source
-from assistant.model import CITATION_FIELDS, Citation, Passage
+from assistant.model import CITATION_FIELDS, Citation, Passage, Provenance
 from ui import render, texts, uploads
 
 from .conftest import import_resource
@@ -331,6 +331,42 @@ def test_a_republished_passage_lists_the_other_outlets_as_safe_links():
     assert "javascript:" not in re.findall(r'href="([^"]*)"', markup)[-1]
     assert "script" not in tags(markup)
     assert "Также опубликовано" not in render.passage_html(passage(), "ru")
+
+
+FORGED_PROVENANCE = Provenance(
+    origin="uploaded", added_by="anonymous", added_at="2026-01-05T10:11:12Z", file_sha256="ab" * 32,
+    stated_source='https://www.akorda.kz/ru/x"><script>alert(1)</script>', stated_outlet="<b>Акорда</b>",
+)  # fmt: skip
+
+
+def test_a_citation_says_where_its_document_came_from_in_the_interface_language():
+    url = "https://www.zakon.kz/obshestvo/1-x.html"  # the passage's source
+    fetched = Provenance(origin="fetched", fetched_from=url, added_at="2026-01-04T08:00:00Z")
+    markup = render.passage_html(passage(provenance=fetched), "en")
+    assert "Provenance: fetched from the sources list on 2026-01-04 08:00 UTC" in visible_text(markup)
+    shown = visible_text(render.passage_html(passage(source="doc.txt", provenance=FORGED_PROVENANCE), "ru"))
+    assert "Происхождение: загружено пользователем аноним 2026-01-05 10:11 UTC" in shown
+    assert "со слов загрузившего, не проверено: https://www.akorda.kz/ru/x" in shown
+    kazakh = visible_text(render.passage_html(passage(provenance=Provenance(origin="shipped")), "kk"))
+    assert "Шығу тегі: корпус құрамында" in kazakh
+    assert "Происхождение" not in visible_text(render.passage_html(passage(), "ru"))  # an index from before
+
+
+def test_what_an_upload_claims_is_text_never_a_link_or_markup():
+    markup = render.passage_html(passage(source="doc.txt", provenance=FORGED_PROVENANCE), "en")
+    assert "akorda" not in " ".join(re.findall(r'href="([^"]*)"', markup))
+    assert "script" not in tags(markup) and "b" not in tags(markup)
+    assert "stated by the uploader, not verified: https://www.akorda.kz/ru/x" in visible_text(markup)
+
+
+def test_an_uploaded_copy_in_also_published_is_marked_with_its_uploader_and_claim():
+    official = Provenance(origin="fetched", fetched_from="https://mgorod.kz/news/x")
+    shown = passage(
+        also_published=("https://mgorod.kz/news/x", "law.md"), also_published_provenance=(official, FORGED_PROVENANCE)
+    )
+    text = visible_text(render.passage_html(shown, "en"))
+    assert "Also published at: https://mgorod.kz/news/x, law.md (uploaded by anonymous on 2026-01-05 10:11 UTC; " in text
+    assert "stated by the uploader, not verified: https://www.akorda.kz/ru/x" in text
 
 
 def test_api_records_are_equal_to_the_passage_but_hold_their_own_non_ascii_strings():

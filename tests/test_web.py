@@ -557,6 +557,9 @@ def test_browser_upload_rebuild_and_cite_the_new_document(web, page, tmp_path):
     expect(page.locator("#documents-table")).to_contain_text(UPLOADED_TITLE)
     expect(page.locator("#documents-table")).to_contain_text("Карагандинская область")
     expect(page.locator("#totals")).to_contain_text("Проиндексировано документов: 5")
+    expect(page.locator("#documents-table")).to_contain_text("загружено пользователем аноним")
+    page.locator("#audit").get_by_text("Журнал изменений корпуса").click()
+    expect(page.locator("#audit-log")).to_contain_text("Карагандинская платформа.txt")
     screenshot(page, "6-documents-after-rebuild")
 
     # The same file again is not saved a second time; an edited one under the same name is kept
@@ -564,8 +567,8 @@ def test_browser_upload_rebuild_and_cite_the_new_document(web, page, tmp_path):
     page.locator("#upload input[type=file]").set_input_files(str(upload))
     expect(page.locator("#upload a[href*='/file=']")).to_have_count(1)  # on the server, ready to save
     page.locator("#upload-button").click()
-    expect(status).to_have_value(
-        re.compile(r"Не принят: .*тот же файл уже есть в корпусе: «Карагандинская платформа\.txt»"), timeout=30_000
+    expect(status).to_have_value(  # named by its title, not by where it lies on the server
+        re.compile(rf"Не принят: .*тот же файл уже есть в корпусе: «{re.escape(UPLOADED_TITLE)}»"), timeout=30_000
     )
     upload.write_text(UPLOADED_TEXT + "\nДополнено.", encoding="utf-8")
     page.locator("#upload input[type=file]").set_input_files(str(upload))
@@ -580,6 +583,7 @@ def test_browser_upload_rebuild_and_cite_the_new_document(web, page, tmp_path):
     ask(page, UPLOADED_QUESTION)
     sources = page.locator("#chatbot .kz-sources").last
     expect(sources).to_contain_text(UPLOADED_TITLE)
+    expect(sources).to_contain_text("Происхождение: загружено пользователем аноним")
     assert "[1]" in page.locator("#chatbot .kz-answer").last.inner_text()
     screenshot(page, "7-new-document-cited")
 

@@ -54,7 +54,8 @@ CSS = """
 .kz-sources, .kz-related { margin-top: 0.6em; }
 .kz-sources > summary, .kz-related > summary { cursor: pointer; font-weight: 600; }
 .kz-source { border-left: 3px solid var(--border-color-accent); padding: 0.2em 0.7em; margin: 0.5em 0; }
-.kz-facts, .kz-link { font-size: 0.85em; opacity: 0.85; }
+.kz-facts, .kz-link, .kz-provenance { font-size: 0.85em; opacity: 0.85; }
+.kz-stated { font-style: italic; }
 .kz-passage { margin: 0.3em 0 0 0; font-size: 0.92em; }
 .kz-passage mark { background: #fde68a; color: inherit; padding: 0 0.1em; }
 .kz-notice { opacity: 0.75; font-style: italic; }
@@ -144,7 +145,9 @@ def on_load(parts: Sequence[Part], ui_lang: gr.Radio, request: gr.Request) -> di
 
 def search(service: Service, question: str, k: int = 5, filters: dict | None = None) -> list[dict]:
     """Best ``k`` passages for ``question``: rank, score, text, title, date, region, doc_type, lang,
-    source, section, start, end, chunk_id, doc_id. ``filters`` as for ``assistant.retrieve``."""
+    source, section, start, end, chunk_id, doc_id, and how the document entered the corpus (origin,
+    added_by, added_at, fetched_from, file_sha256, stated_source, stated_outlet). ``filters`` as for
+    ``assistant.retrieve``."""
     try:
         passages = service.searcher().search(question, k=int(k), filters=filters or None)
     except (AssistantError, ValueError) as error:
@@ -152,9 +155,12 @@ def search(service: Service, question: str, k: int = 5, filters: dict | None = N
     return [render.passage_record(passage) for passage in passages]
 
 
-def launch_options(access: Access | None = None, allowed_hosts: Sequence[str] = ()) -> dict:
+def launch_options(
+    access: Access | None = None, allowed_hosts: Sequence[str] = (), settings: Settings | None = None
+) -> dict:
     """Keyword arguments for ``Blocks.launch``: system fonts only (nothing fetched from the internet),
-    no stack traces to users, upload size limit, threads sized for a small CPU, sessions kept capped;
+    no stack traces to users, upload size limit (``settings.upload_max_mb``, by default 20 MB),
+    threads sized for a small CPU, sessions kept capped;
     requests for another host or from another site's page refused (:class:`ui.hosts.HostGuard`, which
     answers IP addresses, ``localhost`` and the ``allowed_hosts`` names); no monitoring page and no run
     history (who asked what stays out of reach of visitors and of the browser's storage); with
@@ -165,14 +171,16 @@ def launch_options(access: Access | None = None, allowed_hosts: Sequence[str] = 
     Args:
         access: the app's access rules (``None``: no logins, as for a script's own launch).
         allowed_hosts: host names served besides IP addresses and ``localhost`` (``Settings.allowed_hosts``).
+        settings: the upload limit's source (``None``: the default limit).
     """
+    upload_mb = settings.upload_max_mb if settings is not None else uploads.MAX_UPLOAD_MB
     access_options = _access_options(access)
     return access_options | {
         "theme": gr.themes.Default(font=list(SYSTEM_FONTS), font_mono=list(MONO_FONTS)),
         "css": CSS,
         "show_error": False,
         "max_threads": 8,
-        "max_file_size": f"{uploads.MAX_UPLOAD_MB}mb",
+        "max_file_size": f"{upload_mb:g}mb",
         "footer_links": ["api", "settings"],
         "ssr_mode": False,
         "state_session_capacity": MAX_SESSIONS,
@@ -212,7 +220,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, *, allo
             host,
         )
     demo = build_app(settings, access=access)
-    demo.launch(server_name=host, server_port=port, **launch_options(access, allowed))
+    demo.launch(server_name=host, server_port=port, **launch_options(access, allowed, settings))
 
 
 def _access_options(access: Access | None) -> dict:

@@ -372,7 +372,10 @@ def _print_finding(label: str, finding) -> None:
     print(f"{terminal_text(label)}  (similarity {finding.score:.3f})")
     quote = f"«{' '.join(terminal_text(finding.quote).split())}»"
     print(textwrap.fill(quote, width=100, initial_indent="    ", subsequent_indent="    "))
-    citation = terminal_text(" · ".join(part for part in (passage.title, passage.date, passage.source) if part))
+    from ui.texts import provenance_text
+
+    origin = provenance_text("en", passage.provenance, source=passage.source, stated=True)
+    citation = terminal_text(" · ".join(part for part in (passage.title, passage.date, passage.source, origin) if part))
     # Links stay whole, so they can be copied.
     wrap = {"break_long_words": False, "break_on_hyphens": False}
     print(textwrap.fill(citation, width=100, initial_indent="    ", subsequent_indent="      ", **wrap))
@@ -491,12 +494,33 @@ def _print_passage(label: str, passage, quoted: Sequence[tuple[int, int]] = (), 
     if passage.section:
         print(f"    section: {terminal_text(passage.section)}")
     print(terminal_text(f"    source: {passage.source}  (chars {passage.start}-{passage.end} of {passage.doc_id})"))
-    if passage.also_published:
-        print(f"    also published at: {terminal_text(', '.join(passage.also_published))}")
+    for line in _provenance_lines(passage):
+        print(f"    {terminal_text(line)}")
     for excerpt in excerpts(passage.text, quoted, lang=passage.lang, whole=whole):
         for line in _marked_lines(passage.text, excerpt, terminal=_is_color_terminal()):
             print(f"    {line}")
     print()
+
+
+def _provenance_lines(passage) -> list[str]:
+    """How the passage's document entered the corpus (with its SHA-256), what an uploaded one claims,
+    and the other copies of its text (an uploaded copy with who sent it and what it claims)."""
+    from assistant.model import Provenance
+    from ui.texts import provenance_text, stated_text
+
+    lines = []
+    if phrase := provenance_text("en", passage.provenance, source=passage.source):
+        lines.append(f"provenance: {phrase} · sha256 {passage.provenance.file_sha256}")
+    if claim := stated_text("en", passage.provenance):
+        lines.append(claim)
+    copies, provenances = [], passage.also_published_provenance
+    for number, source in enumerate(passage.also_published):
+        provenance = provenances[number] if number < len(provenances) else Provenance()
+        note = provenance_text("en", provenance, stated=True) if provenance.uploaded else ""
+        copies.append(f"{source} ({note})" if note else source)
+    if copies:
+        lines.append(f"also published at: {', '.join(copies)}")
+    return lines
 
 
 # Stand-ins for the marks while textwrap wraps: one character each, never whitespace.

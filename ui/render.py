@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 from assistant.answer import Answer
 from assistant.generation import FLAGS, SUPPORTED, UNCITED, CheckedSentence
-from assistant.model import SUPPORTED_SUFFIXES, Passage
+from assistant.model import SUPPORTED_SUFFIXES, Passage, Provenance
 from assistant.overview import RegionFinding, RegionOverview
 from assistant.regions import canonical_region
-from ui.texts import doc_language_label, doc_type_label, region_label, text
+from ui.texts import doc_language_label, doc_type_label, provenance_text, region_label, stated_text, text
 
 # Characters that start Markdown (links, images, emphasis, code, tables), LaTeX or HTML. The chat
 # renders messages without Markdown, but turning these into character references keeps document
@@ -102,18 +102,35 @@ def passage_html(
         f'<div>{head}<strong class="kz-title">{inert(passage.title)}</strong></div>'
         f'<div class="kz-facts">{facts_html}{score}</div>'
         f'<div class="kz-link">{inert(text(lang, "source"))}: {source_html(passage.source)}</div>'
+        f"{provenance_html(passage, lang)}"
         f"{_also_published(passage, lang)}"
         f'<blockquote class="kz-passage">{highlighted(passage.text, spans)}</blockquote>'
         "</div>"
     )
 
 
+def provenance_html(passage: Passage, lang: str) -> str:
+    """How the passage's document entered the corpus, and what an uploaded one claims as its source
+    (as text, never as a link: it is the uploader's word)."""
+    phrase = provenance_text(lang, passage.provenance, source=passage.source)
+    if not phrase:
+        return ""
+    claim = stated_text(lang, passage.provenance)
+    stated = f'<div class="kz-provenance kz-stated">{inert(claim)}</div>' if claim else ""
+    return f'<div class="kz-provenance">{inert(text(lang, "provenance"))}: {inert(phrase)}</div>{stated}'
+
+
 def _also_published(passage: Passage, lang: str) -> str:
-    """The other outlets that published the same text (collapsed duplicates), if any."""
+    """The other outlets that published the same text (collapsed duplicates), if any; an uploaded
+    copy with who uploaded it and what it claims."""
     if not passage.also_published:
         return ""
-    links = ", ".join(source_html(source) for source in passage.also_published)
-    return f'<div class="kz-link">{inert(text(lang, "also_published"))}: {links}</div>'
+    copies, provenances = [], passage.also_published_provenance
+    for number, source in enumerate(passage.also_published):
+        provenance = provenances[number] if number < len(provenances) else Provenance()
+        note = provenance_text(lang, provenance, stated=True) if provenance.uploaded else ""
+        copies.append(source_html(source) + (f' <span class="kz-stated">({inert(note)})</span>' if note else ""))
+    return f'<div class="kz-link">{inert(text(lang, "also_published"))}: {", ".join(copies)}</div>'
 
 
 def answer_body(reply: Answer, *, quotes: int | None = None) -> str:
@@ -288,6 +305,7 @@ def region_card(finding: RegionFinding, lang: str) -> str:
         f'<div class="kz-facts"><strong class="kz-title">{inert(passage.title)}</strong>'
         f"{' · ' + facts_html if facts_html else ''}</div>"
         f'<div class="kz-link">{inert(text(lang, "source"))}: {source_html(passage.source)}</div>'
+        f"{provenance_html(passage, lang)}"
         "</div>"
     )
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from assistant import regions
-from assistant.model import LANGUAGES
+from assistant.model import ANONYMOUS, LANGUAGES, ORIGINS, Provenance
 
 DEFAULT_LANGUAGE = "ru"
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
@@ -91,6 +91,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "section": "Раздел",
         "source": "Источник",
         "also_published": "Также опубликовано",
+        "provenance": "Происхождение",
+        "provenance_shipped": "в составе корпуса",
+        "provenance_fetched": "скачано из списка источников {when}",
+        "provenance_fetched_from": "скачано с {url} {when}",
+        "provenance_uploaded": "загружено пользователем {user} {when}",
+        "anonymous": "аноним",
+        "stated_by_uploader": "со слов загрузившего, не проверено: {claim}",
         "similarity": "сходство",
         "no_passages": "Подходящих фрагментов нет: индекс пуст или фильтры исключают все документы.",
         "error_invalid_query": "Не удалось выполнить поиск: {detail}",
@@ -110,6 +117,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_lang": "Язык",
         "col_chunks": "Фрагментов",
         "col_file": "Файл",
+        "col_origin": "Происхождение",
+        "col_sha256": "SHA-256",
         "refresh": "Обновить список",
         "upload_heading": "Добавить документы",
         "upload_label": "Файлы: .txt, .md, .docx, .pdf, .html, .htm, до {limit} МБ",
@@ -130,6 +139,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "reject_name": "недопустимое имя файла",
         "reject_content": "содержимое не соответствует расширению {suffix}",
         "reject_duplicate": "тот же файл уже есть в корпусе: «{existing}»",
+        "reject_quota": "в корпусе нет места (предел {limit} МБ)",
+        "upload_too_many": "Не более {limit} файлов за раз, выбрано {count}: ничего не сохранено.",
+        "remove_heading": "Удалить документ",
+        "remove_choice": "Документ",
+        "remove_button": "Удалить из корпуса",
+        "remove_none": "Выберите документ для удаления.",
+        "remove_done": "Удалён: «{title}». Нажмите «Перестроить индекс», чтобы он исчез из поиска.",
+        "remove_unknown": "Такого документа нет в корпусе (возможно, он уже удалён).",
+        "remove_failed": "Не удалось удалить документ: {reason}",
+        "audit_heading": "Журнал изменений корпуса",
+        "audit_time": "Время (UTC)",
+        "audit_action": "Действие",
+        "audit_user": "Пользователь",
+        "audit_detail": "Название или имя файла",
+        "audit_upload": "загрузка",
+        "audit_delete": "удаление",
         "rebuild_button": "Перестроить индекс",
         "rebuild_running": "Индекс уже перестраивается (в другом окне или командой assistant build). Повторите позже.",
         "rebuild_done": "Индекс перестроен: {summary}",
@@ -212,6 +237,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "section": "Бөлім",
         "source": "Дереккөз",
         "also_published": "Сондай-ақ жарияланған",
+        "provenance": "Шығу тегі",
+        "provenance_shipped": "корпус құрамында",
+        "provenance_fetched": "дереккөздер тізімінен жүктеп алынды {when}",
+        "provenance_fetched_from": "{url} сайтынан жүктеп алынды {when}",
+        "provenance_uploaded": "{user} пайдаланушысы жүктеді {when}",
+        "anonymous": "аноним",
+        "stated_by_uploader": "жүктеушінің айтуынша, тексерілмеген: {claim}",
         "similarity": "ұқсастық",
         "no_passages": "Сәйкес үзінді жоқ: индекс бос немесе сүзгілер барлық құжатты шығарып тастайды.",
         "error_invalid_query": "Іздеу орындалмады: {detail}",
@@ -231,6 +263,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_lang": "Тілі",
         "col_chunks": "Үзінділер",
         "col_file": "Файл",
+        "col_origin": "Шығу тегі",
+        "col_sha256": "SHA-256",
         "refresh": "Тізімді жаңарту",
         "upload_heading": "Құжаттар қосу",
         "upload_label": "Файлдар: .txt, .md, .docx, .pdf, .html, .htm, {limit} МБ-қа дейін",
@@ -251,6 +285,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "reject_name": "файл атауы жарамсыз",
         "reject_content": "мазмұны {suffix} кеңейтіміне сәйкес емес",
         "reject_duplicate": "дәл осы файл корпуста бар: «{existing}»",
+        "reject_quota": "корпуста орын жоқ (шегі {limit} МБ)",
+        "upload_too_many": "Бір жолы {limit} файлдан артық емес, {count} таңдалды: ештеңе сақталмады.",
+        "remove_heading": "Құжатты жою",
+        "remove_choice": "Құжат",
+        "remove_button": "Корпустан жою",
+        "remove_none": "Жоятын құжатты таңдаңыз.",
+        "remove_done": "Жойылды: «{title}». Іздеуден шығуы үшін «Индексті қайта құру» батырмасын басыңыз.",
+        "remove_unknown": "Корпуста мұндай құжат жоқ (мүмкін, ол жойылып қойған).",
+        "remove_failed": "Құжатты жою мүмкін болмады: {reason}",
+        "audit_heading": "Корпус өзгерістерінің журналы",
+        "audit_time": "Уақыты (UTC)",
+        "audit_action": "Әрекет",
+        "audit_user": "Пайдаланушы",
+        "audit_detail": "Атауы немесе файл аты",
+        "audit_upload": "жүктеу",
+        "audit_delete": "жою",
         "rebuild_button": "Индексті қайта құру",
         "rebuild_running": "Индекс қазір қайта құрылуда (басқа терезеде немесе assistant build командасымен). "
         "Кейінірек қайталаңыз.",
@@ -334,6 +384,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "section": "Section",
         "source": "Source",
         "also_published": "Also published at",
+        "provenance": "Provenance",
+        "provenance_shipped": "shipped with the corpus",
+        "provenance_fetched": "fetched from the sources list on {when}",
+        "provenance_fetched_from": "fetched from {url} on {when}",
+        "provenance_uploaded": "uploaded by {user} on {when}",
+        "anonymous": "anonymous",
+        "stated_by_uploader": "stated by the uploader, not verified: {claim}",
         "similarity": "similarity",
         "no_passages": "No matching passages: the index is empty or the filters exclude every document.",
         "error_invalid_query": "The search could not run: {detail}",
@@ -352,6 +409,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "col_lang": "Language",
         "col_chunks": "Passages",
         "col_file": "File",
+        "col_origin": "Origin",
+        "col_sha256": "SHA-256",
         "refresh": "Refresh list",
         "upload_heading": "Add documents",
         "upload_label": "Files: .txt, .md, .docx, .pdf, .html, .htm, up to {limit} MB",
@@ -372,6 +431,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "reject_name": "unusable file name",
         "reject_content": "the content does not match the {suffix} extension",
         "reject_duplicate": "the same file is already in the corpus: “{existing}”",
+        "reject_quota": "no room left in the corpus (its limit is {limit} MB)",
+        "upload_too_many": "At most {limit} files at a time, {count} chosen: nothing was saved.",
+        "remove_heading": "Remove a document",
+        "remove_choice": "Document",
+        "remove_button": "Remove from corpus",
+        "remove_none": "Choose a document to remove.",
+        "remove_done": "Removed: “{title}”. Press Rebuild index to take it out of the search.",
+        "remove_unknown": "No such document in the corpus (it may have been removed already).",
+        "remove_failed": "The document could not be removed: {reason}",
+        "audit_heading": "Corpus audit log",
+        "audit_time": "Time (UTC)",
+        "audit_action": "Action",
+        "audit_user": "User",
+        "audit_detail": "Title or file name",
+        "audit_upload": "upload",
+        "audit_delete": "removal",
         "rebuild_button": "Rebuild index",
         "rebuild_running": "The index is already being rebuilt (in another window or by assistant build). "
         "Try again later.",
@@ -462,6 +537,35 @@ def doc_type_label(lang: str, doc_type: str) -> str:
 def doc_language_label(lang: str, code: str) -> str:
     """Human name of a document's language code (the code itself when unknown)."""
     return DOC_LANGUAGE_LABELS[language(lang)].get(code, code)
+
+
+def user_label(lang: str, user: str) -> str:
+    """Who changed the corpus, as the interface names them (nobody logged in: "anonymous" in ``lang``)."""
+    return text(lang, "anonymous") if user == ANONYMOUS else user
+
+
+def provenance_text(lang: str, provenance: Provenance, *, source: str = "", stated: bool = False) -> str:
+    """How a document entered the corpus, as a phrase in ``lang`` ("uploaded by X on 2026-01-05 10:11
+    UTC"); the URL a page was fetched from unless it is ``source`` (shown beside it already); with
+    ``stated``, followed by what an uploaded file says of its own source. Empty for an index built
+    before provenance was recorded."""
+    if provenance.origin not in ORIGINS:
+        return ""
+    when = provenance.added_at.replace("T", " ").removesuffix("Z")[:16]
+    when = f"{when} UTC" if when else ""
+    key = f"provenance_{provenance.origin}"
+    if provenance.origin == "fetched" and provenance.fetched_from and provenance.fetched_from != source:
+        key = "provenance_fetched_from"
+    phrase = text(lang, key, when=when, url=provenance.fetched_from, user=user_label(lang, provenance.added_by))
+    phrase = " ".join(phrase.split())
+    claim = stated_text(lang, provenance) if stated else ""
+    return f"{phrase}; {claim}" if claim else phrase
+
+
+def stated_text(lang: str, provenance: Provenance) -> str:
+    """What an uploaded file says of its own source and outlet, marked as the uploader's word; or ``""``."""
+    claim = " · ".join(part for part in (provenance.stated_source, provenance.stated_outlet) if part)
+    return text(lang, "stated_by_uploader", claim=claim) if claim else ""
 
 
 def region_label(lang: str, region: str) -> str:

@@ -339,9 +339,11 @@ def fetch_sources(
     ``fetched/<slug>.txt`` (see :func:`page_slug`) and its citation metadata to the sidecar
     ``fetched/<slug>.txt.meta.yaml``: ``title``, ``date``, ``region``, ``doc_type``, ``lang`` and
     ``source`` (the listed URL), the list's values taking precedence over the page's, plus
-    ``author`` and ``outlet`` (site name) when the page names them. Both files are written
-    atomically, and only when their content changed, so a rerun leaves unchanged pages alone
-    (same bytes, same modification time) and an index build does not redo them.
+    ``author`` and ``outlet`` (site name) when the page names them, and its provenance
+    (``origin: fetched``, ``fetched_from``, and ``added_at``: when its current text was
+    fetched, UTC). Both files are written atomically, and only when their content changed, so
+    a rerun leaves unchanged pages alone (same bytes, same modification time) and an index
+    build does not redo them.
 
     Politeness: a ``User-Agent`` naming the project (:func:`user_agent`), at least ``delay``
     seconds between requests to the same host, retries with exponential backoff (``delay *
@@ -509,7 +511,7 @@ def _fetch_row(row: SourceRow, corpus: Path, state: _State, client: Downloader) 
     changed = []
     if _write_if_changed(text_path, text_bytes):
         changed.append("text")
-    if _write_if_changed(sidecar_path, _sidecar_bytes(row, page)):
+    if _write_sidecar(sidecar_path, row, page, text_changed=bool(changed)):
         changed.append("metadata")
     state.pages[row.url] = {
         "path": relative,
@@ -651,8 +653,9 @@ def _plain_for_text_reader(text: str) -> str:
     return text
 
 
-def _sidecar_bytes(row: SourceRow, page: Mapping[str, str]) -> bytes:
-    """The sidecar for a fetched page: the list's metadata first, the page's where the list is silent."""
+def _sidecar_bytes(row: SourceRow, page: Mapping[str, str], added_at: str) -> bytes:
+    """The sidecar for a fetched page: the list's metadata first, the page's where the list is silent;
+    then its provenance: fetched from the listed URL, its current text at ``added_at``."""
     import yaml
 
     metadata = {
@@ -664,6 +667,9 @@ def _sidecar_bytes(row: SourceRow, page: Mapping[str, str]) -> bytes:
         "source": row.url,
         "author": page.get("author", ""),
         "outlet": page.get("outlet", ""),
+        "origin": "fetched",
+        "fetched_from": row.url,
+        "added_at": added_at,
     }
     body = yaml.safe_dump(
         {key: value for key, value in metadata.items() if value},
@@ -702,6 +708,32 @@ class _State:
             files.write_atomically(self.path, (data + "\n").encode("utf-8"))
         except OSError as error:  # pages are still compared by content on the next run
             logger.warning("cannot save fetch state %s: %s", self.path, error.strerror or error)
+
+
+def _write_sidecar(path: Path, row: SourceRow, page: Mapping[str, str], *, text_changed: bool) -> bool:
+    """Write a fetched page's sidecar if it changed; whether its metadata changed.
+
+    Its ``added_at`` is when the text on disk was fetched: kept from the sidecar there while
+    the text stays the same (so a rerun changes nothing), now when the text is new or changed
+    (which alone does not count as changed metadata).
+    """
+    kept = "" if text_changed else _added_at(path)
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    metadata_changed = _read_or_none(path) != _sidecar_bytes(row, page, _added_at(path) or now)
+    _write_if_changed(path, _sidecar_bytes(row, page, kept or now))
+    return metadata_changed
+
+
+def _added_at(sidecar: Path) -> str:
+    """The ``added_at`` of an earlier fetch's sidecar, or ``""``."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return ""
+    value = loaded.get("added_at") if isinstance(loaded, dict) else None
+    return value if isinstance(value, str) else ""
 
 
 def _write_if_changed(path: Path, data: bytes) -> bool:
