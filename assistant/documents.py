@@ -319,13 +319,10 @@ def load_document(
     if not extracted.text.strip():
         raise DocumentError("no text")
 
-    recorded = {key: sidecar.pop(key) for key in SIDECAR_PROVENANCE_KEYS if key in sidecar}
     own = {**extracted.guessed, **extracted.declared}  # what the file says of itself
-    provenance = Provenance(**{"origin": "shipped", **recorded}, file_sha256=hashlib.sha256(data).hexdigest())
-    if provenance.uploaded:
-        provenance = replace(provenance, stated_source=own.pop("source", ""), stated_outlet=own.pop("outlet", ""))
-    metadata = {**own, **sidecar}
     cut: list[str] = []
+    provenance = _provenance(sidecar, own, data, limits, cut)
+    metadata = {**own, **sidecar}
     citation = _citation(metadata, path, extracted.text, doc_id, limits, cut)
     sections = _within_limit(extracted.sections, limits.section, cut)
     for note in cut:
@@ -339,6 +336,20 @@ def load_document(
         cut=tuple(cut),
         provenance=provenance,
     )
+
+
+def _provenance(sidecar: dict, own: dict, data: bytes, limits: FieldLimits, cut: list[str]) -> Provenance:
+    """How the file entered the corpus, from its sidecar alone (taking those keys out of it); for an
+    upload, what the file says of its source and outlet moves out of ``own`` into ``stated_*``,
+    within the title's length limit."""
+    recorded = {key: sidecar.pop(key) for key in SIDECAR_PROVENANCE_KEYS if key in sidecar}
+    provenance = Provenance(**{"origin": "shipped", **recorded}, file_sha256=hashlib.sha256(data).hexdigest())
+    if not provenance.uploaded:
+        return provenance
+    stated = {
+        name: _shortened(own.pop(name, ""), limits.title, f"stated {name}", cut) for name in ("source", "outlet")
+    }
+    return replace(provenance, stated_source=stated["source"], stated_outlet=stated["outlet"])
 
 
 def _citation(

@@ -28,7 +28,7 @@ from ui import uploads
 
 from .conftest import REPO, SAMPLE, FakeEmbedder
 from .test_fetch import ARTICLE as FETCHED_ARTICLE
-from .test_fetch import HEADER, news_page, site  # noqa: F401 - the loopback web site fixture
+from .test_fetch import HEADER, LOOPBACK, news_page, site  # noqa: F401 - the loopback web site fixture
 
 SETTINGS = Settings(chunk_tokens=60, chunk_overlap=5)
 
@@ -200,7 +200,7 @@ def test_a_back_dated_upload_claiming_an_official_source_does_not_displace_the_f
     tsv = tmp_path / "sources.tsv"
     tsv.write_text(f"{HEADER}\nregional_response\t{url}\tn/a\tru\tAktobe region\n", encoding="utf-8")
     corpus = tmp_path / "corpus"
-    (fetched,) = fetch_sources(tsv, corpus, delay=0, timeout=2.0).results
+    (fetched,) = fetch_sources(tsv, corpus, delay=0, timeout=2.0, limits=LOOPBACK).results
     forged = _upload_forged(tmp_path, corpus, (corpus / fetched.path).read_text(encoding="utf-8"))
     primary, groups = _primary_and_copies(tmp_path, corpus, FORGED_TITLE + " " + FETCHED_ARTICLE[0])
     _assert_forgery_stays_behind(primary, groups, fetched.path, forged)

@@ -219,7 +219,9 @@ def test_too_many_files_or_too_little_room_are_refused_with_a_reason(service, tm
     status, _ = save_files(service, paths, None, "", "", None, "ru", None)
     assert status == "Не более 2 файлов за раз, выбрано 3: ничего не сохранено."
     assert not (service.settings.corpus_dir / "0.txt").exists()
-    tight = SimpleNamespace(documents=service.documents, settings=service.settings.with_(corpus_max_mb=0.01))
+    tight = SimpleNamespace(
+        documents=service.documents, settings=service.settings.with_(corpus_max_mb=0.01), access=service.access
+    )
     status, _ = save_files(tight, paths[:2], None, "", "", None, "en", None)
     assert status.splitlines() == [
         "Saved: 0.txt",
@@ -269,5 +271,5 @@ def test_a_rebuild_refused_or_done_updates_the_status_and_the_whole_listing(serv
 
     assert len(refresh_documents(service, "ru")) == LISTING_OUTPUTS
     with build_lock(service.settings.index_dir, 0):
-        refused = rebuild(service, "ru")
+        refused = rebuild(service, "ru", request_of("editor1"))
     assert "уже перестраивается" in refused[0] and len(refused) == 1 + LISTING_OUTPUTS

@@ -376,10 +376,6 @@ def fetch_sources(
     Raises:
         SourceListError: the list cannot be read, or the corpus folder cannot be written.
         ValueError: a negative ``delay`` or ``retries``, or a ``timeout`` that is not positive.
-
-    Example:
-        >>> report = fetch_sources("corpus/sources.tsv", "corpus")  # doctest: +SKIP
-        >>> print(report.summary())  # doctest: +SKIP
     """
     if delay < 0 or retries < 0 or (timeout is not None and not timeout > 0):
         raise ValueError(f"need delay >= 0, timeout > 0, retries >= 0; got {delay}, {timeout}, {retries}")
