@@ -150,9 +150,12 @@ _ROLES = re.compile(
 )
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
 _NUMBER_WORDS = re.compile(
-    r"\b(?:один|одна|одно|два|две|три|четыр\w+|пят\w+|шест\w+|сем\w+|восем\w+|девят\w+|десят\w+|сорок\w*|сто|сотн\w+|"
+    # Russian numerals by their endings only: "пят\w+" would take "пятница", "сем\w+" the city of Семей.
+    r"\b(?:один|одна|одно|два|две|три|четыр(?:е|ех|ёх|ем|ьмя|ехсот|надцат\w*)|"
+    r"(?:пят|шест|сем|восем|девят)(?:ь|и|ью|ьсот|исот|надцат\w*|ьдесят\w*|идесят\w*)|десят\w*|сорок\w*|сто|сотн\w+|"
     r"тысяч\w*|миллион\w*|миллиард\w*|млн|млрд|трлн|"
-    r"бір|екі|үш|төрт|бес|алты|жеті|сегіз|тоғыз|он|жиырма|отыз|қырық|елу|жүз|мың|миллион\w*|миллиард\w*|"
+    # Kazakh "он" (ten) is left out: in Russian it is "he".
+    r"бір|екі|үш|төрт|бес|алты|жеті|сегіз|тоғыз|жиырма|отыз|қырық|елу|жүз|мың|миллион\w*|миллиард\w*|"
     r"one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?)\b"
 )
 _MONTHS = (
