@@ -103,6 +103,8 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"|\bқашан\w*|\bқай\s+(?:уақыт\w*|мерзім\w*|күн\w*|жыл\w*|ай\w*|тоқсан\w*)|\bқандай\s+мерзім\w*|\bнешінші\b|\bмерзім\w*"
         r"|\bwhen\b|\bby\s+(?:what|which)\s+(?:date|time|month|year)|\bwhat\s+(?:date|deadline|year|month|time\s*frame|timeline)"
         r"|\bwhich\s+(?:date|year|month|quarter)|\bdeadline\b|\bby\s+when\b"
+        # The season: "в какое время года", "жылдың қай мезгілінде", "what time of year".
+        r"|\bв\s+какое\s+время\s+года|\bв\s+как(?:ой|ие)\s+сезон\w*|\bқай\s+мезгіл\w*|\btime\s+of\s+(?:the\s+)?year\b|\bwhich\s+season\b"
     ),
     NAME: re.compile(
         r"\bкак\s+называ\w+|\bназвани\w*|\bкак(?:ой|ая|ие|ое)\s+(?:проект\w*|программ\w*|платформ\w*|инициатив\w*|центр\w*)"

@@ -40,6 +40,9 @@ from assistant.model import Citation, Passage
         ("К какому сроку нужно внести предложения?", "date"),
         ("Жолдау қашан жарияланды?", "date"),
         ("By what date must the akims report?", "date"),
+        ("What is the best time of year to visit Lake Alakol?", "date"),  # a season is a date too
+        ("В какое время года лучше ехать на Алаколь?", "date"),
+        ("Алакөлге жылдың қай мезгілінде барған дұрыс?", "date"),
         ("Как называется проект по цифровизации сёл?", "name"),
         ("Жобаның атауы қандай?", "name"),
         ("What is the AI centre called?", "name"),
