@@ -183,6 +183,7 @@ _PLACE_WORDS = re.compile(
 _WORD = re.compile(r"\w+")
 FOCUS_WORDS = 3
 _NEAR = 4  # words: "84 села", "до 1 марта" — the asked fact sits next to the asked-about word
+_TITLE_WORDS = 3  # "заместителя акима области", "Deputy Akim of": a title before a name
 
 
 @dataclass(frozen=True)
@@ -321,15 +322,18 @@ def offers(sentence: str, answer_type: str, near: Sequence[str] = ()) -> float:
         return 0.0
     primary, secondary = _typed_spans(sentence, answer_type)
     positions = _word_positions(sentence, near) if near else []
-    return max(_closeness(sentence, primary, positions), 0.5 * _closeness(sentence, secondary, positions))
+    # A name follows its title ("возложена на заместителя акима области Руслана …"): the asked
+    # word may sit that much further from it.
+    reach = _NEAR + _TITLE_WORDS if answer_type == PERSON else _NEAR
+    return max(_closeness(sentence, primary, positions, reach), 0.5 * _closeness(sentence, secondary, positions, reach))
 
 
-def _closeness(sentence: str, spans: list[tuple[int, int]], positions: list[int]) -> float:
+def _closeness(sentence: str, spans: list[tuple[int, int]], positions: list[int], reach: int = _NEAR) -> float:
     if not spans:
         return 0.0
     for start, end in spans:
         first, last = _word_index(sentence, start), _word_index(sentence, max(start, end - 1))
-        if any(first - _NEAR <= position <= last + _NEAR for position in positions):
+        if any(first - reach <= position <= last + reach for position in positions):
             return 1.0
     return 0.5
 
