@@ -204,7 +204,7 @@ def save_files(
         gradio.Error: the request is not an editor's (:func:`ui.access.require_editor`).
     """
     lang = texts.language(ui_lang_value)
-    require_editor(service.access, request, lang)
+    uploader = require_editor(service.access, request, lang) or ANONYMOUS
     settings = service.settings
     paths = [] if not paths else paths if isinstance(paths, list) else [paths]
     if not paths:
@@ -222,7 +222,7 @@ def save_files(
         try:
             saved = uploads.save_upload(
                 path, settings.corpus_dir, original_name=original, max_bytes=int(settings.upload_max_mb * MEGABYTE),
-                metadata=metadata, uploader=user_name(request), room_bytes=room, audit_log=settings.audit_log_path,
+                metadata=metadata, uploader=uploader, room_bytes=room, audit_log=settings.audit_log_path,
             )  # fmt: skip
         except uploads.UploadRejected as rejected:
             reason = _rejection(service, rejected, original, lang)
@@ -250,14 +250,14 @@ def remove_file(service: Service, doc_id, ui_lang_value, request: gr.Request) ->
         gradio.Error: the request is not an editor's (:func:`ui.access.require_editor`).
     """
     lang = texts.language(ui_lang_value)
-    require_editor(service.access, request, lang)
+    editor = require_editor(service.access, request, lang) or ANONYMOUS
     if not doc_id:
         return text(lang, "remove_none"), gr.skip(), gr.skip()
     doc_id = str(doc_id)
     title = _indexed_title(service, doc_id)
     try:
         uploads.remove_document(
-            service.settings.corpus_dir, doc_id, user=user_name(request), title=title,
+            service.settings.corpus_dir, doc_id, user=editor, title=title,
             audit_log=service.settings.audit_log_path,
         )  # fmt: skip
     except uploads.RemovalRefused:
@@ -267,11 +267,6 @@ def remove_file(service: Service, doc_id, ui_lang_value, request: gr.Request) ->
         return text(lang, "remove_failed", reason=error.strerror or type(error).__name__), gr.skip(), gr.skip()
     done = text(lang, "remove_done", title=title or Path(doc_id).name)
     return done, gr.update(value=None), audit_table(service, lang)
-
-
-def user_name(request: gr.Request | None) -> str:
-    """Who is making a request: the logged-in user's name, else :data:`~assistant.model.ANONYMOUS`."""
-    return str(getattr(request, "username", None) or ANONYMOUS)
 
 
 def audit_table(service: Service, ui_lang_value) -> dict:

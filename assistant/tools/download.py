@@ -37,6 +37,7 @@ MIB = 1024 * 1024
 MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer is retried on the next run instead
 REDIRECTS = (301, 302, 303, 307, 308)
 PIECE = 65536  # bytes asked of the socket at a time
+_DEFAULTS = Settings()
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # IPv6 addresses that carry an IPv4 one in their last 32 bits
 
 
@@ -55,14 +56,15 @@ class DownloadLimits:
         total_timeout: seconds for one listed URL in all: every redirect, retry and pause.
     """
 
-    max_bytes: int = 20 * MIB
-    max_redirects: int = 5
-    allow_private: bool = False
-    dns_timeout: float = 10.0
-    connect_timeout: float = 10.0
-    header_timeout: float = 20.0
-    read_timeout: float = 20.0
-    total_timeout: float = 120.0
+    # The defaults are the settings' own: one place to change them.
+    max_bytes: int = int(_DEFAULTS.fetch_max_mb * MIB)
+    max_redirects: int = _DEFAULTS.fetch_max_redirects
+    allow_private: bool = _DEFAULTS.fetch_allow_private
+    dns_timeout: float = _DEFAULTS.fetch_dns_timeout
+    connect_timeout: float = _DEFAULTS.fetch_connect_timeout
+    header_timeout: float = _DEFAULTS.fetch_header_timeout
+    read_timeout: float = _DEFAULTS.fetch_read_timeout
+    total_timeout: float = _DEFAULTS.fetch_total_timeout
 
     def __post_init__(self) -> None:
         if self.max_bytes < 1 or self.max_redirects < 0:
