@@ -82,11 +82,10 @@ class LocalBuild:
         self.index = index
         self.columns = FilterColumns(index)
         self.vectors = index.vectors()
-        self.row_count = len(index.chunks)
+        self.row_count = len(index.chunks)  # chunk records are read per row (ChunkTable), never all at once
         self.has_keywords = index.keywords is not None
         self.has_sentences = index.sentences is not None
         self.has_copies = index.duplicates is not None and bool(index.duplicates.groups)
-        self._row_of = {chunk.chunk_id: row for row, chunk in enumerate(index.chunks)}
         declared = (canonical_region(record.region) for record in index.documents.values() if record.region)
         self.regions = frozenset(region for region in declared if region in REGIONS)
         groups = index.duplicates.groups if index.duplicates is not None else ()
@@ -133,10 +132,10 @@ class LocalBuild:
         return table.of_chunk(row)
 
     def row_of(self, chunk_id: str) -> int | None:
-        return self._row_of.get(chunk_id)
+        return self.index.chunks.row_of(chunk_id)
 
     def preference(self, row: int) -> int:
-        return self._position_in_group.get(self.index.chunks[row].doc_id, 0)
+        return self._position_in_group.get(self.index.chunks.doc_id(row), 0)
 
     def collapse(
         self, ranked: list[int], k: int, allowed_documents: set[str] | None
@@ -158,7 +157,7 @@ class LocalBuild:
         also: dict[int, tuple[str, ...]] = {}
         dropped = 0
         for row in ranked:
-            doc_id = self.index.chunks[row].doc_id
+            doc_id = self.index.chunks.doc_id(row)
             group = table.group_of(doc_id)
             if group is not None:
                 if standing[group.canonical] != doc_id:
@@ -175,7 +174,7 @@ class LocalBuild:
         table, documents = self.index.duplicates, self.index.documents
         standing: dict[str, str] = {}
         for row in ranked:
-            doc_id = self.index.chunks[row].doc_id
+            doc_id = self.index.chunks.doc_id(row)
             group = table.group_of(doc_id)  # type: ignore[union-attr]
             if group is None:
                 continue
@@ -237,8 +236,7 @@ class FilterColumns:
 
     def __init__(self, index: StoredIndex) -> None:
         self._doc_ids = sorted(index.documents)
-        position = {doc_id: i for i, doc_id in enumerate(self._doc_ids)}
-        self._chunk_doc = np.fromiter((position[c.doc_id] for c in index.chunks), dtype=np.int64, count=len(index.chunks))
+        self._chunk_doc = index.chunks.document_numbers  # positions in the sorted ids, memory-mapped
         self._records = [index.documents[doc_id] for doc_id in self._doc_ids]
         canonical = {region: canonical_region(region) for region in {r.region for r in self._records}}
         self._regions = [canonical[r.region] for r in self._records]

@@ -1,0 +1,120 @@
+"""The chunk table: a loaded build reads chunk records one row at a time, refuses damage, and
+builds made before its columns still load and are upgraded without embedding anything."""
+
+from __future__ import annotations
+
+import gc
+import json
+import shutil
+
+import pytest
+
+from assistant import IndexCorrupt, Searcher
+from assistant.chunk_table import CHUNK_COLUMNS, CHUNKS, ChunkTable
+from assistant.keywords import KeywordIndex
+from assistant.model import Chunk
+from assistant.parts import KEYWORDS
+from assistant.store import BUILDS, MANIFEST, load_index, read_pointer
+
+from .conftest import FakeEmbedder
+from .test_build import TEXTS, build
+from .test_build import write_corpus as write_texts
+
+LONG = (
+    "В Атырау обсудили меры по реализации Послания: нефтехимия, дороги и водоснабжение сел. "
+    "Аким области рассказал о строительстве новых школ и больниц в районах. "
+    "Особое внимание уделено ремонту дорог между Атырау и районными центрами. "
+    "Водоснабжение сел улучшится после запуска новых водоводов в следующем году. "
+    "Нефтехимический комплекс даст работу тысячам жителей области. "
+) * 3
+
+
+def write_corpus(folder):
+    """The test_build corpus with a longer document, so that a build has rows in the middle of its file."""
+    return write_texts(folder, {**TEXTS, "atyrau-long.txt": "---\nregion: Atyrau region\n---\n" + LONG})
+
+
+QUESTIONS = ("метро в Алматы", "Атырау нефтехимия", "пыльная буря в степи")
+
+
+def _answers(searcher: Searcher) -> list[list[tuple[str, float]]]:
+    return [
+        [(passage.chunk_id, round(passage.score, 6)) for passage in searcher.search(question, k=5, mode=mode)]
+        for question in QUESTIONS
+        for mode in ("hybrid", "dense", "keyword")
+    ]
+
+
+def _live_chunks() -> int:
+    gc.collect()
+    return sum(isinstance(item, Chunk) for item in gc.get_objects())
+
+
+def test_opening_a_build_reads_no_chunk_record(tmp_path, fake_embedder):
+    corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
+    build(corpus, index, fake_embedder)
+    before = _live_chunks()
+    searcher = Searcher(index, embedder=fake_embedder)
+    searcher.search("метро в Алматы", k=1, filters={"region": "Almaty city"})
+    stored = searcher.index
+    assert isinstance(stored.chunks, ChunkTable) and stored.chunks.has_columns
+    assert len(stored.chunks) == stored.manifest.chunk_count > 3
+    assert _live_chunks() == before  # no Chunk held by the open build: each is parsed when shown, then dropped
+    rows = list(stored.chunks)
+    assert [stored.chunks[row] for row in range(len(rows))] == rows == stored.chunks[:]
+    assert [stored.chunks.row_of(chunk.chunk_id) for chunk in rows] == list(range(len(rows)))
+    assert [stored.chunks.doc_id(row) for row in range(len(rows))] == [chunk.doc_id for chunk in rows]
+    assert stored.chunks.row_of("almaty.txt#999999") is None and stored.chunks[-1] == rows[-1]
+    with pytest.raises(IndexError):
+        stored.chunks[len(rows)]
+
+
+def test_a_record_damaged_inside_the_file_is_refused_when_read(tmp_path, fake_embedder):
+    corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
+    build(corpus, index, fake_embedder)
+    path = index / BUILDS / read_pointer(index) / CHUNKS
+    lines = path.read_bytes().splitlines(keepends=True)
+    assert len(lines) > 2
+    row = next(number for number, line in enumerate(lines[1:-1], 1) if b"atyrau.txt" in line)
+    lines[row] = lines[row].replace(b'"chunk_id"', b'"chunk_ix"', 1)  # same size: the manifest's check passes
+    path.write_bytes(b"".join(lines))
+    stored = load_index(index)  # the ends are intact: opening does not read the middle
+    with pytest.raises(IndexCorrupt, match=rf"{CHUNKS} line {row + 1} is damaged"):
+        stored.chunks[row]
+    with pytest.raises(IndexCorrupt, match=CHUNKS):
+        Searcher(index, embedder=fake_embedder).search("Атырау нефтехимия водоснабжение", k=10, mode="keyword")
+
+
+def _as_an_older_build(build_path) -> None:
+    """Make a build look like one written before the chunk columns and stored term frequencies."""
+    removed = [*CHUNK_COLUMNS, f"{KEYWORDS}/{KeywordIndex.FREQUENCIES}"]
+    for name in removed:
+        (build_path / name).unlink()
+    manifest = json.loads((build_path / MANIFEST).read_text(encoding="utf-8"))
+    manifest["files"] = {name: size for name, size in manifest["files"].items() if name not in removed}
+    (build_path / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_a_build_from_before_the_columns_loads_and_the_next_build_upgrades_it_without_embedding(tmp_path):
+    corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
+    build(corpus, index, FakeEmbedder())
+    expected = _answers(Searcher(index, embedder=FakeEmbedder()))
+    old = index / BUILDS / read_pointer(index)
+    _as_an_older_build(old)
+    copy = tmp_path / "older-build"
+    shutil.copytree(old, copy)
+
+    stored = load_index(index)
+    assert not stored.chunks.has_columns and not stored.keywords.frequencies_stored
+    assert _answers(Searcher(index, embedder=FakeEmbedder())) == expected  # still served as it was
+
+    embedder = FakeEmbedder()
+    report = build(corpus, index, embedder)
+    assert report.changed and report.chunks_embedded == 0 and report.sentences_embedded == 0
+    assert embedder.embedded == []  # nothing embedded: vectors and sentence vectors reused
+    upgraded = load_index(index)
+    assert upgraded.path != old and upgraded.chunks.has_columns and upgraded.keywords.frequencies_stored
+    assert all(name in upgraded.manifest.files for name in CHUNK_COLUMNS)
+    assert list(upgraded.chunks) == list(ChunkTable.open(copy, stored.documents, columns=False))
+    assert _answers(Searcher(index, embedder=FakeEmbedder())) == expected
+    assert not build(corpus, index, FakeEmbedder()).changed  # upgraded once, then up to date
