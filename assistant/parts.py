@@ -332,8 +332,14 @@ class KeywordPart:
         terms, analysed = [], 0
         for chunk in rows.chunks:
             row = old_rows.get(chunk.chunk_id)
+            stored = None
             if row is not None:
-                terms.append(old.terms_of(row))  # type: ignore[union-attr]
+                try:
+                    stored = old.terms_of(row)  # type: ignore[union-attr]
+                except ValueError as error:  # a damaged terms.npy (memory-mapped, checked as read): analyse again
+                    logger.warning("previous build's keyword terms unusable for %s, analysed again: %s", chunk.chunk_id, error)
+            if stored is not None:
+                terms.append(stored)
             else:
                 document = rows.documents[chunk.doc_id]
                 terms.append(analyze(keyword_text(chunk, document), document.lang))

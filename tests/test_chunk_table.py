@@ -118,3 +118,21 @@ def test_a_build_from_before_the_columns_loads_and_the_next_build_upgrades_it_wi
     assert list(upgraded.chunks) == list(ChunkTable.open(copy, stored.documents, columns=False))
     assert _answers(Searcher(index, embedder=FakeEmbedder())) == expected
     assert not build(corpus, index, FakeEmbedder()).changed  # upgraded once, then up to date
+
+
+def test_damaged_stored_terms_are_analysed_again_by_the_next_build(tmp_path, fake_embedder):
+    corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
+    build(corpus, index, fake_embedder)
+    stored = load_index(index)
+    last = len(stored.chunks) - 1
+    expected = stored.keywords.terms_of(last)
+    terms = stored.path / KEYWORDS / KeywordIndex.TERMS
+    data = terms.read_bytes()
+    terms.write_bytes(data[:-4] + (2**31 - 1).to_bytes(4, "little"))  # same size: opening does not read terms
+    with pytest.raises(ValueError, match="past the end of the vocabulary"):
+        load_index(index).keywords.terms_of(last)
+    (corpus / "zz-new.txt").write_text("Павлодар представил план цифровизации.", encoding="utf-8")
+    assert build(corpus, index, fake_embedder).added == 1
+    rebuilt = load_index(index)
+    assert rebuilt.chunks[last].chunk_id == stored.chunks[last].chunk_id  # the new document's rows come after
+    assert rebuilt.keywords.terms_of(last) == expected
