@@ -380,7 +380,8 @@ def open_bench(args) -> None:
             stored = run_child("open-store", {"size": size, "texts": str(work / "texts.json"), "vectors": str(work / "vectors.npy"), "target": str(target)})
             print(json.dumps({"size": size, **stored}), file=sys.stderr, flush=True)
             job = {"target": str(target), "queries": str(work / "queries.npy"), "questions": str(work / "questions.json")}
-            for label, code in (("before", before_code), ("after", None)):
+            for label in args.order.split(","):  # the order can be swapped to see what the first run leaves warm
+                code = before_code if label == "before" else None
                 served = run_child("open-serve", job, code=code)
                 rows.append({"size": size, "code": label, **stored, **served})
                 print(json.dumps({k: v for k, v in rows[-1].items() if k != "times"}), file=sys.stderr, flush=True)
@@ -571,6 +572,7 @@ def main() -> None:
     parser.add_argument("--open-bench", action="store_true", help="only open a whole index, before and after (--before)")
     parser.add_argument("--before", default="main", help="with --open-bench: the code to compare (a git revision)")
     parser.add_argument("--open-queries", type=int, default=100, help="with --open-bench: questions per mode")
+    parser.add_argument("--order", default="before,after", help="with --open-bench: which code opens the index first")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
