@@ -337,6 +337,7 @@ def child_open_serve(job: dict) -> dict:
         "rss_before": before,
         "rss_open": opened,
         "rss_queried": _memory(),
+        "mapped_files": _mapped_files(),
         "queries": len(questions),
         "times": times,
     }
@@ -405,9 +406,26 @@ def print_open_table(rows: list[dict]) -> None:
             f"| {opened['RssAnon']:,.0f} + {opened['RssFile']:,.0f} | {queried['RssAnon']:,.0f} + {queried['RssFile']:,.0f} "
             f"| {cell['dense']} | {cell['keyword']} | {cell['hybrid']} | {cell['hybrid, one region']} |"
         )
+    for row in rows:
+        top = ", ".join(f"{name} {mb:,.0f}" for name, mb in list(row.get("mapped_files", {}).items())[:5])
+        print(f"\nMapped after the queries, {row['size']:,} chunks, {row['code']} (MB): {top}")
     if rows:
         base = rows[0]["rss_before"]
         print(f"\n(RSS of the process before opening, imports only: {base['RssAnon']:,.0f} + {base['RssFile']:,.0f} MB.)")
+
+
+def _mapped_files() -> dict[str, float]:
+    """Resident MB of each memory-mapped file of the index (``/proc/self/smaps``), largest first."""
+    resident: dict[str, float] = {}
+    name = None
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
+            name = fields[5] if len(fields) >= 6 else None
+        elif fields and fields[0] == "Rss:" and name and "/builds/" in name:
+            key = name.split("/builds/", 1)[1].split("/", 1)[-1]
+            resident[key] = resident.get(key, 0.0) + int(fields[1]) / 1024
+    return dict(sorted(resident.items(), key=lambda item: -item[1]))
 
 
 def _commit(revision: str) -> str:
