@@ -96,11 +96,11 @@ class ChunkTable(Sequence[Chunk]):
 
     def __init__(
         self, path: Path, data: bytes | mmap.mmap, offsets: np.ndarray, documents: np.ndarray, ids: np.ndarray,
-        doc_ids: tuple[str, ...], *, has_columns: bool,
+        doc_ids: tuple[str, ...], *, current_format: bool,
     ) -> None:  # fmt: skip
         self.path = path
-        # False: read whole from a build without column files (the next build writes them).
-        self.has_columns = has_columns
+        # False: read whole from a folder build without column files (the next build writes them).
+        self.current_format = current_format
         self._data = data
         self._offsets = offsets
         self._documents = documents
@@ -128,10 +128,10 @@ class ChunkTable(Sequence[Chunk]):
         except FileNotFoundError:
             raise IndexCorrupt(f"{path} is missing: run `assistant build` to rebuild") from None
         if columns:
-            table = cls(path, data, *_read_columns(folder, size, len(doc_ids)), doc_ids, has_columns=True)
+            table = cls(path, data, *_read_columns(folder, size, len(doc_ids)), doc_ids, current_format=True)
             table._check_ends()
         else:
-            table = cls(path, data, *_scan(path, data, doc_ids), doc_ids, has_columns=False)
+            table = cls(path, data, *_scan(path, data, doc_ids), doc_ids, current_format=False)
         counts = np.bincount(table._documents, minlength=len(doc_ids)) if len(doc_ids) else np.zeros(0, np.int64)
         wrong = [doc_id for doc_id, count in zip(doc_ids, counts.tolist()) if documents[doc_id].chunks != count]
         if wrong and sum(record.chunks for record in documents.values()) == len(table):
@@ -139,6 +139,18 @@ class ChunkTable(Sequence[Chunk]):
                 f"{path} holds other row counts than the manifest for {wrong[:3]}: run `assistant build`"
             )
         return table
+
+    @classmethod
+    def in_memory(cls, chunks: Sequence[Chunk], documents: Mapping[str, DocumentRecord]) -> ChunkTable:
+        """A table over rows already read whole (a store that loads every row, such as a database).
+
+        Raises:
+            IndexCorrupt: a chunk belongs to none of ``documents``.
+        """
+        path = Path("<rows in memory>")
+        data = b"".join((json.dumps(asdict(chunk), ensure_ascii=False) + "\n").encode("utf-8") for chunk in chunks)
+        doc_ids = tuple(sorted(documents))
+        return cls(path, data, *_scan(path, data, doc_ids), doc_ids, current_format=True)
 
     @property
     def document_numbers(self) -> np.ndarray:

@@ -142,6 +142,10 @@ class StoredIndex:
     documents: dict[str, DocumentRecord]
     parts: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.chunks, ChunkTable):  # rows given whole (a store that reads them all): same accessors
+            object.__setattr__(self, "chunks", ChunkTable.in_memory(self.chunks, self.documents))
+
     @property
     def dense(self) -> DenseVectors:
         return self.parts["vector_index"]

@@ -57,7 +57,7 @@ def test_opening_a_build_reads_no_chunk_record(tmp_path, fake_embedder):
     searcher = Searcher(index, embedder=fake_embedder)
     searcher.search("метро в Алматы", k=1, filters={"region": "Almaty city"})
     stored = searcher.index
-    assert isinstance(stored.chunks, ChunkTable) and stored.chunks.has_columns
+    assert isinstance(stored.chunks, ChunkTable) and stored.chunks.current_format
     assert len(stored.chunks) == stored.manifest.chunk_count > 3
     assert _live_chunks() == before  # no Chunk held by the open build: each is parsed when shown, then dropped
     rows = list(stored.chunks)
@@ -105,7 +105,7 @@ def test_a_build_from_before_the_columns_loads_and_the_next_build_upgrades_it_wi
     shutil.copytree(old, copy)
 
     stored = load_index(index)
-    assert not stored.chunks.has_columns and not stored.keywords.frequencies_stored
+    assert not stored.chunks.current_format and not stored.keywords.frequencies_stored
     assert _answers(Searcher(index, embedder=FakeEmbedder())) == expected  # still served as it was
 
     embedder = FakeEmbedder()
@@ -113,7 +113,7 @@ def test_a_build_from_before_the_columns_loads_and_the_next_build_upgrades_it_wi
     assert report.changed and report.chunks_embedded == 0 and report.sentences_embedded == 0
     assert embedder.embedded == []  # nothing embedded: vectors and sentence vectors reused
     upgraded = load_index(index)
-    assert upgraded.path != old and upgraded.chunks.has_columns and upgraded.keywords.frequencies_stored
+    assert upgraded.path != old and upgraded.chunks.current_format and upgraded.keywords.frequencies_stored
     assert all(name in upgraded.manifest.files for name in CHUNK_COLUMNS)
     assert list(upgraded.chunks) == list(ChunkTable.open(copy, stored.documents, columns=False))
     assert _answers(Searcher(index, embedder=FakeEmbedder())) == expected
@@ -136,3 +136,20 @@ def test_damaged_stored_terms_are_analysed_again_by_the_next_build(tmp_path, fak
     rebuilt = load_index(index)
     assert rebuilt.chunks[last].chunk_id == stored.chunks[last].chunk_id  # the new document's rows come after
     assert rebuilt.keywords.terms_of(last) == expected
+
+
+def test_rows_given_whole_get_the_same_accessors(tmp_path, fake_embedder):
+    """A store that reads every row (the database) builds a StoredIndex from a tuple: served alike."""
+    from dataclasses import replace
+
+    corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
+    build(corpus, index, fake_embedder)
+    stored = load_index(index)
+    given = replace(stored, chunks=tuple(stored.chunks))
+    assert isinstance(given.chunks, ChunkTable) and given.chunks.current_format
+    assert list(given.chunks) == list(stored.chunks)
+    assert [given.chunks.doc_id(row) for row in range(len(stored.chunks))] == [c.doc_id for c in stored.chunks]
+    assert given.chunks.row_of(stored.chunks[-1].chunk_id) == len(stored.chunks) - 1
+    assert (given.chunks.document_numbers == stored.chunks.document_numbers).all()
+    with pytest.raises(IndexCorrupt, match="not in the manifest"):
+        replace(stored, chunks=(*stored.chunks, replace(stored.chunks[0], doc_id="elsewhere.txt")))
