@@ -385,6 +385,9 @@ def load_build(connection: Any, *, expected_embedder: str | None = None, where: 
         chunks, vectors, term_rows = _read_chunks(connection, number, manifest.embedder.get("dimension"))
         if not manifest.chunk_count == len(chunks) == sum(record.chunks for record in documents):
             raise IndexCorrupt(f"build {number} in {where} has disagreeing row counts: run `assistant build`")
+        unknown = {chunk.doc_id for chunk in chunks} - {record.doc_id for record in documents}
+        if unknown:
+            raise IndexCorrupt(f"build {number} in {where} has chunks of unknown documents {sorted(unknown)[:3]}")
         vocabulary = [term for (term,) in connection.execute(
             f"SELECT term FROM {SCHEMA}.terms WHERE build = %s ORDER BY term_id", (number,)
         )]  # fmt: skip
@@ -425,8 +428,9 @@ def _read_chunks(connection: Any, number: int, dimension: int) -> tuple[list[Chu
             chunks.append(Chunk(chunk_id, doc_id, start, end, section, text, embed_hash))
             vectors.append(embedding.to_numpy())
             term_rows.append(terms)
-    matrix = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), dimension)
-    return chunks, matrix, term_rows
+    if any(len(vector) != dimension for vector in vectors):
+        raise IndexCorrupt(f"build {number} holds vectors that are not of the manifest's dimension {dimension}")
+    return chunks, np.asarray(vectors, dtype=np.float32).reshape(len(chunks), dimension), term_rows
 
 
 def _read_sentences(connection: Any, number: int, chunk_count: int, dimension: int) -> SentenceTable:
