@@ -209,6 +209,14 @@ def test_a_role_that_may_not_read_is_told_the_grants(tmp_path, postgres_server):
         DatabaseStore(postgres_server.url(name, user="outsider")).load()
 
 
+def test_files_over_their_parse_time_are_remembered_in_the_database(store_dsn):
+    store = DatabaseStore(store_dsn)
+    assert store.reader_timeouts() == {}
+    store.save_reader_timeouts({"sha-1": ("slow.pdf", 30.0), "sha-2": ("slower.docx", 30.0)})
+    store.save_reader_timeouts({"sha-2": ("slower.docx", 60.0)})
+    assert store.reader_timeouts() == {"sha-2": ("slower.docx", 60.0)}
+
+
 def test_an_empty_database_has_no_index(store_dsn):
     with pytest.raises(IndexNotFound, match="run `assistant build`"):
         DatabaseStore(store_dsn).load()
