@@ -51,7 +51,15 @@ def synthetic_build(size: int, seed: int = 0) -> tuple[Manifest, list[Chunk], di
         for number in range(size // PER_DOCUMENT)
     )  # fmt: skip
     chunks = [
-        Chunk(f"d{row // PER_DOCUMENT:07d}.txt#{row}", f"d{row // PER_DOCUMENT:07d}.txt", 0, 360, "", "текст " * 60, f"e{row}")
+        Chunk(
+            f"d{row // PER_DOCUMENT:07d}.txt#{row}",
+            f"d{row // PER_DOCUMENT:07d}.txt",
+            0,
+            360,
+            "",
+            "текст " * 60,
+            f"e{row}",
+        )
         for row in range(size)
     ]
     vectors = rng.standard_normal((size, DIMENSION)).astype(np.float32)
