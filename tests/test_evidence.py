@@ -52,6 +52,7 @@ from assistant.model import Citation, Passage
         ("What time does the match start?", "time"),
         ("Во сколько обойдётся проект?", "number"),
         ("Во сколько раз вырастет скорость интернета?", "number"),
+        ("Во сколько сёл уже провели оптоволокно?", "number"),
         ("Как называется проект по цифровизации сёл?", "name"),
         ("Жобаның атауы қандай?", "name"),
         ("What is the AI centre called?", "name"),
