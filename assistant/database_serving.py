@@ -124,6 +124,10 @@ class DatabaseBuild:
                 f"not {expected_embedder!r}: query it with that model or rebuild it"
             )
         self.dimension = int((manifest.get("embedder") or {}).get("dimension") or 0)
+        # For the session, not per query: the connection may be shared by threads, and a
+        # transaction around SET LOCAL would interleave with theirs. Only HNSW scans read these.
+        connection.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
+        connection.execute("SET hnsw.iterative_scan = relaxed_order")
         self.has_keywords = "keywords" in manifest
         self.has_sentences = "sentences" in manifest
         self._documents = self._read_documents()
@@ -211,12 +215,7 @@ class DatabaseBuild:
             "SELECT row, doc_id, score FROM found ORDER BY score DESC, row"
         )
         arguments = {"q": query, "build": self.build, "k": min(k, total), **params}
-        with self._connection.transaction():
-            if total > EXACT_MAX_ROWS:
-                self._connection.execute(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}")
-                self._connection.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            rows = self._connection.execute(sql, arguments).fetchall()
-        return self._remember(rows)
+        return self._remember(self._connection.execute(sql, arguments).fetchall())
 
     def keyword(self, query: str, k: int, allowed: RowFilter | None) -> tuple[dict[int, float], float]:
         """The stored BM25 weights of the query's terms summed per chunk, and the query's coverage
