@@ -57,6 +57,7 @@ __all__ = [
     "create_build_tables",
     "drop_build_tables",
     "ensure_schema",
+    "failures_explained",
     "is_database_url",
     "partition_name",
     "redacted",
@@ -304,14 +305,17 @@ def drop_build_tables(connection: Any, build: int) -> None:
 
 
 @contextlib.contextmanager
-def privileges_explained(connection: Any) -> Iterator[None]:
-    """Turn a refused statement (no privilege) into a :class:`StoreUnavailable` naming the GRANT."""
+def failures_explained(connection: Any, doing: str) -> Iterator[None]:
+    """Turn a driver error while ``doing`` something into one :class:`StoreUnavailable` line: a
+    refused statement names the GRANT; a lost connection or a server error says what failed."""
     import psycopg
 
     try:
         yield
     except psycopg.errors.InsufficientPrivilege as error:
         raise _no_privilege(connection, error) from None
+    except psycopg.Error as error:
+        raise StoreUnavailable(f"{doing} failed in {_database(connection)}: {_first_line(error, '')}") from None
 
 
 def _schema_exists(connection: Any) -> bool:
