@@ -36,7 +36,8 @@ class Searcher:
     build.
 
     Args:
-        index_dir: the index directory, or a ``postgresql://`` URL of a database store.
+        index_dir: the index directory, or a ``postgresql://`` URL of a database store (default:
+            :func:`served_location`: ``settings.store``, else ``settings.index_dir``).
         settings: model and device; ``Settings.from_env()`` when omitted.
         embedder: a ready embedder (tests pass a fake one).
 
@@ -49,7 +50,7 @@ class Searcher:
         self, index_dir: str | Path | None = None, *, settings: Settings | None = None, embedder: Embedder | None = None
     ) -> None:
         self._settings = settings or Settings.from_env()
-        location = index_dir if index_dir is not None else self._settings.index_dir
+        location = served_location(index_dir, self._settings)
         self._embedder = embedder
         self._lock = threading.Lock()
         self._loaded: tuple[object, Backend] | None = None
@@ -234,7 +235,8 @@ def retrieve(
         mode: ``hybrid`` (default: meaning and keywords fused), ``dense`` (meaning only, works
             across languages) or ``keyword`` (BM25 with Russian/Kazakh stemming: exact names,
             numbers, article numbers such as "статья 12" or "413-IV").
-        index_dir: the index directory (default: ``settings.index_dir``, ``index``).
+        index_dir: the index directory or a ``postgresql://`` URL (default: ``settings.store`` when
+            set, else ``settings.index_dir``, ``index``).
         settings: model and device; ``Settings.from_env()`` when omitted.
 
     Returns:
@@ -255,7 +257,7 @@ def retrieve(
 def searcher_for(index_dir: str | Path | None = None, settings: Settings | None = None) -> Searcher:
     """The process-wide :class:`Searcher` for an index directory and model, opened on first use."""
     settings = settings or Settings.from_env()
-    location = index_dir if index_dir is not None else settings.index_dir
+    location = served_location(index_dir, settings)
     directory = str(location) if is_database_url(location) else Path(location).resolve()
     # The limits are the searcher's own: settings that differ in them get a searcher of their own.
     key = (directory, settings.model, settings.device, settings.cache_dir, settings.max_k, settings.max_question_chars)
@@ -266,6 +268,14 @@ def searcher_for(index_dir: str | Path | None = None, settings: Settings | None 
         with _searchers_lock:
             searcher = _searchers.setdefault(key, searcher)
     return searcher
+
+
+def served_location(index_dir: str | Path | None, settings: Settings) -> str | Path:
+    """Where searches read: ``index_dir`` when given, else the database of ``settings.store``
+    when set (no index files are read then), else ``settings.index_dir``."""
+    if index_dir is not None:
+        return index_dir
+    return settings.store or settings.index_dir
 
 
 def _ranked(

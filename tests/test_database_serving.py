@@ -151,6 +151,36 @@ def test_sentence_vectors_and_answers_are_the_same(both):
         assert got.text == expected.text and got.quotes == expected.quotes
 
 
+def test_the_store_setting_sends_every_reader_to_the_database(tmp_path, store_dsn, monkeypatch):  # noqa: F811
+    """With ``settings.store`` set, retrieve(), answer(), the regions view and the web app's
+    Service read the database; the index folder they would otherwise read is gone."""
+    from dataclasses import replace
+
+    import assistant.retrieval
+    from assistant.overview import regions_overview
+    from assistant.retrieval import retrieve
+    from ui.service import Service
+
+    monkeypatch.setattr(assistant.retrieval, "load_embedder", lambda *args, **kwargs: FakeEmbedder())
+    folder = tmp_path / "index"
+    build_index(_corpus(tmp_path), folder, settings=SETTINGS, embedder=FakeEmbedder())
+    files = Searcher(folder, settings=SETTINGS, embedder=FakeEmbedder())
+    question = "Что обсудили на совещании в Актобе?"
+    expected = (
+        files.search(question, k=5),
+        answer(question, searcher=files, settings=SETTINGS),
+        regions_overview(question, searcher=files, settings=SETTINGS),
+    )
+    _publish(folder, store_dsn)
+    (folder / "CURRENT").unlink()
+    settings = replace(SETTINGS, store=store_dsn, index_dir=folder)
+    _same(expected[0], retrieve(question, k=5, settings=settings))
+    got = answer(question, settings=settings)
+    assert (got.text, got.quotes) == (expected[1].text, expected[1].quotes)
+    assert regions_overview(question, settings=settings) == expected[2]
+    assert Service(settings).documents() == files.documents
+
+
 def test_a_build_made_with_another_model_is_refused_before_any_query(tmp_path, store_dsn):  # noqa: F811
     build_index(_corpus(tmp_path), tmp_path / "index", settings=SETTINGS, embedder=FakeEmbedder())
     _publish(tmp_path / "index", store_dsn)
