@@ -305,15 +305,16 @@ def drop_build_tables(connection: Any, build: int) -> None:
 
 
 @contextlib.contextmanager
-def failures_explained(connection: Any, doing: str) -> Iterator[None]:
+def failures_explained(connection: Any, doing: str, *, reading: bool = False) -> Iterator[None]:
     """Turn a driver error while ``doing`` something into one :class:`StoreUnavailable` line: a
-    refused statement names the GRANT; a lost connection or a server error says what failed."""
+    refused statement names the GRANT (to read, or to change the schema); a lost connection or a
+    server error says what failed."""
     import psycopg
 
     try:
         yield
     except psycopg.errors.InsufficientPrivilege as error:
-        raise _no_privilege(connection, error) from None
+        raise _no_privilege(connection, error, reading=reading) from None
     except psycopg.Error as error:
         raise StoreUnavailable(f"{doing} failed in {_database(connection)}: {_first_line(error, '')}") from None
 
@@ -345,9 +346,15 @@ def _register_vector(connection: Any, where: str) -> None:
         connection.rollback()
 
 
-def _no_privilege(connection: Any, error: BaseException) -> StoreUnavailable:
+def _no_privilege(connection: Any, error: BaseException, *, reading: bool = False) -> StoreUnavailable:
     role = connection.info.user
     database = connection.info.dbname
+    if reading:
+        return StoreUnavailable(
+            f"the database role {role!r} may not read the schema {SCHEMA} in {database!r} "
+            f'({_first_line(error, "")}): an administrator must run `GRANT USAGE ON SCHEMA {SCHEMA} TO "{role}"; '
+            f'GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO "{role}";`'
+        )
     return StoreUnavailable(
         f"the database role {role!r} may not change the schema {SCHEMA} in {database!r} "
         f'({_first_line(error, "")}): an administrator must run `GRANT CREATE ON DATABASE "{database}" '

@@ -87,7 +87,10 @@ class DatabaseStore:
 
     def load(self, *, expected_embedder: str | None = None) -> StoredIndex:
         """The build in service, read back whole (see :func:`load_build`)."""
-        with database.connect(self.dsn) as connection, database.failures_explained(connection, "reading the build"):
+        with (
+            database.connect(self.dsn) as connection,
+            database.failures_explained(connection, "reading the build", reading=True),
+        ):
             return load_build(connection, expected_embedder=expected_embedder, where=str(self))
 
     def write(self, manifest: Manifest, chunks: Sequence[Chunk], parts: Mapping[str, Any]) -> Path | None:
@@ -95,9 +98,11 @@ class DatabaseStore:
         with database.connect(self.dsn) as connection:
             database.ensure_schema(connection)
             write_build(connection, manifest, chunks, parts)
-            with contextlib.suppress(Exception):  # best effort: the next build removes what is left
+            try:
                 connection.autocommit = True
                 remove_unused_builds(connection)
+            except Exception as error:  # published already: the next build removes what is left
+                logger.warning("old builds in %s not removed yet (%s): the next build removes them", self, error)
         return None
 
     def reader_timeouts(self) -> dict[str, tuple[str, float]]:

@@ -8,6 +8,8 @@ from assistant import database
 from assistant.errors import StoreUnavailable
 from tests.postgres import postgres_server, store_dsn  # noqa: F401
 
+from .conftest import REPO
+
 pytestmark = pytest.mark.postgres
 
 
@@ -97,3 +99,8 @@ def test_redacted_drops_the_password():
         == "postgresql://ann@db.example:5433/assistant"
     )
     assert database.is_database_url("postgres://h/db") and not database.is_database_url("index")
+
+
+def test_the_documented_schema_is_the_one_the_code_runs():
+    documented = (REPO / "docs" / "database.md").read_text(encoding="utf-8")
+    assert database.SCHEMA_SQL.strip() in documented

@@ -13,6 +13,7 @@ import pytest
 from assistant import BuildInProgress, IndexNotFound, ModelMismatch, build_index, database_store
 from assistant.database import SCHEMA, connect
 from assistant.database_store import DatabaseStore
+from assistant.errors import StoreUnavailable
 from assistant.keywords import analyze_words
 from assistant.store import load_index
 from assistant.stores import copy_index
@@ -117,6 +118,23 @@ def test_an_incremental_build_embeds_only_changed_documents(tmp_path, store_dsn)
     assert builds == 2  # the one in service and the one before
 
 
+def test_only_the_build_in_service_and_the_one_before_are_kept(tmp_path, store_dsn):
+    corpus = write_corpus(tmp_path / "corpus")
+    numbers = []
+    for round in range(4):
+        (corpus / "changing.txt").write_text(f"Изменение номер {round} в тексте документа.", encoding="utf-8")
+        _build(corpus, store_dsn, FakeEmbedder())
+        with connect(store_dsn) as connection:
+            numbers.append(connection.execute(f"SELECT build FROM {SCHEMA}.current").fetchone()[0])
+    with connect(store_dsn) as connection:
+        kept = [number for (number,) in connection.execute(f"SELECT build FROM {SCHEMA}.builds ORDER BY build")]
+        tables = {
+            name for (name,) in connection.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (SCHEMA,))
+        }
+    assert kept == numbers[-2:]
+    assert {name for name in tables if name.startswith("chunks_")} == {f"chunks_{number}" for number in numbers[-2:]}
+
+
 def test_a_second_build_is_refused_while_one_holds_the_lock(tmp_path, store_dsn):
     corpus = write_corpus(tmp_path / "corpus")
     _build(corpus, store_dsn, FakeEmbedder())
@@ -181,6 +199,14 @@ def test_a_database_built_with_another_model_refuses_it(tmp_path, store_dsn):
     _build(write_corpus(tmp_path / "corpus"), store_dsn, FakeEmbedder())
     with pytest.raises(ModelMismatch, match="fake-hashed-words-256"):
         DatabaseStore(store_dsn).load(expected_embedder="another-model")
+
+
+def test_a_role_that_may_not_read_is_told_the_grants(tmp_path, postgres_server):
+    name = postgres_server.new_database()
+    _build(write_corpus(tmp_path / "corpus"), postgres_server.url(name), FakeEmbedder())
+    postgres_server.execute("DO $$ BEGIN CREATE ROLE outsider LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    with pytest.raises(StoreUnavailable, match=r'GRANT USAGE ON SCHEMA assistant TO "outsider"; GRANT SELECT'):
+        DatabaseStore(postgres_server.url(name, user="outsider")).load()
 
 
 def test_an_empty_database_has_no_index(store_dsn):
