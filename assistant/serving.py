@@ -28,7 +28,9 @@ __all__ = ["Backend", "LocalBuild"]
 
 class Backend(Protocol):
     """What a search needs from a build. ``allowed`` is ``None`` (every row) or the rows the
-    filters keep, as given by :meth:`allowed_rows`; candidate dicts are ordered best first."""
+    filters keep, as given by :meth:`allowed_rows`: an array of rows here, SQL conditions in
+    :class:`~assistant.database_serving.DatabaseBuild`; the Searcher only counts it (``len``) and
+    hands it back. Candidate dicts are ordered best first."""
 
     row_count: int  # chunks in the build
     regions: frozenset[str]  # canonical regions its documents belong to
