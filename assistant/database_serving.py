@@ -128,6 +128,7 @@ class DatabaseBuild:
         # transaction around SET LOCAL would interleave with theirs. Only HNSW scans read these.
         connection.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
         connection.execute("SET hnsw.iterative_scan = relaxed_order")
+        self.has_ann_index = self._has_hnsw_index()
         self.has_keywords = "keywords" in manifest
         self.has_sentences = "sentences" in manifest
         self._documents = self._read_documents()
@@ -137,6 +138,16 @@ class DatabaseBuild:
         declared = (canonical_region(record.region) for record in self._documents.values() if record.region)
         self.regions = frozenset(region for region in declared if region in REGIONS)
         self._doc_of: dict[int, str] = {}  # row -> doc_id, filled by the queries that return rows
+
+    def _has_hnsw_index(self) -> bool:
+        """Whether the build's chunk partition has an HNSW index (without one every scan is exact:
+        slower above :data:`EXACT_MAX_ROWS` rows, never wrong)."""
+        found = self._connection.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = to_regclass(%s) AND a.amname = 'hnsw')",
+            (f"{SCHEMA}.{partition_name('chunks', self.build)}",),
+        ).fetchone()
+        return bool(found[0])
 
     def _read_documents(self) -> dict[str, DocumentRecord]:
         rows = self._connection.execute(
@@ -200,11 +211,12 @@ class DatabaseBuild:
     # --- candidates --------------------------------------------------------------------------------
 
     def dense(self, vector: np.ndarray, k: int, allowed: RowFilter | None) -> dict[int, float]:
-        """Exact up to :data:`EXACT_MAX_ROWS` rows, else HNSW (scores are exact inner products either way)."""
+        """Exact up to :data:`EXACT_MAX_ROWS` rows or without an HNSW index, else HNSW (scores are
+        exact inner products either way)."""
         where, params = (allowed.where, allowed.params) if allowed is not None else ("", {})
         total = self.row_count if allowed is None else allowed.count
         query = np.asarray(vector, dtype=np.float32)
-        if total <= EXACT_MAX_ROWS:
+        if total <= EXACT_MAX_ROWS or not self.has_ann_index:
             order = "c.embedding <#> %(q)s"  # an expression no ANN index serves: an exact scan
         else:
             order = f"(c.embedding::vector({self.dimension})) <=> %(q)s"  # the partition's HNSW index (cosine)

@@ -107,17 +107,21 @@ def test_above_the_exact_size_the_hnsw_query_returns_the_same_rows(both, store_d
     over an HNSW index on the build's partition; this few rows it finds every neighbour."""
     from assistant import database_serving
 
-    files, stored = both
+    files, _ = both
     connection = database.connect(store_dsn, autocommit=True)
     try:
         build = published_build(connection)
+        assert not database_serving.DatabaseBuild(connection, build).has_ann_index
         connection.execute(database_serving.hnsw_index_sql(build, FakeEmbedder.dimension))
+        assert database_serving.DatabaseBuild(connection, build).has_ann_index
     finally:
         connection.close()
+    approximate = Searcher(store_dsn, settings=SETTINGS, embedder=FakeEmbedder())
     monkeypatch.setattr(database_serving, "EXACT_MAX_ROWS", 0)
     for query in QUERIES:
         for filters in FILTERS:
-            _same(files.search(query, k=5, filters=filters, mode="dense"), stored.search(query, k=5, filters=filters, mode="dense"))
+            expected = files.search(query, k=5, filters=filters, mode="dense")
+            _same(expected, approximate.search(query, k=5, filters=filters, mode="dense"))
 
 
 def test_threads_share_one_database_searcher(both):
