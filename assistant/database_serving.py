@@ -56,6 +56,7 @@ __all__ = [
 # ef_construction 64 and ef_search 40, lost 4-11 %). ef_search is also above the 100 candidates
 # hybrid search asks for.
 EXACT_MAX_ROWS = 10_000
+REMEMBERED_ROWS = 100_000  # row -> document of candidates seen, kept for collapsing copies
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 128
 HNSW_EF_SEARCH = 320
@@ -132,7 +133,12 @@ class DatabaseBuild:
         self.has_keywords = "keywords" in manifest
         self.has_sentences = "sentences" in manifest
         self._documents = self._read_documents()
-        self.row_count = sum(record.chunks for record in self._documents.values())
+        self.row_count = int(manifest.get("chunk_count") or 0)
+        if self.row_count != sum(record.chunks for record in self._documents.values()):
+            raise IndexCorrupt(
+                f"the database's build {self.build_id} counts {self.row_count} chunks in its manifest but "
+                "its documents disagree: run `assistant build` to rebuild"
+            )
         self._groups = self._read_groups()
         self.has_copies = bool(self._groups)
         declared = (canonical_region(record.region) for record in self._documents.values() if record.region)
@@ -299,11 +305,9 @@ class DatabaseBuild:
     ) -> tuple[list[int], dict[int, tuple[str, ...]], int]:
         if not self._groups:
             return ranked[:k], {}, 0
-        missing = [row for row in ranked if row not in self._doc_of]
-        if missing:
-            self._remember_documents(missing)
+        doc_of = self._documents_of(ranked)
         return collapse_copies(
-            ranked, k, allowed_documents, doc_of=self._doc_id, group_of=self._groups.get, documents=self._documents
+            ranked, k, allowed_documents, doc_of=doc_of.__getitem__, group_of=self._groups.get, documents=self._documents
         )
 
     def passage(
@@ -349,20 +353,27 @@ class DatabaseBuild:
 
     def _remember(self, rows: list[tuple]) -> dict[int, float]:
         """Row -> score of ``(row, doc_id, score)`` rows, in order; remembers each row's document."""
+        if len(self._doc_of) > REMEMBERED_ROWS:  # a bound on memory, not a cache policy: rows come back
+            self._doc_of = {}
         for row, doc_id, _ in rows:
             self._doc_of[int(row)] = doc_id
         return {int(row): float(score) for row, _, score in rows}
 
-    def _remember_documents(self, rows: list[int]) -> None:
-        found = self._connection.execute(
-            f"SELECT row, doc_id FROM {SCHEMA}.chunks WHERE build = %s AND row = ANY(%s)", (self.build, rows)
-        ).fetchall()
-        self._doc_of.update((int(row), doc_id) for row, doc_id in found)
+    def _documents_of(self, rows: list[int]) -> dict[int, str]:
+        """Row -> doc_id of ``rows``: remembered from the candidate queries, else one query."""
+        remembered = self._doc_of  # this dict, even if another thread starts a fresh one meanwhile
+        known = {row: remembered[row] for row in rows if row in remembered}
+        missing = [row for row in rows if row not in known]
+        if missing:
+            found = self._connection.execute(
+                f"SELECT row, doc_id FROM {SCHEMA}.chunks WHERE build = %s AND row = ANY(%s)", (self.build, missing)
+            ).fetchall()
+            known.update((int(row), doc_id) for row, doc_id in found)
+            remembered.update(known)
+        return known
 
     def _doc_id(self, row: int) -> str:
-        if row not in self._doc_of:
-            self._remember_documents([row])
-        return self._doc_of[row]
+        return self._documents_of([row])[row]
 
 
 def _keeps(record: DocumentRecord, filters: dict[str, object]) -> bool:

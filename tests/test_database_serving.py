@@ -124,10 +124,14 @@ def test_above_the_exact_size_the_hnsw_query_returns_the_same_rows(both, store_d
             _same(expected, approximate.search(query, k=5, filters=filters, mode="dense"))
 
 
-def test_threads_share_one_database_searcher(both):
-    """The web server searches from several threads at once over the Searcher's one connection."""
+def test_threads_share_one_database_searcher(both, monkeypatch):
+    """The web server searches from several threads at once over the Searcher's one connection,
+    here with the row -> document memory emptied at every query."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from assistant import database_serving
+
+    monkeypatch.setattr(database_serving, "REMEMBERED_ROWS", 0)
     files, stored = both
     jobs = [(query, filters, mode) for query in QUERIES for filters in FILTERS[:4] for mode in ("dense", "hybrid")]
     with ThreadPoolExecutor(4) as pool:
