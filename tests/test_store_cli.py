@@ -56,7 +56,7 @@ def test_store_copy_both_ways(tmp_path, store_dsn, fake_model, capsys):
     assert there["documents"] == 3 and there["target"].startswith("postgresql://postgres@")
     assert main(["store", "copy", "--from", store_dsn, "--to", str(tmp_path / "back")]) == 0
     assert "copied build" in capsys.readouterr().out
-    assert load_index(tmp_path / "back").chunks == load_index(tmp_path / "index").chunks
+    assert list(load_index(tmp_path / "back").chunks) == list(load_index(tmp_path / "index").chunks)
 
 
 def _bad_stores(server) -> dict[str, tuple[str, str]]:
