@@ -46,7 +46,7 @@ sys.path.insert(0, str(BENCH))
 
 from scale_bench import exact_top, machine, percentile, real_vectors, synthetic  # noqa: E402
 
-K = 10
+K = 10  # recall@10 is measured on the first K rows of each query's result
 BLOCK = 100  # rows per "document" when drawing filters
 FILTERS = {"ten": 0.10, "one": 0.01}  # region value -> share of rows
 HNSW_BUILDS = ((16, 64), (16, 128))  # (m, ef_construction); (16, 64) is pgvector's default
@@ -127,13 +127,15 @@ def load_table(connection, vectors: np.ndarray, region: np.ndarray) -> float:
     return time.perf_counter() - started
 
 
-def run_queries(connection, queries: np.ndarray, region: str | None, exact: bool) -> tuple[list[list[int]], list[float]]:
-    """Top ``K`` ids and milliseconds per query; ``exact`` orders by an expression no index serves."""
+def run_queries(
+    connection, queries: np.ndarray, region: str | None, exact: bool, limit: int
+) -> tuple[list[list[int]], list[float]]:
+    """Top ``limit`` ids and milliseconds per query; ``exact`` orders by an expression no index serves."""
     order = "(embedding <#> %(q)s) + 0" if exact else "embedding <#> %(q)s"
     where = "WHERE region = %(region)s" if region else ""
     sql = (
         f"WITH found AS MATERIALIZED (SELECT id, embedding <#> %(q)s AS distance FROM items {where} "
-        f"ORDER BY {order} LIMIT {K}) SELECT id FROM found ORDER BY distance, id"
+        f"ORDER BY {order} LIMIT {int(limit)}) SELECT id FROM found ORDER BY distance, id"
     )
     ids, times = [], []
     with connection.cursor() as cursor:
@@ -146,21 +148,25 @@ def run_queries(connection, queries: np.ndarray, region: str | None, exact: bool
 
 
 def measure(connection, queries, truth, region, exact=False) -> dict:
-    """Recall@10 against ``truth`` (the exact 10th score per query: a row scoring at least that
-    counts, so ties among identical texts do not), the share of queries given all ``K`` rows,
-    p50 and p95."""
-    ids, times = run_queries(connection, queries, region, exact)
-    vectors, tenth = truth
-    recall = float(
-        np.mean([np.sum(vectors[got] @ query >= least - 1e-5) / K for got, query, least in zip(ids, queries, tenth)])
-    )
-    full = float(np.mean([len(got) == K for got in ids]))
-    return {"recall": recall, "full": full, "p50": percentile(times, 0.5), "p95": percentile(times, 0.95)}
+    """Recall@10 and recall@limit against ``truth`` (the exact 10th and limit-th score per query:
+    a row scoring at least that counts, so ties among identical texts do not), the share of
+    queries given all ``limit`` rows, p50 and p95."""
+    vectors, scores = truth
+    limit = scores.shape[1]
+    ids, times = run_queries(connection, queries, region, exact, limit)
+
+    def recall(depth: int) -> float:
+        return float(
+            np.mean([np.sum(vectors[got[:depth]] @ q >= s[depth - 1] - 1e-5) / depth for got, q, s in zip(ids, queries, scores)])
+        )
+
+    full = float(np.mean([len(got) == limit for got in ids]))
+    return {"recall": recall(K), "deep": recall(limit), "full": full, "p50": percentile(times, 0.5), "p95": percentile(times, 0.95)}
 
 
-def tenth_scores(vectors: np.ndarray, queries: np.ndarray, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the vectors, each query's ``K``-th best exact score): what :func:`measure` compares with."""
-    return vectors, np.einsum("qkd,qd->qk", vectors[top], queries)[:, K - 1]
+def exact_scores(vectors: np.ndarray, queries: np.ndarray, top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the vectors, each query's exact top scores, best first): what :func:`measure` compares with."""
+    return vectors, np.einsum("qkd,qd->qk", vectors[top], queries)
 
 
 def settings_sql(connection, **values) -> None:
@@ -195,14 +201,14 @@ def build_index(connection, sql: str) -> float:
     return time.perf_counter() - started
 
 
-def one_size(connection, vectors: np.ndarray, queries: np.ndarray) -> tuple[float, list[dict]]:
+def one_size(connection, vectors: np.ndarray, queries: np.ndarray, limit: int) -> tuple[float, list[dict]]:
     """Load ``vectors``; measure exact search, each HNSW build and each IVFFlat lists count."""
     region = regions(len(vectors), seed=len(vectors))
     loaded = load_table(connection, vectors, region)
-    truths = {None: tenth_scores(vectors, queries, exact_top(vectors, queries, K))}
+    truths = {None: exact_scores(vectors, queries, exact_top(vectors, queries, limit))}
     for value in FILTERS:
-        top = exact_top(vectors, queries, K, rows=np.flatnonzero(region == value))
-        truths[value] = tenth_scores(vectors, queries, top)
+        top = exact_top(vectors, queries, limit, rows=np.flatnonzero(region == value))
+        truths[value] = exact_scores(vectors, queries, top)
     row = {"index": "exact (no index)", "search": "", "all": measure(connection, queries, truths[None], None, exact=True)}
     for value in FILTERS:
         row[value] = measure(connection, queries, truths[value], value, exact=True)
@@ -225,18 +231,23 @@ def one_size(connection, vectors: np.ndarray, queries: np.ndarray) -> tuple[floa
     return loaded, rows
 
 
-def print_table(size: int, synthetic_rows: int, loaded: float, rows: list[dict]) -> None:
-    print(f"\n### {size:,} rows ({synthetic_rows:,} of them synthetic); COPY + ANALYZE {loaded:.1f} s\n")
-    head = "| index | search | recall@10 | p50 ms | p95 ms |"
+def print_table(size: int, synthetic_rows: int, loaded: float, rows: list[dict], limit: int) -> None:
+    print(f"\n### {size:,} rows ({synthetic_rows:,} of them synthetic), LIMIT {limit}; COPY + ANALYZE {loaded:.1f} s\n")
+    head = f"| index | search | recall@10 | recall@{limit} | all {limit} returned | p50 ms | p95 ms |"
     for region, share in FILTERS.items():
-        head += f" {share:.0%} filter: recall, k returned, p50 ms | same without iterative scan: recall, k returned |"
+        head += (
+            f" {share:.0%} filter: recall@10, recall@{limit}, all returned, p50 ms |"
+            " same without iterative scan: recall@10, all returned |"
+        )
     print(head)
-    print("|" + "---|" * (5 + 2 * len(FILTERS)))
+    print("|" + "---|" * (7 + 2 * len(FILTERS)))
     for row in rows:
-        cells = [row["index"], row["search"], f"{row['all']['recall']:.3f}", f"{row['all']['p50']:.1f}", f"{row['all']['p95']:.1f}"]
+        every = row["all"]
+        cells = [row["index"], row["search"], f"{every['recall']:.3f}", f"{every['deep']:.3f}", f"{every['full']:.0%}"]
+        cells += [f"{every['p50']:.1f}", f"{every['p95']:.1f}"]
         for region in FILTERS:
             got = row[region]
-            cells.append(f"{got['recall']:.3f}, {got['full']:.0%}, {got['p50']:.1f}")
+            cells.append(f"{got['recall']:.3f}, {got['deep']:.3f}, {got['full']:.0%}, {got['p50']:.1f}")
             plain = row.get(f"{region} plain")
             cells.append(f"{plain['recall']:.3f}, {plain['full']:.0%}" if plain else "")
         print("| " + " | ".join(cells) + " |")
@@ -266,6 +277,7 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=BENCH.parent.parent / "shared")
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=150)
+    parser.add_argument("--limit", type=int, default=100, help="rows per query (the Searcher asks 100 candidates)")
     parser.add_argument("--index", type=Path, action="append", help="take real vectors from this built index")
     args = parser.parse_args()
     if not (args.shared / "data" / "eval" / "xquad-ru-dev.json").is_file():
@@ -293,8 +305,8 @@ def main() -> None:
         try:
             for size in (int(value) for value in args.sizes.split(",")):
                 vectors = synthetic(pool, size, noise=0.5)
-                loaded, rows = one_size(connection, vectors, queries)
-                print_table(size, max(0, size - len(pool)), loaded, rows)
+                loaded, rows = one_size(connection, vectors, queries, args.limit)
+                print_table(size, max(0, size - len(pool)), loaded, rows, args.limit)
         finally:
             connection.close()
             server.cleanup()
