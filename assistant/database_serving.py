@@ -31,7 +31,7 @@ import numpy as np
 from assistant.copies import collapse_copies
 from assistant.database import SCHEMA, partition_name
 from assistant.duplicates import DuplicateGroup
-from assistant.errors import IndexCorrupt, IndexNotFound, ModelMismatch
+from assistant.errors import IndexCorrupt, IndexNotFound, ModelMismatch, StoreUnavailable
 from assistant.keywords import analyze_words
 from assistant.model import Citation, DocumentRecord, Passage, Provenance
 from assistant.regions import REGIONS, canonical_region
@@ -95,6 +95,10 @@ def published_build(connection: Any) -> int | None:
         if not connection.autocommit:
             connection.rollback()
         return None
+    except psycopg.Error as error:  # the connection is lost (a restart, a failover): one line
+        raise StoreUnavailable(
+            f"reading the build in service of {_where(connection)} failed: {_first(error)}"
+        ) from None
     return None if row is None else int(row[0])
 
 
@@ -114,7 +118,7 @@ class DatabaseBuild:
     def __init__(self, connection: Any, build: int, *, expected_embedder: str | None = None) -> None:
         self._connection = connection
         self.build = build
-        found = connection.execute(f"SELECT build_id, manifest FROM {SCHEMA}.builds WHERE build = %s", (build,)).fetchone()
+        found = _row(connection, f"SELECT build_id, manifest FROM {SCHEMA}.builds WHERE build = %s", (build,))
         if found is None:
             raise IndexNotFound(f"build {build} is no longer in the database: search again")
         self.build_id, manifest = found[0], found[1]
@@ -127,8 +131,8 @@ class DatabaseBuild:
         self.dimension = int((manifest.get("embedder") or {}).get("dimension") or 0)
         # For the session, not per query: the connection may be shared by threads, and a
         # transaction around SET LOCAL would interleave with theirs. Only HNSW scans read these.
-        connection.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
-        connection.execute("SET hnsw.iterative_scan = relaxed_order")
+        _rows(connection, f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
+        _rows(connection, "SET hnsw.iterative_scan = relaxed_order")
         self.has_ann_index = self._has_hnsw_index()
         self.has_keywords = "keywords" in manifest
         self.has_sentences = "sentences" in manifest
@@ -148,36 +152,44 @@ class DatabaseBuild:
     def _has_hnsw_index(self) -> bool:
         """Whether the build's chunk partition has an HNSW index (without one every scan is exact:
         slower above :data:`EXACT_MAX_ROWS` rows, never wrong)."""
-        found = self._connection.execute(
+        found = _row(
+            self._connection,
             "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
             "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = to_regclass(%s) AND a.amname = 'hnsw')",
             (f"{SCHEMA}.{partition_name('chunks', self.build)}",),
-        ).fetchone()
+        )
         return bool(found[0])
 
     def _read_documents(self) -> dict[str, DocumentRecord]:
-        rows = self._connection.execute(
+        rows = _rows(
+            self._connection,
             f"SELECT doc_id, content_hash, title, date, region, doc_type, lang, source, chunks, provenance "
             f"FROM {SCHEMA}.documents WHERE build = %s ORDER BY doc_id",
             (self.build,),
-        ).fetchall()
+        )
         documents = {}
         for doc_id, content_hash, title, date, region, doc_type, lang, source, chunks, provenance in rows:
             citation = Citation(title=title, date=date, region=region, doc_type=doc_type, lang=lang, source=source)
             try:
                 documents[doc_id] = DocumentRecord(
-                    doc_id=doc_id, content_hash=content_hash, citation=citation, chunks=chunks,
+                    doc_id=doc_id,
+                    content_hash=content_hash,
+                    citation=citation,
+                    chunks=chunks,
                     provenance=Provenance(**(provenance or {})),
                 )
             except TypeError as error:
-                raise IndexCorrupt(f"document {doc_id} of build {self.build_id} has a damaged provenance ({error})") from None
+                raise IndexCorrupt(
+                    f"document {doc_id} of build {self.build_id} has a damaged provenance ({error})"
+                ) from None
         return documents
 
     def _read_groups(self) -> dict[str, DuplicateGroup]:
-        rows = self._connection.execute(
+        rows = _rows(
+            self._connection,
             f"SELECT doc_id, canonical FROM {SCHEMA}.duplicates WHERE build = %s ORDER BY canonical, position",
             (self.build,),
-        ).fetchall()
+        )
         members: dict[str, list[str]] = {}
         for doc_id, canonical in rows:
             members.setdefault(canonical, []).append(doc_id)
@@ -209,9 +221,11 @@ class DatabaseBuild:
                 accepted = {getattr(r, column) for r in self._documents.values() if _keeps(r, {key: value})}
                 where += f" AND c.{column} = ANY(%({name})s)"
                 params[name] = sorted(accepted)
-        count = self._connection.execute(
-            f"SELECT count(*) FROM {SCHEMA}.chunks c WHERE c.build = %(build)s{where}", {"build": self.build, **params}
-        ).fetchone()[0]
+        count = _row(
+            self._connection,
+            f"SELECT count(*) FROM {SCHEMA}.chunks c WHERE c.build = %(build)s{where}",
+            {"build": self.build, **params},
+        )[0]
         return RowFilter(where, params, int(count))
 
     # --- candidates --------------------------------------------------------------------------------
@@ -233,16 +247,18 @@ class DatabaseBuild:
             "SELECT row, doc_id, score FROM found ORDER BY score DESC, row"
         )
         arguments = {"q": query, "build": self.build, "k": min(k, total), **params}
-        return self._remember(self._connection.execute(sql, arguments).fetchall())
+        return self._remember(_rows(self._connection, sql, arguments))
 
     def keyword(self, query: str, k: int, allowed: RowFilter | None) -> tuple[dict[int, float], float]:
         """The stored BM25 weights of the query's terms summed per chunk, and the query's coverage
         (the idf share of its words the build knows, as ``KeywordIndex.score`` computes it)."""
         words = list(dict.fromkeys(tuple(word) for word in analyze_words(query, query=True)))
         wanted = sorted({term for word in words for term in word})
-        found = self._connection.execute(
-            f"SELECT term, term_id, idf FROM {SCHEMA}.terms WHERE build = %s AND term = ANY(%s)", (self.build, wanted)
-        ).fetchall()
+        found = _rows(
+            self._connection,
+            f"SELECT term, term_id, idf FROM {SCHEMA}.terms WHERE build = %s AND term = ANY(%s)",
+            (self.build, wanted),
+        )
         ids = {term: (term_id, idf) for term, term_id, idf in found}
         known: list[int] = []
         weight = total = 0.0
@@ -266,22 +282,24 @@ class DatabaseBuild:
             f"WHERE p.build = %(build)s AND p.term_id = ANY(%(terms)s){where} "
             "GROUP BY p.row, c.doc_id HAVING sum(p.weight) > 0 ORDER BY score DESC, p.row LIMIT %(k)s"
         )
-        rows = self._connection.execute(sql, {"build": self.build, "terms": known, "k": k, **params}).fetchall()
+        rows = _rows(self._connection, sql, {"build": self.build, "terms": known, "k": k, **params})
         return self._remember(rows), (weight / total if total else 0.0)
 
     def similarities(self, rows: list[int], vector: np.ndarray) -> list[float]:
-        found = self._connection.execute(
+        found = _rows(
+            self._connection,
             f"SELECT row, doc_id, -(embedding <#> %s) FROM {SCHEMA}.chunks WHERE build = %s AND row = ANY(%s)",
             (np.asarray(vector, dtype=np.float32), self.build, list(rows)),
-        ).fetchall()
+        )
         scores = self._remember(found)
         return [scores[row] for row in rows]
 
     def sentences(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        found = self._connection.execute(
+        found = _rows(
+            self._connection,
             f"SELECT start_char, end_char, embedding FROM {SCHEMA}.sentences WHERE build = %s AND row = %s ORDER BY number",
             (self.build, row),
-        ).fetchall()
+        )
         if not found:
             return np.zeros((0, 2), dtype=np.int32), np.zeros((0, self.dimension), dtype=np.float32)
         spans = np.array([(start, end) for start, end, _ in found], dtype=np.int32)
@@ -289,9 +307,11 @@ class DatabaseBuild:
         return spans, vectors
 
     def row_of(self, chunk_id: str) -> int | None:
-        found = self._connection.execute(
-            f"SELECT row FROM {SCHEMA}.chunks WHERE build = %s AND chunk_id = %s", (self.build, chunk_id)
-        ).fetchone()
+        found = _row(
+            self._connection,
+            f"SELECT row FROM {SCHEMA}.chunks WHERE build = %s AND chunk_id = %s",
+            (self.build, chunk_id),
+        )
         return None if found is None else int(found[0])
 
     # --- copies and passages -----------------------------------------------------------------------
@@ -307,7 +327,12 @@ class DatabaseBuild:
             return ranked[:k], {}, 0
         doc_of = self._documents_of(ranked)
         return collapse_copies(
-            ranked, k, allowed_documents, doc_of=doc_of.__getitem__, group_of=self._groups.get, documents=self._documents
+            ranked,
+            k,
+            allowed_documents,
+            doc_of=doc_of.__getitem__,
+            group_of=self._groups.get,
+            documents=self._documents,
         )
 
     def passage(
@@ -319,11 +344,12 @@ class DatabaseBuild:
         keyword_score: float,
         also_published: tuple[str, ...] = (),
     ) -> Passage:
-        found = self._connection.execute(
+        found = _row(
+            self._connection,
             f"SELECT chunk_id, doc_id, start_char, end_char, section, text FROM {SCHEMA}.chunks "
             "WHERE build = %s AND row = %s",
             (self.build, row),
-        ).fetchone()
+        )
         if found is None:
             raise IndexCorrupt(f"row {row} of build {self.build_id} is missing from the database")
         chunk_id, doc_id, start, end, section, text = found
@@ -365,15 +391,46 @@ class DatabaseBuild:
         known = {row: remembered[row] for row in rows if row in remembered}
         missing = [row for row in rows if row not in known]
         if missing:
-            found = self._connection.execute(
-                f"SELECT row, doc_id FROM {SCHEMA}.chunks WHERE build = %s AND row = ANY(%s)", (self.build, missing)
-            ).fetchall()
+            found = _rows(
+                self._connection,
+                f"SELECT row, doc_id FROM {SCHEMA}.chunks WHERE build = %s AND row = ANY(%s)",
+                (self.build, missing),
+            )
             known.update((int(row), doc_id) for row, doc_id in found)
             remembered.update(known)
         return known
 
     def _doc_id(self, row: int) -> str:
         return self._documents_of([row])[row]
+
+
+def _rows(connection: Any, sql: str, params: object = None) -> list[tuple]:
+    """The rows of one statement (none for a statement that returns none); a driver failure (a
+    lost connection, a server restarting, a dropped table) is one :class:`StoreUnavailable` line."""
+    import psycopg
+
+    try:
+        cursor = connection.execute(sql, params)
+        return cursor.fetchall() if cursor.description is not None else []
+    except psycopg.Error as error:
+        if not connection.closed and not connection.autocommit:
+            connection.rollback()
+        raise StoreUnavailable(f"searching {_where(connection)} failed: {_first(error)}") from None
+
+
+def _row(connection: Any, sql: str, params: object = None) -> tuple | None:
+    found = _rows(connection, sql, params)
+    return found[0] if found else None
+
+
+def _first(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _where(connection: Any) -> str:
+    """The database a connection reaches, as a message may name it (no password)."""
+    info = connection.info
+    return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
 
 
 def _keeps(record: DocumentRecord, filters: dict[str, object]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -13,7 +14,7 @@ from assistant.config import Settings
 from assistant.database import connect, is_database_url, redacted
 from assistant.database_serving import DatabaseBuild, published_build
 from assistant.embeddings import Embedder, load_embedder
-from assistant.errors import AssistantError, IndexCorrupt, IndexNotFound
+from assistant.errors import AssistantError, IndexCorrupt, IndexNotFound, StoreUnavailable
 from assistant.model import DocumentRecord, Passage
 from assistant.query import check_filters, check_k, check_mode, clean_query
 from assistant.serving import Backend, LocalBuild
@@ -185,7 +186,7 @@ class Searcher:
     def _current(self) -> tuple[object, Backend]:
         """The build the pointer names now (read once per call), opened when it moved."""
         if self._database is not None:
-            pointer: object = published_build(self._database)
+            pointer: object = self._database_pointer()
         else:
             pointer = read_pointer(self.index_dir)
         loaded = self._loaded
@@ -196,8 +197,25 @@ class Searcher:
                 self._loaded = self._open(pointer)
             return self._loaded
 
+    def _database_pointer(self) -> int | None:
+        """The database's build in service; after a lost connection (a server restart, a failover),
+        on one new connection, so a long-running process outlives the server's restart."""
+        connection = self._database
+        try:
+            return published_build(connection)
+        except StoreUnavailable:
+            with self._lock:
+                if self._database is connection:  # the first thread to find it lost reconnects
+                    self._database = connect(self.index_dir, autocommit=True)  # StoreUnavailable: still away
+                    self._loaded = None  # its build holds the lost connection
+                    with contextlib.suppress(Exception):
+                        connection.close()
+            return published_build(self._database)
+
     def _open(self, pointer: object) -> tuple[object, Backend]:
         if self._database is not None:
+            if pointer is None:
+                raise IndexNotFound(f"no build in {self._shown}: run `assistant build` with this store first")
             build = DatabaseBuild(self._database, int(pointer), expected_embedder=self.embedder.identity)  # type: ignore[call-overload]
             logger.info("serving build %s from %s", build.build_id, self._shown)
             return pointer, build

@@ -235,6 +235,41 @@ def test_a_build_being_written_is_never_served(tmp_path, store_dsn):  # noqa: F8
     _same(before, searcher.search("метро и новые школы", k=3))
 
 
+def _drop_connections(store_dsn: str) -> int:
+    """Terminate every connection of the program to the test's database (as a restart would)."""
+    import psycopg
+
+    with psycopg.connect(store_dsn, autocommit=True) as admin:
+        return len(
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = %s AND pid <> pg_backend_pid()",
+                (database.APPLICATION_NAME,),
+            ).fetchall()
+        )
+
+
+def test_a_searcher_outlives_a_lost_connection(both, store_dsn):  # noqa: F811
+    """A server restart or failover drops the connection: the next search connects again, and a
+    statement on a lost connection is one StoreUnavailable line, not a driver traceback."""
+    from assistant.database_serving import DatabaseBuild
+    from assistant.errors import StoreUnavailable
+
+    files, stored = both
+    expected = files.search(QUERIES[0], k=5)
+    assert _drop_connections(store_dsn) >= 1
+    _same(expected, stored.search(QUERIES[0], k=5))
+    connection = database.connect(store_dsn, autocommit=True)
+    try:
+        build = DatabaseBuild(connection, published_build(connection))
+        _drop_connections(store_dsn)
+        with pytest.raises(StoreUnavailable, match="^searching postgresql://") as raised:
+            build.passage(1, 0, 1.0, 1.0, 0.0)
+        assert "\n" not in str(raised.value)
+    finally:
+        connection.close()
+
+
 def test_a_database_without_a_build_is_a_clear_error(store_dsn):  # noqa: F811
     with pytest.raises(IndexNotFound, match="run `assistant build`") as raised:
         Searcher(store_dsn, settings=SETTINGS, embedder=FakeEmbedder())
