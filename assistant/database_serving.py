@@ -276,8 +276,9 @@ class DatabaseBuild:
         if not known or self.row_count == 0:
             return {}, 0.0
         where, params = (allowed.where, allowed.params) if allowed is not None else ("", {})
+        # The float4 sum as float8: it reaches Python exact, as numpy's float32 does (as text it would be rounded).
         sql = (
-            f"SELECT p.row, c.doc_id, sum(p.weight) AS score FROM {SCHEMA}.postings p "
+            f"SELECT p.row, c.doc_id, sum(p.weight)::float8 AS score FROM {SCHEMA}.postings p "
             f"JOIN {SCHEMA}.chunks c ON c.build = p.build AND c.row = p.row "
             f"WHERE p.build = %(build)s AND p.term_id = ANY(%(terms)s){where} "
             "GROUP BY p.row, c.doc_id HAVING sum(p.weight) > 0 ORDER BY score DESC, p.row LIMIT %(k)s"

@@ -26,7 +26,7 @@ from .conftest import FakeEmbedder
 
 pytestmark = pytest.mark.postgres
 
-SETTINGS = Settings(chunk_tokens=40, chunk_overlap=5)
+SETTINGS = Settings(chunk_tokens=40, chunk_overlap=5, answer_threshold_shift=-1.0)  # quote what the fake model finds
 TEXTS = {
     **BUILD_TEXTS,
     **COPY_TEXTS,
@@ -156,7 +156,7 @@ def test_sentence_vectors_and_answers_are_the_same(both):
     for question in ("Что обсудили на совещании в Актобе?", "Что строят в Алматы?"):
         expected = answer(question, searcher=files, settings=SETTINGS)
         got = answer(question, searcher=stored, settings=SETTINGS)
-        assert got.text == expected.text and got.quotes == expected.quotes
+        assert got.text == expected.text and got.quotes == expected.quotes and expected.quotes
 
 
 def test_the_store_setting_sends_every_reader_to_the_database(tmp_path, store_dsn, monkeypatch):  # noqa: F811
@@ -184,9 +184,45 @@ def test_the_store_setting_sends_every_reader_to_the_database(tmp_path, store_ds
     settings = replace(SETTINGS, store=store_dsn, index_dir=folder)
     _same(expected[0], retrieve(question, k=5, settings=settings))
     got = answer(question, settings=settings)
-    assert (got.text, got.quotes) == (expected[1].text, expected[1].quotes)
+    assert (got.text, got.quotes) == (expected[1].text, expected[1].quotes) and got.quotes
     assert regions_overview(question, settings=settings) == expected[2]
     assert Service(settings).documents() == files.documents
+
+
+def test_the_commands_answer_the_same_from_a_database_built_directly(tmp_path, store_dsn, monkeypatch, capsys):  # noqa: F811
+    """`assistant build --store` (not a copy) then search, ask and regions with `--store` print
+    what the same commands print over an index folder built from the same corpus."""
+    import json
+
+    import assistant.build
+    import assistant.retrieval
+    from ui.cli import main
+
+    embedder = FakeEmbedder()
+    for module in (assistant.build, assistant.retrieval):
+        monkeypatch.setattr(module, "load_embedder", lambda *args, **kwargs: embedder)
+    monkeypatch.setenv("ASSISTANT_CHUNK_TOKENS", "40")
+    monkeypatch.setenv("ASSISTANT_CHUNK_OVERLAP", "5")
+    monkeypatch.setenv("ASSISTANT_ANSWER_THRESHOLD_SHIFT", "-1")
+    monkeypatch.delenv("ASSISTANT_STORE", raising=False)
+    corpus = _corpus(tmp_path)
+    folder, store = ["--index", str(tmp_path / "index")], ["--store", store_dsn]
+
+    def run(*arguments: str) -> list[dict]:
+        assert main(list(arguments)) == 0
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    for where in (folder, store):
+        run("build", "--corpus", str(corpus), *where, "--json")
+    for mode in ("dense", "keyword", "hybrid"):
+        files, stored = (run("search", QUERIES[0], "-k", "8", "--mode", mode, "--json", *where) for where in (folder, store))
+        assert [p["chunk_id"] for p in stored] == [p["chunk_id"] for p in files] and files
+        assert [p["score"] for p in stored] == pytest.approx([p["score"] for p in files], rel=1e-5, abs=1e-6)
+    question = "Что обсудили на совещании в Актобе?"
+    files, stored = (run("ask", question, "--json", *where)[0] for where in (folder, store))
+    assert (stored["text"], stored["quotes"]) == (files["text"], files["quotes"]) and files["quotes"]
+    files, stored = (run("regions", question, "--json", *where)[0] for where in (folder, store))
+    assert stored == files
 
 
 def test_a_build_made_with_another_model_is_refused_before_any_query(tmp_path, store_dsn):  # noqa: F811
