@@ -36,9 +36,10 @@ from assistant import database
 from assistant.database import SCHEMA
 from assistant.duplicates import DuplicateGroup, DuplicateTable
 from assistant.errors import BuildInProgress, IndexCorrupt, IndexNotFound, ModelMismatch
-from assistant.keywords import KeywordIndex
+from assistant.keywords import ANALYZER_VERSION, KeywordIndex
 from assistant.model import Chunk, DocumentRecord
 from assistant.parts import DenseVectors, SentenceTable
+from assistant.sentences import MIN_INDEXED_CHARS
 from assistant.store import KEEP_BUILDS, Manifest, StoredIndex
 from assistant.vector_index import IndexSpec
 
@@ -73,17 +74,25 @@ class DatabaseStore:
             StoreUnavailable: the database cannot be used (see :func:`assistant.database.connect`).
         """
         with database.connect(self.dsn, autocommit=True) as connection:
-            database.ensure_schema(connection)
-            deadline = time.monotonic() + max(timeout, 0.0)
-            while not connection.execute("SELECT pg_try_advisory_lock(%s)", (database.BUILD_LOCK_KEY,)).fetchone()[0]:
-                if time.monotonic() >= deadline:
-                    raise BuildInProgress(f"another build of {self} is running; wait for it to finish (or use --wait)")
-                time.sleep(_LOCK_POLL_SECONDS)
+            with database.failures_explained(connection, "taking the build lock"):
+                database.ensure_schema(connection)
+                deadline = time.monotonic() + max(timeout, 0.0)
+                while not connection.execute("SELECT pg_try_advisory_lock(%s)", (database.BUILD_LOCK_KEY,)).fetchone()[
+                    0
+                ]:
+                    if time.monotonic() >= deadline:
+                        raise BuildInProgress(
+                            f"another build of {self} is running; wait for it to finish (or use --wait)"
+                        )
+                    time.sleep(_LOCK_POLL_SECONDS)
             try:
-                remove_unused_builds(connection)
+                with database.failures_explained(connection, "removing old builds"):
+                    remove_unused_builds(connection)
                 yield
             finally:
-                connection.execute("SELECT pg_advisory_unlock(%s)", (database.BUILD_LOCK_KEY,))
+                # A lost connection has released the lock already: nothing to undo then.
+                with contextlib.suppress(Exception):
+                    connection.execute("SELECT pg_advisory_unlock(%s)", (database.BUILD_LOCK_KEY,))
 
     def load(self, *, expected_embedder: str | None = None) -> StoredIndex:
         """The build in service, read back whole (see :func:`load_build`)."""
@@ -181,9 +190,6 @@ def _part_facts(
     dense: DenseVectors, keywords: KeywordIndex, sentences: SentenceTable | None, duplicates: DuplicateTable | None
 ) -> dict:
     """Each part's manifest facts, as the folder store records them (an absent part: ``{}``)."""
-    from assistant.keywords import ANALYZER_VERSION
-    from assistant.sentences import MIN_INDEXED_CHARS
-
     return {
         "vector_index": dict(dense.facts),
         "keywords": {"analyzer": ANALYZER_VERSION, **keywords.parameters()},
@@ -385,6 +391,9 @@ def load_build(connection: Any, *, expected_embedder: str | None = None, where: 
         chunks, vectors, term_rows = _read_chunks(connection, number, manifest.embedder.get("dimension"))
         if not manifest.chunk_count == len(chunks) == sum(record.chunks for record in documents):
             raise IndexCorrupt(f"build {number} in {where} has disagreeing row counts: run `assistant build`")
+        unknown = {chunk.doc_id for chunk in chunks} - {record.doc_id for record in documents}
+        if unknown:
+            raise IndexCorrupt(f"build {number} in {where} has chunks of unknown documents {sorted(unknown)[:3]}")
         vocabulary = [term for (term,) in connection.execute(
             f"SELECT term FROM {SCHEMA}.terms WHERE build = %s ORDER BY term_id", (number,)
         )]  # fmt: skip
@@ -425,8 +434,9 @@ def _read_chunks(connection: Any, number: int, dimension: int) -> tuple[list[Chu
             chunks.append(Chunk(chunk_id, doc_id, start, end, section, text, embed_hash))
             vectors.append(embedding.to_numpy())
             term_rows.append(terms)
-    matrix = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), dimension)
-    return chunks, matrix, term_rows
+    if any(len(vector) != dimension for vector in vectors):
+        raise IndexCorrupt(f"build {number} holds vectors that are not of the manifest's dimension {dimension}")
+    return chunks, np.asarray(vectors, dtype=np.float32).reshape(len(chunks), dimension), term_rows
 
 
 def _read_sentences(connection: Any, number: int, chunk_count: int, dimension: int) -> SentenceTable:

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -165,6 +166,35 @@ def test_a_build_failing_mid_write_leaves_the_previous_build_in_service(tmp_path
     assert tables == 6  # the partitions of the one build, nothing of the failed one
 
 
+def test_readers_are_not_blocked_and_see_the_previous_build_while_one_is_written(tmp_path, store_dsn, monkeypatch):
+    corpus = write_corpus(tmp_path / "corpus")
+    first = _build(corpus, store_dsn, FakeEmbedder())
+    (corpus / "new.txt").write_text("Павлодар представил план цифровизации образования.", encoding="utf-8")
+    writing, release = threading.Event(), threading.Event()
+    copy_sentences = database_store._copy_sentences
+
+    def paused(*args, **kwargs):
+        copy_sentences(*args, **kwargs)
+        writing.set()
+        assert release.wait(60)
+
+    monkeypatch.setattr(database_store, "_copy_sentences", paused)
+    builder = threading.Thread(target=_build, args=(corpus, store_dsn, FakeEmbedder()))
+    builder.start()
+    try:
+        assert writing.wait(60)
+        # The new build's rows are written but not committed: a reader is not kept waiting and sees the old one.
+        with connect(store_dsn, autocommit=True) as connection:
+            connection.execute("SET statement_timeout = '5s'")
+            rows = connection.execute(f"SELECT count(*) FROM {SCHEMA}.chunks").fetchone()[0]
+        served = DatabaseStore(store_dsn).load()
+        assert served.manifest.build_id == first.build_id and rows == first.chunks
+    finally:
+        release.set()
+        builder.join(60)
+    assert "new.txt" in DatabaseStore(store_dsn).load().documents
+
+
 def test_a_killed_build_process_leaves_the_previous_build_and_the_next_build_cleans_up(tmp_path, store_dsn):
     corpus = write_corpus(tmp_path / "corpus")
     first = _build(corpus, store_dsn, FakeEmbedder())
@@ -207,6 +237,14 @@ def test_a_role_that_may_not_read_is_told_the_grants(tmp_path, postgres_server):
     postgres_server.execute("DO $$ BEGIN CREATE ROLE outsider LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
     with pytest.raises(StoreUnavailable, match=r'GRANT USAGE ON SCHEMA assistant TO "outsider"; GRANT SELECT'):
         DatabaseStore(postgres_server.url(name, user="outsider")).load()
+
+
+def test_files_over_their_parse_time_are_remembered_in_the_database(store_dsn):
+    store = DatabaseStore(store_dsn)
+    assert store.reader_timeouts() == {}
+    store.save_reader_timeouts({"sha-1": ("slow.pdf", 30.0), "sha-2": ("slower.docx", 30.0)})
+    store.save_reader_timeouts({"sha-2": ("slower.docx", 60.0)})
+    assert store.reader_timeouts() == {"sha-2": ("slower.docx", 60.0)}
 
 
 def test_an_empty_database_has_no_index(store_dsn):
