@@ -102,22 +102,26 @@ def test_the_database_ranks_exactly_as_the_file_index(both, mode):
     assert stored.document_regions() == files.document_regions()
 
 
-def test_above_the_exact_size_the_hnsw_query_returns_the_same_rows(both, store_dsn, monkeypatch):  # noqa: F811
-    """The approximate path's SQL (the index's cast expression, iterative scans under a filter),
-    over an HNSW index on the build's partition; this few rows it finds every neighbour."""
+def test_a_build_past_the_exact_size_is_searched_through_its_hnsw_index(tmp_path, store_dsn, monkeypatch):  # noqa: F811
+    """The writer gives a build of more than EXACT_MAX_ROWS chunks its HNSW index (a smaller one
+    none), and the approximate path's SQL (the index's cast expression, iterative scans under a
+    filter) returns what the file index does; this few rows, HNSW finds every neighbour."""
     from assistant import database_serving
 
-    files, _ = both
+    build_index(_corpus(tmp_path, BUILD_TEXTS), tmp_path / "index", settings=SETTINGS, embedder=FakeEmbedder())
+    _publish(tmp_path / "index", store_dsn)
+    build_index(_corpus(tmp_path), tmp_path / "index", settings=SETTINGS, embedder=FakeEmbedder())
+    files = Searcher(tmp_path / "index", settings=SETTINGS, embedder=FakeEmbedder())
+    monkeypatch.setattr(database_serving, "EXACT_MAX_ROWS", 0)
+    _publish(tmp_path / "index", store_dsn)
     connection = database.connect(store_dsn, autocommit=True)
     try:
-        build = published_build(connection)
-        assert not database_serving.DatabaseBuild(connection, build).has_ann_index
-        connection.execute(database_serving.hnsw_index_sql(build, FakeEmbedder.dimension))
-        assert database_serving.DatabaseBuild(connection, build).has_ann_index
+        latest = published_build(connection)
+        assert database_serving.DatabaseBuild(connection, latest).has_ann_index
+        assert not database_serving.DatabaseBuild(connection, latest - 1).has_ann_index
     finally:
         connection.close()
     approximate = Searcher(store_dsn, settings=SETTINGS, embedder=FakeEmbedder())
-    monkeypatch.setattr(database_serving, "EXACT_MAX_ROWS", 0)
     for query in QUERIES:
         for filters in FILTERS:
             expected = files.search(query, k=5, filters=filters, mode="dense")
