@@ -144,6 +144,19 @@ def test_threads_share_one_database_searcher(both, monkeypatch):
         _same(files.search(query, k=5, filters=filters, mode=mode), got)
 
 
+def test_search_by_vector_is_the_same(both):
+    """The same scores; among equal scores (copies of one text) neither backend promises an order."""
+    files, stored = both
+    for query in QUERIES:
+        vector = files.embed_query(query)
+        for filters in FILTERS:
+            expected, got = (s.search_vector(vector, k=6, filters=filters) for s in (files, stored))
+            assert [p.score for p in got] == pytest.approx([p.score for p in expected], rel=1e-5, abs=1e-6)
+            score_of = {p.chunk_id: p.score for p in expected}
+            for passage in got:  # a passage either file search returned, or one tied with the last
+                assert score_of.get(passage.chunk_id, expected[-1].score) == pytest.approx(passage.score, abs=1e-6)
+
+
 def test_copies_collapse_as_in_the_file_index(both):
     files, stored = both
     expected = files.search(COPY_TEXTS["zakon.txt"][-300:], k=5, mode="hybrid")
