@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant import database
+from assistant import database, database_serving
 from assistant.database import SCHEMA
 from assistant.duplicates import DuplicateGroup, DuplicateTable
 from assistant.errors import BuildInProgress, IndexCorrupt, IndexNotFound, ModelMismatch
@@ -167,6 +167,8 @@ def write_build(connection: Any, manifest: Manifest, chunks: Sequence[Chunk], pa
         database.create_build_tables(connection, number)
         _copy_documents(connection, number, manifest.documents, duplicates)
         _copy_chunks(connection, number, chunks, manifest.documents, dense.vectors, keywords)
+        if len(chunks) > database_serving.EXACT_MAX_ROWS:  # searched through HNSW: its index, before readers see it
+            connection.execute(database_serving.hnsw_index_sql(number, dense.vectors.shape[1]))
         _copy_keywords(connection, number, keywords)
         if sentences is not None:
             _copy_sentences(connection, number, sentences)
