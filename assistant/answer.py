@@ -390,17 +390,15 @@ def _naming_titles(profile: QuestionProfile, passages: Sequence[Passage], quotab
     """Which candidates may answer a question that quotes a title («Smart Aqtau», "Цифровой порт").
 
     Sentences of a document whose retrieved passages hold every title the question quotes (name
-    keys, so across scripts). When no document holds them, the title is not in the corpus as
-    written: sentences in the question's own language are ruled out (they would have it), those
-    in another language stay, as the title may be translated ("Digital Port" for «Цифровой порт»).
+    keys, so across scripts). When no document holds them, every candidate stays: a title may be
+    translated ("Digital Port" for «Цифровой порт») or quoted from memory ("шлемов-аквариумов"
+    for "шлем-аквариум"), and refusing those cost XQuAD questions their answers.
     """
     texts: dict[str, list[str]] = {}
     for passage in passages:
         texts.setdefault(passage.doc_id, []).append(f"{passage.title}\n{passage.section}\n{passage.text}")
     naming = {doc_id for doc_id, parts in texts.items() if all(names_title("\n".join(parts), title) for title in profile.titles)}
-    if naming:
-        return np.array([quotable[candidate.passage].doc_id in naming for candidate in candidates])
-    return np.array([quotable[candidate.passage].lang != profile.lang for candidate in candidates])
+    return np.array([not naming or quotable[candidate.passage].doc_id in naming for candidate in candidates])
 
 
 _MATCH, _MISMATCH = FEATURES.index("region_match"), FEATURES.index("region_mismatch")
