@@ -26,6 +26,7 @@ from assistant.evidence import (
     REQUIRED_TYPES,
     Candidate,
     QuestionProfile,
+    names_title,
     profile_question,
     quotable_sentences,
     sentence_features,
@@ -289,9 +290,10 @@ class Weighing:
     ``candidates[i]`` is a sentence of ``quotable[candidates[i].passage]``, ``features[i]`` its
     row of :data:`assistant.evidence.FEATURES` and ``scores[i]`` its ranking score, ``-inf``
     where the answer may not quote it: a sentence of another region's document than the one the
-    question names, or one without a number or a date when the question asks for one
-    (:data:`assistant.evidence.REQUIRED_TYPES`). ``best`` is the top-ranked candidate that may be quoted and ``probability``
-    the probability that it answers the question.
+    question names, one without a number, a date or an hour when the question asks for one
+    (:data:`assistant.evidence.REQUIRED_TYPES`), or one of a document that does not name the
+    title the question quotes (see :func:`_naming_titles`). ``best`` is the top-ranked
+    candidate that may be quoted and ``probability`` the probability that it answers the question.
     """
 
     profile: QuestionProfile
@@ -372,6 +374,9 @@ def weigh(
         if profile.answer_type in REQUIRED_TYPES:
             # "Сколько…?", "When…?": a sentence without a number or a date does not answer it.
             scores = np.where(features[:, _OFFERED] > 0, scores, -np.inf).astype(np.float32)
+        if profile.titles:
+            # "Сколько камер подключат к «Алтай Smart Region»?": not another project's cameras.
+            scores = np.where(_naming_titles(profile, passages, quotable, candidates), scores, -np.inf).astype(np.float32)
         if np.isfinite(scores).any():
             best = int(np.argmax(scores))
             probability = model.probability(features[best], scores, best)
@@ -379,6 +384,21 @@ def weigh(
         profile, query, tuple(passages), tuple(quotable), tuple(candidates), features, products, scores, best, probability,
         without_documents, with_documents,
     )  # fmt: skip
+
+
+def _naming_titles(profile: QuestionProfile, passages: Sequence[Passage], quotable: Sequence[Passage], candidates) -> np.ndarray:
+    """Which candidates may answer a question that quotes a title («Smart Aqtau», "Цифровой порт").
+
+    Sentences of a document whose retrieved passages hold every title the question quotes (name
+    keys, so across scripts). When no document holds them, every candidate stays: a title may be
+    translated ("Digital Port" for «Цифровой порт») or quoted from memory ("шлемов-аквариумов"
+    for "шлем-аквариум"), and refusing those cost XQuAD questions their answers.
+    """
+    texts: dict[str, list[str]] = {}
+    for passage in passages:
+        texts.setdefault(passage.doc_id, []).append(f"{passage.title}\n{passage.section}\n{passage.text}")
+    naming = {doc_id for doc_id, parts in texts.items() if all(names_title("\n".join(parts), title) for title in profile.titles)}
+    return np.array([not naming or quotable[candidate.passage].doc_id in naming for candidate in candidates])
 
 
 _MATCH, _MISMATCH = FEATURES.index("region_match"), FEATURES.index("region_mismatch")

@@ -15,15 +15,10 @@ from assistant.documents import SUPPORTED_SUFFIXES, FieldLimits, file_fingerprin
 from assistant.embeddings import Embedder, load_embedder
 from assistant.errors import AssistantError, DocumentError, IndexCorrupt, IndexNotFound, ReadTimeout, UnsupportedFormat
 from assistant.model import Chunk, Document, DocumentRecord
-from assistant.parsing import ReaderWorker, load_over_budget, save_over_budget
+from assistant.parsing import ReaderWorker
 from assistant.parts import PARTS, BuildRows, PreviousBuild, ProgressCallback, Updated
-from assistant.store import (
-    Manifest,
-    StoredIndex,
-    build_lock,
-    load_index,
-    write_build,
-)
+from assistant.store import Manifest, StoredIndex
+from assistant.stores import FolderStore, IndexStore, store_at
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +50,7 @@ class BuildReport:
     changed: bool
     notes: tuple[str, ...] = field(default=())
     sentences_embedded: int = 0
+    build_id: str = ""  # of the build in service; a database store has no build_path
 
     def summary(self) -> str:
         """One line for people: ``added 2, updated 0, removed 1, unchanged 40, failed 1``."""
@@ -98,7 +94,8 @@ def build_index(
 
     Args:
         corpus_dir: folder of documents (default: ``settings.corpus_dir``).
-        index_dir: where the index lives (default: ``settings.index_dir``).
+        index_dir: where the index lives: a folder, or a ``postgresql://`` URL (default:
+            ``settings.store`` when set, else ``settings.index_dir``).
         settings: chunking, model and limits; ``Settings.from_env()`` when omitted.
         embedder: a ready embedder (tests pass a small fake one); loaded from settings otherwise.
         progress: called as ``progress(stage, done, total)`` while documents are read and chunks embedded.
@@ -109,6 +106,7 @@ def build_index(
     Raises:
         AssistantError: the corpus folder does not exist, or the settings don't fit the model.
         BuildInProgress: another build of the same index is running.
+        StoreUnavailable: the database given cannot be used (the message says why).
 
     Example:
         >>> report = build_index("corpus", "index")  # doctest: +SKIP
@@ -116,12 +114,12 @@ def build_index(
     """
     settings = settings or Settings.from_env()
     corpus = Path(corpus_dir if corpus_dir is not None else settings.corpus_dir)
-    index_path = Path(index_dir if index_dir is not None else settings.index_dir)
+    store = store_at(index_dir if index_dir is not None else settings.store or settings.index_dir)
     if not corpus.is_dir():
         raise AssistantError(f"corpus folder {corpus} does not exist")
     started = time.perf_counter()
     progress = progress or (lambda stage, done, total: None)
-    with build_lock(index_path, settings.lock_timeout):
+    with store.lock(settings.lock_timeout):
         embedder = embedder or load_embedder(
             settings.model, settings.device, settings.cache_dir, settings.batch_size, settings.precision
         )
@@ -132,10 +130,10 @@ def build_index(
         )  # fmt: skip
         _check_fits(chunker, embedder)
         notes: list[str] = []
-        previous = _previous_build(index_path, notes)
+        previous = _previous_build(store, notes)
         reusable = previous is not None and _same_recipe(previous, embedder, chunker, notes)
 
-        scan = _read_corpus(corpus, index_path, previous, reusable, chunker, embedder, settings, progress)
+        scan = _read_corpus(corpus, store, previous, reusable, chunker, embedder, settings, progress)
         notes += scan.notes
         previous_ids = set(previous.documents) if previous is not None else set()
         removed = len(previous_ids - scan.seen)
@@ -145,7 +143,8 @@ def build_index(
                 added=0, updated=0, removed=0, unchanged=len(scan.kept), failed=tuple(scan.failed),
                 skipped=tuple(scan.skipped), documents=len(scan.kept), chunks=len(previous.chunks),
                 chunks_embedded=0, seconds=time.perf_counter() - started,
-                build_path=previous.path, changed=False, notes=tuple(notes),
+                build_path=previous.path if isinstance(store, FolderStore) else None, changed=False,
+                notes=tuple(notes), build_id=previous.manifest.build_id,
             )  # fmt: skip
 
         documents = sorted(scan.kept + [item.record for item in scan.pending], key=lambda record: record.doc_id)
@@ -153,12 +152,13 @@ def build_index(
         rows = BuildRows(chunks, {record.doc_id: record for record in documents}, texts, embedder, settings, progress)
         built = _update_parts(rows, previous, embedder, reusable)
         manifest = _manifest(embedder, chunker, documents, len(chunks))
-        build_path = _write(index_path, manifest, chunks, built)
+        build_path = _write(store, manifest, chunks, built)
         report = BuildReport(
             added=scan.added, updated=scan.updated, removed=removed, unchanged=len(scan.kept),
             failed=tuple(scan.failed), skipped=tuple(scan.skipped), documents=len(documents), chunks=len(chunks),
             chunks_embedded=built["vector_index"].computed, sentences_embedded=built["sentences"].computed,
             seconds=time.perf_counter() - started, build_path=build_path, changed=True, notes=tuple(notes),
+            build_id=manifest.build_id,
         )  # fmt: skip
         logger.info("build %s: %s", manifest.build_id, report.summary())
         return report
@@ -180,7 +180,7 @@ class _Scan:
 
 def _read_corpus(
     corpus: Path,
-    index_path: Path,
+    store: IndexStore,
     previous: StoredIndex | None,
     reusable: bool,
     chunker: ChunkerSettings,
@@ -189,12 +189,12 @@ def _read_corpus(
     progress: ProgressCallback,
 ) -> _Scan:
     """:func:`_scan` with a reader worker for the build; the files over their parse time are remembered."""
-    remembered = load_over_budget(index_path)
+    remembered = store.reader_timeouts()
     with ReaderWorker(settings.parse_seconds) as worker:
         reading = _Reading(corpus, settings, chunker, worker, remembered)
         scan = _scan(corpus, previous, reusable, chunker, embedder, reading, progress)
     if reading.over_budget != remembered:
-        save_over_budget(index_path, reading.over_budget)
+        store.save_reader_timeouts(reading.over_budget)
     return scan
 
 
@@ -348,19 +348,19 @@ def _up_to_date(previous: StoredIndex | None, settings: Settings) -> bool:
     )
 
 
-def _write(index_path: Path, manifest: Manifest, chunks: list[Chunk], built: dict[str, Updated]) -> Path:
+def _write(store: IndexStore, manifest: Manifest, chunks: list[Chunk], built: dict[str, Updated]) -> Path | None:
     try:
-        return write_build(index_path, manifest, chunks, {name: done.data for name, done in built.items()})
+        return store.write(manifest, chunks, {name: done.data for name, done in built.items()})
     except OSError as error:  # a full disk, a read-only or vanished folder: say so, not a traceback
         raise AssistantError(
-            f"cannot write the new index into {index_path}: {error.strerror or error}; "
+            f"cannot write the new index into {store}: {error.strerror or error}; "
             "the index in service (if any) is unchanged"
         ) from error
 
 
-def _previous_build(index_dir: Path, notes: list[str]) -> StoredIndex | None:
+def _previous_build(store: IndexStore, notes: list[str]) -> StoredIndex | None:
     try:
-        return load_index(index_dir)
+        return store.load()
     except IndexNotFound:
         return None
     except IndexCorrupt as error:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from assistant.database import is_database_url
 from assistant.errors import AssistantError
 from assistant.model import ANSWER_MODES, READ_ACCESS, REGION_CHARS, SEARCH_MODES, SECTION_CHARS, TITLE_CHARS
 from assistant.query import MAX_K, MAX_QUERY_CHARS
@@ -25,6 +26,9 @@ class Settings:
     Attributes:
         corpus_dir: folder of documents to index.
         index_dir: folder holding the built index (``CURRENT`` pointer plus ``builds/``).
+        store: a ``postgresql://user@host/db`` URL: the index lives in that database instead of
+            ``index_dir`` (no index files are written or read; docs/database.md). Empty: files.
+            Kept out of ``repr`` (it may hold a password).
         model: ``multilingual-e5-small`` (the bundled offline model) or a path to a
             sentence-transformers model directory.
         device: torch device for embedding (``cpu``, ``cuda``...); ``None`` lets
@@ -126,6 +130,7 @@ class Settings:
 
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
+    store: str = field(default="", repr=False)
     model: str = "multilingual-e5-small"
     device: str | None = None
     cache_dir: Path | None = None
@@ -214,6 +219,11 @@ class Settings:
         if not 0 <= self.malloc_trim_seconds < float("inf"):  # also refuses nan
             raise AssistantError(
                 f"malloc_trim_seconds must be a number of seconds, 0 or more (0: never trim), got {self.malloc_trim_seconds}"
+            )
+        if self.store and not is_database_url(self.store):
+            raise AssistantError(
+                "store must be a postgresql:// URL (for example postgresql://user@host/db), or empty for "
+                "the index folder"
             )
         self._check_web()
         self._check_fetch_limits()

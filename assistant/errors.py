@@ -41,3 +41,8 @@ class ReadTimeout(DocumentError):
 
 class ModelUnavailable(AssistantError):
     """The embedding model cannot be prepared or loaded."""
+
+
+class StoreUnavailable(AssistantError, ConnectionError):
+    """The PostgreSQL store cannot be used: a malformed URL, an unreachable server, a refused login,
+    a missing pgvector extension or a missing privilege (the message says which, never the password)."""

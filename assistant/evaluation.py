@@ -254,14 +254,17 @@ def prepare_index(
     extra_corpus: Path | None = None,
     settings=None,
     embedder=None,
-) -> Path:
+    store: str = "",
+) -> Path | str:
     """Build (or bring up to date) the index over the dataset's passages plus optional distractors.
 
     The corpus and index live in ``workspace`` (default: a per-dataset folder in the user cache),
-    so a second run over the same passages embeds nothing: builds are incremental.
+    so a second run over the same passages embeds nothing: builds are incremental. With ``store``
+    (a ``postgresql://`` URL, given explicitly: ``settings.store`` is not used, since this build
+    replaces what the database serves) the index is built in that database instead.
 
     Returns:
-        The index directory.
+        The index directory, or ``store``.
 
     Raises:
         AssistantError: the extra corpus is not a folder.
@@ -278,9 +281,10 @@ def prepare_index(
         if not Path(extra_corpus).is_dir():
             raise AssistantError(f"extra corpus {extra_corpus} is not a folder")
         shutil.copytree(extra_corpus, corpus / "extra", dirs_exist_ok=True)
-    report = build_index(corpus, workspace / "index", settings=settings, embedder=embedder)
+    location = store or workspace / "index"
+    report = build_index(corpus, location, settings=settings, embedder=embedder)
     logger.info("evaluation index: %s", report.summary())
-    return workspace / "index"
+    return location
 
 
 def evaluate(
@@ -291,6 +295,7 @@ def evaluate(
     mode: str = "hybrid",
     settings=None,
     embedder=None,
+    store: str = "",
 ) -> EvalReport:
     """Index the dataset's passages (plus an optional corpus of distractors) and score retrieval.
 
@@ -304,6 +309,7 @@ def evaluate(
         mode: retrieval mode: ``hybrid``, ``dense`` or ``keyword`` (see :func:`assistant.retrieve`).
         settings: chunking and model settings (``Settings.from_env()`` when omitted).
         embedder: a ready embedder (tests pass a fake one).
+        store: build and search the index in this ``postgresql://`` database (see :func:`prepare_index`).
 
     Raises:
         AssistantError: unknown mode or unreadable extra corpus.
@@ -314,8 +320,10 @@ def evaluate(
 
     if mode not in SEARCH_MODES:
         raise AssistantError(f"unknown mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
-    settings = settings or Settings.from_env()
-    index_dir = prepare_index(dataset, workspace=workspace, extra_corpus=extra_corpus, settings=settings, embedder=embedder)
+    settings = (settings or Settings.from_env()).with_(store=store)  # never the database ASSISTANT_STORE serves
+    index_dir = prepare_index(
+        dataset, workspace=workspace, extra_corpus=extra_corpus, settings=settings, embedder=embedder, store=store
+    )
     searcher = Searcher(index_dir, settings=settings, embedder=embedder)
 
     def search(question: str) -> list[tuple[str, str]]:

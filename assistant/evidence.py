@@ -41,18 +41,21 @@ __all__ = [
     "name_key",
     "names_of",
     "offers",
+    "names_title",
     "profile_question",
+    "quoted_titles",
     "quotable_sentences",
     "sentence_features",
     "sentence_vectors",
 ]
 
-PERSON, NUMBER, DATE, NAME, PLACE, OTHER = "person", "number", "date", "name", "place", "other"
-ANSWER_TYPES = (PERSON, NUMBER, DATE, NAME, PLACE, OTHER)
+PERSON, NUMBER, DATE, TIME, NAME, PLACE, OTHER = "person", "number", "date", "time", "name", "place", "other"
+ANSWER_TYPES = (PERSON, NUMBER, DATE, TIME, NAME, PLACE, OTHER)
 # The answer types a sentence must hold to answer at all. A number or a date is found reliably in
 # any language; a person, a name or a place may be written in ways the patterns miss (a lone
-# surname, an unquoted title), so for those the evidence is weighed, not required.
-REQUIRED_TYPES = (NUMBER, DATE)
+# surname, an unquoted title), so for those the evidence is weighed, not required. A time of day
+# ("во сколько начинается …") is a number too, but a year or a count does not answer it.
+REQUIRED_TYPES = (NUMBER, DATE, TIME)
 MIN_QUOTE_CHARS = 25  # headings and list stubs ("Глава 1.", "2) и др.") are not answers
 
 # The row :func:`sentence_features` computes for a candidate sentence, in this order. The
@@ -105,6 +108,14 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"|\bwhich\s+(?:date|year|month|quarter)|\bdeadline\b|\bby\s+when\b"
         # The season: "в какое время года", "жылдың қай мезгілінде", "what time of year".
         r"|\bв\s+какое\s+время\s+года|\bв\s+как(?:ой|ие)\s+сезон\w*|\bқай\s+мезгіл\w*|\btime\s+of\s+(?:the\s+)?year\b|\bwhich\s+season\b"
+    ),
+    # The hour: "во сколько начинается" (not "во сколько сёл", "во сколько обойдётся", which ask a number).
+    TIME: re.compile(
+        r"\bво\s+сколько\s+(?:начина|начн|старту|откр[ыо]|заканчива|законч|закр[ыо]|пройд|проход|состо|"
+        r"прибыва|прибуд|приезжа|приед|отправля|отправи|вылета|вылет|приём|прием)\w*|\bв\s+котором\s+часу"
+        r"|\bсағат\s+нешеде|\bқай\s+сағатта|\bсағат\s+қаншада"
+        # Not "в какое время жил…", "what time period": those ask for a date.
+        r"|\bwhat\s+time\s+(?:does|do|will|is|are)\b|\bat\s+what\s+hour\b"
     ),
     NAME: re.compile(
         r"\bкак\s+называ\w+|\bназвани\w*|\bкак(?:ой|ая|ие|ое)\s+(?:проект\w*|программ\w*|платформ\w*|инициатив\w*|центр\w*)"
@@ -173,6 +184,10 @@ _DATES = re.compile(
     r"|\bконц[ае]\s+(?:года|месяца|недели)|\bжыл\s+соңы\w*|\bend\s+of\s+the\s+(?:year|month)"
     r"|\b(?:ежегодно|ежемесячно|еженедельно|annually|monthly|weekly|жыл\s+сайын|ай\s+сайын)\b"
 )
+# A time of day: "в 10:00", "в 9 часов", "сағат 10-да", "at 7 p.m.", "at 10 o'clock".
+_TIMES = re.compile(
+    r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s*(?:час\w*|ч\.)|\bсағат\s+\d{1,2}\b|\b\d{1,2}\s*(?:a\.?m\.?|p\.?m\.?|o['’]clock)"
+)
 # Official titles run long ("Казахстан в эпоху искусственного интеллекта: актуальные вопросы …").
 _QUOTED = re.compile(r"«[^»]{2,200}»|\"[^\"]{2,200}\"|“[^”]{2,200}”|„[^“”]{2,200}[“”]")
 _LATIN_IN_CYRILLIC = re.compile(r"\b[A-Z][A-Za-z0-9-]*[A-Za-z0-9]\b|\b\d+[A-Za-z]+\b")
@@ -204,6 +219,8 @@ class QuestionProfile:
             word on ("сколько сёл подключат", "how many smart water meters", "кім төрағалық етті");
             empty when no question word says what is asked.
         salient: its numbers, names, quoted titles and codes, as name keys (see :func:`name_key`).
+        titles: the titles it quotes («Smart Aqtau», "Цифровой порт"), each as its words' name keys
+            (see :func:`quoted_titles`).
     """
 
     text: str
@@ -214,6 +231,7 @@ class QuestionProfile:
     salient: tuple[str, ...]
     portable: tuple[bool, ...] = ()
     focus: tuple[tuple[str, ...], ...] = ()
+    titles: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -257,6 +275,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         salient=salient,
         portable=portable,
         focus=focus,
+        titles=quoted_titles(question) or quoted_titles(context),
     )
 
 
@@ -310,6 +329,21 @@ def salient_terms(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(key for key in keys if key))
 
 
+def quoted_titles(text: str) -> tuple[tuple[str, ...], ...]:
+    """The titles ``text`` quotes, each as the name keys of its words: «Smart Aqtau» and
+    "Smart Актау" give the same keys, «Цифровой порт» and "Digital Port" do not."""
+    titles = (
+        tuple(key for key in map(name_key, _WORD.findall(quoted[1:-1])) if key) for quoted in _QUOTED.findall(text)
+    )
+    return tuple(dict.fromkeys(title for title in titles if title))
+
+
+def names_title(text: str, title: Sequence[str]) -> bool:
+    """Whether ``text`` holds every word of ``title`` (name keys, as :func:`quoted_titles` gives them)."""
+    keys = {name_key(word) for word in _WORD.findall(text)}
+    return all(key in keys for key in title)
+
+
 def offers(sentence: str, answer_type: str, near: Sequence[str] = ()) -> float:
     """How well ``sentence`` holds an answer of ``answer_type``, from 0 to 1.
 
@@ -351,6 +385,8 @@ def _typed_spans(sentence: str, answer_type: str) -> tuple[list[tuple[int, int]]
         return numbers + [m.span() for m in _NUMBER_WORDS.finditer(folded)], []
     if answer_type == DATE:
         return [m.span() for m in _DATES.finditer(folded)], []
+    if answer_type == TIME:
+        return [m.span() for m in _TIMES.finditer(folded)], []
     if answer_type == NAME:
         spans = [m.span() for m in _QUOTED.finditer(sentence)]
         if detect_language(sentence) in ("ru", "kk"):

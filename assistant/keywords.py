@@ -286,6 +286,28 @@ class KeywordIndex:
         scores = self._retriever.get_scores_from_ids(known)
         return KeywordHits(np.asarray(scores, dtype=np.float32), weight / total if total else 0.0)
 
+    def term_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every chunk's term ids in order: chunk ``row`` has ``terms[offsets[row]:offsets[row + 1]]``."""
+        return self._terms, self._offsets
+
+    def document_frequency(self) -> np.ndarray:
+        """How many chunks hold each term of :attr:`vocabulary` (saved by the build: no term is read)."""
+        return self._document_frequency
+
+    def idf(self) -> np.ndarray:
+        """Each term's idf as :meth:`score` weighs it for ``coverage`` (Lucene's, on :meth:`document_frequency`)."""
+        return self._idf
+
+    def postings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The BM25 matrix as (term id, chunk row, weight) triples, weights float32 exactly as scored:
+        a chunk's score for a query is the sum of its weights over the query's known term ids."""
+        if self._retriever is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+        matrix = self._retriever.scores  # compressed by term: indptr over term ids, indices are rows
+        counts = np.diff(matrix["indptr"])
+        term_ids = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        return term_ids, np.asarray(matrix["indices"], dtype=np.int64), np.asarray(matrix["data"], dtype=np.float32)
+
     def parameters(self) -> dict:
         """What the manifest records about this index."""
         return {"bm25": dict(BM25_PARAMETERS), "rows": self.rows, "vocabulary": len(self.vocabulary)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -10,8 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Settings
+from assistant.database import connect, is_database_url, redacted
+from assistant.database_serving import DatabaseBuild, published_build
 from assistant.embeddings import Embedder, load_embedder
-from assistant.errors import IndexCorrupt, IndexNotFound
+from assistant.errors import AssistantError, IndexCorrupt, IndexNotFound, StoreUnavailable
 from assistant.model import DocumentRecord, Passage
 from assistant.query import check_filters, check_k, check_mode, clean_query
 from assistant.serving import Backend, LocalBuild
@@ -29,28 +32,42 @@ class Searcher:
     """An index in service plus the embedder that queries it.
 
     Picks up a new build on the next query after ``assistant build`` switches the
-    ``CURRENT`` pointer, so a long-running process never needs a restart.
+    ``CURRENT`` pointer (or, in a database, the ``current`` row), so a long-running process
+    never needs a restart. Each search reads the pointer once and asks everything of that one
+    build.
 
     Args:
-        index_dir: the index directory.
+        index_dir: the index directory, or a ``postgresql://`` URL of a database store (default:
+            :func:`served_location`: ``settings.store``, else ``settings.index_dir``).
         settings: model and device; ``Settings.from_env()`` when omitted.
         embedder: a ready embedder (tests pass a fake one).
 
     Raises:
         IndexNotFound, IndexCorrupt, ModelMismatch: see :func:`assistant.store.load_index`.
+        StoreUnavailable: the database cannot be reached or lacks pgvector.
     """
 
     def __init__(
         self, index_dir: str | Path | None = None, *, settings: Settings | None = None, embedder: Embedder | None = None
     ) -> None:
         self._settings = settings or Settings.from_env()
-        self.index_dir = Path(index_dir if index_dir is not None else self._settings.index_dir)
-        if read_pointer(self.index_dir) is None:
-            raise IndexNotFound(f"no index in {self.index_dir}: run `assistant build` first")
+        location = served_location(index_dir, self._settings)
         self._embedder = embedder
         self._lock = threading.Lock()
-        self._loaded: tuple[str, LocalBuild] | None = None
-        self.index  # noqa: B018 - load now so a damaged index fails here, not at the first query
+        self._loaded: tuple[object, Backend] | None = None
+        self._database = None
+        if is_database_url(location):
+            self.index_dir: str | Path = str(location)
+            self._shown = redacted(self.index_dir)  # what messages and logs name: never the password
+            self._database = connect(self.index_dir, autocommit=True)
+            if published_build(self._database) is None:
+                raise IndexNotFound(f"no build in {self._shown}: run `assistant build` with this store first")
+        else:
+            self.index_dir = Path(location)
+            self._shown = str(self.index_dir)
+            if read_pointer(self.index_dir) is None:
+                raise IndexNotFound(f"no index in {self.index_dir}: run `assistant build` first")
+        self._current()  # open now, so a damaged index or another model's build fails here, not at the first query
 
     @property
     def embedder(self) -> Embedder:
@@ -61,8 +78,15 @@ class Searcher:
 
     @property
     def index(self) -> StoredIndex:
-        """The build in service, reloaded when the pointer has moved."""
-        return self._current()[1].index
+        """The file build in service, reloaded when the pointer has moved.
+
+        Raises:
+            AssistantError: the store is a database (it has no index folder to load).
+        """
+        serving = self._current()[1]
+        if not isinstance(serving, LocalBuild):
+            raise AssistantError("the store is a database: its builds are not loaded as index folders")
+        return serving.index
 
     @property
     def documents(self) -> tuple[DocumentRecord, ...]:
@@ -99,7 +123,7 @@ class Searcher:
         serving = self._current()[1]
         if mode != "dense" and not serving.has_keywords:
             raise IndexCorrupt(
-                f"index {self.index_dir} was built before keyword search existed: "
+                f"index {self._shown} was built before keyword search existed: "
                 "run `assistant build` to add it (nothing is re-embedded), or search with mode dense"
             )
         if vector is None and mode != "keyword":
@@ -159,17 +183,45 @@ class Searcher:
         spans, vectors = serving.sentences(row)
         return {(int(start), int(end)): np.asarray(vector, dtype=np.float32) for (start, end), vector in zip(spans, vectors)}
 
-    def _current(self) -> tuple[str, LocalBuild]:
-        pointer = read_pointer(self.index_dir)
+    def _current(self) -> tuple[object, Backend]:
+        """The build the pointer names now (read once per call), opened when it moved."""
+        if self._database is not None:
+            pointer: object = self._database_pointer()
+        else:
+            pointer = read_pointer(self.index_dir)
         loaded = self._loaded
         if loaded is not None and (pointer == loaded[0] or pointer is None):
             return loaded
         with self._lock:
             if self._loaded is None or self._loaded[0] != pointer:
-                index = load_index(self.index_dir, expected_embedder=self.embedder.identity)
-                self._loaded = (index.path.name, LocalBuild(index))
-                logger.info("serving build %s from %s", index.path.name, self.index_dir)
+                self._loaded = self._open(pointer)
             return self._loaded
+
+    def _database_pointer(self) -> int | None:
+        """The database's build in service; after a lost connection (a server restart, a failover),
+        on one new connection, so a long-running process outlives the server's restart."""
+        connection = self._database
+        try:
+            return published_build(connection)
+        except StoreUnavailable:
+            with self._lock:
+                if self._database is connection:  # the first thread to find it lost reconnects
+                    self._database = connect(self.index_dir, autocommit=True)  # StoreUnavailable: still away
+                    self._loaded = None  # its build holds the lost connection
+                    with contextlib.suppress(Exception):
+                        connection.close()
+            return published_build(self._database)
+
+    def _open(self, pointer: object) -> tuple[object, Backend]:
+        if self._database is not None:
+            if pointer is None:
+                raise IndexNotFound(f"no build in {self._shown}: run `assistant build` with this store first")
+            build = DatabaseBuild(self._database, int(pointer), expected_embedder=self.embedder.identity)  # type: ignore[call-overload]
+            logger.info("serving build %s from %s", build.build_id, self._shown)
+            return pointer, build
+        index = load_index(self.index_dir, expected_embedder=self.embedder.identity)
+        logger.info("serving build %s from %s", index.path.name, self.index_dir)
+        return index.path.name, LocalBuild(index)
 
 
 _searchers: dict[tuple, Searcher] = {}
@@ -201,7 +253,8 @@ def retrieve(
         mode: ``hybrid`` (default: meaning and keywords fused), ``dense`` (meaning only, works
             across languages) or ``keyword`` (BM25 with Russian/Kazakh stemming: exact names,
             numbers, article numbers such as "статья 12" or "413-IV").
-        index_dir: the index directory (default: ``settings.index_dir``, ``index``).
+        index_dir: the index directory or a ``postgresql://`` URL (default: ``settings.store`` when
+            set, else ``settings.index_dir``, ``index``).
         settings: model and device; ``Settings.from_env()`` when omitted.
 
     Returns:
@@ -222,7 +275,8 @@ def retrieve(
 def searcher_for(index_dir: str | Path | None = None, settings: Settings | None = None) -> Searcher:
     """The process-wide :class:`Searcher` for an index directory and model, opened on first use."""
     settings = settings or Settings.from_env()
-    directory = Path(index_dir if index_dir is not None else settings.index_dir).resolve()
+    location = served_location(index_dir, settings)
+    directory = str(location) if is_database_url(location) else Path(location).resolve()
     # The limits are the searcher's own: settings that differ in them get a searcher of their own.
     key = (directory, settings.model, settings.device, settings.cache_dir, settings.max_k, settings.max_question_chars)
     with _searchers_lock:
@@ -232,6 +286,14 @@ def searcher_for(index_dir: str | Path | None = None, settings: Settings | None 
         with _searchers_lock:
             searcher = _searchers.setdefault(key, searcher)
     return searcher
+
+
+def served_location(index_dir: str | Path | None, settings: Settings) -> str | Path:
+    """Where searches read: ``index_dir`` when given, else the database of ``settings.store``
+    when set (no index files are read then), else ``settings.index_dir``."""
+    if index_dir is not None:
+        return index_dir
+    return settings.store or settings.index_dir
 
 
 def _ranked(

@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from assistant import vector_index
+from assistant.copies import collapse_copies
 from assistant.model import DocumentRecord, Passage, Provenance
 from assistant.regions import REGIONS, canonical_region
 from assistant.store import StoredIndex
@@ -27,7 +28,9 @@ __all__ = ["Backend", "LocalBuild"]
 
 class Backend(Protocol):
     """What a search needs from a build. ``allowed`` is ``None`` (every row) or the rows the
-    filters keep, as given by :meth:`allowed_rows`; candidate dicts are ordered best first."""
+    filters keep, as given by :meth:`allowed_rows`: an array of rows here, SQL conditions in
+    :class:`~assistant.database_serving.DatabaseBuild`; the Searcher only counts it (``len``) and
+    hands it back. Candidate dicts are ordered best first."""
 
     row_count: int  # chunks in the build
     regions: frozenset[str]  # canonical regions its documents belong to
@@ -140,60 +143,19 @@ class LocalBuild:
     def collapse(
         self, ranked: list[int], k: int, allowed_documents: set[str] | None
     ) -> tuple[list[int], dict[int, tuple[str, ...]], int]:
-        """The first ``k`` rows of ``ranked`` with copies of one text counted once.
-
-        The document of a group's best-ranked row stands for the group, unless it was uploaded
-        and a shipped or fetched member of the group is ranked too: then the best-ranked of
-        those stands for it (an upload's title or front matter must not let it pass for the
-        original). Its rows stay, rows of the group's other documents are dropped. Returns
-        the rows kept, the ``also_published`` sources of each kept row of a group, and how
-        many rows were dropped.
-        """
+        """The first ``k`` rows of ``ranked`` with copies of one text counted once (the rule of
+        :func:`assistant.copies.collapse_copies`, which the database backend shares)."""
         table = self.index.duplicates
         if table is None or not table.groups:
             return ranked[:k], {}, 0
-        standing = self._standing(ranked)  # group canonical -> the document standing for the group
-        kept: list[int] = []
-        also: dict[int, tuple[str, ...]] = {}
-        dropped = 0
-        for row in ranked:
-            doc_id = self.index.chunks.doc_id(row)
-            group = table.group_of(doc_id)
-            if group is not None:
-                if standing[group.canonical] != doc_id:
-                    dropped += 1
-                    continue
-                also[row] = self._other_sources(group.members, doc_id, allowed_documents)
-            kept.append(row)
-            if len(kept) == k:
-                break
-        return kept, also, dropped
-
-    def _standing(self, ranked: list[int]) -> dict[str, str]:
-        """Per group with a ranked row: its best-ranked document that was not uploaded, else its best-ranked one."""
-        table, documents = self.index.duplicates, self.index.documents
-        standing: dict[str, str] = {}
-        for row in ranked:
-            doc_id = self.index.chunks.doc_id(row)
-            group = table.group_of(doc_id)  # type: ignore[union-attr]
-            if group is None:
-                continue
-            current = standing.get(group.canonical)
-            uploaded = documents[doc_id].provenance.uploaded
-            if current is None or (documents[current].provenance.uploaded and not uploaded):
-                standing[group.canonical] = doc_id
-        return standing
-
-    def _other_sources(
-        self, members: tuple[str, ...], doc_id: str, allowed_documents: set[str] | None
-    ) -> tuple[str, ...]:
-        own = self.index.documents[doc_id].source
-        sources = (
-            self.index.documents[member].source
-            for member in members
-            if member != doc_id and (allowed_documents is None or member in allowed_documents)
+        return collapse_copies(
+            ranked,
+            k,
+            allowed_documents,
+            doc_of=self.index.chunks.doc_id,  # from the column: no record read
+            group_of=table.group_of,
+            documents=self.index.documents,
         )
-        return tuple(source for source in dict.fromkeys(sources) if source and source != own)
 
     def passage(
         self,

@@ -7,15 +7,20 @@ BM25 scores are computed once; each fusion variant is then a few numpy operation
 variants are compared on identical inputs in one run.
 
 Usage:
-    python bench/hybrid_bench.py [--shared ../shared] [--workspace DIR]
+    python bench/hybrid_bench.py [--shared ../shared] [--workspace DIR] [--cross-language]
 
-Prints one Markdown table: R@1, R@5, R@10 and MRR@10 per variant and set.
+Prints one Markdown table: R@1, R@5, R@10 and MRR@10 per variant and set. With
+``--cross-language``, the XQuAD questions (English over Russian, and Russian) are split by
+article, even-numbered articles (A) to choose on and odd ones (B) kept aside, and levers for
+English questions over Russian text are scored on each half: a deeper sentence rerank,
+pseudo-relevance feedback, and names matched across scripts.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +35,7 @@ from assistant.checkpoint import default_cache_dir  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.embeddings import load_embedder  # noqa: E402
 from assistant.evaluation import load_eval_set, prepare_index  # noqa: E402
+from assistant.evidence import name_key  # noqa: E402
 from assistant.keywords import KeywordIndex, analyze  # noqa: E402
 from assistant.store import load_index  # noqa: E402
 
@@ -160,6 +166,121 @@ VARIANTS: dict[str, Callable[[Inputs], np.ndarray]] = {
 }
 
 
+# ---------------------------------------------------------------------------------------------
+# --cross-language: levers for English questions over Russian text, on two halves by article
+# ---------------------------------------------------------------------------------------------
+
+_CAPITALISED = re.compile(r"\b[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ][\w-]*")
+_NUMBER = re.compile(r"\b\d+\b")
+
+
+@dataclass(frozen=True)
+class CrossInputs:
+    """One question set's inputs with what the extra levers need."""
+
+    inputs: Inputs
+    articles: np.ndarray  # per question, the XQuAD article of its gold passage
+    chunk_similarity: np.ndarray  # chunks x chunks, cosine (pseudo-relevance feedback)
+    names: np.ndarray  # questions x chunks: idf share of the question's name keys the chunk holds
+
+
+def cross_inputs(inputs: Inputs, questions, index) -> CrossInputs:
+    vectors = np.asarray(index.vectors(), dtype=np.float32)
+    keys = []
+    for chunk in index.chunks:
+        words = _CAPITALISED.findall(f"{index.documents[chunk.doc_id].title} {chunk.text}") + _NUMBER.findall(chunk.text)
+        keys.append({name_key(word) for word in words if len(word) >= 3})
+    frequency: dict[str, int] = {}
+    for chunk_keys in keys:
+        for key in chunk_keys:
+            frequency[key] = frequency.get(key, 0) + 1
+    idf = {key: np.log((len(keys) + 1) / (count + 0.5)) for key, count in frequency.items()}
+    names = np.zeros_like(inputs.dense)
+    for number, question in enumerate(questions):
+        words = _CAPITALISED.findall(question.question)[1:] + _NUMBER.findall(question.question)  # not the first word
+        asked = [key for key in {name_key(word) for word in words if len(word) >= 3} if key in idf]
+        total = sum(idf[key] for key in asked)
+        for row, chunk_keys in enumerate(keys):
+            names[number, row] = sum(idf[key] for key in asked if key in chunk_keys) / total if total else 0.0
+    articles = np.array([int(question.gold[0][1:4]) for question in questions])
+    return CrossInputs(inputs, articles, vectors @ vectors.T, names)
+
+
+def _subset(x: CrossInputs, keep: np.ndarray) -> CrossInputs:
+    i = x.inputs
+    inputs = Inputs(
+        i.name, i.dense[keep], i.keyword[keep], i.coverage[keep], [h for h, k in zip(i.hits, keep) if k],
+        [scores[keep] for scores in i.sentence_scores],
+    )  # fmt: skip
+    return CrossInputs(inputs, x.articles[keep], x.chunk_similarity, x.names[keep])
+
+
+def _with_dense(inputs: Inputs, dense: np.ndarray) -> Inputs:
+    return Inputs(inputs.name, dense, inputs.keyword, inputs.coverage, inputs.hits, inputs.sentence_scores)
+
+
+def _default(inputs: Inputs, depth: int = 10) -> np.ndarray:
+    return sentence_rerank(inputs, convex(inputs, 2.0 * inputs.coverage**2), 0.5, depth)
+
+
+def _feedback(x: CrossInputs, alpha: float, top: int) -> np.ndarray:
+    """Rocchio: the question vector plus ``alpha`` × the mean of its ``top`` chunks' vectors."""
+    best = np.argsort(-x.inputs.dense, axis=1)[:, :top]
+    dense = (x.inputs.dense + alpha * x.chunk_similarity[best].mean(axis=1)) / (1 + alpha)
+    return _default(_with_dense(x.inputs, dense))
+
+
+def _every_sentence(x: CrossInputs, weight: float) -> np.ndarray:
+    i = x.inputs
+    best = np.stack([s.max(axis=1) if s.shape[1] else np.full(s.shape[0], np.nan) for s in i.sentence_scores], axis=1)
+    return convex(i, 2.0 * i.coverage**2) + weight * np.where(np.isnan(best), i.dense, best)
+
+
+def _names(x: CrossInputs, weight: float) -> np.ndarray:
+    i = x.inputs
+    top = np.sort(i.dense, axis=1)[:, -20:]
+    spread = (top[:, -1] - top[:, 0]).reshape(-1, 1)
+    return _default(_with_dense(i, i.dense + weight * spread * x.names))
+
+
+CROSS_VARIANTS: dict[str, Callable[[CrossInputs], np.ndarray]] = {
+    "default (sentence rerank of the fused top 10)": lambda x: _default(x.inputs),
+    "sentence rerank of the top 20": lambda x: _default(x.inputs, 20),
+    "sentence rerank of the top 40": lambda x: _default(x.inputs, 40),
+    "every chunk: fused + 0.5 × best sentence": lambda x: _every_sentence(x, 0.5),
+    "every chunk: fused + 1.0 × best sentence": lambda x: _every_sentence(x, 1.0),
+    **{
+        f"feedback: query + {alpha} × mean of top {top} chunks": (lambda a, t: lambda x: _feedback(x, a, t))(alpha, top)
+        for alpha in (0.3, 0.5, 1.0)
+        for top in (1, 3, 5)
+    },
+    **{f"names across scripts, weight {w}": (lambda w: lambda x: _names(x, w))(w) for w in (0.25, 0.5, 1.0)},
+}
+
+
+def cross_language(evalset: Path, acts: Path, workspace: Path, embedder) -> None:
+    sets = [
+        ("en→ru", evalset / "xquad-en-dev.json", evalset / "xquad-ru-dev.json"),
+        ("ru", evalset / "xquad-ru-dev.json", None),
+    ]
+    halves = []
+    for name, questions_file, passages_file in sets:
+        inputs = load_inputs(name, questions_file, passages_file, acts, workspace / "xquad-ru-dev", embedder, analyzer_with_title)
+        dataset = load_eval_set(questions_file, passages_file)
+        index = load_index(prepare_index(dataset, workspace=workspace / "xquad-ru-dev", extra_corpus=acts, embedder=embedder))
+        x = cross_inputs(inputs, dataset.questions, index)
+        even = x.articles % 2 == 0
+        halves += [(f"{name} A ({even.sum()})", _subset(x, even)), (f"{name} B ({(~even).sum()})", _subset(x, ~even))]
+    print("| variant | " + " | ".join(f"{label} R@1 | R@5" for label, _ in halves) + " |")
+    print("|---|" + "---:|---:|" * len(halves))
+    for name, variant in CROSS_VARIANTS.items():
+        cells = []
+        for _, x in halves:
+            r1, r5, _, _ = score(x.inputs, variant(x))
+            cells.append(f"{r1:.3f} | {r5:.3f}")
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+
 def analyzer_text_only(text, lang, query, title, section):
     return analyze(text, lang, query=query)
 
@@ -173,6 +294,7 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     parser.add_argument("--workspace", type=Path, default=default_cache_dir() / "bench" / "hybrid")
     parser.add_argument("--quick", action="store_true", help="only the BM25 field set the build uses")
+    parser.add_argument("--cross-language", action="store_true", help="levers for English over Russian, on two halves")
     args = parser.parse_args()
     evalset = args.shared / "data" / "eval"
     if not (evalset / "xquad-ru-dev.json").is_file():
@@ -181,6 +303,9 @@ def main() -> None:
     settings = Settings.from_env()
     embedder = load_embedder(settings.model, settings.device, settings.cache_dir, settings.batch_size, settings.precision)
     print(f"Machine: {platform.processor() or platform.machine()}, embedding precision {embedder.precision}\n")
+    if args.cross_language:
+        cross_language(evalset, acts, args.workspace, embedder)
+        return
     sets = [
         ("ru", evalset / "xquad-ru-dev.json", None, args.workspace / "xquad-ru-dev"),
         ("en→ru", evalset / "xquad-en-dev.json", evalset / "xquad-ru-dev.json", args.workspace / "xquad-ru-dev"),

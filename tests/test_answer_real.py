@@ -126,6 +126,26 @@ def test_a_question_asking_for_a_number_or_a_date_is_answered_only_by_a_sentence
         assert reply.related and reply.related[0].doc_id == "astana.txt"
 
 
+def test_a_quoted_title_is_answered_from_the_document_that_names_it(searcher):
+    reply = ask(searcher, "Сколько станций 5G установят по проекту «Smart Astana»?")
+    assert reply.found, reply.text
+    assert reply.sources[reply.quotes[0].source - 1].passage.doc_id == "astana.txt"
+    assert "120 базовых станций 5G" in reply.quotes[0].text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Во сколько начнётся заседание акимата в Астане?",  # no report gives an hour, and a year is none
+        "What time does the Kostanay meeting start?",
+    ],
+)
+def test_an_hour_that_no_document_holds_is_not_answered(searcher, question):
+    reply = ask(searcher, question)
+    assert not reply.found, reply.text
+    assert not reply.quotes
+
+
 @pytest.mark.parametrize(
     "question",
     [

@@ -16,8 +16,10 @@ from assistant.evidence import (
     months_of,
     name_key,
     names_of,
+    names_title,
     offers,
     profile_question,
+    quoted_titles,
     sentence_features,
 )
 from assistant.glossary import parse
@@ -43,6 +45,14 @@ from assistant.model import Citation, Passage
         ("What is the best time of year to visit Lake Alakol?", "date"),  # a season is a date too
         ("В какое время года лучше ехать на Алаколь?", "date"),
         ("Алакөлге жылдың қай мезгілінде барған дұрыс?", "date"),
+        # The hour asked is a time: a year or a count does not answer it. A price is a number.
+        ("Во сколько начинается матч?", "time"),
+        ("В котором часу откроется центр?", "time"),
+        ("Матч сағат нешеде басталады?", "time"),
+        ("What time does the match start?", "time"),
+        ("Во сколько обойдётся проект?", "number"),
+        ("Во сколько раз вырастет скорость интернета?", "number"),
+        ("Во сколько сёл уже провели оптоволокно?", "number"),
         ("Как называется проект по цифровизации сёл?", "name"),
         ("Жобаның атауы қандай?", "name"),
         ("What is the AI centre called?", "name"),
@@ -85,6 +95,9 @@ def test_the_first_question_word_decides():
         ("В городе установят 1200 камер.", "date", (), 0.0),
         ("Предложения нужно внести до 25 сентября 2025 года.", "date", ("внест",), 1.0),
         ("Предложения нужно внести в кратчайшие сроки.", "date", ("внест",), 0.0),
+        ("Матч начнётся в 19:00 на стадионе.", "time", ("матч",), 1.0),
+        ("Приём граждан начинается в 9 часов.", "time", (), 0.5),
+        ("Ордабасы жиыны 1726 жылы өтті.", "time", (), 0.0),  # a year is no hour
         ("Запущен проект «Цифровой аул» для сельских школ.", "name", (), 0.5),
         ("Жоба «Smart Aqtau» деп аталады.", "name", (), 0.5),
         (  # an official title runs long
@@ -203,3 +216,14 @@ def test_a_glossary_line_must_have_an_id_and_three_languages():
         parse("meeting\tзаседание\tmeeting\n")
     with pytest.raises(AssistantError, match="twice"):
         parse("a\tб\tә\tc\na\tб\tә\tc\n")
+
+
+def test_quoted_titles_are_matched_across_scripts_not_across_translations():
+    (title,) = quoted_titles("Сколько камер подключат к платформе «Алтай Smart Region»?")
+    assert names_title("Ускорить запуск платформы видеоаналитики «Алтай Smart Region».", title)
+    assert not names_title("В рамках проекта «Smart Shymkent» установят 1 200 камер.", title)
+    (aqtau,) = quoted_titles('Who leads the "Smart Aqtau" project?')
+    assert names_title("Главным проектом станет «Smart Актау».", aqtau)
+    (port,) = quoted_titles('When will the "Digital Port" open?')
+    assert not names_title("«Цифровой порт» заработает в 2026 году.", port)
+    assert quoted_titles("Сколько сёл подключат?") == ()

