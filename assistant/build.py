@@ -341,8 +341,10 @@ def _update_parts(rows: BuildRows, previous: StoredIndex | None, embedder: Embed
 
 def _up_to_date(previous: StoredIndex | None, settings: Settings) -> bool:
     """Whether every part of the previous build is current (else it is rebuilt, reusing what it can)."""
-    return previous is not None and all(
-        part.up_to_date(previous.parts.get(part.name), len(previous.chunks), settings) for part in PARTS
+    return (
+        previous is not None
+        and previous.chunks.current_format  # a build from before the chunk columns is rewritten with them
+        and all(part.up_to_date(previous.parts.get(part.name), len(previous.chunks), settings) for part in PARTS)
     )
 
 

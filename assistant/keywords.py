@@ -211,18 +211,27 @@ class KeywordIndex:
 
     TERMS = "terms.npy"
     OFFSETS = "term_offsets.npy"
+    FREQUENCIES = "document_frequency.npy"  # per term, so opening reads no term list
     VOCABULARY = "vocabulary.json"
     PARAMETERS = "keywords.json"
 
-    def __init__(self, vocabulary: list[str], terms: np.ndarray, offsets: np.ndarray, retriever) -> None:
+    def __init__(
+        self, vocabulary: list[str], terms: np.ndarray, offsets: np.ndarray, retriever,
+        document_frequency: np.ndarray | None = None,
+    ) -> None:  # fmt: skip
         self.vocabulary = vocabulary
         self._terms = terms
         self._offsets = offsets
         self._retriever = retriever
         self._ids = {term: number for number, term in enumerate(vocabulary)}
-        document_frequency = np.bincount(_unique_per_row(terms, offsets), minlength=len(vocabulary))
+        # Saved by builds since the index opens lazily; computed (reading every term) for older ones,
+        # which the next build rewrites (see KeywordPart.up_to_date).
+        self.frequencies_stored = document_frequency is not None
+        if document_frequency is None:
+            document_frequency = np.bincount(_unique_per_row(terms, offsets), minlength=len(vocabulary))
+        self._document_frequency = np.asarray(document_frequency, dtype=np.int64)
         rows = max(len(offsets) - 1, 1)
-        self._idf = np.log(1 + (rows - document_frequency + 0.5) / (document_frequency + 0.5))
+        self._idf = np.log(1 + (rows - self._document_frequency + 0.5) / (self._document_frequency + 0.5))
 
     @property
     def rows(self) -> int:
@@ -236,11 +245,20 @@ class KeywordIndex:
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([len(row) for row in rows])
         terms = np.fromiter((ids[t] for row in rows for t in row), dtype=np.int32, count=int(offsets[-1]))
-        return cls(vocabulary, terms, offsets, _bm25(vocabulary, terms, offsets))
+        frequencies = np.bincount(_unique_per_row(terms, offsets), minlength=len(vocabulary))
+        return cls(vocabulary, terms, offsets, _bm25(vocabulary, terms, offsets), frequencies)
 
     def terms_of(self, row: int) -> list[str]:
-        """The stored terms of chunk ``row`` (reused by incremental builds)."""
-        return [self.vocabulary[i] for i in self._terms[self._offsets[row] : self._offsets[row + 1]]]
+        """The stored terms of chunk ``row`` (reused by incremental builds).
+
+        Raises:
+            ValueError: a stored term lies outside the vocabulary (a damaged ``terms.npy``; the
+                terms are memory-mapped and checked as they are read).
+        """
+        numbers = self._terms[self._offsets[row] : self._offsets[row + 1]]
+        if len(numbers) and (int(numbers.min()) < 0 or int(numbers.max()) >= len(self.vocabulary)):
+            raise ValueError(f"keyword terms of chunk {row} refer past the end of the vocabulary")
+        return [self.vocabulary[i] for i in numbers]
 
     def score(self, query: str | Iterable[Sequence[str]]) -> KeywordHits:
         """BM25 score of every chunk for a query (text, or words from :func:`analyze_words`).
@@ -273,8 +291,8 @@ class KeywordIndex:
         return self._terms, self._offsets
 
     def document_frequency(self) -> np.ndarray:
-        """How many chunks hold each term of :attr:`vocabulary`."""
-        return np.bincount(_unique_per_row(self._terms, self._offsets), minlength=len(self.vocabulary))
+        """How many chunks hold each term of :attr:`vocabulary` (saved by the build: no term is read)."""
+        return self._document_frequency
 
     def idf(self) -> np.ndarray:
         """Each term's idf as :meth:`score` weighs it for ``coverage`` (Lucene's, on :meth:`document_frequency`)."""
@@ -299,6 +317,7 @@ class KeywordIndex:
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / self.TERMS, self._terms, allow_pickle=False)
         np.save(folder / self.OFFSETS, self._offsets, allow_pickle=False)
+        np.save(folder / self.FREQUENCIES, self._document_frequency, allow_pickle=False)
         (folder / self.VOCABULARY).write_text(json.dumps(self.vocabulary, ensure_ascii=False), encoding="utf-8")
         if self.rows:
             self._retriever.save(str(folder / "bm25"), show_progress=False)
@@ -320,33 +339,38 @@ class KeywordIndex:
             analyzer = parameters.get("analyzer") if isinstance(parameters, dict) else None
             raise ValueError(f"keyword analyzer {analyzer!r} is not {ANALYZER_VERSION!r}")
         vocabulary = json.loads((folder / cls.VOCABULARY).read_text(encoding="utf-8"))
-        terms = _load_array(folder / cls.TERMS)
+        # Memory-mapped: only a rebuild reads terms (and checks each chunk's in terms_of).
+        terms = _load_array(folder / cls.TERMS, mmap=True)
         offsets = _load_array(folder / cls.OFFSETS)
+        frequencies = _load_array(folder / cls.FREQUENCIES) if (folder / cls.FREQUENCIES).is_file() else None
         if not isinstance(vocabulary, list) or terms.ndim != 1 or offsets.ndim != 1:
             raise ValueError("keyword files do not hold a vocabulary list and term arrays")
         if len(offsets) - 1 != parameters.get("rows") or (len(offsets) and offsets[-1] != len(terms)):
             raise ValueError("keyword files disagree on the number of chunks")
-        if len(terms) and (int(terms.max()) >= len(vocabulary) or int(terms.min()) < 0):
+        if frequencies is None and len(terms) and (int(terms.max()) >= len(vocabulary) or int(terms.min()) < 0):
             raise ValueError("keyword terms refer past the end of the vocabulary")
+        if frequencies is not None and (frequencies.shape != (len(vocabulary),) or np.any(frequencies < 0)):
+            raise ValueError(f"{cls.FREQUENCIES} does not hold one count per vocabulary term")
         if len(offsets) and (offsets[0] != 0 or np.any(np.diff(offsets) < 0)):
             raise ValueError("keyword term offsets are not in order")
         if not parameters["rows"]:
-            return cls(vocabulary, terms, offsets, None)
+            return cls(vocabulary, terms, offsets, None, frequencies)
         try:
-            retriever = bm25s.BM25.load(str(folder / "bm25"), allow_pickle=False, mmap=False)
+            # Memory-mapped: a query reads only the columns of its terms.
+            retriever = bm25s.BM25.load(str(folder / "bm25"), allow_pickle=False, mmap=True)
         except (OSError, ValueError, KeyError):
             raise
         except Exception as error:  # numpy reads a damaged .npy header as Python syntax: SyntaxError, TokenError...
             raise ValueError(f"the BM25 matrix cannot be read ({type(error).__name__}: {error})") from error
         if retriever.scores["num_docs"] != parameters["rows"]:
             raise ValueError("the BM25 matrix and the keyword terms disagree on the number of chunks")
-        return cls(vocabulary, terms, offsets, retriever)
+        return cls(vocabulary, terms, offsets, retriever, frequencies)
 
 
-def _load_array(path: Path) -> np.ndarray:
+def _load_array(path: Path, *, mmap: bool = False) -> np.ndarray:
     """``np.load`` of an integer array, any failure a ``ValueError`` or ``OSError`` naming the file."""
     try:
-        array = np.load(path, allow_pickle=False)
+        array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except FileNotFoundError:
         raise
     except Exception as error:  # numpy parses the header with ast: a damaged one raises SyntaxError, TokenError...

@@ -1,6 +1,7 @@
 """Index parts: what a build stores beside its chunk rows, each behind one interface.
 
-A build is the manifest, the chunk rows (``chunks.jsonl``) and a list of parts. Each part is
+A build is the manifest, the chunk rows (``chunks.jsonl`` and its columns, see
+:mod:`assistant.chunk_table`) and a list of parts. Each part is
 derived from the rows and the documents, and knows how to
 
 - **update** itself for a new build: reuse what the previous build computed for unchanged
@@ -317,7 +318,7 @@ class KeywordPart:
         return True
 
     def up_to_date(self, data: KeywordIndex | None, row_count: int, settings: Settings) -> bool:
-        return data is not None
+        return data is not None and data.frequencies_stored  # older builds: rewritten from their stored terms
 
     def update(self, rows: BuildRows, previous: PreviousBuild | None, old: KeywordIndex | None) -> Updated:
         """Chunks of unchanged documents keep their terms; the others are analysed."""
@@ -331,8 +332,14 @@ class KeywordPart:
         terms, analysed = [], 0
         for chunk in rows.chunks:
             row = old_rows.get(chunk.chunk_id)
+            stored = None
             if row is not None:
-                terms.append(old.terms_of(row))  # type: ignore[union-attr]
+                try:
+                    stored = old.terms_of(row)  # type: ignore[union-attr]
+                except ValueError as error:  # a damaged terms.npy (memory-mapped, checked as read): analyse again
+                    logger.warning("previous build's keyword terms unusable for %s, analysed again: %s", chunk.chunk_id, error)
+            if stored is not None:
+                terms.append(stored)
             else:
                 document = rows.documents[chunk.doc_id]
                 terms.append(analyze(keyword_text(chunk, document), document.lang))
@@ -423,8 +430,9 @@ class SentencePart:
             return None
         try:
             table = SentenceTable(
-                spans=np.load(rows.path / SENTENCE_SPANS, allow_pickle=False),
-                offsets=np.load(rows.path / SENTENCE_OFFSETS, allow_pickle=False),
+                # Memory-mapped like the vectors: a query reads the rows of its top chunks only.
+                spans=np.load(rows.path / SENTENCE_SPANS, mmap_mode="r", allow_pickle=False),
+                offsets=np.load(rows.path / SENTENCE_OFFSETS, mmap_mode="r", allow_pickle=False),
                 vectors=np.load(rows.path / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False),
             )
         except Exception as error:  # numpy reads a damaged .npy header as Python: SyntaxError, TokenError...

@@ -8,6 +8,8 @@ Layout of an index directory::
       builds/<build_id>/
         manifest.json      format, model, chunker, documents with content hashes, counts, versions
         chunks.jsonl       one chunk per line, row i = FAISS id i = vectors row i
+        chunk_*.npy        its columns (line offsets, each row's document, chunk ids), so a build
+                           opens without reading any chunk record (see assistant.chunk_table)
         ...                the index parts (see assistant.parts), each recorded in the manifest
                            under its name:
         vectors.npy        float32 unit vectors (kept for incremental rebuilds)
@@ -35,13 +37,14 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
 from assistant import files
+from assistant.chunk_table import CHUNK_COLUMNS, CHUNKS, ChunkTable, write_chunks
 from assistant.duplicates import DuplicateTable
 from assistant.errors import AssistantError, BuildInProgress, IndexCorrupt, IndexNotFound, ModelMismatch
 from assistant.keywords import KeywordIndex
@@ -68,7 +71,6 @@ POINTER = "CURRENT"
 BUILDS = "builds"
 LOCK = ".build.lock"
 MANIFEST = "manifest.json"
-CHUNKS = "chunks.jsonl"
 # The parts' file names, importable from here as before: DUPLICATES, FAISS_FILE, KEYWORDS, SENTENCE_*, VECTORS.
 __all__ = [
     "CHUNKS", "DUPLICATES", "FAISS_FILE", "KEYWORDS", "MANIFEST", "SENTENCE_OFFSETS", "SENTENCE_SPANS",
@@ -125,6 +127,9 @@ class Manifest:
 class StoredIndex:
     """A loaded, validated build. Rows of ``chunks``, the FAISS ids, ``vectors()`` and ``keywords`` agree.
 
+    ``chunks`` reads a record when it is asked for (see :class:`~assistant.chunk_table.ChunkTable`):
+    nothing holds every chunk in memory.
+
     ``parts`` holds each index part's data by name (``None`` for a part the build lacks: keywords
     in a build made before keyword search existed, duplicates before duplicate detection; the
     next ``assistant build`` adds them without re-embedding anything). The properties name the
@@ -133,9 +138,13 @@ class StoredIndex:
 
     path: Path
     manifest: Manifest
-    chunks: tuple[Chunk, ...]
+    chunks: ChunkTable
     documents: dict[str, DocumentRecord]
     parts: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.chunks, ChunkTable):  # rows given whole (a store that reads them all): same accessors
+            object.__setattr__(self, "chunks", ChunkTable.in_memory(self.chunks, self.documents))
 
     @property
     def dense(self) -> DenseVectors:
@@ -214,7 +223,9 @@ def load_index(index_dir: Path, *, expected_embedder: str | None = None) -> Stor
                 f"{file} has {file.stat().st_size} bytes, the manifest says {size}: "
                 "it is damaged; run `assistant build` to rebuild"
             )
-    chunks = _read_chunks(path / CHUNKS)
+    documents = {record.doc_id: record for record in manifest.documents}
+    # A build from before the chunk columns lists only chunks.jsonl: it is read whole (and rewritten by the next build).
+    chunks = ChunkTable.open(path, documents, columns=all(name in manifest.files for name in CHUNK_COLUMNS))
     counts = {
         "manifest": manifest.chunk_count,
         CHUNKS: len(chunks),
@@ -222,10 +233,6 @@ def load_index(index_dir: Path, *, expected_embedder: str | None = None) -> Stor
     }
     if len(set(counts.values())) != 1:
         raise IndexCorrupt(f"index {path} has disagreeing row counts {counts}: run `assistant build`")
-    documents = {record.doc_id: record for record in manifest.documents}
-    unknown = {chunk.doc_id for chunk in chunks} - documents.keys()
-    if unknown:
-        raise IndexCorrupt(f"{path / CHUNKS} refers to documents not in the manifest: {sorted(unknown)[:3]}")
     rows = LoadedRows(path, chunks, documents, manifest.embedder.get("dimension"))
     manifest = replace(manifest, parts={**{part.name: {} for part in PARTS}, **manifest.parts})  # {}: not in this build
     parts = {part.name: part.load(manifest.parts[part.name], rows) for part in PARTS}
@@ -251,11 +258,7 @@ def write_build(index_dir: Path, manifest: Manifest, chunks: Sequence[Chunk], pa
         raise ValueError(f"{len(chunks)} chunks but {0 if dense is None else len(dense.vectors)} vectors")
     staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=builds))
     try:
-        with open(staging / CHUNKS, "w", encoding="utf-8") as out:
-            for chunk in chunks:
-                out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
-            files.sync(out)
-        written, facts = [staging / CHUNKS], {}
+        written, facts = write_chunks(staging, chunks, [record.doc_id for record in manifest.documents]), {}
         for part in PARTS:
             data = parts.get(part.name)
             if data is not None:
@@ -349,22 +352,6 @@ def _file_in_build(build: Path, file_name: object) -> Path:
             "the index is damaged; run `assistant build` to rebuild"
         )
     return file
-
-
-def _read_chunks(path: Path) -> tuple[Chunk, ...]:
-    chunks = []
-    try:
-        with open(path, encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                try:
-                    chunks.append(Chunk(**json.loads(line)))
-                except (ValueError, TypeError) as error:
-                    raise IndexCorrupt(f"{path} line {number} is damaged ({error}): run `assistant build`") from None
-    except FileNotFoundError:
-        raise IndexCorrupt(f"{path} is missing: run `assistant build` to rebuild") from None
-    except UnicodeDecodeError as error:
-        raise IndexCorrupt(f"{path} is damaged ({error}): run `assistant build`") from None
-    return tuple(chunks)
 
 
 def _replace_pointer(index_dir: Path, build_id: str) -> None:

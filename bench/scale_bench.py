@@ -20,9 +20,17 @@ for the 100 candidates hybrid search asks for. **Filtered** recall keeps 10 % or
 (blocks of 100 consecutive rows, like documents' chunks) and compares with exact search over
 those rows only.
 
+With ``--open-bench`` it measures instead what opening a whole file index costs: an index of
+each size is written (real passages cycled, synthetic unit vectors, BM25, FAISS of the kind a
+default build chooses; no sentence vectors), then opened by a ``Searcher`` in a fresh process
+with the code of ``--before`` (a git revision, exported with ``git archive``) and with the
+working tree: open time, resident memory after opening and after the questions, and query
+latency per mode. No model is needed.
+
 Usage:
     python bench/scale_bench.py [--shared ../shared] [--sizes 10000,100000,1000000]
                                 [--kinds flat,ivf,hnsw] [--hnsw-max 100000] [--sweep]
+    python bench/scale_bench.py --open-bench [--before main] [--sizes 10000,100000,1000000]
 
 Prints Markdown tables.
 """
@@ -44,7 +52,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# --open-bench runs its "before" children on an exported copy of older code (see open_bench).
+sys.path.insert(0, os.environ.get("SCALE_BENCH_CODE") or str(REPO))
 
 from assistant import vector_index
 
@@ -224,6 +233,207 @@ def child_serve(job: dict) -> dict:
     return {"load_s": load_s, "rss_before": before, "rss_loaded": loaded, "rss_after": _memory(), "times": times}
 
 
+# --- opening a whole index: before and after the lazy chunk table (--open-bench) -------------------
+
+
+OPEN_DIMENSION = 384
+OPEN_IDENTITY = "synthetic-unit-vectors-384"
+
+
+def base_texts(shared: Path) -> list[tuple[str, str]]:
+    """(text, lang) of real passages to cycle through: XQuAD-ru contexts and KazQAD-kk contexts."""
+    data = json.loads((shared / "data" / "eval" / "xquad-ru-dev.json").read_text(encoding="utf-8-sig"))
+    texts = [(p["context"].lstrip("\ufeff"), "ru") for article in data["data"] for p in article["paragraphs"]]
+    seen = set()
+    for line in (shared / "data" / "eval" / "kazqad-kk-dev.jsonl").read_text(encoding="utf-8").splitlines():
+        context = json.loads(line)["context"]
+        if context not in seen:
+            seen.add(context)
+            texts.append((context, "kk"))
+    return texts
+
+
+def child_open_store(job: dict) -> dict:
+    """Write a whole index of ``size`` rows (chunks, BM25, synthetic unit vectors, FAISS; no sentence
+    vectors) with this code's ``write_build``: row n repeats the text and terms of base text n mod
+    the base texts; documents of 1,000 chunks cycle through the 20 regions."""
+    from assistant.config import Settings
+    from assistant.keywords import KeywordIndex, analyze
+    from assistant.model import Chunk, Citation, DocumentRecord
+    from assistant.parts import VectorPart
+    from assistant.store import Manifest, build_lock, write_build
+
+    size = job["size"]
+    base = [tuple(item) for item in json.loads(Path(job["texts"]).read_text(encoding="utf-8"))]
+    started = time.perf_counter()
+    terms = [analyze(text, lang) for text, lang in base]
+    keywords = KeywordIndex.from_terms([terms[n % len(base)] for n in range(size)])
+    keyword_s = time.perf_counter() - started
+    documents, chunks = [], []
+    for number in range(math.ceil(size / CHUNKS_PER_SYNTHETIC_DOCUMENT)):
+        rows = range(number * CHUNKS_PER_SYNTHETIC_DOCUMENT, min(size, (number + 1) * CHUNKS_PER_SYNTHETIC_DOCUMENT))
+        doc_id = f"synthetic/{number:05d}"
+        citation = Citation(f"synthetic {number}", "2025-09-10", REGION_NAMES[number % 20])
+        documents.append(DocumentRecord(doc_id, f"synthetic-{number}", citation, chunks=len(rows)))
+        for n in rows:
+            text = base[n % len(base)][0]
+            chunks.append(Chunk(f"{doc_id}#{n}", doc_id, 0, len(text), "", text, f"synthetic-{n}"))
+    vectors = np.load(job["vectors"], mmap_mode="r")
+    manifest = Manifest(
+        build_id=f"open-{size}", created_at="2026-01-01T00:00:00+00:00",
+        embedder={"identity": OPEN_IDENTITY, "dimension": OPEN_DIMENSION, "max_tokens": 512},
+        chunker={}, documents=tuple(documents), chunk_count=size, corpus_fingerprint="synthetic", library_versions={},
+    )  # fmt: skip
+    started = time.perf_counter()
+    with build_lock(Path(job["target"])):
+        spec = vector_index.planned(size, Settings())
+        parts = {"vector_index": VectorPart.indexed(np.asarray(vectors), spec), "keywords": keywords}
+        path = write_build(Path(job["target"]), manifest, chunks, parts)
+    return {
+        "keyword_s": keyword_s,
+        "write_s": time.perf_counter() - started,
+        "index": json.loads((path / "manifest.json").read_text())["vector_index"]["type"],
+        "disk_mb": sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20,
+    }
+
+
+def child_open_serve(job: dict) -> dict:
+    """Open the index with a ``Searcher`` (whichever code ``SCALE_BENCH_CODE`` points at) and time
+    each mode over the questions (query vectors given: nothing is embedded)."""
+    import bm25s  # noqa: F401 - imported before timing, so both codes' open times leave imports out
+    import faiss  # noqa: F401
+
+    import assistant
+    from assistant.retrieval import Searcher
+
+    class Stub:  # queries arrive as vectors
+        identity = OPEN_IDENTITY
+        dimension = OPEN_DIMENSION
+        max_tokens = 512
+
+    before = _memory()
+    started = time.perf_counter()
+    searcher = Searcher(Path(job["target"]), embedder=Stub())
+    open_s = time.perf_counter() - started
+    opened = _memory()
+    queries = np.load(job["queries"])
+    questions = json.loads(Path(job["questions"]).read_text(encoding="utf-8"))
+    cases = {
+        "dense": {"mode": "dense"},
+        "keyword": {"mode": "keyword"},
+        "hybrid": {"mode": "hybrid"},
+        "hybrid, one region": {"mode": "hybrid", "filters": {"region": "Aktobe region"}},
+    }
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for number, (question, vector) in enumerate(zip(questions, queries)):
+        for name, options in cases.items():
+            started = time.perf_counter()
+            searcher.search(question, k=10, vector=vector, **options)
+            if number >= 3:  # the first queries warm the caches
+                times[name].append((time.perf_counter() - started) * 1000)
+    return {
+        "code_path": str(Path(assistant.__file__).parent.parent),
+        "open_s": open_s,
+        "rss_before": before,
+        "rss_open": opened,
+        "rss_queried": _memory(),
+        "mapped_files": _mapped_files(),
+        "queries": len(questions),
+        "times": times,
+    }
+
+
+def open_bench(args) -> None:
+    """Open time, resident memory and query latency of a whole file index, before and after, side by side."""
+    texts = base_texts(args.shared)
+    data = json.loads((args.shared / "data" / "eval" / "xquad-ru-dev.json").read_text(encoding="utf-8-sig"))
+    questions = [qa["question"] for article in data["data"] for p in article["paragraphs"] for qa in p["qas"]]
+    questions = [questions[i] for i in np.random.default_rng(1).permutation(len(questions))[: args.open_queries + 3]]
+    work = args.work or Path(tempfile.mkdtemp(prefix="open-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    before_code = work / "before"
+    shutil.rmtree(before_code, ignore_errors=True)
+    before_code.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", args.before, "assistant"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(before_code)], input=archive.stdout, check=True)
+    print(machine())
+    print(f"Base texts: {len(texts)} real passages (XQuAD-ru, KazQAD-kk) cycled; {len(questions) - 3} XQuAD-ru questions "
+          f"(+3 warm-up) per mode; before = {args.before} ({_commit(args.before)}), after = working tree ({_commit('HEAD')})\n",
+          flush=True)  # fmt: skip
+    (work / "questions.json").write_text(json.dumps(questions, ensure_ascii=False), encoding="utf-8")
+    (work / "texts.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+    rows = []
+    try:
+        for size in [int(s) for s in args.sizes.split(",")]:
+            rng = np.random.default_rng(size)
+            vectors = np.empty((size, OPEN_DIMENSION), dtype=np.float32)
+            for begin in range(0, size, 100_000):
+                block = rng.standard_normal((min(100_000, size - begin), OPEN_DIMENSION), dtype=np.float32)
+                vectors[begin : begin + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+            np.save(work / "vectors.npy", vectors)
+            near = vectors[rng.integers(0, size, len(questions))] + 0.5 * rng.standard_normal(
+                (len(questions), OPEN_DIMENSION), dtype=np.float32
+            ) / np.sqrt(OPEN_DIMENSION)  # a query near some row, as a real question is near its passage
+            np.save(work / "queries.npy", near / np.linalg.norm(near, axis=1, keepdims=True))
+            del vectors, near
+            target = work / "index"
+            shutil.rmtree(target, ignore_errors=True)
+            stored = run_child("open-store", {"size": size, "texts": str(work / "texts.json"), "vectors": str(work / "vectors.npy"), "target": str(target)})
+            print(json.dumps({"size": size, **stored}), file=sys.stderr, flush=True)
+            job = {"target": str(target), "queries": str(work / "queries.npy"), "questions": str(work / "questions.json")}
+            for label in args.order.split(","):  # the order can be swapped to see what the first run leaves warm
+                code = before_code if label == "before" else None
+                served = run_child("open-serve", job, code=code)
+                rows.append({"size": size, "code": label, **stored, **served})
+                print(json.dumps({k: v for k, v in rows[-1].items() if k != "times"}), file=sys.stderr, flush=True)
+            shutil.rmtree(target, ignore_errors=True)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print_open_table(rows)
+    print(f"\nLoad average at the end: {', '.join(f'{value:.1f}' for value in os.getloadavg())}")
+
+
+def print_open_table(rows: list[dict]) -> None:
+    print("| chunks | index | disk MB | code | open s | RSS after open MB (heap + mapped) | after the queries "
+          "| dense p50 / p95 ms | keyword | hybrid | hybrid, one region |")
+    print("|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        cell = {name: f"{np.median(v):.1f} / {percentile(v, 0.95):.1f}" for name, v in row["times"].items()}
+        opened, queried = row["rss_open"], row["rss_queried"]
+        print(
+            f"| {row['size']:,} | {row['index']} | {row['disk_mb']:,.0f} | {row['code']} | {row['open_s']:.2f} "
+            f"| {opened['RssAnon']:,.0f} + {opened['RssFile']:,.0f} | {queried['RssAnon']:,.0f} + {queried['RssFile']:,.0f} "
+            f"| {cell['dense']} | {cell['keyword']} | {cell['hybrid']} | {cell['hybrid, one region']} |"
+        )
+    for row in rows:
+        top = ", ".join(f"{name} {mb:,.0f}" for name, mb in list(row.get("mapped_files", {}).items())[:5])
+        print(f"\nMapped after the queries, {row['size']:,} chunks, {row['code']} (MB): {top}")
+    if rows:
+        base = rows[0]["rss_before"]
+        print(f"\n(RSS of the process before opening, imports only: {base['RssAnon']:,.0f} + {base['RssFile']:,.0f} MB.)")
+
+
+def _mapped_files() -> dict[str, float]:
+    """Resident MB of each memory-mapped file of the index (``/proc/self/smaps``), largest first."""
+    resident: dict[str, float] = {}
+    name = None
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
+            name = fields[5] if len(fields) >= 6 else None
+        elif fields and fields[0] == "Rss:" and name and "/builds/" in name:
+            key = name.split("/builds/", 1)[1].split("/", 1)[-1]
+            resident[key] = resident.get(key, 0.0) + int(fields[1]) / 1024
+    return dict(sorted(resident.items(), key=lambda item: -item[1]))
+
+
+def _commit(revision: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", revision], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def _with(spec: vector_index.IndexSpec, value: int) -> vector_index.IndexSpec:
     from dataclasses import replace
 
@@ -257,10 +467,13 @@ def _memory() -> dict:
     return values
 
 
-def run_child(kind: str, job: dict) -> dict:
+def run_child(kind: str, job: dict, code: Path | None = None) -> dict:
+    """Run ``kind`` in a fresh process (importing ``assistant`` from ``code`` when given)."""
+    environment = {**os.environ, "SCALE_BENCH_CODE": str(code)} if code is not None else None
     process = subprocess.run(
-        [sys.executable, __file__, "--child", kind, json.dumps(job)], capture_output=True, text=True, check=False
-    )
+        [sys.executable, __file__, "--child", kind, json.dumps(job)], capture_output=True, text=True, check=False,
+        env=environment,
+    )  # fmt: skip
     if process.returncode != 0:
         raise SystemExit(f"child {kind} failed:\n{process.stderr[-3000:]}")
     return json.loads(process.stdout.strip().splitlines()[-1])
@@ -374,12 +587,20 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="also sweep nprobe / efSearch")
     parser.add_argument("--searcher-sizes", default="100000,1000000", help="sizes also measured end to end through Searcher")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    parser.add_argument("--open-bench", action="store_true", help="only open a whole index, before and after (--before)")
+    parser.add_argument("--before", default="main", help="with --open-bench: the code to compare (a git revision)")
+    parser.add_argument("--open-queries", type=int, default=100, help="with --open-bench: questions per mode")
+    parser.add_argument("--order", default="before,after", help="with --open-bench: which code opens the index first")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, job = args.child
-        children = {"build": child_build, "query": child_query, "store": child_store, "serve": child_serve}
+        children = {"build": child_build, "query": child_query, "store": child_store, "serve": child_serve,
+                    "open-store": child_open_store, "open-serve": child_open_serve}  # fmt: skip
         print(json.dumps(children[kind](json.loads(job))))
+        return
+    if args.open_bench:
+        open_bench(args)
         return
     if not (args.shared / "data" / "eval" / "xquad-ru-dev.json").is_file():
         sys.exit(f"no evaluation data under {args.shared}: pass --shared")

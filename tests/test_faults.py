@@ -440,6 +440,25 @@ DAMAGES = {
         lambda b: _same_size(b / "chunks.jsonl", lambda d: d[:-8] + b"\xff" * 7 + d[-1:]),
         "chunks.jsonl",
     ),
+    # The chunk columns (assistant.chunk_table): opening reads no record, so each is checked on its own.
+    "chunks.jsonl first record edited": (
+        lambda b: _same_size(b / "chunks.jsonl", lambda d: d.replace(b'"chunk_id"', b'"chunk_ix"', 1)),
+        "chunks.jsonl",
+    ),
+    "chunk_offsets.npy edited": (
+        lambda b: _same_size(b / "chunk_offsets.npy", lambda d: d[:-8] + (10**6).to_bytes(8, "little")),
+        "chunk_offsets.npy",
+    ),
+    "chunk_offsets.npy header garbled": (lambda b: _same_size(b / "chunk_offsets.npy", _garble_header), "chunk_offsets"),
+    "chunk_documents.npy edited": (
+        lambda b: _same_size(b / "chunk_documents.npy", lambda d: d[:-4] + (99).to_bytes(4, "little")),
+        "chunk_documents.npy",
+    ),
+    "chunk_ids.npy edited": (
+        lambda b: _same_size(b / "chunk_ids.npy", lambda d: d[:-8] + (99).to_bytes(8, "little")),
+        "chunk_ids.npy",
+    ),
+    "chunk_ids.npy missing": (lambda b: (b / "chunk_ids.npy").unlink(), "chunk_ids.npy"),
     "vectors.npy truncated": (lambda b: _truncate(b / "vectors.npy"), "vectors.npy"),
     "vectors.npy header garbled": (lambda b: _same_size(b / "vectors.npy", _garble_header), "vectors.npy"),
     "vectors.npy missing": (lambda b: (b / "vectors.npy").unlink(), "vectors.npy"),
