@@ -38,6 +38,7 @@ def _replayed(replica: str, primary: str, *, within: float = 60.0) -> int:
 
 
 @pytest.mark.postgres
+@pytest.mark.slow  # two servers of its own (initdb, pg_basebackup): 10-20 s before the test starts
 def test_searches_read_the_replica_see_whole_builds_and_outlive_the_primary(
     tmp_path, streaming_replica, monkeypatch, capsys
 ):
