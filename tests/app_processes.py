@@ -29,6 +29,7 @@ sys.path.insert(0, {str(REPO)!r})
 import assistant.build, assistant.retrieval
 from tests.conftest import FakeEmbedder
 assistant.build.load_embedder = assistant.retrieval.load_embedder = lambda *args, **kwargs: FakeEmbedder()
+from ui.cli import main
 """
 
 # A build that kills itself (SIGKILL: no cleanup of its own) while its rows are being written.
@@ -46,14 +47,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _environment() -> dict[str, str]:
+def environment() -> dict[str, str]:
+    """This process's environment without its ``ASSISTANT_*`` settings, with :data:`ENVIRONMENT`."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("ASSISTANT_")}
     return {**environment, **ENVIRONMENT}
 
 
 def _command(arguments: list[str], *, die_while_writing: bool = False) -> list[str]:
     script = _PROLOGUE + (_DIE_WHILE_WRITING if die_while_writing else "") + f"\nsys.exit(main({arguments!r}))\n"
-    return [sys.executable, "-c", "from ui.cli import main\n" + textwrap.dedent(script)]
+    return [sys.executable, "-c", textwrap.dedent(script)]
 
 
 @dataclass
@@ -104,7 +106,7 @@ def start_app(dsn: str, folder: Path, *, read_dsn: str = "", within: float = 120
     arguments = ["serve", "--port", str(port), "--store", dsn, "--corpus", str(folder / "corpus")]
     arguments += ["--store-read", read_dsn] if read_dsn else []
     with open(folder / "serve.log", "wb") as log:  # what the process says, for a failing test to show
-        process = subprocess.Popen(_command(arguments), cwd=folder, env=_environment(), stdout=log, stderr=log)
+        process = subprocess.Popen(_command(arguments), cwd=folder, env=environment(), stdout=log, stderr=log)
     app = AppProcess(process, f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + within
     while True:
@@ -121,8 +123,12 @@ def start_app(dsn: str, folder: Path, *, read_dsn: str = "", within: float = 120
         time.sleep(0.5)
 
 
+def build_command(dsn: str, corpus: Path, *, die_while_writing: bool = False) -> list[str]:
+    """The command of ``assistant build --store DSN``; ``die_while_writing``: it SIGKILLs itself mid-write."""
+    return _command(["build", "--corpus", str(corpus), "--store", dsn], die_while_writing=die_while_writing)
+
+
 def run_build(dsn: str, corpus: Path, *, die_while_writing: bool = False) -> subprocess.CompletedProcess:
-    """``assistant build --store DSN`` in a process of its own; ``die_while_writing``: SIGKILLed mid-write."""
-    arguments = ["build", "--corpus", str(corpus), "--store", dsn]
-    command = _command(arguments, die_while_writing=die_while_writing)
-    return subprocess.run(command, cwd=corpus.parent, env=_environment(), capture_output=True, text=True, timeout=300)
+    """:func:`build_command` run to its end (run from the corpus' parent folder, with :func:`environment`)."""
+    command = build_command(dsn, corpus, die_while_writing=die_while_writing)
+    return subprocess.run(command, cwd=corpus.parent, env=environment(), capture_output=True, text=True, timeout=300)

