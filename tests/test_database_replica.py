@@ -99,3 +99,15 @@ def test_a_replica_goes_with_a_database_store():
     assert main(["search", "x", "--index", "index", "--store-read", "postgresql://reader@replica/db"]) == 1
     with pytest.raises(SystemExit):  # a build writes to the primary only: it has no such option
         main(["build", "--store-read", "postgresql://reader@replica/db"])
+
+
+def test_an_evaluation_reads_neither_the_served_database_nor_its_replica(tmp_path, fake_embedder):
+    from assistant.evaluation import evaluate, load_eval_set
+
+    from .test_evaluation import PARAGRAPHS, squad
+
+    dataset = load_eval_set(squad(tmp_path / "set.json", PARAGRAPHS))
+    nowhere = f"postgresql://postgres@/postgres?host={tmp_path / 'no-server-here'}"
+    served = SETTINGS.with_(store=nowhere, store_read=nowhere)  # as ASSISTANT_STORE and ASSISTANT_STORE_READ
+    report = evaluate(dataset, workspace=tmp_path / "ws", settings=served, embedder=fake_embedder)
+    assert report.questions == 3 and report.recall_at_10 == 1.0
