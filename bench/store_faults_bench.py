@@ -24,9 +24,11 @@ Usage: ``python bench/store_faults_bench.py [--users 4] [--seconds 4] [--kills 4
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -261,7 +263,9 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     folder = Path(tempfile.mkdtemp(prefix="store-faults-"))
-    with streaming_servers(folder / "servers") as servers:
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, folder, ignore_errors=True)  # after the servers stop
+        servers = cleanup.enter_context(streaming_servers(folder / "servers"))
         corpus = write_corpus(folder / "corpus")
         shared = servers.primary_url.replace("/postgres?", "/shared?")
         PostgresServer(servers.primary_url).execute("CREATE DATABASE shared")
