@@ -29,6 +29,9 @@ class Settings:
         store: a ``postgresql://user@host/db`` URL: the index lives in that database instead of
             ``index_dir`` (no index files are written or read; docs/database.md). Empty: files.
             Kept out of ``repr`` (it may hold a password).
+        store_read: a second ``postgresql://`` URL, of a streaming replica of ``store``: searches
+            read there (falling back to ``store`` while it cannot be reached); builds always write
+            to ``store``, the primary (docs/database.md, "Replicas"). Empty: searches read ``store``.
         model: ``multilingual-e5-small`` (the bundled offline model) or a path to a
             sentence-transformers model directory.
         device: torch device for embedding (``cpu``, ``cuda``...); ``None`` lets
@@ -131,6 +134,7 @@ class Settings:
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     store: str = field(default="", repr=False)
+    store_read: str = field(default="", repr=False)
     model: str = "multilingual-e5-small"
     device: str | None = None
     cache_dir: Path | None = None
@@ -224,6 +228,11 @@ class Settings:
             raise AssistantError(
                 "store must be a postgresql:// URL (for example postgresql://user@host/db), or empty for "
                 "the index folder"
+            )
+        if self.store_read and not (self.store and is_database_url(self.store_read)):
+            raise AssistantError(
+                "store_read must be a postgresql:// URL of a replica of the database in store "
+                "(ASSISTANT_STORE, the primary builds write to), and store must be set too"
             )
         self._check_web()
         self._check_fetch_limits()

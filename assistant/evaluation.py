@@ -320,7 +320,8 @@ def evaluate(
 
     if mode not in SEARCH_MODES:
         raise AssistantError(f"unknown mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
-    settings = (settings or Settings.from_env()).with_(store=store)  # never the database ASSISTANT_STORE serves
+    # Never the database ASSISTANT_STORE serves, nor its replica (ASSISTANT_STORE_READ).
+    settings = (settings or Settings.from_env()).with_(store=store, store_read="")
     index_dir = prepare_index(
         dataset, workspace=workspace, extra_corpus=extra_corpus, settings=settings, embedder=embedder, store=store
     )

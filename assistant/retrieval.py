@@ -36,6 +36,10 @@ class Searcher:
     never needs a restart. Each search reads the pointer once and asks everything of that one
     build.
 
+    With ``settings.store_read`` (a streaming replica of the database ``settings.store``), searches
+    read the replica; while it cannot be reached they read the primary (one logged line), and a
+    replica keeps answering when the primary is down (docs/database.md, "Replicas").
+
     Args:
         index_dir: the index directory, or a ``postgresql://`` URL of a database store (default:
             :func:`served_location`: ``settings.store``, else ``settings.index_dir``).
@@ -59,7 +63,8 @@ class Searcher:
         if is_database_url(location):
             self.index_dir: str | Path = str(location)
             self._shown = redacted(self.index_dir)  # what messages and logs name: never the password
-            self._database = connect(self.index_dir, autocommit=True)
+            self._readable = read_order(self.index_dir, self._settings)
+            self._database = self._connect()
             if published_build(self._database) is None:
                 raise IndexNotFound(f"no build in {self._shown}: run `assistant build` with this store first")
         else:
@@ -206,11 +211,26 @@ class Searcher:
         except StoreUnavailable:
             with self._lock:
                 if self._database is connection:  # the first thread to find it lost reconnects
-                    self._database = connect(self.index_dir, autocommit=True)  # StoreUnavailable: still away
+                    self._database = self._connect()  # StoreUnavailable: every database is away
                     self._loaded = None  # its build holds the lost connection
                     with contextlib.suppress(Exception):
                         connection.close()
             return published_build(self._database)
+
+    def _connect(self) -> object:
+        """A connection to the first database of :func:`read_order` that answers (the replica, else
+        the primary, saying so once in the log)."""
+        failures = []
+        for location in self._readable:
+            try:
+                connection = connect(location, autocommit=True)
+            except StoreUnavailable as error:
+                failures.append(str(error))
+                continue
+            if failures:
+                logger.warning("searches read the primary %s: %s", redacted(location), failures[0])
+            return connection
+        raise StoreUnavailable("; ".join(failures))
 
     def _open(self, pointer: object) -> tuple[object, Backend]:
         if self._database is not None:
@@ -278,7 +298,8 @@ def searcher_for(index_dir: str | Path | None = None, settings: Settings | None 
     location = served_location(index_dir, settings)
     directory = str(location) if is_database_url(location) else Path(location).resolve()
     # The limits are the searcher's own: settings that differ in them get a searcher of their own.
-    key = (directory, settings.model, settings.device, settings.cache_dir, settings.max_k, settings.max_question_chars)
+    key = (directory, settings.store_read, settings.model, settings.device, settings.cache_dir)
+    key += (settings.max_k, settings.max_question_chars)
     with _searchers_lock:
         searcher = _searchers.get(key)
     if searcher is None:
@@ -286,6 +307,14 @@ def searcher_for(index_dir: str | Path | None = None, settings: Settings | None 
         with _searchers_lock:
             searcher = _searchers.setdefault(key, searcher)
     return searcher
+
+
+def read_order(location: str, settings: Settings) -> tuple[str, ...]:
+    """The databases a search of ``location`` may read, in the order tried: the replica of
+    ``settings.store_read`` first when ``location`` is its primary (``settings.store``), then ``location``."""
+    if settings.store_read and location == settings.store:
+        return (settings.store_read, location)
+    return (location,)
 
 
 def served_location(index_dir: str | Path | None, settings: Settings) -> str | Path:

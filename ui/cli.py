@@ -81,7 +81,7 @@ def _add_corpus_commands(commands: argparse._SubParsersAction) -> None:
     """build, search, ask, regions: index the corpus and read it."""
     build = commands.add_parser("build", help="index the corpus folder (only new or changed files are processed)")
     build.add_argument("--corpus", type=Path, help="folder of documents (default: corpus)")
-    _add_location(build)
+    _add_location(build, reads=False)
     build.add_argument("--model", help="multilingual-e5-small (bundled) or a sentence-transformers model folder")
     build.add_argument("--wait", action="store_true", help="wait for another running build instead of failing")
     build.add_argument("--json", action="store_true", help="print the build report as JSON")
@@ -193,20 +193,31 @@ def _add_other_commands(commands: argparse._SubParsersAction) -> None:
     _add_store_command(commands)
 
 
-def _add_location(command: argparse.ArgumentParser) -> None:
-    """``--index FOLDER`` or ``--store URL``: where the index lives (one of them; default from the settings)."""
+def _add_location(command: argparse.ArgumentParser, *, reads: bool = True) -> None:
+    """``--index FOLDER`` or ``--store URL``: where the index lives (one of them; default from the settings);
+    for a command that only reads (``reads``), also ``--store-read URL``, a replica to read from."""
     where = command.add_mutually_exclusive_group()
     where.add_argument("--index", type=Path, help="index folder (default: index)")
     where.add_argument(
         "--store", help="a postgresql://user@host/db URL: the index lives in that database (default: ASSISTANT_STORE)"
     )
+    if reads:
+        command.add_argument(
+            "--store-read",
+            help="a postgresql:// URL of a streaming replica of the store to search (the store itself while "
+            "the replica cannot be reached; default: ASSISTANT_STORE_READ)",
+        )
 
 
 def _location(args: argparse.Namespace) -> dict:
-    """The settings ``--index`` / ``--store`` override: an explicit folder also sets aside ASSISTANT_STORE."""
+    """The settings ``--index`` / ``--store`` / ``--store-read`` override: an explicit folder also sets
+    aside ASSISTANT_STORE and ASSISTANT_STORE_READ."""
+    read = getattr(args, "store_read", None)
+    if args.index and read:
+        raise AssistantError("--store-read reads a replica of a database store: it goes with --store, not --index")
     if args.store:
-        return {"store": args.store}
-    return {"index_dir": args.index, "store": "" if args.index else None}
+        return {"store": args.store, "store_read": read}
+    return {"index_dir": args.index, "store": "" if args.index else None, "store_read": "" if args.index else read}
 
 
 def _add_store_command(commands: argparse._SubParsersAction) -> None:
