@@ -316,7 +316,6 @@ def evaluate(
     """
     from assistant.config import Settings
     from assistant.model import SEARCH_MODES
-    from assistant.retrieval import Searcher
 
     if mode not in SEARCH_MODES:
         raise AssistantError(f"unknown mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
@@ -325,7 +324,26 @@ def evaluate(
     index_dir = prepare_index(
         dataset, workspace=workspace, extra_corpus=extra_corpus, settings=settings, embedder=embedder, store=store
     )
-    searcher = Searcher(index_dir, settings=settings, embedder=embedder)
+    return evaluate_index(dataset, index_dir, mode=mode, settings=settings, embedder=embedder)
+
+
+def evaluate_index(
+    dataset: EvalSet, index: Path | str, *, mode: str = "hybrid", settings=None, embedder=None
+) -> EvalReport:
+    """Score retrieval over an index that already holds the dataset's passages (an index folder
+    or a ``postgresql://`` URL), as :func:`evaluate` does after building it: the same index in
+    two stores gives comparable reports (``bench/store_bench.py``).
+
+    Raises:
+        AssistantError: unknown mode; ``IndexNotFound`` and the like when the index cannot serve.
+    """
+    from assistant.config import Settings
+    from assistant.model import SEARCH_MODES
+    from assistant.retrieval import Searcher
+
+    if mode not in SEARCH_MODES:
+        raise AssistantError(f"unknown mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
+    searcher = Searcher(index, settings=settings or Settings.from_env(), embedder=embedder)
 
     def search(question: str) -> list[tuple[str, str]]:
         return [

@@ -14,7 +14,7 @@ start and end of the run, the memory trend within the run and the CPU the server
 used. A summary table over all runs and the memory after warm-up against the end close the report.
 
 Usage:
-    python bench/load_bench.py [--users 1,4,16] [--seconds 60] [--port PORT] [--index INDEX]
+    python bench/load_bench.py [--users 1,4,16] [--seconds 60] [--port PORT] [--index INDEX | --store URL]
                                [--corpus DIR ...] [--workspace DIR] [--seed 0]
 
 Quick check (about a minute with the model load): ``python bench/load_bench.py --users 1 --seconds 5``.
@@ -210,11 +210,19 @@ def build(sources: list[Path], workspace: Path) -> Path:
 class Server:
     """``assistant serve`` in its own process group, stopped by :meth:`stop` (idempotent).
 
-    ``environment``: variables set for the server on top of this process's own.
+    ``environment``: variables set for the server on top of this process's own; ``store``: a
+    ``postgresql://`` URL the server reads instead of ``index`` (``--store``).
     """
 
     def __init__(
-        self, index: Path, corpus: Path, port: int, log_path: Path, environment: dict[str, str] | None = None
+        self,
+        index: Path,
+        corpus: Path,
+        port: int,
+        log_path: Path,
+        environment: dict[str, str] | None = None,
+        *,
+        store: str | None = None,
     ) -> None:
         self.url = f"http://127.0.0.1:{port}/"
         self.log_path = log_path
@@ -222,7 +230,7 @@ class Server:
         environment = dict(os.environ, **(environment or {}), GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
         command = [
             *assistant_command(), "serve", "--host", "127.0.0.1", "--port", str(port),
-            "--index", str(index), "--corpus", str(corpus),
+            *(("--store", store) if store else ("--index", str(index))), "--corpus", str(corpus),
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command, cwd=REPO, env=environment, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
@@ -536,6 +544,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each run (default: 60)")
     parser.add_argument("--port", type=int, help="port of the server (default: a free one)")
     parser.add_argument("--index", type=Path, help="serve this existing index instead of building one")
+    parser.add_argument("--store", help="serve the build in service in this postgresql:// database instead")
     parser.add_argument(
         "--corpus", type=Path, action="append",
         help="folder to index (repeatable; default: corpus/ and ../shared/data/official)",
@@ -551,7 +560,11 @@ def main() -> None:
 
     workspace = args.workspace or default_cache_dir() / "bench" / "load"
     workspace.mkdir(parents=True, exist_ok=True)
-    if args.index:
+    if args.store:
+        from assistant.database import redacted
+
+        index, corpus_note = Path(), f"the build in service in {redacted(args.store)}"
+    elif args.index:
         index, corpus_note = args.index.resolve(), f"index {args.index} (reused)"
     else:
         sources = args.corpus or [REPO / "corpus", SHARED / "data" / "official"]
@@ -563,7 +576,7 @@ def main() -> None:
     uploads = Path(tempfile.mkdtemp(prefix="load-bench-uploads-", dir=workspace))  # the app's upload folder: unused
 
     print(machine_line())
-    server = Server(index, uploads, args.port or free_port(), workspace / "server.log")
+    server = Server(index, uploads, args.port or free_port(), workspace / "server.log", store=args.store)
     stop = threading.Event()
     results: list[RunResult] = []
     endpoints: list[str] = []

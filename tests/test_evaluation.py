@@ -7,7 +7,9 @@ import json
 import pytest
 
 from assistant import AssistantError, Settings
-from assistant.evaluation import EvalQuestion, evaluate, load_eval_set, score_rankings
+from assistant.evaluation import EvalQuestion, evaluate, evaluate_index, load_eval_set, prepare_index, score_rankings
+from assistant.stores import copy_index
+from tests.postgres import postgres_server, store_dsn  # noqa: F401
 
 SETTINGS = Settings(chunk_tokens=64, chunk_overlap=8)
 
@@ -106,3 +108,31 @@ def test_evaluate_builds_once_and_reuses_the_index(tmp_path, fake_embedder):
     assert fake_embedder.embedded == [] and again.recall_at_1 == report.recall_at_1
     with pytest.raises(AssistantError, match="mode"):
         evaluate(dataset, workspace=tmp_path / "ws", mode="psychic", settings=SETTINGS, embedder=fake_embedder)
+
+
+def test_evaluate_index_scores_a_built_index_as_evaluate_does(tmp_path, fake_embedder):
+    dataset = load_eval_set(squad(tmp_path / "set.json", PARAGRAPHS))
+    report = evaluate(dataset, workspace=tmp_path / "ws", settings=SETTINGS, embedder=fake_embedder)
+    fake_embedder.embedded.clear()
+    index = prepare_index(dataset, workspace=tmp_path / "ws", settings=SETTINGS, embedder=fake_embedder)
+    scored = evaluate_index(dataset, index, settings=SETTINGS, embedder=fake_embedder)
+    timeless = {"latency_p50_ms": 0, "latency_p95_ms": 0}
+    assert scored.to_dict() | timeless == report.to_dict() | timeless
+    assert fake_embedder.embedded == []  # no passage embedded again
+    with pytest.raises(AssistantError, match="mode"):
+        evaluate_index(dataset, index, mode="psychic", settings=SETTINGS, embedder=fake_embedder)
+
+
+@pytest.mark.postgres
+def test_the_same_build_in_a_database_scores_the_same(tmp_path, fake_embedder, store_dsn):
+    dataset = load_eval_set(squad(tmp_path / "set.json", PARAGRAPHS))
+    index = prepare_index(dataset, workspace=tmp_path / "ws", settings=SETTINGS, embedder=fake_embedder)
+    copy_index(index, store_dsn)
+    for mode in ("hybrid", "dense", "keyword"):
+        in_files = evaluate_index(dataset, index, mode=mode, settings=SETTINGS, embedder=fake_embedder)
+        in_database = evaluate_index(dataset, store_dsn, mode=mode, settings=SETTINGS, embedder=fake_embedder)
+        assert (in_database.recall_at_1, in_database.recall_at_5, in_database.mrr_at_10) == (
+            in_files.recall_at_1,
+            in_files.recall_at_5,
+            in_files.mrr_at_10,
+        )
