@@ -90,8 +90,7 @@ def debris(index: Path) -> list[str]:
 
 def _slow_build(corpus: str, index: str, events: str, delay: float) -> None:
     """Child process: a build whose embedder and disk are slow, logging each stage as it starts."""
-    from assistant import build as build_module
-    from assistant import files, store
+    from assistant import files, store, stores
 
     with open(events, "a", buffering=1, encoding="utf-8") as log:  # line-buffered: each event on disk at once
 
@@ -122,7 +121,7 @@ def _slow_build(corpus: str, index: str, events: str, delay: float) -> None:
 
             return wrapper
 
-        build_module.write_build = slowly(build_module.write_build, "writing")
+        stores.write_build = slowly(stores.write_build, "writing")  # what a build into a folder calls
         store._replace_pointer = slowly(store._replace_pointer, "pointer")
         files.sync_path = slowly(files.sync_path)  # a slow disk: every fsync of a file or folder waits
         note("reading")

@@ -283,8 +283,9 @@ def test_a_changed_limit_reads_every_document_again(tmp_path):
 # --- the time a file may take to be read ----------------------------------------------------------
 
 
-def _slow_pdf(pages: int = 1000) -> bytes:
-    """A valid PDF that pypdf takes seconds to read (about 6 ms a page): a real slow path, no test double."""
+def _slow_pdf(pages: int = 5000) -> bytes:
+    """A valid PDF that pypdf takes seconds to read (2 to 6 ms a page, 10 s or more in all): a real
+    slow path, no test double. Generating it takes a tenth of a second."""
     from .test_documents import pdf_bytes
 
     return pdf_bytes(
