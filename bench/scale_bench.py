@@ -198,6 +198,26 @@ def child_store(job: dict) -> dict:
     }
 
 
+def _search_times(searcher, job: dict) -> dict[str, list[float]]:
+    """Milliseconds of each of the job's questions (with its vector) per search mode; the first three warm the caches."""
+    queries = np.load(job["queries"])
+    questions = json.loads(Path(job["questions"]).read_text(encoding="utf-8"))
+    cases = {
+        "dense": {"mode": "dense"},
+        "keyword": {"mode": "keyword"},
+        "hybrid": {"mode": "hybrid"},
+        "hybrid, one region": {"mode": "hybrid", "filters": {"region": "Aktobe region"}},
+    }
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for number, (question, vector) in enumerate(zip(questions, queries)):
+        for name, options in cases.items():
+            started = time.perf_counter()
+            searcher.search(question, k=10, vector=vector, **options)
+            if number >= 3:
+                times[name].append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def child_serve(job: dict) -> dict:
     """Open the padded index with a ``Searcher`` and time each mode (query vectors given)."""
     from assistant.retrieval import Searcher
@@ -215,21 +235,7 @@ def child_serve(job: dict) -> dict:
     searcher = Searcher(Path(job["target"]), embedder=Stub())
     load_s = time.perf_counter() - started
     loaded = _memory()
-    queries = np.load(job["queries"])
-    questions = json.loads(Path(job["questions"]).read_text(encoding="utf-8"))
-    cases = {
-        "dense": {"mode": "dense"},
-        "keyword": {"mode": "keyword"},
-        "hybrid": {"mode": "hybrid"},
-        "hybrid, one region": {"mode": "hybrid", "filters": {"region": "Aktobe region"}},
-    }
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for number, (question, vector) in enumerate(zip(questions, queries)):
-        for name, options in cases.items():
-            started = time.perf_counter()
-            searcher.search(question, k=10, vector=vector, **options)
-            if number >= 3:  # the first queries warm the caches
-                times[name].append((time.perf_counter() - started) * 1000)
+    times = _search_times(searcher, job)
     return {"load_s": load_s, "rss_before": before, "rss_loaded": loaded, "rss_after": _memory(), "times": times}
 
 
@@ -316,21 +322,7 @@ def child_open_serve(job: dict) -> dict:
     searcher = Searcher(Path(job["target"]), embedder=Stub())
     open_s = time.perf_counter() - started
     opened = _memory()
-    queries = np.load(job["queries"])
-    questions = json.loads(Path(job["questions"]).read_text(encoding="utf-8"))
-    cases = {
-        "dense": {"mode": "dense"},
-        "keyword": {"mode": "keyword"},
-        "hybrid": {"mode": "hybrid"},
-        "hybrid, one region": {"mode": "hybrid", "filters": {"region": "Aktobe region"}},
-    }
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for number, (question, vector) in enumerate(zip(questions, queries)):
-        for name, options in cases.items():
-            started = time.perf_counter()
-            searcher.search(question, k=10, vector=vector, **options)
-            if number >= 3:  # the first queries warm the caches
-                times[name].append((time.perf_counter() - started) * 1000)
+    times = _search_times(searcher, job)
     return {
         "code_path": str(Path(assistant.__file__).parent.parent),
         "open_s": open_s,
@@ -338,7 +330,7 @@ def child_open_serve(job: dict) -> dict:
         "rss_open": opened,
         "rss_queried": _memory(),
         "mapped_files": _mapped_files(),
-        "queries": len(questions),
+        "queries": len(np.load(job["queries"], mmap_mode="r")),
         "times": times,
     }
 
