@@ -168,7 +168,7 @@ def write_build(connection: Any, manifest: Manifest, chunks: Sequence[Chunk], pa
         _copy_documents(connection, number, manifest.documents, duplicates)
         _copy_chunks(connection, number, chunks, manifest.documents, dense.vectors, keywords)
         if len(chunks) > database_serving.EXACT_MAX_ROWS:  # searched through HNSW: its index, before readers see it
-            connection.execute(database_serving.hnsw_index_sql(number, dense.vectors.shape[1]))
+            _create_hnsw_index(connection, number, len(chunks), dense.vectors.shape[1])
         _copy_keywords(connection, number, keywords)
         if sentences is not None:
             _copy_sentences(connection, number, sentences)
@@ -186,6 +186,34 @@ def write_build(connection: Any, manifest: Manifest, chunks: Sequence[Chunk], pa
         )
     logger.info("published build %s as number %d", manifest.build_id, number)
     return number
+
+
+def _create_hnsw_index(connection: Any, number: int, rows: int, dimension: int) -> None:
+    """Build the partition's HNSW index with the memory its graph needs (see
+    :data:`assistant.database_serving.HNSW_BUILD_MEMORY_MAX`); pgvector's notices are logged."""
+    needed = database_serving.hnsw_build_memory(rows, dimension)
+    (current,) = connection.execute(  # in kB, as the server, the role or the URL's options set it
+        "SELECT setting::bigint * 1024 FROM pg_settings WHERE name = 'maintenance_work_mem'"
+    ).fetchone()
+    granted = max(current, min(needed, database_serving.HNSW_BUILD_MEMORY_MAX))
+    if granted > current:
+        connection.execute(f"SET LOCAL maintenance_work_mem = '{granted // 1024}kB'")
+    if needed > granted:
+        logger.warning(
+            "the vector index of %d chunks needs about %d MB of maintenance_work_mem to be built in memory; "
+            "this build may use %d MB, so it takes several times longer. Give the building role more: "
+            "ALTER ROLE <role> SET maintenance_work_mem = '%dMB'",
+            rows, needed // 2**20, granted // 2**20, -(-needed // 2**20),
+        )  # fmt: skip
+
+    def notice(diagnostic: Any) -> None:  # "hnsw graph no longer fits into maintenance_work_mem after ..."
+        logger.warning("PostgreSQL, building the vector index: %s", diagnostic.message_primary)
+
+    connection.add_notice_handler(notice)
+    try:
+        connection.execute(database_serving.hnsw_index_sql(number, dimension))
+    finally:
+        connection.remove_notice_handler(notice)
 
 
 def _part_facts(

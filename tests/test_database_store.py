@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -268,3 +269,53 @@ def test_copy_to_the_database_and_back_keeps_every_vector_and_id(tmp_path, store
     assert not _build(corpus, store_dsn, embedder).changed and embedder.embedded == []
     manifest = json.loads((back.build_path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["build_id"] == original.manifest.build_id
+
+
+def _random_build(rows: int, dimension: int = 384):
+    """A build of ``rows`` chunks with random unit vectors, one document per ten chunks (no sentences)."""
+    from assistant.keywords import KeywordIndex
+    from assistant.model import Chunk, Citation, DocumentRecord
+    from assistant.parts import DenseVectors
+    from assistant.store import Manifest
+    from assistant.vector_index import IndexSpec
+
+    citation = Citation("title", "2025-09-08", "Almaty city", "other", "ru", "https://example.kz")
+    documents = tuple(DocumentRecord(f"d{number}.txt", f"h{number}", citation, 10) for number in range(rows // 10))
+    chunks = [
+        Chunk(f"d{row // 10}.txt#{row}", f"d{row // 10}.txt", 0, 5, "", "текст", f"e{row}") for row in range(rows)
+    ]
+    vectors = np.random.default_rng(0).standard_normal((rows, dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    manifest = Manifest("random", "now", {"identity": "random", "dimension": dimension}, {}, documents, rows, "", {})
+    parts = {
+        "vector_index": DenseVectors(vectors, None, IndexSpec.from_manifest({}), {}),
+        "keywords": KeywordIndex.from_terms([["текст"]] * rows),
+    }
+    return manifest, chunks, parts
+
+
+def test_the_vector_index_is_built_in_memory_though_the_server_allows_less(store_dsn, monkeypatch, caplog):
+    """A server whose maintenance_work_mem is too small for the HNSW graph (here 1MB, from the URL's
+    options, for 1,000 rows needing about 3MB) builds it several times slower, on disk: the build
+    raises the setting for its own transaction, and beyond HNSW_BUILD_MEMORY_MAX it says how to
+    give the building role more."""
+    from assistant import database_serving
+
+    monkeypatch.setattr(database_serving, "EXACT_MAX_ROWS", 0)
+    small = store_dsn + ("&" if "?" in store_dsn else "?") + "options=-c%20maintenance_work_mem%3D1MB"
+    manifest, chunks, parts = _random_build(1_000)
+    with caplog.at_level("WARNING", logger="assistant.database_store"):
+        DatabaseStore(small).write(manifest, chunks, parts)
+    assert not caplog.records  # neither pgvector's "no longer fits" notice nor our advice
+    with connect(small) as connection:  # the raise was for the build's transaction only
+        assert connection.execute("SHOW maintenance_work_mem").fetchone()[0] == "1MB"
+        assert connection.execute(
+            f"SELECT count(*) FROM pg_indexes WHERE schemaname = '{SCHEMA}' AND indexdef LIKE '%hnsw%'"
+        ).fetchone()[0] == 1  # fmt: skip
+
+    monkeypatch.setattr(database_serving, "HNSW_BUILD_MEMORY_MAX", 0)
+    with caplog.at_level("WARNING", logger="assistant.database_store"):
+        DatabaseStore(small).write(replace(manifest, build_id="random-2"), chunks, parts)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("no longer fits into maintenance_work_mem" in message for message in messages), messages
+    assert any("ALTER ROLE <role> SET maintenance_work_mem = '4MB'" in message for message in messages), messages
