@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -26,6 +27,9 @@ CANDIDATES = 100  # per retriever, before fusion
 RERANK_DEPTH = 10  # hybrid: the fused top this many are reordered by their best sentence
 SENTENCE_WEIGHT = 0.5  # these two were chosen with bench/hybrid_bench.py (docs/quality.md)
 KEYWORD_WEIGHT = 2.0
+# A searcher that fell back to the primary tries its replica again this often (in the background:
+# a search never waits for it), so reads return to the replica once it is back.
+REPLICA_RETRY_SECONDS = 30.0
 
 
 class Searcher:
@@ -37,8 +41,9 @@ class Searcher:
     build.
 
     With ``settings.store_read`` (a streaming replica of the database ``settings.store``), searches
-    read the replica; while it cannot be reached they read the primary (one logged line), and a
-    replica keeps answering when the primary is down (docs/database.md, "Replicas").
+    read the replica; while it cannot be reached they read the primary (one logged line, and the
+    replica is tried again every :data:`REPLICA_RETRY_SECONDS` in the background), and a replica
+    keeps answering when the primary is down (docs/database.md, "Replicas").
 
     Args:
         index_dir: the index directory, or a ``postgresql://`` URL of a database store (default:
@@ -60,6 +65,8 @@ class Searcher:
         self._lock = threading.Lock()
         self._loaded: tuple[object, Backend] | None = None
         self._database = None
+        self._fell_back_at: float | None = None  # when searches last turned to the primary (monotonic)
+        self._replica_retry: threading.Thread | None = None
         if is_database_url(location):
             self.index_dir: str | Path = str(location)
             self._shown = redacted(self.index_dir)  # what messages and logs name: never the password
@@ -205,6 +212,7 @@ class Searcher:
     def _database_pointer(self) -> int | None:
         """The database's build in service; after a lost connection (a server restart, a failover),
         on one new connection, so a long-running process outlives the server's restart."""
+        self._retry_replica_when_due()
         connection = self._database
         try:
             return published_build(connection)
@@ -229,8 +237,42 @@ class Searcher:
                 continue
             if failures:
                 logger.warning("searches read the primary %s: %s", redacted(location), failures[0])
+            self._fell_back_at = time.monotonic() if failures else None
             return connection
         raise StoreUnavailable("; ".join(failures))
+
+    def _retry_replica_when_due(self) -> None:
+        """After a fall back to the primary, try the replica again in a thread every
+        :data:`REPLICA_RETRY_SECONDS` (a connection attempt may take seconds)."""
+        fell_back_at = self._fell_back_at
+        if fell_back_at is None or time.monotonic() - fell_back_at < REPLICA_RETRY_SECONDS:
+            return
+        with self._lock:
+            if self._replica_retry is not None and self._replica_retry.is_alive():
+                return
+            self._fell_back_at = time.monotonic()  # the next try, if this one fails, is as far away
+            self._replica_retry = threading.Thread(target=self._return_to_replica, name="replica-retry", daemon=True)
+            self._replica_retry.start()
+
+    def _return_to_replica(self) -> None:
+        """Connect to the replica; if it answers, searches read it from their next call on. The
+        primary's connection is closed a while later, as a search may still be reading it."""
+        replica = self._readable[0]
+        try:
+            connection = connect(replica, autocommit=True)
+            published_build(connection)  # it answers queries, not only logins
+        except StoreUnavailable as error:
+            logger.info("the replica %s is still away: %s", redacted(replica), error)
+            return
+        with self._lock:
+            if self._fell_back_at is None:  # meanwhile a reconnect found the replica itself
+                connection.close()
+                return
+            previous, self._database, self._loaded, self._fell_back_at = self._database, connection, None, None
+        logger.warning("searches read the replica %s again", redacted(replica))
+        closing = threading.Timer(REPLICA_RETRY_SECONDS, previous.close)
+        closing.daemon = True
+        closing.start()
 
     def _open(self, pointer: object) -> tuple[object, Backend]:
         if self._database is not None:

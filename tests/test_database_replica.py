@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import pytest
 
 import assistant.build
 from assistant.build import build_index
 from assistant.config import Settings
-from assistant.database import connect
+from assistant.database import connect, redacted
 from assistant.database_serving import published_build
 from assistant.errors import AssistantError
 from assistant.retrieval import Searcher
@@ -114,3 +115,35 @@ def test_an_evaluation_reads_neither_the_served_database_nor_its_replica(tmp_pat
     served = SETTINGS.with_(store=nowhere, store_read=nowhere)  # as ASSISTANT_STORE and ASSISTANT_STORE_READ
     report = evaluate(dataset, workspace=tmp_path / "ws", settings=served, embedder=fake_embedder)
     assert report.questions == 3 and report.recall_at_10 == 1.0
+
+
+@pytest.mark.postgres
+def test_searches_return_to_the_replica_once_it_is_back(tmp_path, store_dsn, caplog, monkeypatch):
+    """A searcher that started while its replica was away reads the primary, then the replica again
+    once it answers (tried in the background, every REPLICA_RETRY_SECONDS), answering throughout.
+    The "replica" here is the same database behind a socket folder that is empty at first."""
+    import assistant.retrieval
+
+    build_index(write_corpus(tmp_path / "corpus"), store_dsn, settings=SETTINGS, embedder=FakeEmbedder())
+    later = tmp_path / "replica-socket"
+    later.mkdir()
+    address, _, query = store_dsn.partition("?")
+    replica = f"{address}?host={later}"
+    settings = SETTINGS.with_(store=store_dsn, store_read=replica)
+    with caplog.at_level(logging.INFO, logger="assistant.retrieval"):
+        searcher = Searcher(settings=settings, embedder=FakeEmbedder())
+        assert searcher.search("метро Алматы", k=1)[0].doc_id == "almaty.txt"  # from the primary
+        monkeypatch.setattr(assistant.retrieval, "REPLICA_RETRY_SECONDS", 0.0)
+        assert searcher.search("метро Алматы", k=1)[0].doc_id == "almaty.txt"  # a try, the replica still away
+        socket = next(Path(query.removeprefix("host=")).glob(".s.PGSQL.*"))
+        (later / socket.name).symlink_to(socket)  # the replica is back
+        deadline = time.monotonic() + 30
+        while "searches read the replica" not in caplog.text:
+            assert time.monotonic() < deadline, caplog.text
+            assert searcher.search("метро Алматы", k=1)[0].doc_id == "almaty.txt"
+            time.sleep(0.05)
+        assert searcher.search("метро Алматы", k=1)[0].doc_id == "almaty.txt"  # from the replica
+    messages = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+    assert messages[0].startswith("searches read the primary postgresql://postgres@")
+    assert messages[-1] == f"searches read the replica {redacted(replica)} again"
+    assert "the replica" in caplog.text and "is still away" in caplog.text
