@@ -31,6 +31,7 @@ from assistant.evidence import (
     quotable_sentences,
     sentence_features,
     sentence_vectors,
+    states_money,
 )
 from assistant.generation import (
     SUPPORTED,
@@ -291,7 +292,8 @@ class Weighing:
     row of :data:`assistant.evidence.FEATURES` and ``scores[i]`` its ranking score, ``-inf``
     where the answer may not quote it: a sentence of another region's document than the one the
     question names, one without a number, a date or an hour when the question asks for one
-    (:data:`assistant.evidence.REQUIRED_TYPES`), or one of a document that does not name the
+    (:data:`assistant.evidence.REQUIRED_TYPES`), one without an amount of money when it asks
+    for money (``QuestionProfile.money``), or one of a document that does not name the
     title the question quotes (see :func:`_naming_titles`). ``best`` is the top-ranked
     candidate that may be quoted and ``probability`` the probability that it answers the question.
     """
@@ -374,6 +376,10 @@ def weigh(
         if profile.answer_type in REQUIRED_TYPES:
             # "Сколько…?", "When…?": a sentence without a number or a date does not answer it.
             scores = np.where(features[:, _OFFERED] > 0, scores, -np.inf).astype(np.float32)
+        if profile.money:
+            # "Какой бюджет…?": "три направления" holds a number, not an amount of money.
+            stated = np.array([states_money(candidate.text) for candidate in candidates])
+            scores = np.where(stated, scores, -np.inf).astype(np.float32)
         if profile.titles:
             # "Сколько камер подключат к «Алтай Smart Region»?": not another project's cameras.
             scores = np.where(_naming_titles(profile, passages, quotable, candidates), scores, -np.inf).astype(np.float32)

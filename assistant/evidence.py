@@ -37,6 +37,7 @@ __all__ = [
     "Candidate",
     "QuestionProfile",
     "REQUIRED_TYPES",
+    "asks_money",
     "months_of",
     "name_key",
     "names_of",
@@ -47,6 +48,7 @@ __all__ = [
     "quotable_sentences",
     "sentence_features",
     "sentence_vectors",
+    "states_money",
 ]
 
 PERSON, NUMBER, DATE, TIME, NAME, PLACE, OTHER = "person", "number", "date", "time", "name", "place", "other"
@@ -188,6 +190,21 @@ _DATES = re.compile(
 _TIMES = re.compile(
     r"\b\d{1,2}:\d{2}\b|\b\d{1,2}\s*(?:час\w*|ч\.)|\bсағат\s+\d{1,2}\b|\b\d{1,2}\s*(?:a\.?m\.?|p\.?m\.?|o['’]clock)"
 )
+# An amount of money asked ("какой бюджет", "сколько стоит", "қанша ақша", "how much will it cost")
+# is answered by an amount of money, not by any number ("три направления"). Not "бюджетных мест",
+# "инвестиционных проектов", "қаржылық сауаттылық", "investors", nor a share of a budget.
+_MONEY_ASKED = re.compile(
+    r"\b(?:бюджет(?:а|е|у|ом|ы|ов)?|сумм(?:а|е|у|ы|ой|ах|ами)?|стоимост\w*|стоит|стоил\w*|стоят|обойд[её]т\w*|обош[её]л\w*"
+    r"|средств|денег|деньг\w*|финансировани\w*|затрат\w*|инвестици[йияю])\b"
+    r"|\b(?:ақша\w*|қаражат\w*|қаржы(?:сы|сын|ны|дан)?|қаржыланд\w*|құны\w*|құнын\w*|шығын\w*)\b"
+    r"|\b(?:money|budget|budgets|cost|costs|costing|spend|spent|spending|funding|funds?|financing|invest(?:ed|ment)?|worth)\b"
+)
+_SHARE_ASKED = re.compile(r"\b(?:процент\w*|дол[яиюей]\b|пайыз\w*|үлес\w*|percent\w*|percentage|share)\b")
+_MONEY = re.compile(
+    r"[₸$€£]|\b(?:тенге|теңге|tenge|kzt|доллар\w*|dollars?|usd|евро|euros?|рубл\w*|roubles?|rubles?"
+    r"|млрд|млн|трлн|миллиард\w*|миллион\w*|триллион\w*|billion|million|trillion|bn|mln"
+    r"|мрп|аек|mci|месячн\w*\s+расч[её]тн\w*\s+показател\w*|айлық\s+есептік\s+көрсеткіш\w*)\b"
+)
 # Official titles run long ("Казахстан в эпоху искусственного интеллекта: актуальные вопросы …").
 _QUOTED = re.compile(r"«[^»]{2,200}»|\"[^\"]{2,200}\"|“[^”]{2,200}”|„[^“”]{2,200}[“”]")
 _LATIN_IN_CYRILLIC = re.compile(r"\b[A-Z][A-Za-z0-9-]*[A-Za-z0-9]\b|\b\d+[A-Za-z]+\b")
@@ -221,6 +238,8 @@ class QuestionProfile:
         salient: its numbers, names, quoted titles and codes, as name keys (see :func:`name_key`).
         titles: the titles it quotes («Smart Aqtau», "Цифровой порт"), each as its words' name keys
             (see :func:`quoted_titles`).
+        money: it asks a number that is an amount of money ("Какой бюджет…?", "Қанша ақша…?",
+            "How much will it cost?"): only a sentence stating one answers it (:func:`states_money`).
     """
 
     text: str
@@ -232,6 +251,7 @@ class QuestionProfile:
     portable: tuple[bool, ...] = ()
     focus: tuple[tuple[str, ...], ...] = ()
     titles: tuple[tuple[str, ...], ...] = ()
+    money: bool = False
 
 
 @dataclass(frozen=True)
@@ -276,6 +296,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         portable=portable,
         focus=focus,
         titles=quoted_titles(question) or quoted_titles(context),
+        money=answer_type == NUMBER and asks_money(asked_in[at:]),
     )
 
 
@@ -336,6 +357,18 @@ def quoted_titles(text: str) -> tuple[tuple[str, ...], ...]:
         tuple(key for key in map(name_key, _WORD.findall(quoted[1:-1])) if key) for quoted in _QUOTED.findall(text)
     )
     return tuple(dict.fromkeys(title for title in titles if title))
+
+
+def asks_money(question: str) -> bool:
+    """Whether ``question`` (from its question word on) asks an amount of money, not a share of one."""
+    folded = question.casefold().replace("ё", "е")
+    return bool(_MONEY_ASKED.search(folded)) and not _SHARE_ASKED.search(folded)
+
+
+def states_money(sentence: str) -> bool:
+    """Whether ``sentence`` states an amount of money: a currency, its sign, "млрд / million" or
+    the monthly calculation index (МРП / АЕК) in which fines and benefits are set."""
+    return bool(_MONEY.search(sentence.casefold().replace("ё", "е")))
 
 
 def names_title(text: str, title: Sequence[str]) -> bool:

@@ -126,6 +126,35 @@ def test_a_question_asking_for_a_number_or_a_date_is_answered_only_by_a_sentence
         assert reply.related and reply.related[0].doc_id == "astana.txt"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Какой бюджет выделен на цифровизацию в Астане?",  # Astana's report has numbers, but no money
+        "How much money will Astana spend on digitalisation?",
+        "Астанада цифрландыруға қанша қаражат бөлінді?",
+    ],
+)
+def test_money_asked_of_a_report_that_states_none_is_not_answered_with_another_number(searcher, question):
+    reply = ask(searcher, question)
+    assert not reply.found and reply.reason == REASON_REGION_SILENT, reply.text
+    assert not any("базовых станций" in quote.text or "млрд" in quote.text for quote in reply.quotes)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Сколько денег выделено на цифровизацию школ в Павлодарской области?",
+        "How much money was allocated to digitalising schools in Pavlodar region?",
+        "Павлодар облысында мектептерді цифрландыруға қанша қаражат бөлінді?",
+    ],
+)
+def test_money_asked_is_answered_by_the_sentence_with_the_amount(searcher, question):
+    reply = ask(searcher, question)
+    assert reply.found, reply.text
+    assert reply.sources[reply.quotes[0].source - 1].passage.doc_id == "pavlodar.txt"
+    assert "3,2 млрд тенге" in reply.quotes[0].text
+
+
 def test_a_quoted_title_is_answered_from_the_document_that_names_it(searcher):
     reply = ask(searcher, "Сколько станций 5G установят по проекту «Smart Astana»?")
     assert reply.found, reply.text

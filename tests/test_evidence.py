@@ -21,6 +21,7 @@ from assistant.evidence import (
     profile_question,
     quoted_titles,
     sentence_features,
+    states_money,
 )
 from assistant.glossary import parse
 from assistant.model import Citation, Passage
@@ -227,3 +228,42 @@ def test_quoted_titles_are_matched_across_scripts_not_across_translations():
     (port,) = quoted_titles('When will the "Digital Port" open?')
     assert not names_title("«Цифровой порт» заработает в 2026 году.", port)
     assert quoted_titles("Сколько сёл подключат?") == ()
+
+
+@pytest.mark.parametrize(
+    ("question", "money"),
+    [
+        ("Какой бюджет на цифровизацию предусмотрен в СКО?", True),
+        ("Сколько стоит проект «Цифровой Бурабай»?", True),
+        ("Шымкенттегі IT-хабтың құрылысына қанша ақша жұмсалады?", True),
+        ("Қанша қаржы бөлінді?", True),
+        ("How much will the data centre cost?", True),
+        ("What is the budget of the programme?", True),
+        # A number that is not an amount of money, or a share of one.
+        ("Сколько бюджетных мест выделено?", False),
+        ("Сколько инвестиционных проектов одобрено?", False),
+        ("Какова суммарная мощность станций?", False),
+        ("Какова доля бюджета на ИИ?", False),
+        ("What percentage of the budget goes to AI?", False),
+        ("How many investors joined?", False),
+        ("Сколько сёл подключат к интернету?", False),
+        ("Кто отвечает за бюджет?", False),  # asks a person
+    ],
+)
+def test_a_question_asking_an_amount_of_money_is_told_apart(question, money):
+    assert profile_question(question).money is money
+
+
+@pytest.mark.parametrize(
+    ("sentence", "money"),
+    [
+        ("Всего из бюджета выделят 15,7 млрд тенге.", True),
+        ("Штраф составляет 10 МРП.", True),
+        ("Жобаға 250 миллион теңге бөлінді.", True),
+        ("The project costs $2.5 billion.", True),
+        ("Его основу составляют три направления.", False),
+        ("Интернет проведут в 120 школ.", False),
+    ],
+)
+def test_a_sentence_stating_an_amount_of_money_is_told_apart(sentence, money):
+    assert states_money(sentence) is money
