@@ -22,9 +22,16 @@ queries that got all 10. Scores are inner products of unit vectors (``<#>``, ``v
 as the database backend asks them. One query runs at a time on one core
 (``max_parallel_workers_per_gather = 0``), the way a serving process under load sees it.
 
+**Storage** (``--storage``): instead of the sweep, the shipped HNSW settings (m=16,
+ef_construction=128, ef_search=320, iterative scans under a filter) over float32 ``vector`` and
+over ``halfvec`` (an expression index on ``embedding::halfvec(d)``, the table keeping float32):
+build time, index size on disk, recall and latency side by side. Each search orders its index's
+candidates by the half-precision distance and returns them by their exact float32 score, as the
+database backend does with its own cast.
+
 Usage:
     python bench/pgvector_bench.py [--shared ../shared] [--sizes 10000,100000] [--queries 150]
-                                   [--index DIR ...]
+                                   [--index DIR ...] [--storage]
 
 Prints Markdown tables (docs/scaling.md, "pgvector: exact or approximate").
 """
@@ -128,10 +135,13 @@ def load_table(connection, vectors: np.ndarray, region: np.ndarray) -> float:
 
 
 def run_queries(
-    connection, queries: np.ndarray, region: str | None, exact: bool, limit: int
+    connection, queries: np.ndarray, region: str | None, exact: bool, limit: int, half: int = 0
 ) -> tuple[list[list[int]], list[float]]:
-    """Top ``limit`` ids and milliseconds per query; ``exact`` orders by an expression no index serves."""
+    """Top ``limit`` ids and milliseconds per query; ``exact`` orders by an expression no index
+    serves; ``half`` (the dimension) orders by the halfvec expression index's distance."""
     order = "(embedding <#> %(q)s) + 0" if exact else "embedding <#> %(q)s"
+    if half:
+        order = f"embedding::halfvec({half}) <#> %(q)s::halfvec({half})"
     where = "WHERE region = %(region)s" if region else ""
     sql = (
         f"WITH found AS MATERIALIZED (SELECT id, embedding <#> %(q)s AS distance FROM items {where} "
@@ -147,13 +157,13 @@ def run_queries(
     return ids, times
 
 
-def measure(connection, queries, truth, region, exact=False) -> dict:
+def measure(connection, queries, truth, region, exact=False, half=0) -> dict:
     """Recall@10 and recall@limit against ``truth`` (the exact 10th and limit-th score per query:
     a row scoring at least that counts, so ties among identical texts do not), the share of
     queries given all ``limit`` rows, p50 and p95."""
     vectors, scores = truth
     limit = scores.shape[1]
-    ids, times = run_queries(connection, queries, region, exact, limit)
+    ids, times = run_queries(connection, queries, region, exact, limit, half)
 
     def recall(depth: int) -> float:
         return float(
@@ -231,6 +241,51 @@ def one_size(connection, vectors: np.ndarray, queries: np.ndarray, limit: int) -
     return loaded, rows
 
 
+def storage_rows(connection, vectors: np.ndarray, queries: np.ndarray, limit: int) -> list[dict]:
+    """The shipped HNSW settings over ``vector`` and over ``halfvec``: one row each, plus exact search."""
+    from assistant.database_serving import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
+
+    region = regions(len(vectors), seed=len(vectors))
+    load_table(connection, vectors, region)
+    truths = {None: exact_scores(vectors, queries, exact_top(vectors, queries, limit))}
+    for value in FILTERS:
+        truths[value] = exact_scores(vectors, queries, exact_top(vectors, queries, limit, rows=np.flatnonzero(region == value)))
+    dimension = vectors.shape[1]
+    rows = []
+    for name, expression, half in (
+        ("vector (float32)", "embedding vector_ip_ops", 0),
+        ("halfvec (float16)", f"(embedding::halfvec({dimension})) halfvec_ip_ops", dimension),
+    ):
+        seconds = build_index(
+            connection, f"CREATE INDEX items_embedding ON items USING hnsw ({expression}) "
+            f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})",
+        )  # fmt: skip
+        size = connection.execute("SELECT pg_relation_size('items_embedding')").fetchone()[0]
+        settings_sql(connection, hnsw__ef_search=HNSW_EF_SEARCH, hnsw__iterative_scan="relaxed_order")
+        row = {"index": name, "built": seconds, "mb": size / 2**20, "all": measure(connection, queries, truths[None], None, half=half)}
+        for value in FILTERS:
+            row[value] = measure(connection, queries, truths[value], value, half=half)
+        settings_sql(connection, hnsw__iterative_scan="off")
+        rows.append(row)
+        print(f"  {name}: built in {seconds:.1f} s, {size / 2**20:.0f} MB, recall {row['all']['recall']:.3f}", flush=True)
+    build_index(connection, "SELECT 1")
+    return rows
+
+
+def print_storage(size: int, synthetic_rows: int, rows: list[dict], limit: int) -> None:
+    print(f"\n### {size:,} rows ({synthetic_rows:,} of them synthetic), LIMIT {limit}, m=16 ef_construction=128 ef_search=320\n")
+    head = f"| index over | built s | index MB | recall@10 | recall@{limit} | p50 ms | p95 ms |"
+    head += "".join(f" {share:.0%} filter: recall@10, recall@{limit}, p50 ms |" for share in FILTERS.values())
+    print(head)
+    print("|" + "---|" * (7 + len(FILTERS)))
+    for row in rows:
+        every = row["all"]
+        cells = [row["index"], f"{row['built']:.1f}", f"{row['mb']:.0f}", f"{every['recall']:.3f}", f"{every['deep']:.3f}"]
+        cells += [f"{every['p50']:.1f}", f"{every['p95']:.1f}"]
+        cells += [f"{row[r]['recall']:.3f}, {row[r]['deep']:.3f}, {row[r]['p50']:.1f}" for r in FILTERS]
+        print("| " + " | ".join(cells) + " |")
+
+
 def print_table(size: int, synthetic_rows: int, loaded: float, rows: list[dict], limit: int) -> None:
     print(f"\n### {size:,} rows ({synthetic_rows:,} of them synthetic), LIMIT {limit}; COPY + ANALYZE {loaded:.1f} s\n")
     head = f"| index | search | recall@10 | recall@{limit} | all {limit} returned | p50 ms | p95 ms |"
@@ -279,6 +334,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--limit", type=int, default=100, help="rows per query (the Searcher asks 100 candidates)")
     parser.add_argument("--index", type=Path, action="append", help="take real vectors from this built index")
+    parser.add_argument("--storage", action="store_true", help="vector against halfvec at the shipped settings")
     args = parser.parse_args()
     if not (args.shared / "data" / "eval" / "xquad-ru-dev.json").is_file():
         sys.exit(f"no evaluation data under {args.shared}: pass --shared")
@@ -305,6 +361,9 @@ def main() -> None:
         try:
             for size in (int(value) for value in args.sizes.split(",")):
                 vectors = synthetic(pool, size, noise=0.5)
+                if args.storage:
+                    print_storage(size, max(0, size - len(pool)), storage_rows(connection, vectors, queries, args.limit), args.limit)
+                    continue
                 loaded, rows = one_size(connection, vectors, queries, args.limit)
                 print_table(size, max(0, size - len(pool)), loaded, rows, args.limit)
         finally:
