@@ -446,8 +446,11 @@ def _first(error: BaseException) -> str:
 
 def _where(connection: Any) -> str:
     """The database a connection reaches, as a message may name it (no password)."""
-    info = connection.info
-    return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+    try:
+        info = connection.info
+        return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+    except Exception:  # a connection closed meanwhile (by another thread) tells nothing more
+        return "the database"
 
 
 def _keeps(record: DocumentRecord, filters: dict[str, object]) -> bool:

@@ -30,6 +30,7 @@ KEYWORD_WEIGHT = 2.0
 # A searcher that fell back to the primary tries its replica again this often (in the background:
 # a search never waits for it), so reads return to the replica once it is back.
 REPLICA_RETRY_SECONDS = 30.0
+REPLICA_SWITCH_GRACE_SECONDS = 30.0  # then the primary's connection is closed: searches on it have ended
 
 
 class Searcher:
@@ -270,7 +271,7 @@ class Searcher:
                 return
             previous, self._database, self._loaded, self._fell_back_at = self._database, connection, None, None
         logger.warning("searches read the replica %s again", redacted(replica))
-        closing = threading.Timer(REPLICA_RETRY_SECONDS, previous.close)
+        closing = threading.Timer(REPLICA_SWITCH_GRACE_SECONDS, previous.close)
         closing.daemon = True
         closing.start()
 

@@ -327,3 +327,20 @@ def test_a_database_without_a_build_is_a_clear_error(store_dsn):  # noqa: F811
     with pytest.raises(IndexNotFound, match="run `assistant build`") as raised:
         Searcher(store_dsn, settings=SETTINGS, embedder=FakeEmbedder())
     assert "postgresql://" in str(raised.value) and "?" not in str(raised.value)  # the address, redacted
+
+
+def test_a_search_on_a_connection_closed_meanwhile_fails_in_one_line(tmp_path, store_dsn):
+    """A connection another thread closed (the primary's, after searches returned to the replica)
+    fails the search with StoreUnavailable, which the Searcher answers by reconnecting."""
+    import numpy as np
+
+    from assistant import database_serving
+    from assistant.errors import StoreUnavailable
+
+    build_index(_corpus(tmp_path), tmp_path / "index", settings=SETTINGS, embedder=FakeEmbedder())
+    _publish(tmp_path / "index", store_dsn)
+    connection = database.connect(store_dsn, autocommit=True)
+    build = database_serving.DatabaseBuild(connection, published_build(connection))
+    connection.close()
+    with pytest.raises(StoreUnavailable, match="^searching the database failed: .*closed"):
+        build.dense(np.ones(FakeEmbedder.dimension, dtype=np.float32), 3, None)
