@@ -48,11 +48,11 @@ sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
 import load_bench  # noqa: E402
+import store_ingest_bench  # noqa: E402
 from scale_bench import machine, percentile  # noqa: E402
-from store_ingest_bench import throwaway_server  # noqa: E402
+from store_ingest_bench import DIMENSION, PER_DOCUMENT, throwaway_server  # noqa: E402
 
 MODES = ("hybrid", "dense", "keyword")
-DIMENSION, PER_DOCUMENT, TERMS_PER_CHUNK, VOCABULARY, SENTENCES_PER_CHUNK = 384, 10, 60, 20_000, 3
 REGION, OTHER_REGION, REGION_SHARE = "Aktobe region", "Almaty city", 0.10
 K = 10
 
@@ -135,52 +135,15 @@ def quality(url: str, shared: Path, workspace: Path) -> None:
 
 
 def synthetic_build(size: int, seed: int = 0):
-    """(manifest, chunks, parts, vectors, terms): a build of ``size`` chunks, every part a build stores."""
-    from assistant.keywords import KeywordIndex
-    from assistant.model import Chunk, Citation, DocumentRecord
-    from assistant.parts import DenseVectors, SentenceTable
-    from assistant.store import Manifest
-    from assistant.vector_index import IndexSpec
-
+    """(manifest, chunks, parts, vectors, terms, region rows): ``store_ingest_bench``'s build with
+    :data:`REGION_SHARE` of the documents in :data:`REGION`."""
     rng = np.random.default_rng(seed)
     count = size // PER_DOCUMENT
     in_region = set(rng.permutation(count)[: round(count * REGION_SHARE)].tolist())
-    documents = tuple(
-        DocumentRecord(f"d{number:07d}.txt", f"h{number}", Citation(f"title {number}", "2025-01-01",
-                       REGION if number in in_region else OTHER_REGION, "other", "ru", "https://example.kz"), PER_DOCUMENT)
-        for number in range(count)
-    )  # fmt: skip
-    chunks = [
-        Chunk(
-            f"d{row // PER_DOCUMENT:07d}.txt#{row}",
-            f"d{row // PER_DOCUMENT:07d}.txt",
-            0,
-            360,
-            "",
-            "текст " * 60,
-            f"e{row}",
-        )
-        for row in range(size)
-    ]
-    vectors = rng.standard_normal((size, DIMENSION)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    terms = [[f"t{i}" for i in rng.integers(0, VOCABULARY, TERMS_PER_CHUNK)] for _ in range(size)]
-    sentences = SentenceTable(
-        spans=np.zeros((size * SENTENCES_PER_CHUNK, 2), np.int32),
-        offsets=np.arange(0, size * SENTENCES_PER_CHUNK + 1, SENTENCES_PER_CHUNK, dtype=np.int64),
-        vectors=np.repeat(vectors, SENTENCES_PER_CHUNK, axis=0),
-    )
-    manifest = Manifest(
-        f"bench-{size}", "now", {"identity": "synthetic", "dimension": DIMENSION}, {}, documents, size, "synthetic", {}
-    )
-    parts = {
-        "vector_index": DenseVectors(vectors, None, IndexSpec.from_manifest({}), {}),
-        "keywords": KeywordIndex.from_terms(terms),
-        "sentences": sentences,
-        "duplicates": None,
-    }
+    regions = [REGION if number in in_region else OTHER_REGION for number in range(count)]
+    manifest, chunks, parts, terms = store_ingest_bench.synthetic_build(size, rng=rng, regions=regions)
     region_rows = np.flatnonzero(np.repeat([number in in_region for number in range(count)], PER_DOCUMENT))
-    return manifest, chunks, parts, vectors, terms, region_rows
+    return manifest, chunks, parts, parts["vector_index"].vectors, terms, region_rows
 
 
 def ingest(url: str, folder: Path, size: int):

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +42,19 @@ from assistant.vector_index import IndexSpec  # noqa: E402
 DIMENSION, PER_DOCUMENT, TERMS_PER_CHUNK, VOCABULARY, SENTENCES_PER_CHUNK = 384, 10, 60, 20_000, 3
 
 
-def synthetic_build(size: int, seed: int = 0) -> tuple[Manifest, list[Chunk], dict]:
-    """A build of ``size`` chunks with every part a database build stores (no duplicate groups)."""
-    rng = np.random.default_rng(seed)
+def synthetic_build(
+    size: int, seed: int = 0, *, rng: np.random.Generator | None = None, regions: Sequence[str] | None = None
+) -> tuple[Manifest, list[Chunk], dict, list[list[str]]]:
+    """A build of ``size`` chunks with every part a database build stores (no duplicate groups),
+    and each chunk's keyword terms. ``rng`` (default: seeded by ``seed``) draws the vectors, then
+    the terms; ``regions`` gives each document's region (default: all "Almaty city")."""
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    count = size // PER_DOCUMENT
+    regions = regions if regions is not None else ["Almaty city"] * count
     documents = tuple(
-        DocumentRecord(f"d{number:07d}.txt", f"h{number}", Citation(f"title {number}", "2025-01-01", "Almaty city",
+        DocumentRecord(f"d{number:07d}.txt", f"h{number}", Citation(f"title {number}", "2025-01-01", regions[number],
                        "other", "ru", "https://example.kz"), PER_DOCUMENT)
-        for number in range(size // PER_DOCUMENT)
+        for number in range(count)
     )  # fmt: skip
     chunks = [
         Chunk(
@@ -64,8 +70,7 @@ def synthetic_build(size: int, seed: int = 0) -> tuple[Manifest, list[Chunk], di
     ]
     vectors = rng.standard_normal((size, DIMENSION)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    vocabulary = [f"t{number}" for number in range(VOCABULARY)]
-    terms = [[vocabulary[i] for i in rng.integers(0, VOCABULARY, TERMS_PER_CHUNK)] for _ in range(size)]
+    terms = [[f"t{i}" for i in rng.integers(0, VOCABULARY, TERMS_PER_CHUNK)] for _ in range(size)]
     sentences = SentenceTable(
         spans=np.zeros((size * SENTENCES_PER_CHUNK, 2), np.int32),
         offsets=np.arange(0, size * SENTENCES_PER_CHUNK + 1, SENTENCES_PER_CHUNK, dtype=np.int64),
@@ -79,7 +84,7 @@ def synthetic_build(size: int, seed: int = 0) -> tuple[Manifest, list[Chunk], di
         "sentences": sentences,
         "duplicates": None,
     }
-    return manifest, chunks, parts
+    return manifest, chunks, parts, terms
 
 
 @contextlib.contextmanager
@@ -110,7 +115,7 @@ def throwaway_server() -> Iterator[str]:
 def measure(url: str, sizes: list[int]) -> list[tuple[int, int, float, float]]:
     rows = []
     for size in sizes:
-        manifest, chunks, parts = synthetic_build(size)
+        manifest, chunks, parts, _ = synthetic_build(size)
         postings = len(parts["keywords"].postings()[0])
         with database.connect(url) as connection:
             database.ensure_schema(connection)
