@@ -143,6 +143,23 @@ def test_scores_of_an_approximate_index_are_exact_cosines():
     assert list(scores) == sorted(scores, reverse=True)
 
 
+def test_a_filter_is_answered_exactly_whether_its_rows_are_whole_documents_or_scattered(tmp_path):
+    data, queries = clustered(count=3000)
+    np.save(tmp_path / "vectors.npy", data)
+    mapped = np.load(tmp_path / "vectors.npy", mmap_mode="r")  # as a served index holds them
+    spec = vector_index.choose(len(data), exact_max=0)
+    index = vector_index.build(data, spec)
+    documents = np.flatnonzero(np.arange(len(data)) // 25 % 7 == 3)  # runs of 25 rows
+    scattered = np.flatnonzero(np.arange(len(data)) % 7 == 3)
+    mixed = np.union1d(documents[:200], scattered)  # runs of one to 25 rows
+    for allowed in (documents, scattered, mixed, documents[:1]):
+        for query in queries[:5]:
+            scores, rows = vector_index.search(index, spec, query, 10, allowed=allowed, vectors=mapped)
+            exact = allowed[np.argsort(-(data[allowed] @ query), kind="stable")[:10]]
+            assert list(rows) == list(exact)
+            assert np.allclose(scores, data[rows] @ query, atol=1e-5)
+
+
 @pytest.mark.parametrize("kind", ["ivf", "hnsw"])
 def test_filters_and_every_mode_work_with_an_approximate_index(tmp_path, corpus, fake_embedder, kind):
     build_index(corpus, tmp_path / "exact", settings=settings(), embedder=fake_embedder)
