@@ -59,6 +59,7 @@ __all__ = [
 # most ef_search rows: 40 of the 100 candidates a search asks for.
 EXACT_MAX_ROWS = 10_000
 REMEMBERED_ROWS = 100_000  # row -> document of candidates seen, kept for collapsing copies
+FILTERS_REMEMBERED = 1_000  # filters whose rows and documents a build keeps worked out
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 128
 HNSW_EF_SEARCH = 320
@@ -164,6 +165,13 @@ class DatabaseBuild:
         declared = (canonical_region(record.region) for record in self._documents.values() if record.region)
         self.regions = frozenset(region for region in declared if region in REGIONS)
         self._doc_of: dict[int, str] = {}  # row -> doc_id, filled by the queries that return rows
+        # Documents alike in every field a filter reads (all but doc_id): one representative each.
+        kinds: dict[tuple, tuple[DocumentRecord, list[str]]] = {}
+        for doc_id, record in self._documents.items():
+            fields = (record.region, record.doc_type, record.lang, record.date)
+            kinds.setdefault(fields, (record, []))[1].append(doc_id)
+        self._kinds = [(record, tuple(doc_ids)) for record, doc_ids in kinds.values()]
+        self._filters_seen: dict[tuple, tuple[RowFilter, tuple[str, ...]]] = {}
 
     def _has_hnsw_index(self) -> bool:
         """Whether the build's chunk partition has an HNSW index (without one every scan is exact:
@@ -220,29 +228,54 @@ class DatabaseBuild:
     def allowed_documents(self, filters: dict[str, object]) -> set[str] | None:
         if not filters:
             return None
-        return {doc_id for doc_id, record in self._documents.items() if _keeps(record, filters)}
+        return set(self._filtered(filters)[1])
 
     def allowed_rows(self, filters: dict[str, object]) -> RowFilter | None:
         """The filters as SQL conditions on the chunks, with how many rows they keep."""
         if not filters:
             return None
+        return self._filtered(filters)[0]
+
+    def _filtered(self, filters: dict[str, object]) -> tuple[RowFilter, tuple[str, ...]]:
+        """The rows and the documents ``filters`` keep, worked out once per build and filter.
+
+        A filter is decided on the documents' fields, by the file backend's rule (:func:`_keeps`).
+        Documents that agree on every field a filter reads share one decision, so the rule runs
+        once per kind of document, not once per document: per document it took 50 ms at 10^4
+        documents and 0.5 s at 10^5, on every filtered search.
+        """
+        key = tuple(sorted(
+            (name, value if isinstance(value, str) else tuple(sorted(value)))  # type: ignore[arg-type]
+            for name, value in filters.items()
+        ))
+        found = self._filters_seen.get(key)
+        if found is not None:
+            return found
+        if "doc_id" in filters:  # the named documents only
+            named = filters["doc_id"]
+            kinds = [
+                (record, (doc_id,)) for doc_id, record in self._documents.items() if doc_id.casefold() in named  # type: ignore[operator]
+            ]
+        else:
+            kinds = self._kinds
         where, params = "", {}
-        for key, value in filters.items():
-            name = f"f{len(params)}"
-            if key in ("date_from", "date_to"):
-                where += f" AND c.date <> '' AND c.date {'>=' if key == 'date_from' else '<='} %({name})s"
-                params[name] = value
+        for name, value in filters.items():
+            parameter = f"f{len(params)}"
+            if name in ("date_from", "date_to"):
+                where += f" AND c.date <> '' AND c.date {'>=' if name == 'date_from' else '<='} %({parameter})s"
+                params[parameter] = value
             else:  # the build's values this filter accepts, matched here with the file backend's rule
-                column = {"region": "region", "doc_type": "doc_type", "lang": "lang", "doc_id": "doc_id"}[key]
-                accepted = {getattr(r, column) for r in self._documents.values() if _keeps(r, {key: value})}
-                where += f" AND c.{column} = ANY(%({name})s)"
-                params[name] = sorted(accepted)
-        count = _row(
-            self._connection,
-            f"SELECT count(*) FROM {SCHEMA}.chunks c WHERE c.build = %(build)s{where}",
-            {"build": self.build, **params},
-        )[0]
-        return RowFilter(where, params, int(count))
+                column = {"region": "region", "doc_type": "doc_type", "lang": "lang", "doc_id": "doc_id"}[name]
+                accepted = {getattr(record, column) for record, _ in kinds if _keeps(record, {name: value})}
+                where += f" AND c.{column} = ANY(%({parameter})s)"
+                params[parameter] = sorted(accepted)
+        kept = tuple(doc_id for record, doc_ids in kinds if _keeps(record, filters) for doc_id in doc_ids)
+        # Each record counts its chunks (checked against the manifest on opening): no SQL count.
+        found = RowFilter(where, params, sum(self._documents[doc_id].chunks for doc_id in kept)), kept
+        if len(self._filters_seen) >= FILTERS_REMEMBERED:
+            self._filters_seen.clear()
+        self._filters_seen[key] = found
+        return found
 
     # --- candidates --------------------------------------------------------------------------------
 

@@ -12,10 +12,12 @@ from assistant import database
 from assistant.answer import answer
 from assistant.build import build_index
 from assistant.config import Settings
-from assistant.database_serving import published_build
+from assistant.database_serving import DatabaseBuild, published_build
 from assistant.database_store import write_build
 from assistant.errors import IndexNotFound, ModelMismatch
+from assistant.query import check_filters
 from assistant.retrieval import Searcher
+from assistant.serving import LocalBuild
 from assistant.store import load_index
 from assistant.stores import copy_index
 from tests.postgres import postgres_server, store_dsn  # noqa: F401
@@ -100,6 +102,20 @@ def test_the_database_ranks_exactly_as_the_file_index(both, mode):
     assert compared > 40  # the queries and filters do find passages
     assert stored.documents == files.documents and stored.chunk_count == files.chunk_count
     assert stored.document_regions() == files.document_regions()
+
+
+def test_a_filter_counts_the_rows_it_keeps_without_asking_the_database(both, tmp_path, store_dsn):  # noqa: F811
+    files = LocalBuild(load_index(tmp_path / "index"))
+    with database.connect(store_dsn, autocommit=True) as connection:
+        stored = DatabaseBuild(connection, published_build(connection))
+        for filters in FILTERS[1:]:
+            checked = check_filters(filters)
+            kept = stored.allowed_rows(checked)
+            counted = connection.execute(
+                f"SELECT count(*) FROM {database.SCHEMA}.chunks c WHERE c.build = %(build)s{kept.where}",
+                {"build": stored.build, **kept.params},
+            ).fetchone()[0]
+            assert 0 < len(kept) == counted == len(files.allowed_rows(checked)), filters
 
 
 def test_a_build_past_the_exact_size_is_searched_through_its_hnsw_index(tmp_path, store_dsn, monkeypatch):  # noqa: F811
