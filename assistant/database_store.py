@@ -174,6 +174,11 @@ def write_build(connection: Any, manifest: Manifest, chunks: Sequence[Chunk], pa
             _copy_sentences(connection, number, sentences)
         if duplicates is not None:
             _copy_duplicates(connection, number, duplicates)
+        # The planner's statistics, before readers see the build. Until autovacuum gets to new
+        # tables (a minute or more), a build without them is searched by exact scans and poor joins:
+        # at 3*10^4 chunks 28 ms a dense search instead of 12, 10.9 ms a keyword one instead of 1.5.
+        for table in database.PARTITIONED_TABLES:
+            connection.execute(f"ANALYZE {SCHEMA}.{database.partition_name(table, number)}")
         connection.execute(
             f"INSERT INTO {SCHEMA}.builds (build, build_id, manifest) VALUES (%s, %s, %s::jsonb)",
             (number, manifest.build_id, json.dumps(stored, ensure_ascii=False)),

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from assistant import BuildInProgress, IndexNotFound, ModelMismatch, build_index, database_store
-from assistant.database import SCHEMA, connect
+from assistant.database import PARTITIONED_TABLES, SCHEMA, connect, partition_name
 from assistant.database_store import DatabaseStore
 from assistant.errors import StoreUnavailable
 from assistant.keywords import analyze_words
@@ -68,6 +68,22 @@ def test_a_database_build_reads_back_as_the_file_build(tmp_path, store_dsn):
         "corpus",
         "index",
     ]
+
+
+def test_a_build_is_published_with_the_planners_statistics(tmp_path, store_dsn):
+    """Without statistics the first searches of a new build (until autovacuum gets to it) scan every
+    row exactly: each table of the build in service must tell the planner its size already."""
+    corpus = write_corpus(tmp_path / "corpus", CORPUS)
+    _build(corpus, store_dsn, FakeEmbedder())
+    with connect(store_dsn, autocommit=True) as connection:
+        build = database_store.current_build(connection)
+        for table in PARTITIONED_TABLES:
+            name = partition_name(table, build)
+            (rows,) = connection.execute(f"SELECT count(*) FROM {SCHEMA}.{name}").fetchone()
+            (known,) = connection.execute(
+                "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (f"{SCHEMA}.{name}",)
+            ).fetchone()
+            assert known == rows, f"{name}: the planner counts {known} rows of {rows}"
 
 
 def test_postings_give_the_file_backends_keyword_scores(tmp_path, store_dsn):
