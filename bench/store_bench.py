@@ -25,6 +25,7 @@ Three parts (``--parts``, all by default), each against a throwaway PostgreSQL f
 Usage:
     python bench/store_bench.py [--parts quality,scale,serving] [--sizes 10000,100000]
         [--queries 100] [--users 1,4,16] [--seconds 20] [--load-index DIR] [--store postgresql://...]
+        [--before REV]   # scale part: each build also served by REV's code, side by side
 
 Prints Markdown tables (docs/database.md, "Measured: PostgreSQL against the file backend").
 """
@@ -34,6 +35,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -44,7 +46,8 @@ from pathlib import Path
 import numpy as np
 
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH.parent))
+# A serving child of --before imports the older code (scale_bench, imported below, reads the same variable).
+sys.path.insert(0, os.environ.get("SCALE_BENCH_CODE") or str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
 import load_bench  # noqa: E402
@@ -237,8 +240,11 @@ def recall(found: list[list[int]], vectors: np.ndarray, queries_: np.ndarray, ro
     return float(np.mean([np.sum(vectors[got] @ q >= t - 1e-5) / K for got, q, t in zip(found, queries_, tenth)]))
 
 
-def scale(url: str, sizes: list[int], count: int) -> None:
+def scale(url: str, sizes: list[int], count: int, before: Path | None = None) -> None:
+    """The scale table; with ``before`` (an older ``assistant`` package), each build is also
+    served by that code, one process after the other, so the two codes' latencies sit side by side."""
     rows = []
+    codes = [("before", before), ("after", None)] if before is not None else [("", None)]
     for size in sizes:
         with tempfile.TemporaryDirectory(prefix="store-bench-") as scratch:
             folder = Path(scratch) / "index"
@@ -250,31 +256,28 @@ def scale(url: str, sizes: list[int], count: int) -> None:
             texts, vectors_q = queries(vectors, terms, count)
             np.save(Path(scratch) / "queries.npy", vectors_q)
             for backend, location, written in (("file", str(folder), file_s), ("PostgreSQL", url, db_s)):
-                job = {"location": location, "texts": texts, "queries": str(Path(scratch) / "queries.npy")}
-                result = run_child(job)
-                result["recall"] = recall(result["found"]["False"], vectors, vectors_q, None)
-                result["recall_region"] = recall(result["found"]["True"], vectors, vectors_q, region_rows)
-                rows.append(
-                    (
-                        size,
-                        backend,
-                        kind if backend == "file" else "exact" if size <= 10_000 else "HNSW",
-                        written,
-                        result,
+                for label, code in codes:
+                    job = {"location": location, "texts": texts, "queries": str(Path(scratch) / "queries.npy")}
+                    result = run_child(job, code)
+                    result["recall"] = recall(result["found"]["False"], vectors, vectors_q, None)
+                    result["recall_region"] = recall(result["found"]["True"], vectors, vectors_q, region_rows)
+                    search = kind if backend == "file" else "exact" if size <= 10_000 else "HNSW"
+                    rows.append((size, f"{backend} {label}".strip(), search, written, result))
+                    print(
+                        f"  {size:,} {backend} {label}: open {result['open_s']:.1f} s, recall {result['recall']:.3f}, "
+                        f"searches under {K} passages: {result['short']}",
+                        file=sys.stderr,
                     )
-                )
-                print(
-                    f"  {size:,} {backend}: open {result['open_s']:.1f} s, recall {result['recall']:.3f}, "
-                    f"searches under {K} passages: {result['short']}",
-                    file=sys.stderr,
-                )
     print_scale(rows, count)
 
 
-def run_child(job: dict) -> dict:
+def run_child(job: dict, code: Path | None = None) -> dict:
+    """``child_serve(job)`` in a fresh process, importing ``assistant`` from ``code`` when given."""
+    environment = {**os.environ, "SCALE_BENCH_CODE": str(code)} if code is not None else None
     done = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(job)], capture_output=True, text=True, check=False
-    )
+        [sys.executable, __file__, "--child", json.dumps(job)], capture_output=True, text=True, check=False,
+        env=environment,
+    )  # fmt: skip
     if done.returncode != 0:
         raise SystemExit(f"the serving process failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -367,6 +370,14 @@ def print_serving(rows, seconds: float) -> None:
             print(f"- {label}, {users} users, /{sample.endpoint}: {sample.error}")
 
 
+def older_code(revision: str, folder: Path) -> Path:
+    """The ``assistant`` package of ``revision``, exported into ``folder`` (which is returned)."""
+    archive = subprocess.run(["git", "-C", str(BENCH.parent), "archive", revision, "assistant"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    print(f"before: {revision} ({subprocess.run(['git', '-C', str(BENCH.parent), 'rev-parse', '--short', revision], capture_output=True, text=True).stdout.strip()})")
+    return folder
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         print(json.dumps(child_serve(json.loads(sys.argv[2]))))
@@ -386,6 +397,7 @@ def main() -> None:
     parser.add_argument("--load-index", type=Path, default=default_cache_dir() / "bench" / "load" / "index",
                         help="the index the serving part serves (load_bench.py's)")  # fmt: skip
     parser.add_argument("--store", help="a postgresql:// database to use (default: a throwaway server)")
+    parser.add_argument("--before", help="scale part: also serve each build with this git revision's code")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     print(machine())
@@ -393,7 +405,9 @@ def main() -> None:
         if "quality" in parts:
             quality(url, args.shared, args.workspace)
         if "scale" in parts:
-            scale(url, [int(size) for size in args.sizes.split(",")], args.queries)
+            with tempfile.TemporaryDirectory(prefix="store-bench-code-") as code:
+                before = older_code(args.before, Path(code)) if args.before else None
+                scale(url, [int(size) for size in args.sizes.split(",")], args.queries, before)
         if "serving" in parts:
             serving(url, args.load_index, [int(n) for n in args.users.split(",")], args.seconds)
 
