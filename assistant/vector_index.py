@@ -48,8 +48,10 @@ HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 64
 HNSW_EF_SEARCH = 128
 # A filter leaving at most this many rows is answered exactly on those rows: cheaper than an
-# approximate index, whose probed lists (or graph walk) hold few allowed rows.
-EXACT_FILTERED_MAX_ROWS = 50_000
+# approximate index, whose probed lists (or graph walk) hold few allowed rows, and never misses.
+# At 10^6 chunks (IVF, 1,000-chunk documents): 10^5 rows kept, exact 18 ms p50 against 46 through
+# the index; 2*10^5 kept, 64 against 40-50. The same size as the unfiltered exact limit.
+EXACT_FILTERED_MAX_ROWS = 100_000
 # Allowed rows in runs at least this long on average (a document's chunks are consecutive rows)
 # are scored run by run where they lie; shorter runs are gathered first. Measured at 10^6 rows:
 # 50,000 rows in runs of 20 take 14 ms run by run against 44 gathered, in runs of 4, 46 against 54.
