@@ -221,7 +221,10 @@ def child_serve(job: dict) -> dict:
             ]
             for v in vectors
         ]
+    import assistant
+
     return {
+        "code": str(Path(assistant.__file__).parent.parent),
         "open_s": open_s,
         "rss_before": before,
         "rss_open": opened,
@@ -264,7 +267,8 @@ def scale(url: str, sizes: list[int], count: int, before: Path | None = None) ->
                     search = kind if backend == "file" else "exact" if size <= 10_000 else "HNSW"
                     rows.append((size, f"{backend} {label}".strip(), search, written, result))
                     print(
-                        f"  {size:,} {backend} {label}: open {result['open_s']:.1f} s, recall {result['recall']:.3f}, "
+                        f"  {size:,} {backend} {label} (code in {result['code']}): open {result['open_s']:.1f} s, "
+                        f"recall {result['recall']:.3f}, "
                         f"searches under {K} passages: {result['short']}",
                         file=sys.stderr,
                     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import sys
 import tempfile
@@ -29,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# scale_bench and store_bench children of --before point SCALE_BENCH_CODE at an older package.
+sys.path.insert(0, os.environ.get("SCALE_BENCH_CODE") or str(Path(__file__).resolve().parents[1]))
 
 from assistant import database  # noqa: E402
 from assistant.database_store import load_build, write_build  # noqa: E402
