@@ -315,9 +315,9 @@ def _scores_of_rows(vectors: np.ndarray, rows: np.ndarray, query: np.ndarray) ->
 
     A filter keeps whole documents, and a document's chunks are consecutive rows: a run is
     scored where it lies in the mapped file. Gathering the rows first copies them all, and that
-    copy was most of a one-region query at 10^6 chunks (50,000 rows: ~28 ms of ~36;
-    bench/store_bench.py, docs/performance.md). Short runs (scattered rows) are still gathered,
-    which is cheaper than one product per row.
+    copy was most of a one-region query at 10^6 chunks (50,000 rows: ~28 ms of ~36; docs/scaling.md,
+    "Opening a file index"). Short runs (scattered rows) are still gathered, which is cheaper
+    than one product per row.
     """
     plain = np.asarray(vectors)  # a memmap's slices are memmaps too, each costing an object
     breaks = np.flatnonzero(np.diff(rows) != 1) + 1
