@@ -313,8 +313,11 @@ class DatabaseBuild:
             return {}, 0.0
         where, params = (allowed.where, allowed.params) if allowed is not None else ("", {})
         # The float4 sum as float8: it reaches Python exact, as numpy's float32 does (as text it would be rounded).
+        # Summed in term order whatever the plan: float4 sums depend on their order, and a plan's order
+        # would break ties between copies of one text by rounding (the planner's choice changed it
+        # once the build's tables were analyzed).
         sql = (
-            f"SELECT p.row, c.doc_id, sum(p.weight)::float8 AS score FROM {SCHEMA}.postings p "
+            f"SELECT p.row, c.doc_id, sum(p.weight ORDER BY p.term_id)::float8 AS score FROM {SCHEMA}.postings p "
             f"JOIN {SCHEMA}.chunks c ON c.build = p.build AND c.row = p.row "
             f"WHERE p.build = %(build)s AND p.term_id = ANY(%(terms)s){where} "
             "GROUP BY p.row, c.doc_id HAVING sum(p.weight) > 0 ORDER BY score DESC, p.row LIMIT %(k)s"
