@@ -346,8 +346,7 @@ def open_bench(args) -> None:
     before_code = work / "before"
     shutil.rmtree(before_code, ignore_errors=True)
     before_code.mkdir()
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", args.before, "assistant"], capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(before_code)], input=archive.stdout, check=True)
+    export_package(args.before, before_code)
     print(machine())
     print(f"Base texts: {len(texts)} real passages (XQuAD-ru, KazQAD-kk) cycled; {len(questions) - 3} XQuAD-ru questions "
           f"(+3 warm-up) per mode; before = {args.before} ({_commit(args.before)}), after = working tree ({_commit('HEAD')})\n",
@@ -418,6 +417,14 @@ def _mapped_files() -> dict[str, float]:
             key = name.split("/builds/", 1)[1].split("/", 1)[-1]
             resident[key] = resident.get(key, 0.0) + int(fields[1]) / 1024
     return dict(sorted(resident.items(), key=lambda item: -item[1]))
+
+
+def export_package(revision: str, folder: Path) -> Path:
+    """The ``assistant`` package of git ``revision``, exported into ``folder`` (returned), for a
+    child process that imports it through ``SCALE_BENCH_CODE``."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision, "assistant"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
 
 
 def _commit(revision: str) -> str:

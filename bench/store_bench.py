@@ -52,7 +52,7 @@ sys.path.insert(0, str(BENCH))
 
 import load_bench  # noqa: E402
 import store_ingest_bench  # noqa: E402
-from scale_bench import machine, percentile  # noqa: E402
+from scale_bench import export_package, machine, percentile  # noqa: E402
 from store_ingest_bench import DIMENSION, PER_DOCUMENT, throwaway_server  # noqa: E402
 
 MODES = ("hybrid", "dense", "keyword")
@@ -374,14 +374,6 @@ def print_serving(rows, seconds: float) -> None:
             print(f"- {label}, {users} users, /{sample.endpoint}: {sample.error}")
 
 
-def older_code(revision: str, folder: Path) -> Path:
-    """The ``assistant`` package of ``revision``, exported into ``folder`` (which is returned)."""
-    archive = subprocess.run(["git", "-C", str(BENCH.parent), "archive", revision, "assistant"], capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
-    print(f"before: {revision} ({subprocess.run(['git', '-C', str(BENCH.parent), 'rev-parse', '--short', revision], capture_output=True, text=True).stdout.strip()})")
-    return folder
-
-
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         print(json.dumps(child_serve(json.loads(sys.argv[2]))))
@@ -410,7 +402,9 @@ def main() -> None:
             quality(url, args.shared, args.workspace)
         if "scale" in parts:
             with tempfile.TemporaryDirectory(prefix="store-bench-code-") as code:
-                before = older_code(args.before, Path(code)) if args.before else None
+                before = export_package(args.before, Path(code)) if args.before else None
+                if before is not None:
+                    print(f"before: {args.before}")
                 scale(url, [int(size) for size in args.sizes.split(",")], args.queries, before)
         if "serving" in parts:
             serving(url, args.load_index, [int(n) for n in args.users.split(",")], args.seconds)
