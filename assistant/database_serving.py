@@ -167,7 +167,7 @@ class DatabaseBuild:
         self.regions = frozenset(region for region in declared if region in REGIONS)
         self._doc_of: dict[int, str] = {}  # row -> doc_id, filled by the queries that return rows
         self._filter = DocumentFilter(list(self._documents.values()))
-        self._chunks = np.array([record.chunks for record in self._filter.records], dtype=np.int64)
+        self._chunks_of_document = np.array([record.chunks for record in self._filter.records], dtype=np.int64)
         self._filters_seen: dict[tuple, tuple[RowFilter, tuple[str, ...]]] = {}
 
     def _has_hnsw_index(self) -> bool:
@@ -257,8 +257,8 @@ class DatabaseBuild:
                 where += f" AND c.{column} = ANY(%({parameter})s)"
                 params[parameter] = sorted(self._filter.accepted(name, value))
         keep = self._filter.kept(filters)
-        kept = tuple(record.doc_id for record, kept in zip(self._filter.records, keep.tolist()) if kept)
-        found = RowFilter(where, params, int(self._chunks[keep].sum())), kept
+        documents = tuple(record.doc_id for record, kept in zip(self._filter.records, keep.tolist()) if kept)
+        found = RowFilter(where, params, int(self._chunks_of_document[keep].sum())), documents
         if len(self._filters_seen) >= FILTERS_REMEMBERED:
             self._filters_seen.clear()
         self._filters_seen[key] = found
