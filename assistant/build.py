@@ -17,8 +17,8 @@ from assistant.errors import AssistantError, DocumentError, IndexCorrupt, IndexN
 from assistant.model import Chunk, Document, DocumentRecord
 from assistant.parsing import ReaderWorker
 from assistant.parts import PARTS, BuildRows, PreviousBuild, ProgressCallback, Updated
-from assistant.store import Manifest, StoredIndex
-from assistant.stores import FolderStore, IndexStore, store_at
+from assistant.store import BuildHead, Manifest, StoredIndex
+from assistant.stores import IndexStore, store_at
 
 logger = logging.getLogger(__name__)
 
@@ -130,22 +130,21 @@ def build_index(
         )  # fmt: skip
         _check_fits(chunker, embedder)
         notes: list[str] = []
-        previous = _previous_build(store, notes)
-        reusable = previous is not None and _same_recipe(previous, embedder, chunker, notes)
+        head = _previous_head(store, notes)
+        reusable = head is not None and _same_recipe(head.manifest, embedder, chunker, notes)
 
-        scan = _read_corpus(corpus, store, previous, reusable, chunker, embedder, settings, progress)
-        notes += scan.notes
-        previous_ids = set(previous.documents) if previous is not None else set()
+        scan = _read_corpus(corpus, store, head, reusable, chunker, embedder, settings, progress)
+        previous_ids = set(head.documents) if head is not None else set()
         removed = len(previous_ids - scan.seen)
         failed_ids = {problem.path for problem in scan.failed}
-        if reusable and _up_to_date(previous, settings) and not scan.pending and not removed and not (previous_ids & failed_ids):
-            return BuildReport(
-                added=0, updated=0, removed=0, unchanged=len(scan.kept), failed=tuple(scan.failed),
-                skipped=tuple(scan.skipped), documents=len(scan.kept), chunks=len(previous.chunks),
-                chunks_embedded=0, seconds=time.perf_counter() - started,
-                build_path=previous.path if isinstance(store, FolderStore) else None, changed=False,
-                notes=tuple(notes), build_id=previous.manifest.build_id,
-            )  # fmt: skip
+        if reusable and _up_to_date(head, settings) and not scan.pending and not removed and not (previous_ids & failed_ids):
+            return _nothing_changed(head, scan, notes, time.perf_counter() - started)
+        previous = _previous_build(store, head, notes)
+        if head is not None and previous is None:  # its rows are unusable: every document is read again
+            reusable = False
+            scan = _read_corpus(corpus, store, None, reusable, chunker, embedder, settings, progress)
+            removed = len(previous_ids - scan.seen)
+        notes += scan.notes
 
         documents = sorted(scan.kept + [item.record for item in scan.pending], key=lambda record: record.doc_id)
         chunks, texts = _rows(previous, scan.kept, scan.pending)
@@ -162,6 +161,16 @@ def build_index(
         )  # fmt: skip
         logger.info("build %s: %s", manifest.build_id, report.summary())
         return report
+
+
+def _nothing_changed(head: BuildHead, scan: _Scan, notes: list[str], seconds: float) -> BuildReport:
+    """The report of a build that found the build in service current: nothing written."""
+    return BuildReport(
+        added=0, updated=0, removed=0, unchanged=len(scan.kept), failed=tuple(scan.failed),
+        skipped=tuple(scan.skipped), documents=len(scan.kept), chunks=head.manifest.chunk_count,
+        chunks_embedded=0, seconds=seconds, build_path=head.index.path if head.index is not None else None,
+        changed=False, notes=tuple(notes + scan.notes), build_id=head.manifest.build_id,
+    )  # fmt: skip
 
 
 @dataclass
@@ -181,7 +190,7 @@ class _Scan:
 def _read_corpus(
     corpus: Path,
     store: IndexStore,
-    previous: StoredIndex | None,
+    previous: BuildHead | None,
     reusable: bool,
     chunker: ChunkerSettings,
     embedder: Embedder,
@@ -241,7 +250,7 @@ class _Reading:
 
 def _scan(
     corpus: Path,
-    previous: StoredIndex | None,
+    previous: BuildHead | None,
     reusable: bool,
     chunker: ChunkerSettings,
     embedder: Embedder,
@@ -339,13 +348,10 @@ def _update_parts(rows: BuildRows, previous: StoredIndex | None, embedder: Embed
     }
 
 
-def _up_to_date(previous: StoredIndex | None, settings: Settings) -> bool:
+def _up_to_date(head: BuildHead, settings: Settings) -> bool:
     """Whether every part of the previous build is current (else it is rebuilt, reusing what it can)."""
-    return (
-        previous is not None
-        and previous.chunks.current_format  # a build from before the chunk columns is rewritten with them
-        and all(part.up_to_date(previous.parts.get(part.name), len(previous.chunks), settings) for part in PARTS)
-    )
+    facts, rows = head.manifest.parts, head.manifest.chunk_count
+    return head.current_format and all(part.up_to_date(facts.get(part.name) or {}, rows, settings) for part in PARTS)
 
 
 def _write(store: IndexStore, manifest: Manifest, chunks: list[Chunk], built: dict[str, Updated]) -> Path | None:
@@ -358,25 +364,40 @@ def _write(store: IndexStore, manifest: Manifest, chunks: list[Chunk], built: di
         ) from error
 
 
-def _previous_build(store: IndexStore, notes: list[str]) -> StoredIndex | None:
+def _previous_head(store: IndexStore, notes: list[str]) -> BuildHead | None:
     try:
-        return store.load()
+        return store.head()
     except IndexNotFound:
         return None
     except IndexCorrupt as error:
-        notes.append(f"previous index unusable, rebuilt from scratch ({error})")
-        logger.warning("previous index unusable, rebuilding from scratch: %s", error)
+        _unusable(error, notes)
         return None
 
 
-def _same_recipe(previous: StoredIndex, embedder: Embedder, chunker: ChunkerSettings, notes: list[str]) -> bool:
-    if previous.manifest.embedder.get("identity") != embedder.identity:
+def _previous_build(store: IndexStore, head: BuildHead | None, notes: list[str]) -> StoredIndex | None:
+    """The whole build in service, read only when this build has something to do."""
+    if head is None or head.index is not None:
+        return head.index if head is not None else None
+    try:
+        return store.load()
+    except IndexCorrupt as error:
+        _unusable(error, notes)
+        return None
+
+
+def _unusable(error: IndexCorrupt, notes: list[str]) -> None:
+    notes.append(f"previous index unusable, rebuilt from scratch ({error})")
+    logger.warning("previous index unusable, rebuilding from scratch: %s", error)
+
+
+def _same_recipe(previous: Manifest, embedder: Embedder, chunker: ChunkerSettings, notes: list[str]) -> bool:
+    if previous.embedder.get("identity") != embedder.identity:
         notes.append(
-            f"embedding model changed ({previous.manifest.embedder.get('identity')} -> "
+            f"embedding model changed ({previous.embedder.get('identity')} -> "
             f"{embedder.identity}): every document re-embedded"
         )
         return False
-    if previous.manifest.chunker != asdict(chunker):
+    if previous.chunker != asdict(chunker):
         notes.append("chunking or reading rules changed: every document re-read (unchanged texts keep their vectors)")
         return False
     return True

@@ -11,8 +11,9 @@ derived from the rows and the documents, and knows how to
   files it wrote (synced to the disk);
 - **load** itself from a build and check that it agrees with the rows, raising
   :class:`~assistant.errors.IndexCorrupt` with the file's name when it does not;
-- say whether a loaded copy is **up to date** with the settings and code (when it is not, the
-  next ``assistant build`` brings it up to date without re-reading any file).
+- say from its manifest facts alone whether the stored copy is **up to date** with the settings
+  and code (when it is not, the next ``assistant build`` brings it up to date without re-reading
+  any file; when every part is and no file changed, the build reads no row at all).
 
 :data:`PARTS` lists them in the order they are built and written. ``store.write_build`` and
 ``store.load_index`` loop over it, and so does ``build.build_index``; nothing else names a
@@ -150,8 +151,9 @@ class IndexPart(Protocol):
     def wanted(self, settings: Settings) -> bool:
         """Whether a build with these settings has this part at all."""
 
-    def up_to_date(self, data: Any, row_count: int, settings: Settings) -> bool:
-        """Whether a loaded copy (``None`` when the build has none) needs no rebuilding."""
+    def up_to_date(self, facts: dict, row_count: int, settings: Settings) -> bool:
+        """Whether the build's copy needs no rebuilding, from its manifest ``facts`` alone (``{}``
+        when the build has none), so that a build can tell without reading the rows."""
 
     def update(self, rows: BuildRows, previous: PreviousBuild | None, old: Any) -> Updated:
         """The data for a new build; ``old`` is the previous build's data of this part (or ``None``)."""
@@ -240,8 +242,8 @@ class VectorPart:
     def wanted(self, settings: Settings) -> bool:
         return True
 
-    def up_to_date(self, data: DenseVectors | None, row_count: int, settings: Settings) -> bool:
-        return data is not None and data.spec == vector_index.planned(row_count, settings)
+    def up_to_date(self, facts: dict, row_count: int, settings: Settings) -> bool:
+        return IndexSpec.from_manifest(facts) == vector_index.planned(row_count, settings)  # as load() reads it
 
     def update(self, rows: BuildRows, previous: PreviousBuild | None, old: DenseVectors | None) -> Updated:
         """Reuse the vector of every text the same model embedded before; embed the others."""
@@ -317,8 +319,10 @@ class KeywordPart:
     def wanted(self, settings: Settings) -> bool:
         return True
 
-    def up_to_date(self, data: KeywordIndex | None, row_count: int, settings: Settings) -> bool:
-        return data is not None and data.frequencies_stored  # older builds: rewritten from their stored terms
+    def up_to_date(self, facts: dict, row_count: int, settings: Settings) -> bool:
+        # Terms of an older analyser are analysed again; a folder build without stored frequencies
+        # is rewritten too, but that is the store's to say (BuildHead.current_format).
+        return facts.get("analyzer") == ANALYZER_VERSION
 
     def update(self, rows: BuildRows, previous: PreviousBuild | None, old: KeywordIndex | None) -> Updated:
         """Chunks of unchanged documents keep their terms; the others are analysed."""
@@ -393,8 +397,8 @@ class SentencePart:
     def wanted(self, settings: Settings) -> bool:
         return settings.sentence_vectors
 
-    def up_to_date(self, data: SentenceTable | None, row_count: int, settings: Settings) -> bool:
-        return (data is not None) == settings.sentence_vectors
+    def up_to_date(self, facts: dict, row_count: int, settings: Settings) -> bool:
+        return bool(facts) == settings.sentence_vectors
 
     def update(self, rows: BuildRows, previous: PreviousBuild | None, old: SentenceTable | None) -> Updated:
         """A sentence the same model embedded before keeps its vector; the others are embedded."""
@@ -480,8 +484,8 @@ class DuplicatePart:
     def wanted(self, settings: Settings) -> bool:
         return True
 
-    def up_to_date(self, data: DuplicateTable | None, row_count: int, settings: Settings) -> bool:
-        return data is not None and data.parameters == signature_parameters() and data.threshold == THRESHOLD
+    def up_to_date(self, facts: dict, row_count: int, settings: Settings) -> bool:
+        return facts.get("parameters") == signature_parameters() and facts.get("threshold") == THRESHOLD
 
     def update(self, rows: BuildRows, previous: PreviousBuild | None, old: DuplicateTable | None) -> Updated:
         """An unchanged document keeps its stored signature; the others are signed from their

@@ -74,7 +74,7 @@ MANIFEST = "manifest.json"
 # The parts' file names, importable from here as before: DUPLICATES, FAISS_FILE, KEYWORDS, SENTENCE_*, VECTORS.
 __all__ = [
     "CHUNKS", "DUPLICATES", "FAISS_FILE", "KEYWORDS", "MANIFEST", "SENTENCE_OFFSETS", "SENTENCE_SPANS",
-    "SENTENCE_VECTORS", "VECTORS", "Manifest", "SentenceTable", "StoredIndex", "build_lock", "load_index",
+    "SENTENCE_VECTORS", "VECTORS", "BuildHead", "Manifest", "SentenceTable", "StoredIndex", "build_lock", "load_index",
     "read_pointer", "write_build",
 ]  # fmt: skip
 KEEP_BUILDS = 2  # the one in service and the one before, for readers that just read the pointer
@@ -174,6 +174,29 @@ class StoredIndex:
     def vectors(self) -> np.ndarray:
         """The stored vectors, memory-mapped (read only when a rebuild reuses them)."""
         return self.dense.vectors
+
+
+@dataclass(frozen=True)
+class BuildHead:
+    """What a build needs of the build in service before its rows: whether the corpus or the code
+    changed since. A store reads it without the chunk rows where it can (a database: the manifest
+    and the documents table), so that a build with nothing to do reads no row.
+
+    ``current_format`` is false when the rows are stored as an older version stored them (the
+    next build rewrites them); ``index`` is the whole build when the store opened it anyway.
+    """
+
+    manifest: Manifest
+    documents: dict[str, DocumentRecord]
+    current_format: bool
+    index: StoredIndex | None = None
+
+    @classmethod
+    def of(cls, index: StoredIndex) -> BuildHead:
+        """The head of a build already open."""
+        keywords = index.keywords
+        current = index.chunks.current_format and (keywords is None or keywords.frequencies_stored)
+        return cls(index.manifest, index.documents, current, index)
 
 
 def read_pointer(index_dir: Path) -> str | None:

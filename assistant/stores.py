@@ -2,9 +2,10 @@
 
 :func:`store_at` picks the store for a location: a ``postgresql://`` URL is a
 :class:`~assistant.database_store.DatabaseStore`, anything else a folder (:class:`FolderStore`).
-:func:`assistant.build.build_index` asks a store for its lock, the build in service, the
-files over their parse time, and to publish a new build; :func:`copy_index` moves a build from
-one store to another without re-embedding anything.
+:func:`assistant.build.build_index` asks a store for its lock, the build in service (its head
+first: whether anything changed can be told without reading the rows), the files over their
+parse time, and to publish a new build; :func:`copy_index` moves a build from one store to
+another without re-embedding anything.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from assistant.database_store import DatabaseStore
 from assistant.model import Chunk
 from assistant.parsing import load_over_budget, save_over_budget
 from assistant.parts import VectorPart
-from assistant.store import Manifest, StoredIndex, build_lock, load_index, write_build
+from assistant.store import BuildHead, Manifest, StoredIndex, build_lock, load_index, write_build
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ class IndexStore(Protocol):
 
     def lock(self, timeout: float = 0.0) -> contextlib.AbstractContextManager[None]:
         """Hold the one build lock (``BuildInProgress`` after ``timeout`` seconds)."""
+
+    def head(self) -> BuildHead:
+        """What a build checks before reading any row (``IndexNotFound``, ``IndexCorrupt``)."""
 
     def load(self, *, expected_embedder: str | None = None) -> StoredIndex:
         """The build in service (``IndexNotFound``, ``IndexCorrupt``, ``ModelMismatch``)."""
@@ -60,6 +64,9 @@ class FolderStore:
     def lock(self, timeout: float = 0.0) -> Iterator[None]:
         with build_lock(self.index_dir, timeout):
             yield
+
+    def head(self) -> BuildHead:
+        return BuildHead.of(self.load())  # opening a folder build reads no row (and checks every file)
 
     def load(self, *, expected_embedder: str | None = None) -> StoredIndex:
         return load_index(self.index_dir, expected_embedder=expected_embedder)

@@ -136,6 +136,41 @@ def test_an_incremental_build_embeds_only_changed_documents(tmp_path, store_dsn)
     assert builds == 2  # the one in service and the one before
 
 
+def test_a_build_with_nothing_to_do_reads_no_row_of_the_build_in_service(tmp_path, store_dsn, monkeypatch):
+    """Reading a build back whole takes about 40 s at 10^5 chunks: a build that finds nothing
+    changed decides from the manifest and the documents, and reads the rows only when a setting
+    changed what the build holds."""
+    corpus = write_corpus(tmp_path / "corpus", CORPUS)
+    embedder = FakeEmbedder()
+    first = _build(corpus, store_dsn, embedder)
+    read_whole = []
+    original = database_store.load_build
+    monkeypatch.setattr(database_store, "load_build", lambda *a, **k: read_whole.append(1) or original(*a, **k))
+
+    again = _build(corpus, store_dsn, embedder)
+    assert not again.changed and again.build_id == first.build_id and read_whole == []
+    assert (again.unchanged, again.chunks) == (len(CORPUS), first.chunks)
+
+    without_sentences = build_index(corpus, store_dsn, settings=replace(SETTINGS, sentence_vectors=False), embedder=embedder)
+    assert without_sentences.changed and read_whole == [1] and without_sentences.chunks_embedded == 0
+    assert DatabaseStore(store_dsn).load().sentences is None
+
+
+def test_a_build_whose_previous_rows_are_damaged_reads_every_document_again(tmp_path, store_dsn):
+    corpus = write_corpus(tmp_path / "corpus", CORPUS)
+    embedder = FakeEmbedder()
+    first = _build(corpus, store_dsn, embedder)
+    with connect(store_dsn, autocommit=True) as connection:  # the head (manifest, documents) stays whole
+        connection.execute(f"DELETE FROM {SCHEMA}.chunks WHERE row = 0")
+    (corpus / "weather.md").write_text("# Погода\n\nЗавтра снег и метель в Астане.", encoding="utf-8")
+
+    report = _build(corpus, store_dsn, embedder)
+    assert report.changed and (report.added, report.updated, report.unchanged) == (len(CORPUS), 0, 0)
+    assert any("previous index unusable" in note and "lacks chunk row 0" in note for note in report.notes)
+    served = DatabaseStore(store_dsn).load()
+    assert len(served.chunks) == report.chunks and report.chunks >= first.chunks
+
+
 def test_only_the_build_in_service_and_the_one_before_are_kept(tmp_path, store_dsn):
     corpus = write_corpus(tmp_path / "corpus")
     numbers = []
