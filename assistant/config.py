@@ -32,6 +32,8 @@ class Settings:
         store_read: a second ``postgresql://`` URL, of a streaming replica of ``store``: searches
             read there (falling back to ``store`` while it cannot be reached); builds always write
             to ``store``, the primary (docs/database.md, "Replicas"). Empty: searches read ``store``.
+        store_connections: the most connections a serving process holds to the database it
+            searches, opened as concurrent searches need them (docs/database.md, "Connections").
         model: ``multilingual-e5-small`` (the bundled offline model) or a path to a
             sentence-transformers model directory.
         device: torch device for embedding (``cpu``, ``cuda``...); ``None`` lets
@@ -135,6 +137,7 @@ class Settings:
     index_dir: Path = Path("index")
     store: str = field(default="", repr=False)
     store_read: str = field(default="", repr=False)
+    store_connections: int = 4
     model: str = "multilingual-e5-small"
     device: str | None = None
     cache_dir: Path | None = None
@@ -229,6 +232,8 @@ class Settings:
                 "store must be a postgresql:// URL (for example postgresql://user@host/db), or empty for "
                 "the index folder"
             )
+        if self.store_connections < 1:
+            raise AssistantError(f"store_connections must be 1 or more, got {self.store_connections}")
         if self.store_read and not (self.store and is_database_url(self.store_read)):
             raise AssistantError(
                 "store_read must be a postgresql:// URL of a replica of the database in store "

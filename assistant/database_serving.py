@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from assistant.copies import collapse_copies
-from assistant.database import SCHEMA, partition_name
+from assistant.database import SCHEMA, ConnectionPool, borrowed, partition_name
 from assistant.duplicates import DuplicateGroup
 from assistant.errors import IndexCorrupt, IndexNotFound, ModelMismatch, StoreUnavailable
 from assistant.filters import DocumentFilter
@@ -49,6 +49,7 @@ __all__ = [
     "RowFilter",
     "hnsw_build_memory",
     "hnsw_index_sql",
+    "prepare_session",
     "published_build",
 ]
 
@@ -103,28 +104,41 @@ class RowFilter(Sized):
         return self.count
 
 
-def published_build(connection: Any) -> int | None:
-    """The number of the build in service (the ``current`` row), or ``None`` before the first build."""
+def published_build(source: Any) -> int | None:
+    """The number of the build in service (the ``current`` row), or ``None`` before the first build.
+
+    ``source``: a connection, or a :class:`~assistant.database.ConnectionPool` to borrow one from."""
     import psycopg
 
-    try:  # one round trip per search: the schema is missing only before the first build
-        row = connection.execute(f"SELECT build FROM {SCHEMA}.current").fetchone()
-    except psycopg.errors.UndefinedTable:
-        if not connection.autocommit:
-            connection.rollback()
-        return None
-    except psycopg.Error as error:  # the connection is lost (a restart, a failover): one line
-        raise StoreUnavailable(
-            f"reading the build in service of {_where(connection)} failed: {_first(error)}"
-        ) from None
+    with borrowed(source) as connection:
+        try:  # one round trip per search: the schema is missing only before the first build
+            row = connection.execute(f"SELECT build FROM {SCHEMA}.current").fetchone()
+        except psycopg.errors.UndefinedTable:
+            if not connection.autocommit:
+                connection.rollback()
+            return None
+        except psycopg.Error as error:  # the connection is lost (a restart, a failover): one line
+            raise StoreUnavailable(
+                f"reading the build in service of {_where(connection)} failed: {_first(error)}"
+            ) from None
     return None if row is None else int(row[0])
+
+
+def prepare_session(connection: Any) -> None:
+    """The session settings searches need, set once per connection (a transaction around SET
+    LOCAL would interleave with other threads' statements on a shared connection). Only HNSW
+    scans read them."""
+    _rows(connection, f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
+    _rows(connection, "SET hnsw.iterative_scan = relaxed_order")
 
 
 class DatabaseBuild:
     """One published build of the database, served by SQL (see :class:`assistant.serving.Backend`).
 
     Args:
-        connection: a psycopg connection in autocommit mode with pgvector's types registered.
+        connection: a psycopg connection in autocommit mode with pgvector's types registered, or
+            a :class:`~assistant.database.ConnectionPool` of them made with :func:`prepare_session`
+            (each statement then borrows one, so threads search side by side).
         build: the build number (``current.build`` when the search began).
         expected_embedder: the querying model's identity; ``None`` skips the check.
 
@@ -147,10 +161,8 @@ class DatabaseBuild:
                 f"not {expected_embedder!r}: query it with that model or rebuild it"
             )
         self.dimension = int((manifest.get("embedder") or {}).get("dimension") or 0)
-        # For the session, not per query: the connection may be shared by threads, and a
-        # transaction around SET LOCAL would interleave with theirs. Only HNSW scans read these.
-        _rows(connection, f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
-        _rows(connection, "SET hnsw.iterative_scan = relaxed_order")
+        if not isinstance(connection, ConnectionPool):  # a pool prepares each connection it opens
+            prepare_session(connection)
         self.has_ann_index = self._has_hnsw_index()
         self.has_keywords = "keywords" in manifest
         self.has_sentences = "sentences" in manifest
@@ -444,18 +456,20 @@ class DatabaseBuild:
         return self._documents_of([row])[row]
 
 
-def _rows(connection: Any, sql: str, params: object = None) -> list[tuple]:
-    """The rows of one statement (none for a statement that returns none); a driver failure (a
-    lost connection, a server restarting, a dropped table) is one :class:`StoreUnavailable` line."""
+def _rows(source: Any, sql: str, params: object = None) -> list[tuple]:
+    """The rows of one statement (none for a statement that returns none), on a connection or one
+    borrowed from a pool; a driver failure (a lost connection, a server restarting, a dropped
+    table) is one :class:`StoreUnavailable` line."""
     import psycopg
 
-    try:
-        cursor = connection.execute(sql, params)
-        return cursor.fetchall() if cursor.description is not None else []
-    except psycopg.Error as error:
-        if not connection.closed and not connection.autocommit:
-            connection.rollback()
-        raise StoreUnavailable(f"searching {_where(connection)} failed: {_first(error)}") from None
+    with borrowed(source) as connection:
+        try:
+            cursor = connection.execute(sql, params)
+            return cursor.fetchall() if cursor.description is not None else []
+        except psycopg.Error as error:
+            if not connection.closed and not connection.autocommit:
+                connection.rollback()
+            raise StoreUnavailable(f"searching {_where(connection)} failed: {_first(error)}") from None
 
 
 def _row(connection: Any, sql: str, params: object = None) -> tuple | None:

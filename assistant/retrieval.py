@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.config import Settings
-from assistant.database import connect, is_database_url, redacted
-from assistant.database_serving import DatabaseBuild, published_build
+from assistant.database import ConnectionPool, is_database_url, redacted
+from assistant.database_serving import DatabaseBuild, prepare_session, published_build
 from assistant.embeddings import Embedder, load_embedder
 from assistant.errors import AssistantError, IndexCorrupt, IndexNotFound, StoreUnavailable
 from assistant.model import DocumentRecord, Passage
@@ -226,13 +226,13 @@ class Searcher:
                         connection.close()
             return published_build(self._database)
 
-    def _connect(self) -> object:
-        """A connection to the first database of :func:`read_order` that answers (the replica, else
-        the primary, saying so once in the log)."""
+    def _connect(self) -> ConnectionPool:
+        """Connections to the first database of :func:`read_order` that answers (the replica, else
+        the primary, saying so once in the log), as many as ``settings.store_connections``."""
         failures = []
         for location in self._readable:
             try:
-                connection = connect(location, autocommit=True)
+                connection = self._pool(location)
             except StoreUnavailable as error:
                 failures.append(str(error))
                 continue
@@ -260,7 +260,7 @@ class Searcher:
         primary's connection is closed a while later, as a search may still be reading it."""
         replica = self._readable[0]
         try:
-            connection = connect(replica, autocommit=True)
+            connection = self._pool(replica)
             published_build(connection)  # it answers queries, not only logins
         except StoreUnavailable as error:
             logger.info("the replica %s is still away: %s", redacted(replica), error)
@@ -274,6 +274,9 @@ class Searcher:
         closing = threading.Timer(REPLICA_SWITCH_GRACE_SECONDS, previous.close)
         closing.daemon = True
         closing.start()
+
+    def _pool(self, location: str) -> ConnectionPool:
+        return ConnectionPool(location, size=self._settings.store_connections, prepare=prepare_session)
 
     def _open(self, pointer: object) -> tuple[object, Backend]:
         if self._database is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from assistant import database
@@ -104,3 +106,59 @@ def test_redacted_drops_the_password():
 def test_the_documented_schema_is_the_one_the_code_runs():
     documented = (REPO / "docs" / "database.md").read_text(encoding="utf-8")
     assert database.SCHEMA_SQL.strip() in documented
+
+
+def _backend(connection) -> int:
+    return connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+
+def test_a_pool_lends_each_concurrent_borrower_its_own_connection_up_to_its_size(store_dsn):
+    """Threads sharing one connection wait for each other's statements; a pool lends another."""
+    pool = database.ConnectionPool(store_dsn, size=2, prepare=lambda c: c.execute("SET application_name = 'pooled'"))
+    held, release, third_done = threading.Event(), threading.Event(), threading.Event()
+    backends = []
+
+    def hold():
+        with pool.connection() as connection:
+            backends.append(_backend(connection))
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    with pool.connection() as second:  # the first is lent: a second connection, opened and prepared
+        backends.append(_backend(second))
+        assert second.execute("SHOW application_name").fetchone()[0] == "pooled"
+
+        def third():
+            with pool.connection() as connection:
+                backends.append(_backend(connection))
+            third_done.set()
+
+        waiting = threading.Thread(target=third)
+        waiting.start()
+        assert not third_done.wait(0.3)  # both lent, at the pool's size: the third borrower waits...
+    assert third_done.wait(10)  # ...for the second to come back, and gets it
+    release.set()
+    holder.join()
+    waiting.join()
+    assert len(set(backends)) == 2 and backends[2] == backends[1]
+    pool.close()
+
+
+def test_a_pool_drops_a_connection_the_server_ended_and_opens_another(store_dsn):
+    pool = database.ConnectionPool(store_dsn, size=2)
+    with pool.connection() as connection:
+        lost = _backend(connection)
+    with database.connect(store_dsn, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (lost,))
+    import psycopg
+
+    with pytest.raises(psycopg.OperationalError), pool.connection() as connection:  # the idle one is lent, and fails
+        connection.execute("SELECT 1")
+    with pool.connection() as connection:  # dropped: a new one
+        assert _backend(connection) != lost and connection.execute("SELECT 1").fetchone() == (1,)
+    pool.close()
+    with pytest.raises(StoreUnavailable, match="cannot connect"):
+        database.ConnectionPool(store_dsn.replace(store_dsn.rsplit("/", 1)[0], "postgresql://x@127.0.0.1:1"), size=1)

@@ -360,3 +360,25 @@ def test_a_search_on_a_connection_closed_meanwhile_fails_in_one_line(tmp_path, s
     connection.close()
     with pytest.raises(StoreUnavailable, match="^searching the database failed: .*closed"):
         build.dense(np.ones(FakeEmbedder.dimension, dtype=np.float32), 3, None)
+
+
+def test_searches_from_several_threads_at_once_find_what_they_find_one_by_one(both, store_dsn):  # noqa: F811
+    """Each search borrows a connection of the searcher's pool (``store_connections``), so
+    threads search side by side; what each finds is what it finds alone."""
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    files, _ = both
+    pooled = Searcher(store_dsn, settings=replace(SETTINGS, store_connections=2), embedder=FakeEmbedder())
+    asked = [(query, filters) for query in QUERIES for filters in FILTERS] * 2
+    alone = [[p.chunk_id for p in files.search(q, k=5, filters=f)] for q, f in asked]
+    with ThreadPoolExecutor(max_workers=4) as threads:
+        together = list(threads.map(lambda item: [p.chunk_id for p in pooled.search(item[0], k=5, filters=item[1])], asked))
+    assert together == alone
+
+
+def test_a_searcher_needs_one_connection_at_least():
+    from assistant.errors import AssistantError
+
+    with pytest.raises(AssistantError, match="store_connections must be 1 or more, got 0"):
+        Settings(store_connections=0)
