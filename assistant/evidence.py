@@ -318,9 +318,18 @@ def _words_and_salient(text: str, mentions, lang: str):
     return tuple(words), tuple(portable), salient_terms(text)
 
 
-# Words of question phrases that name no content ("how many", Kazakh "төрағалық етті" = "chaired").
+# Words of question phrases that name no content ("how many", Kazakh "төрағалық етті" = "chaired"),
+# and the forms of "who" / "whose" the stopword lists miss ("Кому поручено…?", "Кімді тағайындады?"):
+# counted as content words, they are never found in the answer and push the asked-about words
+# out of the question's focus.
 _QUESTION_PHRASE_STEMS = frozenset(
-    stem for group in analyze_words("many much ет етті етеді етіп етілді", query=True) for stem in group
+    stem
+    for group in analyze_words(
+        "many much whose ет етті етеді етіп етілді кому чьим чьей чьего чьему чьих чьими кімді кіммен кімдер "
+        "кімдерге кімнен кімде",
+        query=True,
+    )
+    for stem in group
 )
 
 
@@ -409,7 +418,13 @@ def _typed_spans(sentence: str, answer_type: str) -> tuple[list[tuple[int, int]]
     """Character spans of the things of ``answer_type`` in ``sentence``: (answers, weaker answers)."""
     folded = sentence.casefold().replace("ё", "е")
     if answer_type == PERSON:
-        names = [m.span() for m in _PERSON_NAME.finditer(sentence) if not _all_not_people(m.group())]
+        # A quoted title is no one's name: «Smart Aqtau», "Digital Almaty".
+        titles = [m.span() for m in _QUOTED.finditer(sentence)]
+        names = [
+            m.span()
+            for m in _PERSON_NAME.finditer(sentence)
+            if not _all_not_people(m.group()) and not any(s <= m.start() < e for s, e in titles)
+        ]
         # Bodies and roles answer "who took part" / "who is responsible" too, but less surely than a name.
         return names, [m.span() for pattern in (_BODIES, _ROLES) for m in pattern.finditer(folded)]
     if answer_type == NUMBER:

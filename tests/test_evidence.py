@@ -106,6 +106,8 @@ def test_the_first_question_word_decides():
             'радикальных цифровых преобразований" глава государства озвучил 8 сентября 2025 года.',
             "name", ("послан",), 1.0,
         ),  # fmt: skip
+        ("Главным проектом плана станет «Smart Aqtau».", "person", (), 0.0),  # a quoted title is nobody
+        ("Проект «Smart Aqtau» курирует Ерлан Тажибаев.", "person", ("курир",), 1.0),
         ("Центр откроют в Таразе в следующем году.", "place", (), 0.5),
         ("Обсуждались вопросы цифровизации.", "other", (), 0.0),
     ],
@@ -140,6 +142,23 @@ def test_months_are_read_in_three_languages_and_may_only_as_a_month():
 def test_names_are_capitalised_words_that_are_not_titles_or_common_words():
     assert names_of("The meeting was chaired by Akim Yerlan Sapargaliyev in March.") == ["Yerlan", "Sapargaliyev"]
     assert names_of("Заседание провёл аким Ерлан Сапаргалиев.") == ["Ерлан", "Сапаргалиев"]
+
+
+@pytest.mark.parametrize(
+    "question, words",
+    [
+        ("Кому в Туркестанской области поручено разработать дорожную карту?", ["поруч", "разработа", "дорожн", "карт"]),
+        ("Кімді үйлестіруші етіп тағайындады?", ["үйлестіру", "тағай"]),
+        ("Whose report opened the meeting?", ["report", "open", "meet"]),
+    ],
+)
+def test_the_forms_of_who_are_not_words_the_answer_must_hold(question, words):
+    """"Кому", "кімді", "whose" ask for a person; counted as content words they are never found in
+    the answer and push the asked-about words out of the question's focus."""
+    profile = profile_question(question)
+    assert profile.answer_type == "person"
+    assert [group[0] for group in profile.words] == words
+    assert [group[0] for group in profile.focus] == words[: len(profile.focus)]
 
 
 def test_a_question_profile_names_its_region_and_keeps_it_out_of_the_words():
