@@ -104,6 +104,25 @@ def test_the_database_ranks_exactly_as_the_file_index(both, mode):
     assert stored.document_regions() == files.document_regions()
 
 
+def test_keyword_filters_are_row_ranges_and_a_build_that_breaks_the_order_is_filtered_by_its_columns(
+    both, store_dsn, monkeypatch
+):  # noqa: F811
+    """A filter reaches the postings as row ranges (no join to the chunks), since a build's rows
+    follow its documents; a build whose rows did not would be filtered on the chunks' columns:
+    the same results either way."""
+    files, stored = both
+    with database.connect(store_dsn, autocommit=True) as connection:
+        assert DatabaseBuild(connection, published_build(connection)).allowed_rows({"lang": "kk"}).rows is not None
+        monkeypatch.setattr(DatabaseBuild, "_check_row_order", lambda self: False)
+        assert DatabaseBuild(connection, published_build(connection)).allowed_rows({"lang": "kk"}).rows is None
+    columns = Searcher(store_dsn, settings=SETTINGS, embedder=FakeEmbedder())
+    for query in QUERIES:
+        for filters in FILTERS:
+            expected = files.search(query, k=8, filters=filters, mode="keyword")
+            _same(expected, stored.search(query, k=8, filters=filters, mode="keyword"))
+            _same(expected, columns.search(query, k=8, filters=filters, mode="keyword"))
+
+
 def test_a_filter_counts_the_rows_it_keeps_without_asking_the_database(both, tmp_path, store_dsn):  # noqa: F811
     files = LocalBuild(load_index(tmp_path / "index"))
     with database.connect(store_dsn, autocommit=True) as connection:
