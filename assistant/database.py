@@ -251,8 +251,8 @@ class ConnectionPool:
     """Connections to one database for the threads of one process: each statement borrows one.
 
     A connection runs one statement at a time, so threads sharing one wait for each other: at
-    10^5 chunks, two threads searching made 16 searches/s over one connection and 31 over one each
-    (docs/database.md, "Connections"). Connections are opened as threads need them, up to
+    10^5 chunks, two threads made 21 hybrid searches/s over one connection and 35 over this pool
+    (``bench/store_bench.py --parts threads``; docs/database.md, "Connections"). Connections are opened as threads need them, up to
     ``size`` (a thread then waits for one to come back), and kept. One that comes back closed or
     broken (the server restarted, a failover) is dropped, and the next borrower opens another:
     an unreachable server is then :func:`connect`'s one line, at once, rather than a wait.
