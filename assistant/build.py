@@ -376,8 +376,10 @@ def _previous_head(store: IndexStore, notes: list[str]) -> BuildHead | None:
 
 def _previous_build(store: IndexStore, head: BuildHead | None, notes: list[str]) -> StoredIndex | None:
     """The whole build in service, read only when this build has something to do."""
-    if head is None or head.index is not None:
-        return head.index if head is not None else None
+    if head is None:
+        return None
+    if head.index is not None:  # the store opened it whole already
+        return head.index
     try:
         return store.load()
     except IndexCorrupt as error:

@@ -422,15 +422,21 @@ def load_head(connection: Any, *, where: str = "the database") -> BuildHead:
     """
     with connection.transaction():
         connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        number = current_build(connection)
-        if number is None:
-            raise IndexNotFound(f"no index in {where}: run `assistant build` first")
-        (stored,) = connection.execute(f"SELECT manifest FROM {SCHEMA}.builds WHERE build = %s", (number,)).fetchone()
+        number, stored = _published(connection, where)
         documents = _read_documents(connection, number)
     manifest = _manifest(stored, documents)
     if manifest.chunk_count != sum(record.chunks for record in documents):
         raise IndexCorrupt(f"build {number} in {where} has disagreeing row counts: run `assistant build`")
     return BuildHead(manifest, {record.doc_id: record for record in documents}, current_format=True)
+
+
+def _published(connection: Any, where: str) -> tuple[int, dict]:
+    """The number and stored manifest of the build in service (``IndexNotFound`` before the first)."""
+    number = current_build(connection)
+    if number is None:
+        raise IndexNotFound(f"no index in {where}: run `assistant build` first")
+    (stored,) = connection.execute(f"SELECT manifest FROM {SCHEMA}.builds WHERE build = %s", (number,)).fetchone()
+    return number, stored
 
 
 def _manifest(stored: dict, documents: Sequence[DocumentRecord]) -> Manifest:
@@ -448,10 +454,7 @@ def load_build(connection: Any, *, expected_embedder: str | None = None, where: 
     """
     with connection.transaction():  # one snapshot: a build published meanwhile is not half read
         connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        number = current_build(connection)
-        if number is None:
-            raise IndexNotFound(f"no index in {where}: run `assistant build` first")
-        (stored,) = connection.execute(f"SELECT manifest FROM {SCHEMA}.builds WHERE build = %s", (number,)).fetchone()
+        number, stored = _published(connection, where)
         if expected_embedder is not None and stored["embedder"].get("identity") != expected_embedder:
             raise ModelMismatch(
                 f"index {where} was built with embedding model {stored['embedder'].get('identity')!r}, "

@@ -30,7 +30,7 @@ KEYWORD_WEIGHT = 2.0
 # A searcher that fell back to the primary tries its replica again this often (in the background:
 # a search never waits for it), so reads return to the replica once it is back.
 REPLICA_RETRY_SECONDS = 30.0
-REPLICA_SWITCH_GRACE_SECONDS = 30.0  # then the primary's connection is closed: searches on it have ended
+REPLICA_SWITCH_GRACE_SECONDS = 30.0  # then the primary's connections are closed: searches on it have ended
 
 
 class Searcher:
@@ -65,7 +65,7 @@ class Searcher:
         self._embedder = embedder
         self._lock = threading.Lock()
         self._loaded: tuple[object, Backend] | None = None
-        self._database = None
+        self._database: ConnectionPool | None = None  # the pool searches borrow from, for a database store
         self._fell_back_at: float | None = None  # when searches last turned to the primary (monotonic)
         self._replica_retry: threading.Thread | None = None
         if is_database_url(location):
@@ -214,16 +214,16 @@ class Searcher:
         """The database's build in service; after a lost connection (a server restart, a failover),
         on one new connection, so a long-running process outlives the server's restart."""
         self._retry_replica_when_due()
-        connection = self._database
+        pool = self._database
         try:
-            return published_build(connection)
+            return published_build(pool)
         except StoreUnavailable:
             with self._lock:
-                if self._database is connection:  # the first thread to find it lost reconnects
+                if self._database is pool:  # the first thread to find it lost reconnects
                     self._database = self._connect()  # StoreUnavailable: every database is away
-                    self._loaded = None  # its build holds the lost connection
+                    self._loaded = None  # its build holds the lost connections
                     with contextlib.suppress(Exception):
-                        connection.close()
+                        pool.close()
             return published_build(self._database)
 
     def _connect(self) -> ConnectionPool:
@@ -232,14 +232,14 @@ class Searcher:
         failures = []
         for location in self._readable:
             try:
-                connection = self._pool(location)
+                pool = self._pool(location)
             except StoreUnavailable as error:
                 failures.append(str(error))
                 continue
             if failures:
                 logger.warning("searches read the primary %s: %s", redacted(location), failures[0])
             self._fell_back_at = time.monotonic() if failures else None
-            return connection
+            return pool
         raise StoreUnavailable("; ".join(failures))
 
     def _retry_replica_when_due(self) -> None:
@@ -257,19 +257,19 @@ class Searcher:
 
     def _return_to_replica(self) -> None:
         """Connect to the replica; if it answers, searches read it from their next call on. The
-        primary's connection is closed a while later, as a search may still be reading it."""
+        primary's connections are closed a while later, as a search may still be reading it."""
         replica = self._readable[0]
         try:
-            connection = self._pool(replica)
-            published_build(connection)  # it answers queries, not only logins
+            pool = self._pool(replica)
+            published_build(pool)  # it answers queries, not only logins
         except StoreUnavailable as error:
             logger.info("the replica %s is still away: %s", redacted(replica), error)
             return
         with self._lock:
             if self._fell_back_at is None:  # meanwhile a reconnect found the replica itself
-                connection.close()
+                pool.close()
                 return
-            previous, self._database, self._loaded, self._fell_back_at = self._database, connection, None, None
+            previous, self._database, self._loaded, self._fell_back_at = self._database, pool, None, None
         logger.warning("searches read the replica %s again", redacted(replica))
         closing = threading.Timer(REPLICA_SWITCH_GRACE_SECONDS, previous.close)
         closing.daemon = True
