@@ -215,7 +215,6 @@ _PLACE_WORDS = re.compile(
 _WORD = re.compile(r"\w+")
 FOCUS_WORDS = 3
 _NEAR = 4  # words: "84 села", "до 1 марта" — the asked fact sits next to the asked-about word
-_TITLE_WORDS = 3  # "заместителя акима области", "Deputy Akim of": a title before a name
 
 
 @dataclass(frozen=True)
@@ -391,16 +390,16 @@ def offers(sentence: str, answer_type: str, near: Sequence[str] = ()) -> float:
 
     1 when the fact sits within a few words of one of ``near`` (the question's words found in the
     sentence, as stems): "до 1 марта" after "представить", "84 сел" before "подключат"; 0.5 when
-    it is elsewhere in the sentence. For a person, a body ("управление цифровизации") counts half
-    as much as a name.
+    it is elsewhere in the sentence. For a person, any name in a sentence that holds an asked word
+    counts as next to it, and a body ("управление цифровизации") counts half as much as a name.
     """
     if answer_type == OTHER:
         return 0.0
     primary, secondary = _typed_spans(sentence, answer_type)
     positions = _word_positions(sentence, near) if near else []
-    # A name follows its title ("возложена на заместителя акима области Руслана …"): the asked
-    # word may sit that much further from it.
-    reach = _NEAR + _TITLE_WORDS if answer_type == PERSON else _NEAR
+    # A name follows its title and its clause ("Координация всей работы возложена на заместителя
+    # акима области Руслана …", eight words apart), so for a person the whole sentence is near.
+    reach = len(sentence) if answer_type == PERSON else _NEAR
     return max(_closeness(sentence, primary, positions, reach), 0.5 * _closeness(sentence, secondary, positions, reach))
 
 
