@@ -19,6 +19,7 @@ pseudo-relevance feedback, and names matched across scripts.
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import re
 import sys
@@ -182,9 +183,10 @@ class CrossInputs:
     articles: np.ndarray  # per question, the XQuAD article of its gold passage
     chunk_similarity: np.ndarray  # chunks x chunks, cosine (pseudo-relevance feedback)
     names: np.ndarray  # questions x chunks: idf share of the question's name keys the chunk holds
+    shift: tuple = ()  # (questions·d, chunks·d, per chunk sentences·d, d·d): d = a language's mean question minus Russian's
 
 
-def cross_inputs(inputs: Inputs, questions, index) -> CrossInputs:
+def cross_inputs(inputs: Inputs, questions, index, queries=None, difference=None) -> CrossInputs:
     vectors = np.asarray(index.vectors(), dtype=np.float32)
     keys = []
     for chunk in index.chunks:
@@ -203,7 +205,17 @@ def cross_inputs(inputs: Inputs, questions, index) -> CrossInputs:
         for row, chunk_keys in enumerate(keys):
             names[number, row] = sum(idf[key] for key in asked if key in chunk_keys) / total if total else 0.0
     articles = np.array([int(question.gold[0][1:4]) for question in questions])
-    return CrossInputs(inputs, articles, vectors @ vectors.T, names)
+    shift = ()
+    if difference is not None:
+        sentence_vectors = np.asarray(index.sentences.vectors, dtype=np.float32) @ difference
+        offsets = index.sentences.offsets
+        shift = (
+            queries @ difference,
+            vectors @ difference,
+            [sentence_vectors[offsets[row] : offsets[row + 1]] for row in range(len(index.chunks))],
+            float(difference @ difference),
+        )
+    return CrossInputs(inputs, articles, vectors @ vectors.T, names, shift)
 
 
 def _subset(x: CrossInputs, keep: np.ndarray) -> CrossInputs:
@@ -212,7 +224,8 @@ def _subset(x: CrossInputs, keep: np.ndarray) -> CrossInputs:
         i.name, i.dense[keep], i.keyword[keep], i.coverage[keep], [h for h, k in zip(i.hits, keep) if k],
         [scores[keep] for scores in i.sentence_scores],
     )  # fmt: skip
-    return CrossInputs(inputs, x.articles[keep], x.chunk_similarity, x.names[keep])
+    shift = (x.shift[0][keep], *x.shift[1:]) if x.shift else ()
+    return CrossInputs(inputs, x.articles[keep], x.chunk_similarity, x.names[keep], shift)
 
 
 def _with_dense(inputs: Inputs, dense: np.ndarray) -> Inputs:
@@ -243,6 +256,17 @@ def _names(x: CrossInputs, weight: float) -> np.ndarray:
     return _default(_with_dense(i, i.dense + weight * spread * x.names))
 
 
+def _shifted(x: CrossInputs, alpha: float) -> Inputs:
+    """The question vector minus ``alpha`` × (its language's mean question − the Russian mean question),
+    normalised again: dense and sentence cosines of the shifted question."""
+    i = x.inputs
+    qd, vd, sd, dd = x.shift
+    norm = np.sqrt(1.0 - 2.0 * alpha * qd + alpha**2 * dd).reshape(-1, 1)
+    dense = (i.dense - alpha * vd[None, :]) / norm
+    sentences = [(s - alpha * d[None, :]) / norm for s, d in zip(i.sentence_scores, sd)]
+    return Inputs(i.name, dense, i.keyword, i.coverage, i.hits, sentences)
+
+
 CROSS_VARIANTS: dict[str, Callable[[CrossInputs], np.ndarray]] = {
     "default (sentence rerank of the fused top 10)": lambda x: _default(x.inputs),
     "sentence rerank of the top 20": lambda x: _default(x.inputs, 20),
@@ -255,6 +279,12 @@ CROSS_VARIANTS: dict[str, Callable[[CrossInputs], np.ndarray]] = {
         for top in (1, 3, 5)
     },
     **{f"names across scripts, weight {w}": (lambda w: lambda x: _names(x, w))(w) for w in (0.25, 0.5, 1.0)},
+    "dense alone": lambda x: x.inputs.dense,
+    "dense alone, question shifted by 0.5 × (its language's mean − Russian mean)": lambda x: _shifted(x, 0.5).dense,
+    **{
+        f"question shifted by {a} × (its language's mean − Russian mean)": (lambda a: lambda x: _default(_shifted(x, a)))(a)
+        for a in (0.25, 0.5, 0.75, 1.0)
+    },
 }
 
 
@@ -264,11 +294,20 @@ def cross_language(evalset: Path, acts: Path, workspace: Path, embedder) -> None
         ("ru", evalset / "xquad-ru-dev.json", None),
     ]
     halves = []
+    own = [
+        json.loads(line)
+        for part in ("fit", "holdout")
+        for line in (REPO / "tests/data/answers" / part / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    means = {lang: embedder.embed_queries([q["question"] for q in own if q["lang"] == lang]).mean(axis=0) for lang in ("ru", "en")}
     for name, questions_file, passages_file in sets:
         inputs = load_inputs(name, questions_file, passages_file, acts, workspace / "xquad-ru-dev", embedder, analyzer_with_title)
         dataset = load_eval_set(questions_file, passages_file)
         index = load_index(prepare_index(dataset, workspace=workspace / "xquad-ru-dev", extra_corpus=acts, embedder=embedder))
-        x = cross_inputs(inputs, dataset.questions, index)
+        queries = embedder.embed_queries([q.question for q in dataset.questions])
+        difference = means["en" if name.startswith("en") else "ru"] - means["ru"]
+        x = cross_inputs(inputs, dataset.questions, index, queries, difference)
         even = x.articles % 2 == 0
         halves += [(f"{name} A ({even.sum()})", _subset(x, even)), (f"{name} B ({(~even).sum()})", _subset(x, ~even))]
     print("| variant | " + " | ".join(f"{label} R@1 | R@5" for label, _ in halves) + " |")
