@@ -54,6 +54,7 @@ __all__ = [
     "SCHEMA",
     "SCHEMA_SQL",
     "SCHEMA_VERSION",
+    "SHARED_VECTORS_SQL",
     "attach_build_tables",
     "borrowed",
     "connect",
@@ -64,6 +65,7 @@ __all__ = [
     "is_database_url",
     "partition_name",
     "redacted",
+    "vectors_table",
 ]
 
 SCHEMA = "assistant"
@@ -186,6 +188,21 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.duplicates (
     PRIMARY KEY (build, doc_id)
 ) PARTITION BY LIST (build);
 CREATE INDEX IF NOT EXISTS duplicates_canonical ON {SCHEMA}.duplicates (build, canonical, position);
+"""
+
+# The vectors that builds share, one table per embedding model (:func:`vectors_table`) whose HNSW
+# graph lives across builds: a build adds the vectors it is the first to have, so a one-document
+# change does not build the graph of every other chunk again. ``builds.embedder`` names the table
+# a build's vectors are all in (NULL: a build of at most EXACT_MAX_ROWS chunks, searched exactly).
+# Added after schema version 1 without changing it: a database made before gains them at its next
+# build (:func:`ensure_schema`), and its older builds keep their own graphs.
+SHARED_VECTORS_SQL = f"""
+CREATE TABLE IF NOT EXISTS {SCHEMA}.embedders (
+    embedder  integer PRIMARY KEY,
+    identity  text NOT NULL UNIQUE,
+    dimension integer NOT NULL
+);
+ALTER TABLE {SCHEMA}.builds ADD COLUMN IF NOT EXISTS embedder integer REFERENCES {SCHEMA}.embedders (embedder);
 """
 
 _URL = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
@@ -357,6 +374,8 @@ def ensure_schema(connection: Any) -> None:
                 connection.execute(SCHEMA_SQL)
                 connection.execute(f"INSERT INTO {SCHEMA}.schema_version VALUES (%s)", (SCHEMA_VERSION,))
             found = connection.execute(f"SELECT max(version) FROM {SCHEMA}.schema_version").fetchone()[0]
+            if found == SCHEMA_VERSION and _missing(connection, "embedders"):
+                connection.execute(SHARED_VECTORS_SQL)
     except psycopg.errors.InsufficientPrivilege as error:
         raise _no_privilege(connection, error) from None
     if found != SCHEMA_VERSION:
@@ -371,6 +390,13 @@ def partition_name(table: str, build: int) -> str:
     if table not in PARTITIONED_TABLES or not isinstance(build, int) or build < 0:
         raise ValueError(f"no partition of {table!r} for build {build!r}")
     return f"{table}_{build}"
+
+
+def vectors_table(embedder: int) -> str:
+    """Name (in :data:`SCHEMA`) of the shared vectors of embedding model number ``embedder``."""
+    if not isinstance(embedder, int) or embedder < 0:
+        raise ValueError(f"no vectors table for embedder {embedder!r}")
+    return f"vectors_{embedder}"
 
 
 def create_build_tables(connection: Any, build: int) -> None:
@@ -417,7 +443,11 @@ def failures_explained(connection: Any, doing: str, *, reading: bool = False) ->
 
 
 def _schema_exists(connection: Any) -> bool:
-    row = connection.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.schema_version",)).fetchone()
+    return not _missing(connection, "schema_version")
+
+
+def _missing(connection: Any, table: str) -> bool:
+    row = connection.execute("SELECT to_regclass(%s) IS NULL", (f"{SCHEMA}.{table}",)).fetchone()
     return bool(row[0])
 
 

@@ -10,7 +10,9 @@ sentence vectors and the BM25 postings stay in the database.
 * **Dense**: the inner product of unit vectors (``<#>``). Up to :data:`EXACT_MAX_ROWS` rows (the
   whole build, or the rows a filter keeps) the scan is exact; above it pgvector's HNSW index with
   :data:`HNSW_EF_SEARCH` and iterative scans, so a filtered query still returns ``k`` rows
-  (``docs/scaling.md``, "pgvector: exact or approximate", has the measurements).
+  (``docs/scaling.md``, "pgvector: exact or approximate", has the measurements). The index is the
+  graph the builds of one embedding model share (``vectors_<m>``, see
+  :data:`assistant.database.SHARED_VECTORS_SQL`), walked for the vectors this build has.
 * **Keyword**: the query is analysed here (our Russian/Kazakh analyzer has no PostgreSQL
   equivalent); its terms' stored BM25 weights are summed per chunk in SQL, the same sums as the
   file backend's matrix, so the keyword ranking is the same.
@@ -29,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from assistant.copies import collapse_copies
-from assistant.database import SCHEMA, ConnectionPool, borrowed, partition_name
+from assistant.database import SCHEMA, ConnectionPool, borrowed, partition_name, vectors_table
 from assistant.duplicates import DuplicateGroup
 from assistant.errors import IndexCorrupt, IndexNotFound, ModelMismatch, StoreUnavailable
 from assistant.filters import DocumentFilter
@@ -81,14 +83,12 @@ def hnsw_build_memory(rows: int, dimension: int) -> int:
     return rows * (4 * dimension + 1024) + 2**20
 
 
-def hnsw_index_sql(build: int, dimension: int) -> str:
-    """The ANN index of build ``build``'s chunks, for a build of more than :data:`EXACT_MAX_ROWS`
-    rows: the expression and operator class :meth:`DatabaseBuild.dense` orders by."""
-    table = partition_name("chunks", build)
+def hnsw_index_sql(table: str) -> str:
+    """The ANN index of the shared vectors ``table`` (in :data:`SCHEMA`, see
+    :func:`assistant.database.vectors_table`): the operator class :meth:`DatabaseBuild.dense` orders by."""
     return (
         f"CREATE INDEX IF NOT EXISTS {table}_embedding ON {SCHEMA}.{table} "
-        f"USING hnsw ((embedding::vector({int(dimension)})) vector_cosine_ops) "
-        f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+        f"USING hnsw (embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
     )
 
 
@@ -151,10 +151,14 @@ class DatabaseBuild:
     def __init__(self, connection: Any, build: int, *, expected_embedder: str | None = None) -> None:
         self._connection = connection
         self.build = build
-        found = _row(connection, f"SELECT build_id, manifest FROM {SCHEMA}.builds WHERE build = %s", (build,))
+        found = _row(  # to_jsonb: a database made before builds.embedder existed has no such column
+            connection,
+            f"SELECT build_id, manifest, to_jsonb(b) -> 'embedder' FROM {SCHEMA}.builds b WHERE build = %s",
+            (build,),
+        )
         if found is None:
             raise IndexNotFound(f"build {build} is no longer in the database: search again")
-        self.build_id, manifest = found[0], found[1]
+        self.build_id, manifest, embedder = found
         identity = (manifest.get("embedder") or {}).get("identity")
         if expected_embedder is not None and identity != expected_embedder:
             raise ModelMismatch(
@@ -164,7 +168,11 @@ class DatabaseBuild:
         self.dimension = int((manifest.get("embedder") or {}).get("dimension") or 0)
         if not isinstance(connection, ConnectionPool):  # a pool prepares each connection it opens
             prepare_session(connection)
-        self.has_ann_index = self._has_hnsw_index()
+        # The shared graph the build's vectors are in, or (a build written before graphs were
+        # shared) the HNSW index of its own chunks; neither: every scan is exact.
+        self._graph = vectors_table(int(embedder)) if embedder is not None else None
+        self._own_graph = self._graph is None and self._has_hnsw_index(partition_name("chunks", build))
+        self.has_ann_index = self._own_graph or (self._graph is not None and self._has_hnsw_index(self._graph))
         self.has_keywords = "keywords" in manifest
         self.has_sentences = "sentences" in manifest
         self._documents = self._read_documents()
@@ -204,14 +212,14 @@ class DatabaseBuild:
         )
         return len(found) == len(expected) and all(expected.get(int(row)) == doc_id for row, doc_id in found)
 
-    def _has_hnsw_index(self) -> bool:
-        """Whether the build's chunk partition has an HNSW index (without one every scan is exact:
-        slower above :data:`EXACT_MAX_ROWS` rows, never wrong)."""
+    def _has_hnsw_index(self, table: str) -> bool:
+        """Whether ``table`` has an HNSW index (without one every scan is exact: slower above
+        :data:`EXACT_MAX_ROWS` rows, never wrong)."""
         found = _row(
             self._connection,
             "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
             "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = to_regclass(%s) AND a.amname = 'hnsw')",
-            (f"{SCHEMA}.{partition_name('chunks', self.build)}",),
+            (f"{SCHEMA}.{table}",),
         )
         return bool(found[0])
 
@@ -317,19 +325,38 @@ class DatabaseBuild:
         exact inner products either way)."""
         where, params = (allowed.where, allowed.params) if allowed is not None else ("", {})
         total = self.row_count if allowed is None else allowed.count
-        query = np.asarray(vector, dtype=np.float32)
+        arguments = {"q": np.asarray(vector, dtype=np.float32), "build": self.build, "k": min(k, total), **params}
         if total <= EXACT_MAX_ROWS or not self.has_ann_index:
-            order = "c.embedding <#> %(q)s"  # an expression no ANN index serves: an exact scan
+            sql = self._scan_sql(where, "c.embedding <#> %(q)s")  # an expression no ANN index serves: exact
+        elif self._graph is not None:
+            sql = self._graph_sql(where)
         else:
-            order = f"(c.embedding::vector({self.dimension})) <=> %(q)s"  # the partition's HNSW index (cosine)
+            sql = self._scan_sql(where, f"(c.embedding::vector({self.dimension})) <=> %(q)s")  # the build's own HNSW
+        return self._remember(_rows(self._connection, sql, arguments))
+
+    @staticmethod
+    def _scan_sql(where: str, order: str) -> str:
         # The CTE keeps the scan's rows; ordering them again makes a relaxed iterative scan's order exact.
-        sql = (
+        return (
             f"WITH found AS MATERIALIZED (SELECT c.row, c.doc_id, -(c.embedding <#> %(q)s) AS score FROM {SCHEMA}.chunks c "
             f"WHERE c.build = %(build)s{where} ORDER BY {order} LIMIT %(k)s) "
             "SELECT row, doc_id, score FROM found ORDER BY score DESC, row"
         )
-        arguments = {"q": query, "build": self.build, "k": min(k, total), **params}
-        return self._remember(_rows(self._connection, sql, arguments))
+
+    def _graph_sql(self, where: str) -> str:
+        """The shared graph walked for the ``k`` nearest vectors this build (and filter) has, then
+        their rows: a text in two chunks is one vector, so the rows are cut to ``k`` again. The
+        build test is a scalar subquery so that it stays a filter on the index scan (as a
+        semi-join the planner may read every vector and sort)."""
+        return (
+            f"WITH found AS MATERIALIZED (SELECT v.embed_hash, -(v.embedding <#> %(q)s) AS score "
+            f"FROM {SCHEMA}.{self._graph} v WHERE (SELECT true FROM {SCHEMA}.chunks c "
+            f"WHERE c.build = %(build)s AND c.embed_hash = v.embed_hash{where} LIMIT 1) "
+            "ORDER BY v.embedding <=> %(q)s LIMIT %(k)s) "
+            f"SELECT c.row, c.doc_id, f.score FROM found f JOIN {SCHEMA}.chunks c "
+            f"ON c.build = %(build)s AND c.embed_hash = f.embed_hash{where} "
+            "ORDER BY f.score DESC, c.row LIMIT %(k)s"
+        )
 
     def keyword(self, query: str, k: int, allowed: RowFilter | None) -> tuple[dict[int, float], float]:
         """The stored BM25 weights of the query's terms summed per chunk, and the query's coverage

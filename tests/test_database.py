@@ -106,6 +106,7 @@ def test_redacted_drops_the_password():
 def test_the_documented_schema_is_the_one_the_code_runs():
     documented = (REPO / "docs" / "database.md").read_text(encoding="utf-8")
     assert database.SCHEMA_SQL.strip() in documented
+    assert database.SHARED_VECTORS_SQL.strip() in documented
 
 
 def _backend(connection) -> int:

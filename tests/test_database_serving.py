@@ -138,9 +138,10 @@ def test_a_filter_counts_the_rows_it_keeps_without_asking_the_database(both, tmp
 
 
 def test_a_build_past_the_exact_size_is_searched_through_its_hnsw_index(tmp_path, store_dsn, monkeypatch):  # noqa: F811
-    """The writer gives a build of more than EXACT_MAX_ROWS chunks its HNSW index (a smaller one
-    none), and the approximate path's SQL (the index's cast expression, iterative scans under a
-    filter) returns what the file index does; this few rows, HNSW finds every neighbour."""
+    """The writer puts the vectors of a build of more than EXACT_MAX_ROWS chunks into the shared
+    HNSW graph (a smaller build: not), and the approximate path's SQL (the graph walked for this
+    build's vectors, iterative scans under a filter; an older build's own index) returns what the
+    file index does; this few rows, HNSW finds every neighbour."""
     from assistant import database_serving
 
     build_index(_corpus(tmp_path, BUILD_TEXTS), tmp_path / "index", settings=SETTINGS, embedder=FakeEmbedder())
@@ -161,6 +162,19 @@ def test_a_build_past_the_exact_size_is_searched_through_its_hnsw_index(tmp_path
         for filters in FILTERS:
             expected = files.search(query, k=5, filters=filters, mode="dense")
             _same(expected, approximate.search(query, k=5, filters=filters, mode="dense"))
+
+    # A build written before the graph was shared has an HNSW index of its own partition.
+    with database.connect(store_dsn, autocommit=True) as connection:
+        connection.execute(f"UPDATE {database.SCHEMA}.builds SET embedder = NULL WHERE build = %s", (latest,))
+        connection.execute(
+            f"CREATE INDEX ON {database.SCHEMA}.chunks_{latest} "
+            f"USING hnsw ((embedding::vector({FakeEmbedder.dimension})) vector_cosine_ops)"
+        )
+        assert database_serving.DatabaseBuild(connection, latest).has_ann_index
+    older = Searcher(store_dsn, settings=SETTINGS, embedder=FakeEmbedder())
+    for query in QUERIES:
+        for filters in FILTERS:
+            _same(files.search(query, k=5, filters=filters, mode="dense"), older.search(query, k=5, filters=filters, mode="dense"))
 
 
 def test_threads_share_one_database_searcher(both, monkeypatch):
