@@ -345,17 +345,18 @@ class DatabaseBuild:
 
     def _graph_sql(self, where: str) -> str:
         """The shared graph walked for the ``k`` nearest vectors this build (and filter) has, then
-        their rows: a text in two chunks is one vector, so the rows are cut to ``k`` again. The
-        build test is a scalar subquery so that it stays a filter on the index scan (as a
-        semi-join the planner may read every vector and sort)."""
+        their rows, scored by the rows' own vectors as an exact scan scores them: a text in two
+        chunks is one vector, so the rows are cut to ``k`` again. The build test is a scalar
+        subquery so that it stays a filter on the index scan (as a semi-join the planner may read
+        every vector and sort)."""
         return (
-            f"WITH found AS MATERIALIZED (SELECT v.embed_hash, -(v.embedding <#> %(q)s) AS score "
-            f"FROM {SCHEMA}.{self._graph} v WHERE (SELECT true FROM {SCHEMA}.chunks c "
+            f"WITH found AS MATERIALIZED (SELECT v.embed_hash FROM {SCHEMA}.{self._graph} v "
+            f"WHERE (SELECT true FROM {SCHEMA}.chunks c "
             f"WHERE c.build = %(build)s AND c.embed_hash = v.embed_hash{where} LIMIT 1) "
             "ORDER BY v.embedding <=> %(q)s LIMIT %(k)s) "
-            f"SELECT c.row, c.doc_id, f.score FROM found f JOIN {SCHEMA}.chunks c "
+            f"SELECT c.row, c.doc_id, -(c.embedding <#> %(q)s) AS score FROM found f JOIN {SCHEMA}.chunks c "
             f"ON c.build = %(build)s AND c.embed_hash = f.embed_hash{where} "
-            "ORDER BY f.score DESC, c.row LIMIT %(k)s"
+            "ORDER BY score DESC, c.row LIMIT %(k)s"
         )
 
     def keyword(self, query: str, k: int, allowed: RowFilter | None) -> tuple[dict[int, float], float]:

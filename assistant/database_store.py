@@ -237,7 +237,8 @@ def _add_to_graph(connection: Any, number: int, embedder: Mapping[str, Any], dim
         f"(embed_hash text PRIMARY KEY, embedding vector({int(dimension)}) NOT NULL)"
     )
     has_graph = connection.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = to_regclass(%s) AND NOT indisprimary)",
+        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = to_regclass(%s) AND a.amname = 'hnsw')",
         (f"{SCHEMA}.{table}",),
     ).fetchone()[0]
     added = connection.execute(
