@@ -280,6 +280,7 @@ def test_a_second_build_is_refused_while_one_holds_the_lock(tmp_path, store_dsn)
 
 
 def test_a_build_failing_mid_write_leaves_the_previous_build_in_service(tmp_path, store_dsn, monkeypatch):
+    monkeypatch.setattr(database_serving, "EXACT_MAX_ROWS", 0)  # both builds put vectors in the shared graph
     corpus = write_corpus(tmp_path / "corpus")
     first = _build(corpus, store_dsn, FakeEmbedder())
     (corpus / "new.txt").write_text("Павлодар представил план цифровизации образования.", encoding="utf-8")
@@ -287,17 +288,19 @@ def test_a_build_failing_mid_write_leaves_the_previous_build_in_service(tmp_path
     def broken(*args, **kwargs):
         raise RuntimeError("killed while writing the keywords")
 
-    monkeypatch.setattr(database_store, "_copy_keywords", broken)
-    with pytest.raises(RuntimeError, match="killed"):
-        _build(corpus, store_dsn, FakeEmbedder())
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(database_store, "_copy_keywords", broken)
+        with pytest.raises(RuntimeError, match="killed"):
+            _build(corpus, store_dsn, FakeEmbedder())
     served = DatabaseStore(store_dsn).load()
     assert served.manifest.build_id == first.build_id and "new.txt" not in served.documents
     with connect(store_dsn) as connection:
         tables = connection.execute(
             "SELECT count(*) FROM pg_tables WHERE schemaname = %s AND tablename ~ '_[0-9]+$'", (SCHEMA,)
         ).fetchone()[0]
-    assert tables == 6  # the partitions of the one build, nothing of the failed one
+        serving = connection.execute(f"SELECT build FROM {SCHEMA}.current").fetchone()[0]
+        assert _graph(connection)[1] == _hashes(connection, serving)  # the failed build's vectors rolled back
+    assert tables == 6 + 1  # the partitions of the one build and the shared vectors, nothing of the failed one
 
 
 def test_readers_are_not_blocked_and_see_the_previous_build_while_one_is_written(tmp_path, store_dsn, monkeypatch):
