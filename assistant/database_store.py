@@ -241,11 +241,12 @@ def _add_to_graph(connection: Any, number: int, embedder: Mapping[str, Any], dim
         "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = to_regclass(%s) AND a.amname = 'hnsw')",
         (f"{SCHEMA}.{table}",),
     ).fetchone()[0]
+    # The primary key finds the vectors the table has before anything is inserted into the graph.
+    # (Not an anti-join: on a table created in this transaction, without statistics, the planner
+    # chose a nested loop that scanned the growing table once per row, 40 minutes at 10^6 rows.)
     added = connection.execute(
         f"INSERT INTO {SCHEMA}.{table} (embed_hash, embedding) SELECT c.embed_hash, c.embedding "
-        f"FROM {SCHEMA}.{database.partition_name('chunks', number)} c "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {SCHEMA}.{table} v WHERE v.embed_hash = c.embed_hash) "
-        "ON CONFLICT DO NOTHING"
+        f"FROM {SCHEMA}.{database.partition_name('chunks', number)} c ON CONFLICT DO NOTHING"
     ).rowcount
     logger.info("build %d: %d vectors added to the shared graph %s", number, added, table)
     if not has_graph:
