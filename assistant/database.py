@@ -54,6 +54,7 @@ __all__ = [
     "SCHEMA",
     "SCHEMA_SQL",
     "SCHEMA_VERSION",
+    "HAS_HNSW_INDEX_SQL",
     "SHARED_VECTORS_SQL",
     "attach_build_tables",
     "borrowed",
@@ -205,6 +206,12 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.embedders (
 ALTER TABLE {SCHEMA}.builds ADD COLUMN IF NOT EXISTS embedder integer REFERENCES {SCHEMA}.embedders (embedder);
 """
 
+# Whether the table named by its one parameter ("assistant.vectors_1") has an HNSW index.
+HAS_HNSW_INDEX_SQL = (
+    "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+    "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = to_regclass(%s) AND a.amname = 'hnsw')"
+)
+
 _URL = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
 
 
@@ -269,8 +276,8 @@ class ConnectionPool:
 
     A connection runs one statement at a time, so threads sharing one wait for each other: at
     10^5 chunks, two threads made 21 hybrid searches/s over one connection and 35 over this pool
-    (``bench/store_bench.py --parts threads``; docs/database.md, "Connections"). Connections are opened as threads need them, up to
-    ``size`` (a thread then waits for one to come back), and kept. One that comes back closed or
+    (``bench/store_bench.py --parts threads``; docs/database.md, "Connections"). Connections are
+    opened as threads need them, up to ``size`` (a thread then waits for one to come back), and kept. One that comes back closed or
     broken (the server restarted, a failover) is dropped, and the next borrower opens another:
     an unreachable server is then :func:`connect`'s one line, at once, rather than a wait.
 

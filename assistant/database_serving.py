@@ -31,7 +31,14 @@ from typing import Any
 import numpy as np
 
 from assistant.copies import collapse_copies
-from assistant.database import SCHEMA, ConnectionPool, borrowed, partition_name, vectors_table
+from assistant.database import (
+    HAS_HNSW_INDEX_SQL,
+    SCHEMA,
+    ConnectionPool,
+    borrowed,
+    partition_name,
+    vectors_table,
+)
 from assistant.duplicates import DuplicateGroup
 from assistant.errors import IndexCorrupt, IndexNotFound, ModelMismatch, StoreUnavailable
 from assistant.filters import DocumentFilter
@@ -215,13 +222,7 @@ class DatabaseBuild:
     def _has_hnsw_index(self, table: str) -> bool:
         """Whether ``table`` has an HNSW index (without one every scan is exact: slower above
         :data:`EXACT_MAX_ROWS` rows, never wrong)."""
-        found = _row(
-            self._connection,
-            "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = to_regclass(%s) AND a.amname = 'hnsw')",
-            (f"{SCHEMA}.{table}",),
-        )
-        return bool(found[0])
+        return bool(_row(self._connection, HAS_HNSW_INDEX_SQL, (f"{SCHEMA}.{table}",))[0])
 
     def _read_documents(self) -> dict[str, DocumentRecord]:
         rows = _rows(

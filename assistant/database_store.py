@@ -13,8 +13,9 @@ The same data the folder store writes (manifest, chunk rows, each part's data; s
   (:func:`_add_to_graph`), so a one-document change does not build the graph of every chunk again.
 * **Old builds** beyond :data:`assistant.store.KEEP_BUILDS` (the one in service and the one
   before) are dropped after publishing, with the vectors no kept build has, each in a short
-  transaction that gives up after :data:`DROP_WAIT` rather than wait for long readers; what is left (tables of a build whose
-  removal gave up or was interrupted) is dropped by the next build, under the lock.
+  transaction that gives up after :data:`DROP_WAIT` rather than wait for long readers; what is
+  left (tables of a build whose removal gave up or was interrupted) is dropped by the next build,
+  under the lock.
 * **The build lock** is a session advisory lock (``pg_try_advisory_lock``): the server releases
   it when the building process dies, as the OS does for the folder's lock file.
 * **Reading back** gives the folder store's :class:`~assistant.store.StoredIndex` (for
@@ -236,11 +237,7 @@ def _add_to_graph(connection: Any, number: int, embedder: Mapping[str, Any], dim
         f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{table} "
         f"(embed_hash text PRIMARY KEY, embedding vector({int(dimension)}) NOT NULL)"
     )
-    has_graph = connection.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = to_regclass(%s) AND a.amname = 'hnsw')",
-        (f"{SCHEMA}.{table}",),
-    ).fetchone()[0]
+    (has_graph,) = connection.execute(database.HAS_HNSW_INDEX_SQL, (f"{SCHEMA}.{table}",)).fetchone()
     # The primary key finds the vectors the table has before anything is inserted into the graph.
     # (Not an anti-join: on a table created in this transaction, without statistics, the planner
     # chose a nested loop that scanned the growing table once per row, 40 minutes at 10^6 rows.)

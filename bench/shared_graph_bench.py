@@ -61,8 +61,9 @@ def main() -> None:
             connection.execute("ANALYZE")
             prepare_session(connection)
             graph = DatabaseBuild(connection, number)
+            # The same build as one written before the graph was shared: no shared vectors named.
+            connection.execute(f"UPDATE {database.SCHEMA}.builds SET embedder = NULL WHERE build = %s", (number,))
             own = DatabaseBuild(connection, number)
-            own._graph, own._own_graph = None, True  # as a build written before the graph was shared
             vectors = parts["vector_index"].vectors
             queries = vectors[rng.integers(0, args.size, args.queries)]
             queries = queries + 0.2 * rng.standard_normal(queries.shape).astype(np.float32)
