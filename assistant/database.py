@@ -200,7 +200,7 @@ CREATE INDEX IF NOT EXISTS duplicates_canonical ON {SCHEMA}.duplicates (build, c
 SHARED_VECTORS_SQL = f"""
 CREATE TABLE IF NOT EXISTS {SCHEMA}.embedders (
     embedder  integer PRIMARY KEY,
-    identity  text NOT NULL UNIQUE,
+    identity  text NOT NULL,
     dimension integer NOT NULL
 );
 ALTER TABLE {SCHEMA}.builds ADD COLUMN IF NOT EXISTS embedder integer REFERENCES {SCHEMA}.embedders (embedder);
@@ -383,6 +383,9 @@ def ensure_schema(connection: Any) -> None:
             found = connection.execute(f"SELECT max(version) FROM {SCHEMA}.schema_version").fetchone()[0]
             if found == SCHEMA_VERSION and _missing(connection, "embedders"):
                 connection.execute(SHARED_VECTORS_SQL)
+            elif found == SCHEMA_VERSION and _has_constraint(connection, "embedders_identity_key"):
+                # Made when a model had one graph (Dec 2026): it may now have several.
+                connection.execute(f"ALTER TABLE {SCHEMA}.embedders DROP CONSTRAINT embedders_identity_key")
     except psycopg.errors.InsufficientPrivilege as error:
         raise _no_privilege(connection, error) from None
     if found != SCHEMA_VERSION:
@@ -451,6 +454,15 @@ def failures_explained(connection: Any, doing: str, *, reading: bool = False) ->
 
 def _schema_exists(connection: Any) -> bool:
     return not _missing(connection, "schema_version")
+
+
+def _has_constraint(connection: Any, name: str) -> bool:
+    row = connection.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+        "WHERE n.nspname = %s AND c.conname = %s)",
+        (SCHEMA, name),
+    ).fetchone()
+    return bool(row[0])
 
 
 def _missing(connection: Any, table: str) -> bool:

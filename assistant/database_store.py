@@ -8,9 +8,10 @@ The same data the folder store writes (manifest, chunk rows, each part's data; s
   partitions, its ``builds`` row inserted and the ``current`` row flipped to it; then it commits.
   A reader sees the old build or the whole new one; a build killed at any moment (the process,
   the connection, the server) rolls back and leaves nothing behind.
-* **The HNSW graph** is not a build's: each embedding model has one, over a table of vectors
-  keyed by the embedded text's hash, and a build inserts the vectors it is the first to have
-  (:func:`_add_to_graph`), so a one-document change does not build the graph of every chunk again.
+* **The HNSW graph** is not a build's: an embedding model has one, over a table of vectors keyed
+  by the embedded text's hash, and a build inserts the vectors it is the first to have
+  (:func:`_add_to_graph`), so a one-document change does not build the graph of every chunk again;
+  a build whose vectors are mostly new gets a graph of its own, built in one go.
 * **Old builds** beyond :data:`assistant.store.KEEP_BUILDS` (the one in service and the one
   before) are dropped after publishing, with the vectors no kept build has, each in a short
   transaction that gives up after :data:`DROP_WAIT` rather than wait for long readers; what is
@@ -153,6 +154,12 @@ class DatabaseStore:
 # --- writing ---------------------------------------------------------------------------------------
 
 
+# A build inserts into its model's newest graph only the vectors it lacks, when they are few: at
+# most this share of the build's rows, or this many (see _add_to_graph).
+GRAPH_INSERT_SHARE = 1 / 16
+GRAPH_INSERT_MIN = 1_000
+
+
 def write_build(connection: Any, manifest: Manifest, chunks: Sequence[Chunk], parts: Mapping[str, Any]) -> int:
     """Write a complete build and put it in service, in one transaction; returns its build number.
 
@@ -181,6 +188,7 @@ def write_build(connection: Any, manifest: Manifest, chunks: Sequence[Chunk], pa
         database.create_build_tables(connection, number)
         _copy_documents(connection, number, manifest.documents, duplicates)
         _copy_chunks(connection, number, chunks, manifest.documents, dense.vectors, keywords)
+        connection.execute(f"ANALYZE {SCHEMA}.{database.partition_name('chunks', number)}")  # for the graph's join
         embedder = None
         if len(chunks) > database_serving.EXACT_MAX_ROWS:  # searched through HNSW: in the graph before readers see it
             embedder = _add_to_graph(connection, number, manifest.embedder, dense.vectors.shape[1])
@@ -193,7 +201,8 @@ def write_build(connection: Any, manifest: Manifest, chunks: Sequence[Chunk], pa
         # tables (a minute or more), a build without them is searched by exact scans and poor joins:
         # at 3*10^4 chunks 28 ms a dense search instead of 12, 10.9 ms a keyword one instead of 1.5.
         for table in database.PARTITIONED_TABLES:
-            connection.execute(f"ANALYZE {SCHEMA}.{database.partition_name(table, number)}")
+            if table != "chunks":  # analyzed above
+                connection.execute(f"ANALYZE {SCHEMA}.{database.partition_name(table, number)}")
         connection.execute(
             f"INSERT INTO {SCHEMA}.builds (build, build_id, manifest, embedder) VALUES (%s, %s, %s::jsonb, %s)",
             (number, manifest.build_id, json.dumps(stored, ensure_ascii=False), embedder),
@@ -209,46 +218,58 @@ def write_build(connection: Any, manifest: Manifest, chunks: Sequence[Chunk], pa
 
 
 def _add_to_graph(connection: Any, number: int, embedder: Mapping[str, Any], dimension: int) -> int:
-    """Put build ``number``'s vectors that the shared graph of its embedding model lacks into it;
-    returns the model's number (``builds.embedder``).
+    """Put build ``number``'s vectors into a shared graph of its embedding model; returns the
+    graph's number (``builds.embedder``).
 
-    The graph is an HNSW index over one table per model (:data:`assistant.database.SHARED_VECTORS_SQL`)
-    and lives across builds, so a build pays only for the vectors it is the first to have: each is
-    inserted into the graph. Building the graph was 92 of the 108 s of writing 10^5 chunks. The
-    first build past :data:`~assistant.database_serving.EXACT_MAX_ROWS` rows fills the table and
-    then builds the graph in one go, which is several times faster than inserting row by row.
+    A graph is an HNSW index over one table (:data:`assistant.database.SHARED_VECTORS_SQL`) and
+    lives across builds, so a build pays only for the vectors the model's newest graph lacks: each
+    is inserted into it. Building the graph was 92 of the 108 s of writing 10^5 chunks. But an
+    insert costs far more than a vector of a graph built in one go (about 14 ms against 0.8 here),
+    so a build whose missing vectors are more than :data:`GRAPH_INSERT_SHARE` of its rows (and
+    more than :data:`GRAPH_INSERT_MIN`) gets a graph of its own, filled and then built in one go,
+    as the model's first build does; the older graph stays for the builds that use it and goes
+    with the last of them (:func:`_remove_shared_vectors`). Inserting 10^6 new vectors into a
+    graph of 10^5 ran for over half an hour and had added 130,000 when it was stopped.
     """
     identity = str(embedder.get("identity"))
+    chunks = f"{SCHEMA}.{database.partition_name('chunks', number)}"
     found = connection.execute(
-        f"SELECT embedder, dimension FROM {SCHEMA}.embedders WHERE identity = %s", (identity,)
+        f"SELECT embedder, dimension FROM {SCHEMA}.embedders WHERE identity = %s ORDER BY embedder DESC LIMIT 1",
+        (identity,),
     ).fetchone()
-    if found is None:
-        (model,) = connection.execute(
-            f"INSERT INTO {SCHEMA}.embedders (embedder, identity, dimension) "
-            f"SELECT coalesce(max(embedder), 0) + 1, %s, %s FROM {SCHEMA}.embedders RETURNING embedder",
-            (identity, dimension),
-        ).fetchone()
-    elif found[1] != dimension:
+    if found is not None and found[1] != dimension:
         raise IndexCorrupt(f"embedding model {identity!r} gives {dimension} dimensions, the database holds {found[1]}")
-    else:
-        model = found[0]
+    if found is not None:
+        table = database.vectors_table(found[0])
+        rows, missing = connection.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE v.embed_hash IS NULL) "
+            f"FROM {chunks} c LEFT JOIN {SCHEMA}.{table} v ON v.embed_hash = c.embed_hash"
+        ).fetchone()
+        if missing <= max(GRAPH_INSERT_MIN, GRAPH_INSERT_SHARE * rows):
+            # The primary key finds the vectors the table has (not an anti-join: on a table without
+            # statistics the planner chose a nested loop over the growing table, 40 min at 10^6 rows).
+            added = connection.execute(
+                f"INSERT INTO {SCHEMA}.{table} (embed_hash, embedding) SELECT c.embed_hash, c.embedding "
+                f"FROM {chunks} c ON CONFLICT DO NOTHING"
+            ).rowcount
+            logger.info("build %d: %d vectors inserted into the shared graph %s", number, added, table)
+            return found[0]
+        logger.info("build %d: %d of its %d vectors are new, it gets a graph of its own", number, missing, rows)
+    (model,) = connection.execute(
+        f"INSERT INTO {SCHEMA}.embedders (embedder, identity, dimension) "
+        f"SELECT coalesce(max(embedder), 0) + 1, %s, %s FROM {SCHEMA}.embedders RETURNING embedder",
+        (identity, dimension),
+    ).fetchone()
     table = database.vectors_table(model)
     connection.execute(
-        f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{table} "
-        f"(embed_hash text PRIMARY KEY, embedding vector({int(dimension)}) NOT NULL)"
+        f"CREATE TABLE {SCHEMA}.{table} (embed_hash text PRIMARY KEY, embedding vector({int(dimension)}) NOT NULL)"
     )
-    (has_graph,) = connection.execute(database.HAS_HNSW_INDEX_SQL, (f"{SCHEMA}.{table}",)).fetchone()
-    # The primary key finds the vectors the table has before anything is inserted into the graph.
-    # (Not an anti-join: on a table created in this transaction, without statistics, the planner
-    # chose a nested loop that scanned the growing table once per row, 40 minutes at 10^6 rows.)
-    added = connection.execute(
+    connection.execute(
         f"INSERT INTO {SCHEMA}.{table} (embed_hash, embedding) SELECT c.embed_hash, c.embedding "
-        f"FROM {SCHEMA}.{database.partition_name('chunks', number)} c ON CONFLICT DO NOTHING"
-    ).rowcount
-    logger.info("build %d: %d vectors added to the shared graph %s", number, added, table)
-    if not has_graph:
-        _create_hnsw_index(connection, table, dimension)
-        connection.execute(f"ANALYZE {SCHEMA}.{table}")
+        f"FROM {chunks} c ON CONFLICT DO NOTHING"
+    )
+    _create_hnsw_index(connection, table, dimension)
+    connection.execute(f"ANALYZE {SCHEMA}.{table}")
     return model
 
 

@@ -35,6 +35,20 @@ def test_schema_is_created_once_and_again_without_change(store_dsn):
     assert set(database.PARTITIONED_TABLES) | {"builds", "current", "schema_version"} <= first
 
 
+def test_a_database_where_a_model_had_one_graph_may_now_have_several(store_dsn):
+    """Databases made when each model had one graph (identity unique) lose that constraint."""
+    with database.connect(store_dsn) as connection:
+        database.ensure_schema(connection)
+        connection.execute(
+            f"ALTER TABLE {database.SCHEMA}.embedders ADD CONSTRAINT embedders_identity_key UNIQUE (identity)"
+        )
+        connection.commit()
+        database.ensure_schema(connection)
+        for number in (1, 2):
+            connection.execute(f"INSERT INTO {database.SCHEMA}.embedders VALUES (%s, 'one-model', 384)", (number,))
+        connection.rollback()
+
+
 def test_nothing_is_created_outside_the_schema(store_dsn):
     with database.connect(store_dsn) as connection:
         before = connection.execute(

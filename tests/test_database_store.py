@@ -147,7 +147,7 @@ def test_an_incremental_build_embeds_only_changed_documents(tmp_path, store_dsn)
 def _graph(connection) -> tuple[int | None, set[str]]:
     """(the shared graph's index oid, the hashes in its table) of the fake model's vectors."""
     (model,) = connection.execute(
-        f"SELECT embedder FROM {SCHEMA}.embedders WHERE identity = %s", (FakeEmbedder.identity,)
+        f"SELECT max(embedder) FROM {SCHEMA}.embedders WHERE identity = %s", (FakeEmbedder.identity,)
     ).fetchone()
     table = f"{SCHEMA}.vectors_{model}"
     (oid,) = connection.execute("SELECT to_regclass(%s)::oid", (f"{table}_embedding",)).fetchone()
@@ -195,6 +195,39 @@ def test_builds_share_one_vector_graph_and_a_change_adds_only_its_vectors(tmp_pa
         exact = [p.chunk_id for p in graph.search(query, k=4, mode="dense")]
         monkeypatch.setattr(database_serving, "EXACT_MAX_ROWS", 0)
         assert through_graph == exact, query
+
+
+def test_a_build_of_mostly_new_vectors_gets_a_graph_of_its_own_built_in_one_go(tmp_path, store_dsn, monkeypatch):
+    """Inserting a vector into an HNSW graph costs far more than a vector of a graph built in one go:
+    10^6 new vectors inserted into the graph of 10^5 ran for over half an hour. A build whose vectors
+    are mostly new gets its own graph; the old one serves the build before and goes with it."""
+    monkeypatch.setattr(database_serving, "EXACT_MAX_ROWS", 0)
+    monkeypatch.setattr(database_store, "GRAPH_INSERT_MIN", 0)
+    embedder = FakeEmbedder()
+    first_corpus = write_corpus(tmp_path / "first", CORPUS)
+    _build(first_corpus, store_dsn, embedder)
+    with connect(store_dsn) as connection:
+        first = connection.execute(f"SELECT build FROM {SCHEMA}.current").fetchone()[0]
+        old_oid, _ = _graph(connection)
+    other = {f"new-{number}.txt": f"Совсем другой документ номер {number}: дороги, школы и связь." for number in range(6)}
+    _build(write_corpus(tmp_path / "second", other), store_dsn, embedder)
+    with connect(store_dsn) as connection:
+        second = connection.execute(f"SELECT build FROM {SCHEMA}.current").fetchone()[0]
+        graphs = connection.execute(
+            f"SELECT b.build, b.embedder FROM {SCHEMA}.builds b ORDER BY b.build", ()
+        ).fetchall()
+        assert [build for build, _ in graphs] == [first, second] and graphs[0][1] != graphs[1][1]
+        new_oid, hashes = _graph(connection)  # the model's newest graph
+        assert new_oid != old_oid and hashes == _hashes(connection, second)
+    searcher = Searcher(store_dsn, settings=SETTINGS, embedder=embedder)
+    assert searcher.search("дороги, школы и связь", k=3, mode="dense")[0].doc_id.startswith("new-")
+    monkeypatch.setattr(database_store, "GRAPH_INSERT_MIN", 10)
+    (tmp_path / "second" / "new-0.txt").write_text("Изменённый документ о связи.", encoding="utf-8")
+    _build(tmp_path / "second", store_dsn, embedder)  # the first build goes, and its graph with it
+    with connect(store_dsn) as connection:
+        assert connection.execute(f"SELECT count(*) FROM {SCHEMA}.embedders").fetchone()[0] == 1
+        assert connection.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.vectors_{graphs[0][1]}",)).fetchone()[0] is None
+        assert _graph(connection)[0] == new_oid  # a one-document change is inserted into the newest graph
 
 
 def test_another_model_gets_its_own_graph_and_the_old_one_goes_with_its_last_build(tmp_path, store_dsn, monkeypatch):
