@@ -26,6 +26,7 @@ from assistant.evidence import (
     REQUIRED_TYPES,
     Candidate,
     QuestionProfile,
+    holds_counted,
     names_title,
     profile_question,
     quotable_sentences,
@@ -293,7 +294,8 @@ class Weighing:
     where the answer may not quote it: a sentence of another region's document than the one the
     question names, one without a number, a date or an hour when the question asks for one
     (:data:`assistant.evidence.REQUIRED_TYPES`), one without an amount of money when it asks
-    for money (``QuestionProfile.money``), or one of a document that does not name the
+    for money (``QuestionProfile.money``), one without the counted thing when it asks how many
+    (:func:`assistant.evidence.holds_counted`), or one of a document that does not name the
     title the question quotes (see :func:`_naming_titles`). ``best`` is the top-ranked
     candidate that may be quoted and ``probability`` the probability that it answers the question.
     """
@@ -380,6 +382,9 @@ def weigh(
             # "Какой бюджет…?": "три направления" holds a number, not an amount of money.
             stated = np.array([states_money(candidate.text) for candidate in candidates])
             scores = np.where(stated, scores, -np.inf).astype(np.float32)
+        if profile.counted:
+            # "Сколько камер установят?": "64 базовые станции" is a number of something else.
+            scores = np.where(holds_counted(profile, quotable, candidates), scores, -np.inf).astype(np.float32)
         if profile.titles:
             # "Сколько камер подключат к «Алтай Smart Region»?": not another project's cameras.
             scores = np.where(_naming_titles(profile, passages, quotable, candidates), scores, -np.inf).astype(np.float32)

@@ -21,12 +21,12 @@ in meaning. This module computes those signals, language by language, with no mo
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.keywords import analyze_words
+from assistant.keywords import STOPWORDS, analyze_words
 from assistant.metadata import detect_language
 from assistant.regions import REGIONS, canonical_region, find_regions
 from assistant.sentences import split_sentences
@@ -38,6 +38,7 @@ __all__ = [
     "QuestionProfile",
     "REQUIRED_TYPES",
     "asks_money",
+    "holds_counted",
     "months_of",
     "name_key",
     "names_of",
@@ -95,7 +96,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"|\b(?:which|what)\s+(?:official|akim|deputy|body|agency|department|office|organi[sz]ation|ministry|minister|head)"
     ),
     NUMBER: re.compile(
-        r"\bсколько\b|\bкакое\s+(?:количество|число)|\bкаков\w*\s+(?:объ[её]м|сумм\w*|размер\w*|дол\w+|количеств\w*|бюджет\w*|стоимост\w*)"
+        r"\bскольк(?:о|их|им|ими)\b|\bкакое\s+(?:количество|число)|\bкаков\w*\s+(?:объ[её]м|сумм\w*|размер\w*|дол\w+|количеств\w*|бюджет\w*|стоимост\w*)"
         r"|\b(?:на\s+)?как(?:ую|ая|ой|ов)\s+(?:сумм\w*|объ[её]м\w*|бюджет\w*|дол\w+|процент\w*|стоимост\w*)"
         r"|\bқанша\w*|\bнеше\b|\bқандай\s+(?:сома\w*|көлем\w*|қаражат\w*)"
         r"|\bhow\s+(?:many|much)\b|\bwhat\s+(?:number|amount|share|percentage|sum|budget|cost|volume)\b"
@@ -194,16 +195,27 @@ _TIMES = re.compile(
 # is answered by an amount of money, not by any number ("три направления"). Not "бюджетных мест",
 # "инвестиционных проектов", "қаржылық сауаттылық", "investors", nor a share of a budget.
 _MONEY_ASKED = re.compile(
-    r"\b(?:бюджет(?:а|е|у|ом|ы|ов)?|сумм(?:а|е|у|ы|ой|ах|ами)?|стоимост\w*|стоит|стоил\w*|стоят|обойд[её]т\w*|обош[её]л\w*"
+    r"\b(?:бюджет(?:а|е|у|ом|ы|ов)?|сумм(?:а|е|у|ы|ой|ах|ами)?|стоимост\w*|стоит|стоил\w*|стоят|обойд(?:[её]т|ут)\w*|обош[её]л\w*"
     r"|средств|денег|деньг\w*|финансировани\w*|затрат\w*|инвестици[йияю])\b"
     r"|\b(?:ақша\w*|қаражат\w*|қаржы(?:сы|сын|ны|дан)?|қаржыланд\w*|құны\w*|құнын\w*|шығын\w*)\b"
     r"|\b(?:money|budget|budgets|cost|costs|costing|spend|spent|spending|funding|funds?|financing|invest(?:ed|ment)?|worth)\b"
+    # "Сколько выделено на…?", "Қанша бөлінді?", "How much has the region allocated?": what is allocated
+    # without a noun is money ("сколько мест выделено", "how many places were allocated" are counts).
+    r"|\bсколько\s+(?:было\s+|будет\s+)?выдел\w*|\bқанша\s+(?:қаржы\s+)?бөлін\w*|\bhow\s+much\b.*\b(?:allocat|earmark)\w*"
 )
 _SHARE_ASKED = re.compile(r"\b(?:процент\w*|дол[яиюей]\b|пайыз\w*|үлес\w*|percent\w*|percentage|share)\b")
+_CURRENCY = (
+    r"тенге|теңге|тг|tenge|kzt|доллар\w*|dollars?|usd|евро|euros?|рубл\w*|roubles?|rubles?"
+    r"|мрп|аек|mci|месячн\w*\s+расч[её]тн\w*\s+показател\w*|айлық\s+есептік\s+көрсеткіш\w*"
+)
+# A multiplier ("3,2 млрд", "5 million") is money before a currency, on its own or before a
+# preposition ("выделено 3,2 млрд.", "3 млрд на школы"), not before another unit ("2,3 млн гектар",
+# "1,5 million people").
+_FUNCTION_WORDS = r"на|в|во|из|для|от|до|и|а|по|за|с|к|при|без|или|for|on|in|of|to|and|from|the|with|into"
 _MONEY = re.compile(
-    r"[₸$€£]|\b(?:тенге|теңге|tenge|kzt|доллар\w*|dollars?|usd|евро|euros?|рубл\w*|roubles?|rubles?"
-    r"|млрд|млн|трлн|миллиард\w*|миллион\w*|триллион\w*|billion|million|trillion|bn|mln"
-    r"|мрп|аек|mci|месячн\w*\s+расч[её]тн\w*\s+показател\w*|айлық\s+есептік\s+көрсеткіш\w*)\b"
+    rf"[₸$€£]|\b(?:{_CURRENCY})\b"
+    r"|\b(?:млрд|млн|трлн|миллиард\w*|миллион\w*|триллион\w*|billion|million|trillion|bn|mln)\b\.?"
+    rf"(?!\s*(?!(?:{_FUNCTION_WORDS})\b)[^\W\d_])"
 )
 # Official titles run long ("Казахстан в эпоху искусственного интеллекта: актуальные вопросы …").
 _QUOTED = re.compile(r"«[^»]{2,200}»|\"[^\"]{2,200}\"|“[^”]{2,200}”|„[^“”]{2,200}[“”]")
@@ -212,8 +224,14 @@ _PLACE_WORDS = re.compile(
     r"\b(?:район\w*|сел[оаеу]\w*|город\w*|аул\w*|поселк\w*|посёлк\w*|аудан\w*|ауыл\w*|қала\w*|кент\w*|"
     r"district|village|town|city)\b"
 )
+# A count, as opposed to a measure or a sum ("how much", "какой объём", "what amount").
+_COUNT_ASKED = re.compile(
+    r"(?:на\s+|в\s+|до\s+|у\s+|для\s+)?скольк\w*|какое\s+(?:количество|число)|қанша\w*|неше\b|how\s+many\b"
+    r"|what\s+(?:is\s+|was\s+|are\s+|were\s+)?(?:the\s+)?number\b"
+)
 _WORD = re.compile(r"\w+")
 FOCUS_WORDS = 3
+COUNTED_WORDS = 2
 _NEAR = 4  # words: "84 села", "до 1 марта" — the asked fact sits next to the asked-about word
 
 
@@ -239,6 +257,10 @@ class QuestionProfile:
             (see :func:`quoted_titles`).
         money: it asks a number that is an amount of money ("Какой бюджет…?", "Қанша ақша…?",
             "How much will it cost?"): only a sentence stating one answers it (:func:`states_money`).
+        counted: for a count ("сколько КАМЕР", "қанша АУЫЛ", "how many SMART METERS"), up to two
+            words after the question word (see :func:`_counted`); a sentence with a number of
+            something else does not answer it (:func:`holds_counted`). Empty for amounts of money,
+            shares and measures ("how much").
     """
 
     text: str
@@ -251,6 +273,7 @@ class QuestionProfile:
     focus: tuple[tuple[str, ...], ...] = ()
     titles: tuple[tuple[str, ...], ...] = ()
     money: bool = False
+    counted: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -285,6 +308,10 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
     if answer_type == OTHER and context != question:
         (answer_type, at), asked_in = _asked(context), context
     focus = _words_and_salient(asked_in[at:], mentions, lang)[0][:FOCUS_WORDS] if answer_type != OTHER else ()
+    money = answer_type == NUMBER and asks_money(asked_in[at:])
+    counts = answer_type == NUMBER and not money and _COUNT_ASKED.match(asked_in[at:].casefold().replace("ё", "е"))
+    counts = counts and not _SHARE_ASKED.search(asked_in[at:].casefold())
+    counted = _counted(asked_in[at:], mentions, lang) if counts else ()
     return QuestionProfile(
         text=question,
         lang=lang,
@@ -295,8 +322,36 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         portable=portable,
         focus=focus,
         titles=quoted_titles(question) or quoted_titles(context),
-        money=answer_type == NUMBER and asks_money(asked_in[at:]),
+        money=money,
+        counted=counted,
     )
+
+
+def _counted(asked: str, mentions, lang: str) -> tuple[tuple[str, ...], ...]:
+    """The counted thing of a count question (``asked`` starts at its question word): up to
+    :data:`COUNTED_WORDS` words after the question word, ending before a function word or a verb
+    ("сколько КАМЕР ВИДЕОНАБЛЮДЕНИЯ установят", "сколько СЁЛ и посёлков", "how many YOUNG PEOPLE
+    will", "қанша АУЫЛ ИНТЕРНЕТКЕ қосылады"), as words with their translations."""
+    for mention in mentions:
+        asked = asked.replace(mention.evidence, " ")
+    words = _WORD.findall(asked.casefold().replace("ё", "е"))
+    while words and words[0] in _COUNT_WORDS:
+        words.pop(0)
+    thing: list[str] = []
+    for word in words[:COUNTED_WORDS]:
+        if word in STOPWORDS or (len(word) >= 5 and _VERB_ENDING.search(word)):
+            break
+        thing.append(word)
+    return _words_and_salient(" ".join(thing), (), lang)[0] if thing else ()
+
+
+_COUNT_WORDS = frozenset(
+    "сколько скольких скольким скольками на в до у для какое количество число қанша қаншасы неше how many "
+    "what is was are were the number of".split()
+)
+# Verb forms that end the counted thing: Russian "установят / получат / появятся / пройдут", Kazakh
+# "қосылады / беріледі / ашылған" (not "ауылды", an object).
+_VERB_ENDING = re.compile(r"(?:[яуюаие]т|ся|сь|ть|ады|еді|йды|йді|ған|ген)$")
 
 
 def _words_and_salient(text: str, mentions, lang: str):
@@ -325,7 +380,7 @@ _QUESTION_PHRASE_STEMS = frozenset(
     stem
     for group in analyze_words(
         "many much whose ет етті етеді етіп етілді кому чьим чьей чьего чьему чьих чьими кімді кіммен кімдер "
-        "кімдерге кімнен кімде",
+        "кімдерге кімнен кімде скольких скольким скольками қаншасы қаншасын қаншасына",
         query=True,
     )
     for stem in group
@@ -644,18 +699,13 @@ def sentence_features(
         )
     asked = profile.answer_type != OTHER
     short = float(len(profile.words) <= 3)
-    previous_stems: set[str] = set()
-    for row, (candidate, cosine) in enumerate(zip(candidates, sentence_cosines)):
+    for row, (candidate, cosine, sentence_stems) in enumerate(
+        zip(candidates, sentence_cosines, _sentence_stems(passages, candidates))
+    ):
         passage = passages[candidate.passage]
         words, focus, coverable, words_in_passage, unmatched, salient_missing, match, mismatch, cross = per_passage[
             candidate.passage
         ]
-        own_stems = {stem for group in analyze_words(candidate.text, passage.lang, query=True) for stem in group}
-        sentence_stems = own_stems
-        if row and candidates[row - 1].passage == candidate.passage and _opens_with_pronoun(candidate.text):
-            # "Её запуск намечен на март": the subject is in the sentence before.
-            sentence_stems = own_stems | previous_stems
-        previous_stems = own_stems
         found_stems = sorted(stem for stem in sentence_stems if _found((stem,), all_stems, question_buckets))
         offered = offers(candidate.text, profile.answer_type, found_stems) if asked else 0.0
         focus_share = _share(focus, sentence_stems)
@@ -679,6 +729,38 @@ def sentence_features(
             short,
         )
     return rows
+
+
+def holds_counted(profile: QuestionProfile, passages: Sequence, candidates: Sequence[Candidate]) -> np.ndarray:
+    """Which ``candidates`` may answer a count (``QuestionProfile.counted``): those holding one of
+    the counted words ("сколько камер" → "1 530 камер"). Only where the check can read them: in a
+    sentence of the question's language, and in any language for a code ("5G"). Across languages
+    the glossary's translations are too loose for a rule that refuses ("young people" → "жители",
+    Kazakh "жұмыс" → "безработица" by its stem): there, nothing is ruled out. Every candidate when
+    nothing is counted."""
+    keep = np.ones(len(candidates), dtype=bool)
+    if not profile.counted:
+        return keep
+    codes = [group for group in profile.counted if any(char.isdigit() for char in group[0])]
+    for row, (candidate, stems) in enumerate(zip(candidates, _sentence_stems(passages, candidates))):
+        checkable = profile.counted if passages[candidate.passage].lang == profile.lang else codes
+        keep[row] = not checkable or _share(checkable, stems) > 0
+    return keep
+
+
+def _sentence_stems(passages: Sequence, candidates: Sequence[Candidate]) -> Iterator[set[str]]:
+    """Each candidate's stems, with the sentence before when it opens with a pronoun ("Её запуск
+    намечен на март": the subject is in the sentence before)."""
+    previous: set[str] = set()
+    for row, candidate in enumerate(candidates):
+        own = {
+            stem
+            for group in analyze_words(candidate.text, passages[candidate.passage].lang, query=True)
+            for stem in group
+        }
+        follows = row and candidates[row - 1].passage == candidate.passage and _opens_with_pronoun(candidate.text)
+        yield own | previous if follows else own
+        previous = own
 
 
 _PRONOUNS = frozenset(

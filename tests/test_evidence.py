@@ -13,6 +13,7 @@ from assistant.evidence import (
     FEATURES,
     Candidate,
     asked_type,
+    holds_counted,
     months_of,
     name_key,
     names_of,
@@ -262,8 +263,12 @@ def test_quoted_titles_are_matched_across_scripts_not_across_translations():
         ("Қанша қаржы бөлінді?", True),
         ("How much will the data centre cost?", True),
         ("What is the budget of the programme?", True),
+        ("Во сколько обойдутся новые светофоры?", True),
+        ("Сколько выделено на школы?", True),
+        ("How much did the city allocate to the smart parking scheme?", True),
         # A number that is not an amount of money, or a share of one.
         ("Сколько бюджетных мест выделено?", False),
+        ("Сколько участков выделено под технопарк?", False),
         ("Сколько инвестиционных проектов одобрено?", False),
         ("Какова суммарная мощность станций?", False),
         ("Какова доля бюджета на ИИ?", False),
@@ -284,9 +289,45 @@ def test_a_question_asking_an_amount_of_money_is_told_apart(question, money):
         ("Штраф составляет 10 МРП.", True),
         ("Жобаға 250 миллион теңге бөлінді.", True),
         ("The project costs $2.5 billion.", True),
+        ("На школы выделено 3 млрд.", True),
+        ("На проект направят 4 млрд на три года.", True),
         ("Его основу составляют три направления.", False),
         ("Интернет проведут в 120 школ.", False),
+        # A multiplier of another unit.
+        ("Спутниковый мониторинг охватит 1,8 млн гектаров.", False),
+        ("The service will reach 2 million residents.", False),
     ],
 )
 def test_a_sentence_stating_an_amount_of_money_is_told_apart(sentence, money):
     assert states_money(sentence) is money
+
+
+def test_a_count_is_answered_by_a_number_of_the_counted_thing():
+    """"Сколько камер…?" is not answered by a number of base stations in the question's language;
+    across languages only a code is checked, the glossary's translations being too loose to refuse on."""
+    profile = profile_question("Сколько камер видеонаблюдения установят в Кокшетау?")
+    assert profile.counted
+    passages = [
+        _passage("В Кокшетау установят 64 базовые станции 5G."),
+        _passage("До конца года в городе установят 900 камер."),
+        _passage("Қалада 64 базалық станция орнатылады.", lang="kk"),
+        _passage("The city will install 64 base stations.", lang="en"),
+    ]
+    candidates = [Candidate(i, 0, len(p.text), p.text) for i, p in enumerate(passages)]
+    assert holds_counted(profile, passages, candidates).tolist() == [False, True, True, True]
+    code = profile_question("Қанша 5G станциясы іске қосылады?")
+    assert holds_counted(code, passages, candidates).tolist() == [True, False, True, False]
+    # Money, shares and measures are no counts.
+    for question in ("Сколько стоит проект?", "Сколько процентов сёл подключено?", "How much time is left?"):
+        assert profile_question(question).counted == ()
+    # The counted thing ends before a function word or a verb: "получат" is no counted word.
+    for question, first in (
+        ("На скольких предприятиях внедрят ИИ?", "предприят"),
+        ("Сколько школ получат новое оборудование?", "школ"),
+        ("Сколько сёл и посёлков подключат?", "сел"),
+        ("How many villages in the region get internet?", "villag"),
+        ("Қанша ауыл интернетке қосылады?", "ау"),
+    ):
+        counted = profile_question(question).counted
+        assert counted[0][0] == first and all("получ" not in group[0] for group in counted), (question, counted)
+    assert len(profile_question("Сколько школ получат новое оборудование?").counted) == 1
