@@ -342,12 +342,19 @@ def _counted(asked: str, mentions, lang: str) -> tuple[tuple[str, ...], ...]:
         if word in STOPWORDS or (len(word) >= 5 and _VERB_ENDING.search(word)):
             break
         thing.append(word)
-    return _words_and_salient(" ".join(thing), (), lang)[0] if thing else ()
+    if not thing or thing[0] in _NOT_COUNTED:
+        return ()
+    return _words_and_salient(" ".join(thing), (), lang)[0]
 
 
 _COUNT_WORDS = frozenset(
     "сколько скольких скольким скольками на в до у для какое количество число қанша қаншасы неше how many "
     "what is was are were the number of".split()
+)
+# "Сколько времени" asks a duration ("17 секунд"), "сколько людей" is answered in many words
+# ("30 тысяч жителей", "1 150 участников"), "сколько раз" by "вдвое": no word to look for.
+_NOT_COUNTED = frozenset(
+    "времени время уақыт уақыты time людей люди человек человека people persons адам адамдар кісі раз times рет есе".split()
 )
 # Verb forms that end the counted thing: Russian "установят / получат / появятся / пройдут", Kazakh
 # "қосылады / беріледі / ашылған" (not "ауылды", an object).

@@ -318,7 +318,13 @@ def test_a_count_is_answered_by_a_number_of_the_counted_thing():
     code = profile_question("Қанша 5G станциясы іске қосылады?")
     assert holds_counted(code, passages, candidates).tolist() == [True, False, True, False]
     # Money, shares and measures are no counts.
-    for question in ("Сколько стоит проект?", "Сколько процентов сёл подключено?", "How much time is left?"):
+    for question in (
+        "Сколько стоит проект?",
+        "Сколько процентов сёл подключено?",
+        "How much time is left?",
+        "Сколько времени осталось до конца матча?",
+        "Сколько людей погибло от чумы?",
+    ):
         assert profile_question(question).counted == ()
     # The counted thing ends before a function word or a verb: "получат" is no counted word.
     for question, first in (
