@@ -9,8 +9,16 @@ filter reads the chunk's own columns. ``--exact-max-rows`` lowers ``EXACT_MAX_RO
 region filter also goes through HNSW. Random vectors make HNSW's answers approximate in
 different ways, so the overlap column says how alike the two graphs' answers are, not recall.
 
+``--vectors real`` measures recall instead: the build's vectors are real e5 passage vectors, and
+past their number real ones plus noise shaped like them (``bench/pgvector_bench.py``'s pool,
+from the indexes ``bench/scale_bench.py`` builds), the queries real e5 question vectors
+(XQuAD-ru, XQuAD-en over Russian, KazQAD-kk dev questions). Recall@10 is the share of exact
+search's top 10 (NumPy, under the same filter) among each path's first 10; a row counts when
+its exact score reaches the exact 10th score (ties among identical texts are no misses).
+
 Usage:
     python bench/shared_graph_bench.py [--size 100000] [--exact-max-rows 1000] [--k 100] [--queries 100]
+        [--vectors random|real] [--shared ../shared]
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import store_ingest_bench  # noqa: E402
+from pgvector_bench import question_vectors  # noqa: E402
+from scale_bench import exact_top, real_vectors, synthetic  # noqa: E402
 
 from assistant import database, database_serving  # noqa: E402
 from assistant.database_serving import DatabaseBuild, prepare_session, published_build  # noqa: E402
@@ -40,13 +50,19 @@ def main() -> None:
     parser.add_argument("--exact-max-rows", type=int, default=1_000)
     parser.add_argument("--k", type=int, default=100, help="candidates asked of dense search")
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--vectors", choices=("random", "real"), default="random")
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     args = parser.parse_args()
     database_serving.EXACT_MAX_ROWS = args.exact_max_rows
     rng = np.random.default_rng(7)
-    print(f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}; {args.size:,} chunks, k = {args.k}\n")
+    real, queries = None, None
+    if args.vectors == "real":
+        real, queries = _real(args.shared, args.size, args.queries)
+    print(f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}; {args.size:,} chunks, k = {args.k}, "
+          f"{args.vectors} vectors\n")  # fmt: skip
     with store_ingest_bench.throwaway_server() as url:
         regions = ["Aktobe region" if number % 10 == 0 else "Almaty city" for number in range(args.size // 10)]
-        manifest, chunks, parts, _ = store_ingest_bench.synthetic_build(args.size, regions=regions)
+        manifest, chunks, parts, _ = store_ingest_bench.synthetic_build(args.size, regions=regions, vectors=real)
         with database.connect(url) as connection:
             database.ensure_schema(connection)
             write_build(connection, manifest, chunks, parts)
@@ -65,28 +81,62 @@ def main() -> None:
             connection.execute(f"UPDATE {database.SCHEMA}.builds SET embedder = NULL WHERE build = %s", (number,))
             own = DatabaseBuild(connection, number)
             vectors = parts["vector_index"].vectors
-            queries = vectors[rng.integers(0, args.size, args.queries)]
-            queries = queries + 0.2 * rng.standard_normal(queries.shape).astype(np.float32)
-            queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-            print("| chunks | search | shared graph p50 / p95 ms | own index p50 / p95 ms | ratio (p50) | overlap of the k found |")
+            if queries is None:
+                queries = vectors[rng.integers(0, args.size, args.queries)]
+                queries = queries + 0.2 * rng.standard_normal(queries.shape).astype(np.float32)
+                queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+            last = "recall@10 (graph / own index)" if real is not None else "overlap of the k found"
+            print(f"| chunks | search | shared graph p50 / p95 ms | own index p50 / p95 ms | ratio (p50) | {last} |")
             print("|---:|---|---:|---:|---:|---:|")
+            in_region = np.repeat(
+                np.asarray([region == "Aktobe region" for region in regions]), store_ingest_bench.PER_DOCUMENT
+            )
             for name, filters in (("dense", None), ("dense, region", {"region": "Aktobe region"})):
                 times: dict[str, list[float]] = {"graph": [], "own": []}
-                overlap = 0.0
-                for query in queries:
+                overlap, recall = 0.0, {"graph": 0.0, "own": 0.0}
+                truth = exact_top(vectors, queries, 10, rows=np.flatnonzero(in_region) if filters else None)
+                for query, top in zip(queries, truth):
                     found = {}
                     for label, backend in (("graph", graph), ("own", own)):
                         allowed = backend.allowed_rows(check_filters(filters)) if filters else None
                         started = time.perf_counter()
                         found[label] = backend.dense(query, args.k, allowed)
                         times[label].append(time.perf_counter() - started)
+                        first = sorted(found[label], key=lambda row, got=found[label]: -got[row])[:10]
+                        tenth = float(vectors[top[-1]] @ query)
+                        recall[label] += float(np.mean(vectors[first] @ query >= tenth - 1e-5)) if first else 0.0
                     overlap += len(set(found["graph"]) & set(found["own"])) / max(1, len(found["own"]))
                 graph_ms, own_ms = (1000 * np.percentile(times[key], [50, 95]) for key in ("graph", "own"))
+                last = (
+                    f"{recall['graph'] / len(queries):.3f} / {recall['own'] / len(queries):.3f}"
+                    if real is not None
+                    else f"{overlap / len(queries):.3f}"
+                )
                 print(
                     f"| {args.size:,} | {name} | {graph_ms[0]:.1f} / {graph_ms[1]:.1f} | {own_ms[0]:.1f} / {own_ms[1]:.1f} "
-                    f"| {graph_ms[0] / own_ms[0]:.2f} | {overlap / len(queries):.3f} |",
+                    f"| {graph_ms[0] / own_ms[0]:.2f} | {last} |",
                     flush=True,
                 )
+
+
+def _real(shared: Path, size: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` realistic passage vectors (a shuffled real pool, then real plus shaped noise) and
+    ``count`` real question vectors, as ``bench/pgvector_bench.py`` draws them."""
+    if not (shared / "data" / "eval" / "xquad-ru-dev.json").is_file():
+        sys.exit(f"no evaluation data under {shared}: pass --shared")
+    from assistant.checkpoint import default_cache_dir
+    from assistant.config import Settings
+    from assistant.embeddings import load_embedder
+
+    cache = default_cache_dir() / "bench" / "scale"
+    settings = Settings.from_env()
+    embedder = load_embedder(
+        settings.model, settings.device, settings.cache_dir, settings.batch_size, settings.precision
+    )
+    pool = real_vectors(shared, cache, embedder)[0]
+    pool = pool[np.random.default_rng(0).permutation(len(pool))]
+    print(f"Real passage vectors: {len(pool):,}; the rest of {size:,} is real plus shaped noise")
+    return synthetic(pool, size, noise=0.5), question_vectors(shared, count, cache)
 
 
 if __name__ == "__main__":

@@ -50,11 +50,17 @@ DIMENSION, PER_DOCUMENT, TERMS_PER_CHUNK, VOCABULARY, SENTENCES_PER_CHUNK = 384,
 
 
 def synthetic_build(
-    size: int, seed: int = 0, *, rng: np.random.Generator | None = None, regions: Sequence[str] | None = None
+    size: int,
+    seed: int = 0,
+    *,
+    rng: np.random.Generator | None = None,
+    regions: Sequence[str] | None = None,
+    vectors: np.ndarray | None = None,
 ) -> tuple[Manifest, list[Chunk], dict, list[list[str]]]:
     """A build of ``size`` chunks with every part a database build stores (no duplicate groups),
     and each chunk's keyword terms. ``rng`` (default: seeded by ``seed``) draws the vectors, then
-    the terms; ``regions`` gives each document's region (default: all "Almaty city")."""
+    the terms; ``regions`` gives each document's region (default: all "Almaty city"); ``vectors``
+    (``size`` unit rows) replaces the random ones."""
     rng = rng if rng is not None else np.random.default_rng(seed)
     count = size // PER_DOCUMENT
     regions = regions if regions is not None else ["Almaty city"] * count
@@ -75,8 +81,11 @@ def synthetic_build(
         )
         for row in range(size)
     ]
-    vectors = rng.standard_normal((size, DIMENSION)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    if vectors is None:
+        vectors = rng.standard_normal((size, DIMENSION)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    elif vectors.shape != (size, DIMENSION):
+        raise ValueError(f"vectors of shape {vectors.shape} for a build of {size} chunks of {DIMENSION} dimensions")
     terms = [[f"t{i}" for i in rng.integers(0, VOCABULARY, TERMS_PER_CHUNK)] for _ in range(size)]
     sentences = SentenceTable(
         spans=np.zeros((size * SENTENCES_PER_CHUNK, 2), np.int32),
