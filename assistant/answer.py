@@ -372,22 +372,8 @@ def weigh(
         features = sentence_features(profile, quotable, candidates, vectors @ vector)
         products = vectors * vector
         scores = model.scores(features, products, searcher.embedder.identity)
-        if profile.regions:
-            foreign = (features[:, _MISMATCH] >= 1) & (features[:, _MATCH] <= 0)
-            scores = np.where(foreign, -np.inf, scores).astype(np.float32)
-        if profile.answer_type in REQUIRED_TYPES:
-            # "Сколько…?", "When…?": a sentence without a number or a date does not answer it.
-            scores = np.where(features[:, _OFFERED] > 0, scores, -np.inf).astype(np.float32)
-        if profile.money:
-            # "Какой бюджет…?": "три направления" holds a number, not an amount of money.
-            stated = np.array([states_money(candidate.text) for candidate in candidates])
-            scores = np.where(stated, scores, -np.inf).astype(np.float32)
-        if profile.counted:
-            # "Сколько камер установят?": "64 базовые станции" is a number of something else.
-            scores = np.where(holds_counted(profile, quotable, candidates), scores, -np.inf).astype(np.float32)
-        if profile.titles:
-            # "Сколько камер подключат к «Алтай Smart Region»?": not another project's cameras.
-            scores = np.where(_naming_titles(profile, passages, quotable, candidates), scores, -np.inf).astype(np.float32)
+        scores = np.where(_may_answer(profile, passages, quotable, candidates, features), scores, -np.inf)
+        scores = scores.astype(np.float32)
         if np.isfinite(scores).any():
             best = int(np.argmax(scores))
             probability = model.probability(features[best], scores, best)
@@ -395,6 +381,28 @@ def weigh(
         profile, query, tuple(passages), tuple(quotable), tuple(candidates), features, products, scores, best, probability,
         without_documents, with_documents,
     )  # fmt: skip
+
+
+def _may_answer(
+    profile: QuestionProfile, passages: Sequence[Passage], quotable: Sequence[Passage], candidates, features: np.ndarray
+) -> np.ndarray:
+    """Which candidates the answer may quote first (see :class:`Weighing`)."""
+    allowed = np.ones(len(candidates), dtype=bool)
+    if profile.regions:
+        allowed &= ~((features[:, _MISMATCH] >= 1) & (features[:, _MATCH] <= 0))
+    if profile.answer_type in REQUIRED_TYPES:
+        # "Сколько…?", "When…?": a sentence without a number or a date does not answer it.
+        allowed &= features[:, _OFFERED] > 0
+    if profile.money:
+        # "Какой бюджет…?": "три направления" holds a number, not an amount of money.
+        allowed &= np.array([states_money(candidate.text) for candidate in candidates], dtype=bool)
+    if profile.counted:
+        # "Сколько камер установят?": "64 базовые станции" is a number of something else.
+        allowed &= holds_counted(profile, quotable, candidates)
+    if profile.titles:
+        # "Сколько камер подключат к «Алтай Smart Region»?": not another project's cameras.
+        allowed &= _naming_titles(profile, passages, quotable, candidates)
+    return allowed
 
 
 def _naming_titles(profile: QuestionProfile, passages: Sequence[Passage], quotable: Sequence[Passage], candidates) -> np.ndarray:
