@@ -239,37 +239,39 @@ def _add_to_graph(connection: Any, number: int, embedder: Mapping[str, Any], dim
     ).fetchone()
     if found is not None and found[1] != dimension:
         raise IndexCorrupt(f"embedding model {identity!r} gives {dimension} dimensions, the database holds {found[1]}")
+    model = None
     if found is not None:
-        table = database.vectors_table(found[0])
         rows, missing = connection.execute(
             f"SELECT count(*), count(*) FILTER (WHERE v.embed_hash IS NULL) "
-            f"FROM {chunks} c LEFT JOIN {SCHEMA}.{table} v ON v.embed_hash = c.embed_hash"
+            f"FROM {chunks} c LEFT JOIN {SCHEMA}.{database.vectors_table(found[0])} v ON v.embed_hash = c.embed_hash"
         ).fetchone()
         if missing <= max(GRAPH_INSERT_MIN, GRAPH_INSERT_SHARE * rows):
-            # The primary key finds the vectors the table has (not an anti-join: on a table without
-            # statistics the planner chose a nested loop over the growing table, 40 min at 10^6 rows).
-            added = connection.execute(
-                f"INSERT INTO {SCHEMA}.{table} (embed_hash, embedding) SELECT c.embed_hash, c.embedding "
-                f"FROM {chunks} c ON CONFLICT DO NOTHING"
-            ).rowcount
-            logger.info("build %d: %d vectors inserted into the shared graph %s", number, added, table)
-            return found[0]
-        logger.info("build %d: %d of its %d vectors are new, it gets a graph of its own", number, missing, rows)
-    (model,) = connection.execute(
-        f"INSERT INTO {SCHEMA}.embedders (embedder, identity, dimension) "
-        f"SELECT coalesce(max(embedder), 0) + 1, %s, %s FROM {SCHEMA}.embedders RETURNING embedder",
-        (identity, dimension),
-    ).fetchone()
+            model = found[0]
+        else:
+            logger.info("build %d: %d of its %d vectors are new, it gets a graph of its own", number, missing, rows)
+    fresh = model is None
+    if fresh:
+        (model,) = connection.execute(
+            f"INSERT INTO {SCHEMA}.embedders (embedder, identity, dimension) "
+            f"SELECT coalesce(max(embedder), 0) + 1, %s, %s FROM {SCHEMA}.embedders RETURNING embedder",
+            (identity, dimension),
+        ).fetchone()
+        connection.execute(
+            f"CREATE TABLE {SCHEMA}.{database.vectors_table(model)} "
+            f"(embed_hash text PRIMARY KEY, embedding vector({int(dimension)}) NOT NULL)"
+        )
     table = database.vectors_table(model)
-    connection.execute(
-        f"CREATE TABLE {SCHEMA}.{table} (embed_hash text PRIMARY KEY, embedding vector({int(dimension)}) NOT NULL)"
-    )
-    connection.execute(
+    # The primary key turns away the vectors the table has before the graph is touched (not an
+    # anti-join: on a table without statistics the planner chose a nested loop over the growing
+    # table, 40 min at 10^6 rows). A fresh table has no graph yet: it is built once, after.
+    added = connection.execute(
         f"INSERT INTO {SCHEMA}.{table} (embed_hash, embedding) SELECT c.embed_hash, c.embedding "
         f"FROM {chunks} c ON CONFLICT DO NOTHING"
-    )
-    _create_hnsw_index(connection, table, dimension)
-    connection.execute(f"ANALYZE {SCHEMA}.{table}")
+    ).rowcount
+    logger.info("build %d: %d vectors added to the shared graph %s", number, added, table)
+    if fresh:
+        _create_hnsw_index(connection, table, dimension)
+        connection.execute(f"ANALYZE {SCHEMA}.{table}")
     return model
 
 
