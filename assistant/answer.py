@@ -31,6 +31,7 @@ from assistant.evidence import (
     profile_question,
     quotable_sentences,
     sentence_features,
+    sentence_stems,
     sentence_vectors,
     states_money,
 )
@@ -369,10 +370,11 @@ def weigh(
     best, probability = None, 0.0
     if candidates:
         vectors = sentence_vectors(searcher, quotable, candidates)
-        features = sentence_features(profile, quotable, candidates, vectors @ vector)
+        stems = list(sentence_stems(quotable, candidates))
+        features = sentence_features(profile, quotable, candidates, vectors @ vector, stems)
         products = vectors * vector
         scores = model.scores(features, products, searcher.embedder.identity)
-        scores = np.where(_may_answer(profile, passages, quotable, candidates, features), scores, -np.inf)
+        scores = np.where(_may_answer(profile, passages, quotable, candidates, features, stems), scores, -np.inf)
         scores = scores.astype(np.float32)
         if np.isfinite(scores).any():
             best = int(np.argmax(scores))
@@ -384,9 +386,15 @@ def weigh(
 
 
 def _may_answer(
-    profile: QuestionProfile, passages: Sequence[Passage], quotable: Sequence[Passage], candidates, features: np.ndarray
+    profile: QuestionProfile,
+    passages: Sequence[Passage],
+    quotable: Sequence[Passage],
+    candidates,
+    features: np.ndarray,
+    stems: Sequence[set[str]],
 ) -> np.ndarray:
-    """Which candidates the answer may quote first (see :class:`Weighing`)."""
+    """Which candidates the answer may quote first (see :class:`Weighing`); ``stems``: each
+    candidate's (:func:`assistant.evidence.sentence_stems`)."""
     allowed = np.ones(len(candidates), dtype=bool)
     if profile.regions:
         allowed &= ~((features[:, _MISMATCH] >= 1) & (features[:, _MATCH] <= 0))
@@ -398,7 +406,7 @@ def _may_answer(
         allowed &= np.array([states_money(candidate.text) for candidate in candidates], dtype=bool)
     if profile.counted:
         # "Сколько камер установят?": "64 базовые станции" is a number of something else.
-        allowed &= holds_counted(profile, quotable, candidates)
+        allowed &= holds_counted(profile, quotable, candidates, stems)
     if profile.titles:
         # "Сколько камер подключат к «Алтай Smart Region»?": not another project's cameras.
         allowed &= _naming_titles(profile, passages, quotable, candidates)

@@ -48,6 +48,7 @@ __all__ = [
     "quoted_titles",
     "quotable_sentences",
     "sentence_features",
+    "sentence_stems",
     "sentence_vectors",
     "states_money",
 ]
@@ -226,7 +227,7 @@ _PLACE_WORDS = re.compile(
 )
 # A count, as opposed to a measure or a sum ("how much", "какой объём", "what amount").
 _COUNT_ASKED = re.compile(
-    r"(?:на\s+|в\s+|до\s+|у\s+|для\s+)?скольк\w*|какое\s+(?:количество|число)|қанша\w*|неше\b|how\s+many\b"
+    r"скольк\w*|какое\s+(?:количество|число)|қанша\w*|неше\b|how\s+many\b"
     r"|what\s+(?:is\s+|was\s+|are\s+|were\s+)?(?:the\s+)?number\b"
 )
 _WORD = re.compile(r"\w+")
@@ -669,6 +670,7 @@ def sentence_features(
     passages: Sequence,
     candidates: Sequence[Candidate],
     sentence_cosines: np.ndarray,
+    candidate_stems: Sequence[set[str]] | None = None,
 ) -> np.ndarray:
     """One row of :data:`FEATURES` per candidate sentence (float32, ``len(candidates) × len(FEATURES)``).
 
@@ -678,6 +680,7 @@ def sentence_features(
             is the question's cosine with the passage.
         candidates: their quotable sentences.
         sentence_cosines: the question's cosine with each candidate.
+        candidate_stems: :func:`sentence_stems` of the candidates, when the caller has them already.
     """
     rows = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
     if not candidates:
@@ -706,22 +709,22 @@ def sentence_features(
         )
     asked = profile.answer_type != OTHER
     short = float(len(profile.words) <= 3)
-    for row, (candidate, cosine, sentence_stems) in enumerate(
-        zip(candidates, sentence_cosines, _sentence_stems(passages, candidates))
-    ):
+    if candidate_stems is None:
+        candidate_stems = list(sentence_stems(passages, candidates))
+    for row, (candidate, cosine, held) in enumerate(zip(candidates, sentence_cosines, candidate_stems)):
         passage = passages[candidate.passage]
         words, focus, coverable, words_in_passage, unmatched, salient_missing, match, mismatch, cross = per_passage[
             candidate.passage
         ]
-        found_stems = sorted(stem for stem in sentence_stems if _found((stem,), all_stems, question_buckets))
+        found_stems = sorted(stem for stem in held if _found((stem,), all_stems, question_buckets))
         offered = offers(candidate.text, profile.answer_type, found_stems) if asked else 0.0
-        focus_share = _share(focus, sentence_stems)
+        focus_share = _share(focus, held)
         rows[row] = (
             cosine,
             passage.similarity,
             cosine - best_sentence,
             passage.similarity - best_passage,
-            _share(words, sentence_stems) * coverable,
+            _share(words, held) * coverable,
             words_in_passage,
             unmatched,
             focus_share,
@@ -738,24 +741,26 @@ def sentence_features(
     return rows
 
 
-def holds_counted(profile: QuestionProfile, passages: Sequence, candidates: Sequence[Candidate]) -> np.ndarray:
+def holds_counted(
+    profile: QuestionProfile, passages: Sequence, candidates: Sequence[Candidate], stems: Sequence[set[str]]
+) -> np.ndarray:
     """Which ``candidates`` may answer a count (``QuestionProfile.counted``): those holding one of
     the counted words ("сколько камер" → "1 530 камер"). Only where the check can read them: in a
     sentence of the question's language, and in any language for a code ("5G"). Across languages
     the glossary's translations are too loose for a rule that refuses ("young people" → "жители",
     Kazakh "жұмыс" → "безработица" by its stem): there, nothing is ruled out. Every candidate when
-    nothing is counted."""
+    nothing is counted. ``stems``: :func:`sentence_stems` of the candidates."""
     keep = np.ones(len(candidates), dtype=bool)
     if not profile.counted:
         return keep
     codes = [group for group in profile.counted if any(char.isdigit() for char in group[0])]
-    for row, (candidate, stems) in enumerate(zip(candidates, _sentence_stems(passages, candidates))):
+    for row, (candidate, own) in enumerate(zip(candidates, stems)):
         checkable = profile.counted if passages[candidate.passage].lang == profile.lang else codes
-        keep[row] = not checkable or _share(checkable, stems) > 0
+        keep[row] = not checkable or _share(checkable, own) > 0
     return keep
 
 
-def _sentence_stems(passages: Sequence, candidates: Sequence[Candidate]) -> Iterator[set[str]]:
+def sentence_stems(passages: Sequence, candidates: Sequence[Candidate]) -> Iterator[set[str]]:
     """Each candidate's stems, with the sentence before when it opens with a pronoun ("Её запуск
     намечен на март": the subject is in the sentence before)."""
     previous: set[str] = set()
