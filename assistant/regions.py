@@ -232,7 +232,8 @@ _NAMES: tuple[_Names, ...] = (
     _Names(
         "West Kazakhstan region",
         places=("Уральск", "Uralsk"),
-        titled_places=("Орал", "ОРАЛ"),  # English "Oral" only as "Oral city" (_SPECIAL_FORMS): "Oral health"
+        # English "Oral" only capitalised and not before the nouns it qualifies ("Oral health").
+        titled_places=("Орал", "ОРАЛ", "Oral"),
         region_names=("Батыс Қазақстан",),
         adjectives=("западно-казахстанск",),
         abbreviations=("ЗКО", "БҚО"),
@@ -491,6 +492,13 @@ _DISTRICT = r"(?:район\w*|р-н\w*|аудан\w*|district)"
 _NOT_FOLLOWED_BY: dict[str, tuple[str, ...]] = {
     # The Urals (Орал таулары), the Ural Cossacks, the Ural river, not the city.
     "орал": ("тау", "казак", "озен", "жота", "сырт"),
+    # The English adjective, capitalised at the start of a sentence or in a title.
+    "oral": (
+        "health", "hygiene", "exam", "test", "history", "histor", "tradition", "argument", "surgery", "cavity",
+        "care", "form", "present", "communicat", "medic", "contracep", "language", "literature", "cancer",
+        "disease", "skill", "defen", "hearing", "statement", "evidence", "agreement", "contract", "question",
+        "answer", "report", "submission", "sex", "route", "dose", "drug", "vaccin", "microb", "bacteri",
+    ),
     # Петропавловск-Камчатский is in Russia.
     "петропавловск": ("камчат",),
     # Historical Turkestan: the Turkestan Front, Turkestan ASSR, the Turksib railway, the Turkestan Legion.
@@ -520,7 +528,7 @@ _NOT_PRECEDED_BY: dict[str, tuple[str, ...]] = {
 
 # Forms the notation above cannot express.
 _SPECIAL_FORMS: tuple[tuple[str, str], ...] = (
-    # "Oral" alone is too often the English word ("Oral health").
+    # "oral" in lower case is the English word ("oral health"), but not before "city".
     ("West Kazakhstan region", rf"oral\s+{_CITY}"),
     ("West Kazakhstan region", r"city\s+of\s+oral"),
     # The regions named by their side of the country without "область"/"облысы", as people write
