@@ -17,10 +17,10 @@ contains a gold answer and comes from the gold article). Two logistic regression
 
 The data:
 
-* ``tests/data/answers/fit`` under three corpus conditions (``single``, ``alone`` and ``large``,
-  as in ``bench/answer_dev_bench.py``: one document, 13, and 13 among 1,256 chunks of
-  distractors): natural questions over look-alike regional reports, with unanswerable ones of
-  four kinds;
+* ``tests/data/answers/fit`` (and the other sets ``--sets`` names) under three corpus
+  conditions (``single``, ``alone`` and ``large``, as in ``bench/answer_dev_bench.py``: one
+  document, all of the set's, and those among 1,256 chunks of distractors): natural questions
+  over look-alike regional reports, with unanswerable ones of four kinds;
 * every third question of XQuAD-ru and XQuAD-en dev over an index of the even-numbered
   articles plus the 12 legal acts: questions of indexed articles are answerable, the others
   are not (long, specific questions; English over Russian text);
@@ -30,11 +30,12 @@ The data:
 The "found" threshold is the probability that minimises the fit questions' errors (answerable
 refused, wrong first quote, unanswerable answered, each counted once; each source of questions
 weighing the same), the quote margin the widest gap in ranking score below the best at which
-further sentences still answer at least half the time. The holdout set is never read here:
-report it with ``bench/answer_dev_bench.py`` after fitting.
+further sentences still answer at least half the time (our sets pooled by condition, so that
+fitting on more of them keeps the balance). Only the sets named by ``--sets`` are read (default
+``fit``): report the others with ``bench/answer_dev_bench.py`` after fitting.
 
 Usage:
-    python bench/answerability_fit.py [--workspace DIR] [--write] [--reuse] [--c C]
+    python bench/answerability_fit.py [--sets fit[,holdout,...]] [--workspace DIR] [--write] [--reuse] [--c C]
 
 Without ``--write`` it prints the cross-validation, the weights and the error rates and leaves the
 shipped model alone. About a minute on 2 cores once the indexes are built (the first run builds
@@ -65,7 +66,7 @@ from assistant.answer import weigh
 from assistant.answerability import ANSWER_FEATURES, WEIGHTS_FILE, AnswerabilityModel, answer_row
 from assistant.embeddings import load_embedder
 from assistant.evidence import FEATURES
-from tests.answer_sets import answers_at, load_questions, lone_document  # noqa: E402
+from tests.answer_sets import SETS, answers_at, load_questions, lone_document  # noqa: E402
 
 # Weighing only needs a model to rank; the features do not depend on it.
 NEUTRAL = AnswerabilityModel((0.0,) * len(FEATURES), (0.0,) * len(ANSWER_FEATURES), 0.0, 0.5, 0.0)
@@ -92,8 +93,15 @@ def main() -> None:
     parser.add_argument("--c", type=float, help="inverse regularisation strength of the ranking (default: chosen by cross-validation)")
     parser.add_argument("--write", action="store_true", help=f"write {WEIGHTS_FILE.relative_to(REPO)}")
     parser.add_argument("--reuse", action="store_true", help="refit on the features the last run saved (same code)")
+    parser.add_argument(
+        "--sets", default="fit", help="comma-separated answer sets to fit on (default: fit; the others are reported only)"
+    )
     args = parser.parse_args()
-    saved = args.workspace / "fit-groups.npz"
+    args.sets = tuple(name for name in args.sets.split(",") if name)
+    unknown = [name for name in args.sets if name not in SETS]
+    if unknown or not args.sets:
+        parser.error(f"--sets: unknown answer set {', '.join(unknown) or '(none)'}; known: {', '.join(SETS)}")
+    saved = args.workspace / f"fit-groups-{'-'.join(args.sets)}.npz"
     groups = load_groups(saved) if args.reuse else weigh_all(args)
     save_groups(groups, saved)
 
@@ -103,8 +111,9 @@ def main() -> None:
         about = (
             f"Fitted {date.today().isoformat()} by `python bench/answerability_fit.py --write` on "
             f"{sum(len(g.labels) for g in groups)} candidate sentences of {len(groups)} questions: "
-            "tests/data/answers/fit (one document, all 13, and among the shared distractors), every third "
-            "XQuAD-ru/en dev question, and every sixth XQuAD-ru/en and KazQAD-kk question as off-topic over the fit reports."
+            f"tests/data/answers/{{{','.join(args.sets)}}} (each report alone, all of a set's reports, and among the "
+            "shared distractors), every third XQuAD-ru/en dev question, and every sixth XQuAD-ru/en and KazQAD-kk "
+            "question as off-topic over the fit reports."
         )
         model = replace(model, about=about)
         WEIGHTS_FILE.write_text(model.to_json(), encoding="utf-8")
@@ -117,22 +126,27 @@ def weigh_all(args) -> list[Group]:
     settings = Settings()
     groups: list[Group] = []
     by_condition = {}
-    for condition in ("single", "alone", "large"):
-        searchers = by_condition[condition] = {
-            doc: Searcher(index, embedder=embedder)
-            for doc, index in prepare("fit", condition, args, settings, embedder, build_index, Searcher).items()
-        }
-        for question in load_questions("fit"):
-            searcher = searchers[lone_document(question, "fit") if condition == "single" else ""]
-            weighing = weigh(question.question, searcher=searcher, settings=settings, model=NEUTRAL)
-            labels = [
-                answers_at(question, weighing.quotable[c.passage].doc_id, weighing.quotable[c.passage].text, c.start, c.end)
-                for c in weighing.candidates
-            ]
-            fold = question.region or (question.answers[0].doc if question.answers else question.id)
-            groups.append(_group(f"fit/{condition}", question.lang, question.kind, fold, weighing, labels))
+    for name in args.sets:
+        for condition in ("single", "alone", "large"):
+            searchers = {
+                doc: Searcher(index, embedder=embedder)
+                for doc, index in prepare(name, condition, args, settings, embedder, build_index, Searcher).items()
+            }
+            if name == "fit":
+                by_condition[condition] = searchers
+            for question in load_questions(name):
+                searcher = searchers[lone_document(question, name) if condition == "single" else ""]
+                weighing = weigh(question.question, searcher=searcher, settings=settings, model=NEUTRAL)
+                labels = [
+                    answers_at(question, weighing.quotable[c.passage].doc_id, weighing.quotable[c.passage].text, c.start, c.end)
+                    for c in weighing.candidates
+                ]
+                # Folds are regions whatever the set: a region's reports are held out together.
+                fold = question.region or f"{name}:{question.answers[0].doc if question.answers else question.id}"
+                groups.append(_group(f"{name}/{condition}", question.lang, question.kind, fold, weighing, labels))
     groups += xquad_groups(args, settings, embedder)
-    groups += off_topic_groups(args, settings, by_condition)
+    if by_condition:
+        groups += off_topic_groups(args, settings, by_condition)
     return groups
 
 
@@ -361,14 +375,22 @@ def _outcomes(decided, threshold: float) -> tuple[list[str], list[str]]:
     return answerable, unanswerable
 
 
+def _pool(source: str) -> str:
+    """What a source of questions counts as when choosing the threshold: our answer sets pooled by
+    corpus condition ("fit/alone" and "holdout/alone" are one source), so that fitting on more
+    sets does not shift the balance against XQuAD and the off-topic questions."""
+    name, _, condition = source.partition("/")
+    return f"answers/{condition}" if name in SETS else source
+
+
 def _best_threshold(decided) -> float:
-    """The threshold with the fewest errors, each source of questions weighing the same."""
-    sources = {d[0].source for d in decided}
+    """The threshold with the fewest errors, each source of questions (:func:`_pool`) weighing the same."""
+    sources = {_pool(d[0].source) for d in decided}
     best = (float("inf"), 0.5)
     for threshold in np.arange(0.05, 0.95, 0.005):
         errors = 0.0
         for source in sources:
-            answerable, unanswerable = _outcomes([d for d in decided if d[0].source == source], threshold)
+            answerable, unanswerable = _outcomes([d for d in decided if _pool(d[0].source) == source], threshold)
             mistakes = sum(v != "correct" for v in answerable) + sum(v == "answered" for v in unanswerable)
             errors += mistakes / max(len(answerable) + len(unanswerable), 1)
         best = min(best, (errors, round(float(threshold), 3)))
