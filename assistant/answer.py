@@ -23,6 +23,8 @@ from assistant.config import Settings
 from assistant.errors import InvalidQuery
 from assistant.evidence import (
     FEATURES,
+    NAME,
+    NAMES_READABLE_IN,
     REQUIRED_TYPES,
     Candidate,
     QuestionProfile,
@@ -294,7 +296,8 @@ class Weighing:
     row of :data:`assistant.evidence.FEATURES` and ``scores[i]`` its ranking score, ``-inf``
     where the answer may not quote it: a sentence of another region's document than the one the
     question names, one without a number, a date or an hour when the question asks for one
-    (:data:`assistant.evidence.REQUIRED_TYPES`), one without an amount of money when it asks
+    (:data:`assistant.evidence.REQUIRED_TYPES`), one of Russian or Kazakh text without a quoted or
+    Latin-script name when it asks for a name ("Какой оператор…?", "Как называется…?"), one without an amount of money when it asks
     for money (``QuestionProfile.money``), one without the counted thing when it asks how many
     (:func:`assistant.evidence.holds_counted`), or one of a document that does not name the
     title the question quotes (see :func:`_naming_titles`). ``best`` is the top-ranked
@@ -401,6 +404,10 @@ def _may_answer(
     if profile.answer_type in REQUIRED_TYPES:
         # "Сколько…?", "When…?": a sentence without a number or a date does not answer it.
         allowed &= features[:, _OFFERED] > 0
+    if profile.answer_type == NAME:
+        # "Какой оператор запустит 5G?": "операторы связи запустят" names none.
+        readable = np.array([quotable[c.passage].lang in NAMES_READABLE_IN for c in candidates], dtype=bool)
+        allowed &= (features[:, _OFFERED] > 0) | ~readable
     if profile.money:
         # "Какой бюджет…?": "три направления" holds a number, not an amount of money.
         allowed &= np.array([states_money(candidate.text) for candidate in candidates], dtype=bool)

@@ -36,6 +36,7 @@ __all__ = [
     "FEATURES",
     "Candidate",
     "QuestionProfile",
+    "NAMES_READABLE_IN",
     "REQUIRED_TYPES",
     "asks_money",
     "holds_counted",
@@ -60,6 +61,9 @@ ANSWER_TYPES = (PERSON, NUMBER, DATE, TIME, NAME, PLACE, OTHER)
 # surname, an unquoted title), so for those the evidence is weighed, not required. A time of day
 # ("во сколько начинается …") is a number too, but a year or a count does not answer it.
 REQUIRED_TYPES = (NUMBER, DATE, TIME)
+# Where a name is written so that the patterns read it: Russian and Kazakh text quotes a title
+# («Smart Aqtau», АО «Казахтелеком») or writes it in Latin letters (Kcell); English text may not.
+NAMES_READABLE_IN = ("ru", "kk")
 MIN_QUOTE_CHARS = 25  # headings and list stubs ("Глава 1.", "2) и др.") are not answers
 
 # The row :func:`sentence_features` computes for a candidate sentence, in this order. The
@@ -95,6 +99,9 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"|\bкак(?:ой|ая|ое|ие|ого|ому|им)\s+(?:аким\w*|орган\w*|ведомств\w*|управлени\w*|министерств\w*|организаци\w*|чиновник\w*|заместител\w*|руководител\w*)"
         r"|\bқай\s+(?:әкім\w*|орган\w*|басқарма\w*|мекеме\w*|министрлі\w*)"
         r"|\b(?:which|what)\s+(?:official|akim|deputy|body|agency|department|office|organi[sz]ation|ministry|minister|head)"
+        # Asking a person's name is asking for a person, not for a title: "What is the name of the akim?"
+        r"|\bwhat(?:'s|\s+is|\s+was)?\s+the\s+(?:full\s+)?name\s+of\s+the\s+(?:akim|head|deputy|chair\w*|minister|director|governor|mayor|official|speaker)"
+        r"|\bкак\s+зовут\b|\bфамили[яюией]\b|\bаты-ж[өо]н\w*"
     ),
     NUMBER: re.compile(
         r"\bскольк(?:о|их|им|ими)\b|\bкакое\s+(?:количество|число)|\bкаков\w*\s+(?:объ[её]м|сумм\w*|размер\w*|дол\w+|количеств\w*|бюджет\w*|стоимост\w*)"
@@ -125,6 +132,10 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"\bкак\s+называ\w+|\bназвани\w*|\bкак(?:ой|ая|ие|ое)\s+(?:проект\w*|программ\w*|платформ\w*|инициатив\w*|центр\w*)"
         r"|\bқалай\s+аталады|\bатау\w*|\bқандай\s+(?:жоба\w*|бағдарлама\w*|платформа\w*|бастама\w*|орталық\w*)"
         r"|\bcalled\b|\bnamed?\b|\bname\s+of\b|\b(?:which|what)\s+(?:project|programme|program|platform|initiative|centre|center|system)s?\b"
+        # Which company: its name («Казахтелеком», Kcell), not "операторы связи" in general.
+        r"|\bкак(?:ой|ая|ие|ое|ую|им|ими|ого)\s+(?:\w+\s+)?(?:оператор\w*|компани\w*|банк\w*|фирм\w*|подрядчик\w*|разработчик\w*|партн[её]р\w*|поставщик\w*|провайдер\w*|застройщик\w*)"
+        r"|\b(?:қай|қандай)\s+(?:компания\w*|оператор\w*|банк\w*|серіктес\w*|мердігер\w*|әзірлеуші\w*|провайдер\w*)"
+        r"|\b(?:which|what)\s+(?:\w+\s+)?(?:compan(?:y|ies)|operators?|firms?|banks?|partners?|contractors?|developers?|vendors?|providers?|telecoms?)\b"
     ),
     PLACE: re.compile(
         r"\bгде\b|\bв\s+как(?:ом|ой|их)\s+(?:город\w*|район\w*|сел\w*|населенн\w*|населённ\w*|регион\w*|област\w*)"
@@ -220,7 +231,8 @@ _MONEY = re.compile(
 )
 # Official titles run long ("Казахстан в эпоху искусственного интеллекта: актуальные вопросы …").
 _QUOTED = re.compile(r"«[^»]{2,200}»|\"[^\"]{2,200}\"|“[^”]{2,200}”|„[^“”]{2,200}[“”]")
-_LATIN_IN_CYRILLIC = re.compile(r"\b[A-Z][A-Za-z0-9-]*[A-Za-z0-9]\b|\b\d+[A-Za-z]+\b")
+# A Latin-script name in Cyrillic text (Kcell, Smart Aqtau, 2GIS); not a generation code (5G, 3D).
+_LATIN_IN_CYRILLIC = re.compile(r"\b[A-Z][A-Za-z0-9-]*[A-Za-z0-9]\b|\b\d+[A-Za-z]{3,}\b")
 _PLACE_WORDS = re.compile(
     r"\b(?:район\w*|сел[оаеу]\w*|город\w*|аул\w*|поселк\w*|посёлк\w*|аудан\w*|ауыл\w*|қала\w*|кент\w*|"
     r"district|village|town|city)\b"
@@ -453,13 +465,17 @@ def offers(sentence: str, answer_type: str, near: Sequence[str] = ()) -> float:
 
     1 when the fact sits within a few words of one of ``near`` (the question's words found in the
     sentence, as stems): "до 1 марта" after "представить", "84 сел" before "подключат"; 0.5 when
-    it is elsewhere in the sentence. For a person, any name in a sentence that holds an asked word
+    it is elsewhere in the sentence (an opening pronoun counts as an asked word). For a person, any name in a sentence that holds an asked word
     counts as next to it, and a body ("управление цифровизации") counts half as much as a name.
     """
     if answer_type == OTHER:
         return 0.0
     primary, secondary = _typed_spans(sentence, answer_type)
     positions = _word_positions(sentence, near) if near else []
+    if near and _opens_with_pronoun(sentence):
+        # "Его провёл аким области …": the pronoun stands for the asked words of the sentence
+        # before (:func:`sentence_stems` lends them), so the fact is next to them.
+        positions.append(0)
     # A name follows its title and its clause ("Координация всей работы возложена на заместителя
     # акима области Руслана …", eight words apart), so for a person the whole sentence is near.
     reach = len(sentence) if answer_type == PERSON else _NEAR

@@ -21,6 +21,7 @@ date: 2025-09-15
 В Павлодаре состоялось расширенное заседание актива области по реализации Послания Главы государства.
 Заседание провёл аким области Нурлан Касымов. В нём приняли участие депутаты маслихата и руководители управлений.
 До конца 2026 года к высокоскоростному интернету подключат 46 сёл области. На цифровизацию школ выделено 3,2 млрд тенге.
+Базовые станции 5G в Павлодаре установит компания «Kcell».
 Руководителю управления цифровизации поручено до 20 октября 2025 года представить дорожную карту.
 """,
     "kostanay.txt": """---
@@ -31,6 +32,7 @@ date: 2025-09-18
 В Костанае состоялось заседание акимата по реализации Послания Главы государства.
 Заседание провела аким области Гульмира Ахметова. В работе приняли участие акимы районов и представители бизнеса.
 До конца 2026 года к высокоскоростному интернету подключат 73 села области. На цифровизацию больниц выделено 2,8 млрд тенге.
+Операторы связи установят в Костанае 30 базовых станций 5G.
 Акимам районов поручено до 1 ноября 2025 года представить предложения по цифровизации сёл.
 """,
     "astana.txt": """---
@@ -153,6 +155,30 @@ def test_money_asked_is_answered_by_the_sentence_with_the_amount(searcher, quest
     assert reply.found, reply.text
     assert reply.sources[reply.quotes[0].source - 1].passage.doc_id == "pavlodar.txt"
     assert "3,2 млрд тенге" in reply.quotes[0].text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Какой оператор установит станции 5G в Павлодаре?",
+        "Which company will install the 5G base stations in Pavlodar?",
+        "Павлодарда 5G станцияларын қай компания орнатады?",
+    ],
+)
+def test_which_company_is_answered_by_the_sentence_naming_it(searcher, question):
+    reply = ask(searcher, question)
+    assert reply.found, reply.text
+    assert "«Kcell»" in reply.quotes[0].text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Какой оператор установит станции 5G в Костанае?", "Which operator will install the 5G stations in Kostanay?"],
+)
+def test_which_company_is_not_answered_by_a_sentence_naming_none(searcher, question):
+    """Kostanay's report says "операторы связи установят …" and names none."""
+    reply = ask(searcher, question)
+    assert not reply.found and reply.reason == REASON_REGION_SILENT, reply.text
 
 
 def test_a_quoted_title_is_answered_from_the_document_that_names_it(searcher):

@@ -59,6 +59,13 @@ from assistant.model import Citation, Passage
         ("Как называется проект по цифровизации сёл?", "name"),
         ("Жобаның атауы қандай?", "name"),
         ("What is the AI centre called?", "name"),
+        # Which company or operator: its name, which a general "операторы связи" does not give.
+        ("Какой оператор запустит 5G в Хромтау?", "name"),
+        ("Қай компания жобаны іске асырады?", "name"),
+        ("Which mobile operator will install the stations?", "name"),
+        # A person's name is a person.
+        ("What is the name of the akim of Oral?", "person"),
+        ("Как зовут акима области?", "person"),
         ("Где откроют IT-хаб?", "place"),
         ("Where will the data centre be built?", "place"),
         ("Что обсудили на заседании?", "other"),
@@ -107,6 +114,8 @@ def test_the_first_question_word_decides():
         ("Ордабасы жиыны 1726 жылы өтті.", "time", (), 0.0),  # a year is no hour
         ("Запущен проект «Цифровой аул» для сельских школ.", "name", (), 0.5),
         ("Жоба «Smart Aqtau» деп аталады.", "name", (), 0.5),
+        ("Станции установит компания Kcell.", "name", (), 0.5),
+        ("Операторы связи установят 30 базовых станций 5G.", "name", (), 0.0),  # a generation, not a name
         (  # an official title runs long
             'Послание "Казахстан в эпоху искусственного интеллекта: актуальные вопросы и их решение посредством '
             'радикальных цифровых преобразований" глава государства озвучил 8 сентября 2025 года.',
@@ -114,6 +123,9 @@ def test_the_first_question_word_decides():
         ),  # fmt: skip
         ("Главным проектом плана станет «Smart Aqtau».", "person", (), 0.0),  # a quoted title is nobody
         ("Проект «Smart Aqtau» курирует Ерлан Тажибаев.", "person", ("курир",), 1.0),
+        # An opening pronoun stands for the asked words of the sentence before.
+        ("Его провёл аким области Серик Аманжолович Байбосынов.", "person", ("заседан",), 1.0),
+        ("Ерлан Тажибаев провёл заседание.", "person", ("курир",), 0.5),
         ("Центр откроют в Таразе в следующем году.", "place", (), 0.5),
         ("Обсуждались вопросы цифровизации.", "other", (), 0.0),
     ],
