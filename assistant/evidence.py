@@ -105,9 +105,9 @@ _ASKS: dict[str, re.Pattern[str]] = {
     ),
     NUMBER: re.compile(
         r"\bскольк(?:о|их|им|ими)\b|\bкакое\s+(?:количество|число)|\bкаков\w*\s+(?:объ[её]м|сумм\w*|размер\w*|дол\w+|количеств\w*|бюджет\w*|стоимост\w*)"
-        r"|\b(?:на\s+)?как(?:ую|ая|ой|ов)\s+(?:сумм\w*|объ[её]м\w*|бюджет\w*|дол\w+|процент\w*|стоимост\w*)"
+        r"|\b(?:на\s+)?как(?:ую|ая|ой|ов)\s+(?:сумм\w*|объ[её]м\w*|бюджет\w*|дол\w+|процент\w*|стоимост\w*|размер\w*)"
         r"|\bқанша\w*|\bнеше\b|\bқандай\s+(?:сома\w*|көлем\w*|қаражат\w*)"
-        r"|\bhow\s+(?:many|much)\b|\bwhat\s+(?:number|amount|share|percentage|sum|budget|cost|volume)\b"
+        r"|\bhow\s+(?:many|much|big|large)\b|\bwhat\s+(?:number|amount|share|percentage|sum|budget|cost|volume)\b"
         r"|\bwhat\s+(?:is|was|were|are)\s+the\s+(?:number|amount|budget|cost|total|sum|share|percentage|volume)\b"
     ),
     DATE: re.compile(
@@ -214,6 +214,12 @@ _MONEY_ASKED = re.compile(
     # "Сколько выделено на…?", "Қанша бөлінді?", "How much has the region allocated?": what is allocated
     # without a noun is money ("сколько мест выделено", "how many places were allocated" are counts).
     r"|\bсколько\s+(?:было\s+|будет\s+)?выдел\w*|\bқанша\s+(?:қаржы\s+)?бөлін\w*|\bhow\s+much\b.*\b(?:allocat|earmark)\w*"
+    # The size of a payment: "размер субсидии", "субсидияның мөлшері", "how much is the grant"
+    # (not "сколько агродронов субсидируют", a count).
+    r"|\bразмер\w*\s+(?:\w+\s+)?(?:субсиди\w*|грант\w*|выплат\w*|пособи\w*|компенсаци\w*|штраф\w*|зарплат\w*|заработн\w*)"
+    r"|\b(?:субсидия|грант|төлем|жәрдемақы|өтемақы|айыппұл|жалақы)\w*\s+(?:\w+\s+)?мөлшер\w*"
+    r"|\bhow\s+(?:much|big|large)\b.*\b(?:subsid\w*|grants?|payments?|salar\w*|fines?|allowances?|compensation)\b"
+    r"|\b(?:amount|size)\s+of\s+(?:the\s+|a\s+)?(?:subsid\w*|grants?|payments?|salar\w*|fines?|allowances?|compensation)\b"
 )
 _SHARE_ASKED = re.compile(r"\b(?:процент\w*|дол[яиюей]\b|пайыз\w*|үлес\w*|percent\w*|percentage|share)\b")
 _CURRENCY = (
@@ -322,6 +328,10 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         (answer_type, at), asked_in = _asked(context), context
     focus = _words_and_salient(asked_in[at:], mentions, lang)[0][:FOCUS_WORDS] if answer_type != OTHER else ()
     money = answer_type == NUMBER and asks_money(asked_in[at:])
+    if answer_type == NUMBER and not money and lang == "kk" and not _counted(asked_in[at:], mentions, lang):
+        # Kazakh puts the question word last: "субсидияның мөлшері қанша?" names the money before
+        # it ("бюджет есебінен қанша мектеп салынады?" counts schools).
+        money = asks_money(asked_in)
     counts = answer_type == NUMBER and not money and _COUNT_ASKED.match(asked_in[at:].casefold().replace("ё", "е"))
     counts = counts and not _SHARE_ASKED.search(asked_in[at:].casefold())
     counted = _counted(asked_in[at:], mentions, lang) if counts else ()

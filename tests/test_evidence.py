@@ -279,6 +279,10 @@ def test_quoted_titles_are_matched_across_scripts_not_across_translations():
         ("Во сколько обойдутся новые светофоры?", True),
         ("Сколько выделено на школы?", True),
         ("How much did the city allocate to the smart parking scheme?", True),
+        # The size of a payment.
+        ("Какой размер субсидии на один агродрон?", True),
+        ("Бір агродронға берілетін субсидияның мөлшері қанша?", True),
+        ("How big is the subsidy per drone?", True),
         # A number that is not an amount of money, or a share of one.
         ("Сколько бюджетных мест выделено?", False),
         ("Сколько участков выделено под технопарк?", False),
@@ -287,6 +291,9 @@ def test_quoted_titles_are_matched_across_scripts_not_across_translations():
         ("Какова доля бюджета на ИИ?", False),
         ("What percentage of the budget goes to AI?", False),
         ("How many investors joined?", False),
+        ("Сколько агродронов субсидируют?", False),
+        ("Қанша агродрон субсидияланады?", False),
+        ("Бюджет қаражаты есебінен қанша мектеп салынады?", False),
         ("Сколько сёл подключат к интернету?", False),
         ("Кто отвечает за бюджет?", False),  # asks a person
     ],
