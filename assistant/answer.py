@@ -297,11 +297,15 @@ class Weighing:
     where the answer may not quote it: a sentence of another region's document than the one the
     question names, one without a number, a date or an hour when the question asks for one
     (:data:`assistant.evidence.REQUIRED_TYPES`), one of Russian or Kazakh text without a quoted or
-    Latin-script name when it asks for a name ("Какой оператор…?", "Как называется…?"), one without an amount of money when it asks
-    for money (``QuestionProfile.money``), one without the counted thing when it asks how many
+    Latin-script name when it asks for a name ("Какой оператор…?", "Как называется…?"), one
+    without an amount of money when it asks for money (``QuestionProfile.money``), one without the counted thing when it asks how many
     (:func:`assistant.evidence.holds_counted`), or one of a document that does not name the
     title the question quotes (see :func:`_naming_titles`). ``best`` is the top-ranked
     candidate that may be quoted and ``probability`` the probability that it answers the question.
+    That probability reads its lead over ``rivals``: every sentence about what the question names
+    (its region, its title), whether or not it holds the asked fact. When the sentence closest to
+    the question lacks the fact ("Smart Astana объединит городские службы", asked when the platform
+    starts), the one that has a date is behind it, not alone: the fact is likely not there.
     """
 
     profile: QuestionProfile
@@ -312,6 +316,7 @@ class Weighing:
     features: np.ndarray
     products: np.ndarray  # question vector ⊙ each candidate's vector (what the vector weights read)
     scores: np.ndarray
+    rivals: np.ndarray  # ranking scores of the candidates in scope (region, title), -inf outside
     best: int | None
     probability: float
     regions_without_documents: tuple[str, ...]  # named by the question, with no indexed document
@@ -369,22 +374,23 @@ def weigh(
     candidates = quotable_sentences(quotable)
     features = np.zeros((0, len(FEATURES)), dtype=np.float32)
     products = np.zeros((0, len(vector)), dtype=np.float32)
-    scores = np.zeros(0, dtype=np.float32)
+    scores = rivals = np.zeros(0, dtype=np.float32)
     best, probability = None, 0.0
     if candidates:
         vectors = sentence_vectors(searcher, quotable, candidates)
         stems = list(sentence_stems(quotable, candidates))
         features = sentence_features(profile, quotable, candidates, vectors @ vector, stems)
         products = vectors * vector
-        scores = model.scores(features, products, searcher.embedder.identity)
-        scores = np.where(_may_answer(profile, passages, quotable, candidates, features, stems), scores, -np.inf)
-        scores = scores.astype(np.float32)
+        raw = model.scores(features, products, searcher.embedder.identity)
+        in_scope, allowed = _may_answer(profile, passages, quotable, candidates, features, stems)
+        scores = np.where(allowed, raw, -np.inf).astype(np.float32)
+        rivals = np.where(in_scope, raw, -np.inf).astype(np.float32)
         if np.isfinite(scores).any():
             best = int(np.argmax(scores))
-            probability = model.probability(features[best], scores, best)
+            probability = model.probability(features[best], rivals, best)
     return Weighing(
-        profile, query, tuple(passages), tuple(quotable), tuple(candidates), features, products, scores, best, probability,
-        without_documents, with_documents,
+        profile, query, tuple(passages), tuple(quotable), tuple(candidates), features, products, scores, rivals, best,
+        probability, without_documents, with_documents,
     )  # fmt: skip
 
 
@@ -395,12 +401,17 @@ def _may_answer(
     candidates,
     features: np.ndarray,
     stems: Sequence[set[str]],
-) -> np.ndarray:
-    """Which candidates the answer may quote first (see :class:`Weighing`); ``stems``: each
-    candidate's (:func:`assistant.evidence.sentence_stems`)."""
-    allowed = np.ones(len(candidates), dtype=bool)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which candidates are about what the question names (its region, its quoted title), and which
+    of those the answer may quote first (see :class:`Weighing`); ``stems``: each candidate's
+    (:func:`assistant.evidence.sentence_stems`)."""
+    in_scope = np.ones(len(candidates), dtype=bool)
     if profile.regions:
-        allowed &= ~((features[:, _MISMATCH] >= 1) & (features[:, _MATCH] <= 0))
+        in_scope &= ~((features[:, _MISMATCH] >= 1) & (features[:, _MATCH] <= 0))
+    if profile.titles:
+        # "Сколько камер подключат к «Алтай Smart Region»?": not another project's cameras.
+        in_scope &= _naming_titles(profile, passages, quotable, candidates)
+    allowed = in_scope.copy()
     if profile.answer_type in REQUIRED_TYPES:
         # "Сколько…?", "When…?": a sentence without a number or a date does not answer it.
         allowed &= features[:, _OFFERED] > 0
@@ -414,10 +425,7 @@ def _may_answer(
     if profile.counted:
         # "Сколько камер установят?": "64 базовые станции" is a number of something else.
         allowed &= holds_counted(profile, quotable, candidates, stems)
-    if profile.titles:
-        # "Сколько камер подключат к «Алтай Smart Region»?": not another project's cameras.
-        allowed &= _naming_titles(profile, passages, quotable, candidates)
-    return allowed
+    return in_scope, allowed
 
 
 def _naming_titles(profile: QuestionProfile, passages: Sequence[Passage], quotable: Sequence[Passage], candidates) -> np.ndarray:
