@@ -48,6 +48,7 @@ __all__ = [
     "profile_question",
     "quoted_titles",
     "quotable_sentences",
+    "refers_back",
     "sentence_features",
     "sentence_stems",
     "sentence_vectors",
@@ -209,7 +210,8 @@ _TIMES = re.compile(
 _MONEY_ASKED = re.compile(
     r"\b(?:бюджет(?:а|е|у|ом|ы|ов)?|сумм(?:а|е|у|ы|ой|ах|ами)?|стоимост\w*|стоит|стоил\w*|стоят|обойд(?:[её]т|ут)\w*|обош[её]л\w*"
     r"|средств|денег|деньг\w*|финансировани\w*|затрат\w*|инвестици[йияю])\b"
-    r"|\b(?:ақша\w*|қаражат\w*|қаржы(?:сы|сын|ны|дан)?|қаржыланд\w*|құны\w*|құнын\w*|шығын\w*)\b"
+    r"|\b(?:ақша\w*|қаражат\w*|қаржы(?:сы|сын|ны|дан)?|қаржыланд\w*|құны\w*|құнын\w*|шығын\w*|бағасы|бағасын)\b"
+    r"|\bқанша\s+(?:тұрады|тұрмақ|тұратын)\b"  # "қанша тұрады?": what does it cost
     r"|\b(?:money|budget|budgets|cost|costs|costing|spend|spent|spending|funding|funds?|financing|invest(?:ed|ment)?|worth)\b"
     # "Сколько выделено на…?", "Қанша бөлінді?", "How much has the region allocated?": what is allocated
     # without a noun is money ("сколько мест выделено", "how many places were allocated" are counts).
@@ -482,9 +484,10 @@ def offers(sentence: str, answer_type: str, near: Sequence[str] = ()) -> float:
         return 0.0
     primary, secondary = _typed_spans(sentence, answer_type)
     positions = _word_positions(sentence, near) if near else []
-    if near and _opens_with_pronoun(sentence):
-        # "Его провёл аким области …": the pronoun stands for the asked words of the sentence
-        # before (:func:`sentence_stems` lends them), so the fact is next to them.
+    if near and refers_back(sentence):
+        # "Его провёл аким области …", "Срок: до 1 октября": the pronoun or the field label
+        # stands for the asked words of the sentence before (:func:`sentence_stems` lends them),
+        # so the fact is next to them.
         positions.append(0)
     # A name follows its title and its clause ("Координация всей работы возложена на заместителя
     # акима области Руслана …", eight words apart), so for a person the whole sentence is near.
@@ -787,8 +790,9 @@ def holds_counted(
 
 
 def sentence_stems(passages: Sequence, candidates: Sequence[Candidate]) -> Iterator[set[str]]:
-    """Each candidate's stems, with the sentence before when it opens with a pronoun ("Её запуск
-    намечен на март": the subject is in the sentence before)."""
+    """Each candidate's stems, with the sentence before when it refers back to it
+    (:func:`refers_back`: "Её запуск намечен на март", "Срок: до 1 марта": the subject is in the
+    sentence before)."""
     previous: set[str] = set()
     for row, candidate in enumerate(candidates):
         own = {
@@ -796,7 +800,7 @@ def sentence_stems(passages: Sequence, candidates: Sequence[Candidate]) -> Itera
             for group in analyze_words(candidate.text, passages[candidate.passage].lang, query=True)
             for stem in group
         }
-        follows = row and candidates[row - 1].passage == candidate.passage and _opens_with_pronoun(candidate.text)
+        follows = row and candidates[row - 1].passage == candidate.passage and refers_back(candidate.text)
         yield own | previous if follows else own
         previous = own
 
@@ -810,9 +814,21 @@ _PRONOUNS = frozenset(
 )
 
 
-def _opens_with_pronoun(sentence: str) -> bool:
+# The fields of an item in a plan written as a list ("5. Установка 48 базовых станций 5G.
+# Срок: до 1 октября 2026 года. Ответственный: управление цифровизации."): each belongs to the
+# item before it.
+_FIELD_LABEL = re.compile(
+    r"\W*(?:срок\w*(?:\s+исполнения)?|ответственн\w*|исполнител\w*|мерзім\w*|жауапты\w*|орындаушы\w*"
+    r"|deadline|due(?:\s+date)?|timeline|responsible|lead|owner)\s*:",
+    re.IGNORECASE,
+)
+
+
+def refers_back(sentence: str) -> bool:
+    """Whether ``sentence`` is about the thing of the sentence before: it opens with a pronoun
+    ("Его провёл…", "Its launch…") or with a field label of a plan's item ("Срок:", "Жауапты:")."""
     first = re.match(r"\W*(\w+)", sentence)
-    return bool(first) and first.group(1).casefold() in _PRONOUNS
+    return bool(first) and first.group(1).casefold() in _PRONOUNS or bool(_FIELD_LABEL.match(sentence))
 
 
 def _matchable(profile: QuestionProfile, lang: str) -> list[tuple[str, ...]]:

@@ -395,7 +395,7 @@ _DISTRICTS: tuple[tuple[str, str, str, str], ...] = (
     ("Zhetysu region", "Коксуский", "Көксу", "Koksu"),
     ("Zhetysu region", "Саркандский", "Сарқан", "Sarkand"),
     ("West Kazakhstan region", "Акжаикский", "Ақжайық", "Akzhaiyk"),
-    ("West Kazakhstan region", "Бокейординский", "", "Bokey Orda"),
+    ("West Kazakhstan region", "Бокейординский", "Бөкей ордасы", "Bokey Orda"),
     ("West Kazakhstan region", "Бурлинский", "Бөрлі", "Burli"),
     ("West Kazakhstan region", "Жангалинский", "Жаңақала", "Zhangala"),
     ("West Kazakhstan region", "Жанибекский", "Жәнібек", "Zhanibek"),

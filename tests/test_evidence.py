@@ -22,6 +22,7 @@ from assistant.evidence import (
     profile_question,
     quoted_titles,
     sentence_features,
+    refers_back,
     sentence_stems,
     states_money,
 )
@@ -126,6 +127,9 @@ def test_the_first_question_word_decides():
         # An opening pronoun stands for the asked words of the sentence before.
         ("Его провёл аким области Серик Аманжолович Байбосынов.", "person", ("заседан",), 1.0),
         ("Ерлан Тажибаев провёл заседание.", "person", ("курир",), 0.5),
+        # So does the field label of a plan's item: "48 станций 5G. Срок: до 1 октября 2026 года."
+        ("Срок: до 1 октября 2026 года.", "date", ("станц",), 1.0),
+        ("Жауапты: облыс әкімінің орынбасары Ж. Б. Искакова.", "person", ("үйлестір",), 1.0),
         ("Центр откроют в Таразе в следующем году.", "place", (), 0.5),
         ("Обсуждались вопросы цифровизации.", "other", (), 0.0),
     ],
@@ -283,6 +287,7 @@ def test_quoted_titles_are_matched_across_scripts_not_across_translations():
         ("Какой размер субсидии на один агродрон?", True),
         ("Бір агродронға берілетін субсидияның мөлшері қанша?", True),
         ("How big is the subsidy per drone?", True),
+        ("СҚО-да ФАП-тарды телемедицинаға қосу қанша тұрады?", True),
         # A number that is not an amount of money, or a share of one.
         ("Сколько бюджетных мест выделено?", False),
         ("Сколько участков выделено под технопарк?", False),
@@ -357,3 +362,15 @@ def test_a_count_is_answered_by_a_number_of_the_counted_thing():
         counted = profile_question(question).counted
         assert counted[0][0] == first and all("получ" not in group[0] for group in counted), (question, counted)
     assert len(profile_question("Сколько школ получат новое оборудование?").counted) == 1
+
+
+def test_a_sentence_that_refers_back_borrows_the_words_of_the_one_before():
+    """A plan's item and its fields are separate sentences; the deadline answers a question about the item."""
+    text = "5. Установка 48 базовых станций 5G в Петропавловске. Срок: до 1 октября 2026 года. Связь улучшится."
+    passage = _passage(text)
+    spans = [(0, 51), (52, 82), (83, len(text))]
+    candidates = [Candidate(0, start, end, text[start:end]) for start, end in spans]
+    stems = list(sentence_stems([passage], candidates))
+    assert "станц" in stems[1] and "станц" not in stems[2]
+    assert refers_back("Срок: до 1 октября 2026 года.") and refers_back("Его провёл аким области.")
+    assert not refers_back("Сроки реализации обсудили.")

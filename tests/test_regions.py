@@ -123,6 +123,7 @@ FORMS = [
     ("Семипалатинский полигон", "Abai region"),
     ("в Уральске", "West Kazakhstan region"),
     ("Who chaired the meeting in Oral?", "West Kazakhstan region"),
+    ("Бөкей ордасы ауданында", "West Kazakhstan region"),
     ("Оралда", "West Kazakhstan region"),
     ("в Петропавловске", "North Kazakhstan region"),
     ("Петропавлда", "North Kazakhstan region"),
