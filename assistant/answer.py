@@ -28,6 +28,7 @@ from assistant.evidence import (
     REQUIRED_TYPES,
     Candidate,
     QuestionProfile,
+    announces_only,
     holds_counted,
     names_title,
     profile_question,
@@ -298,8 +299,10 @@ class Weighing:
     question names, one without a number, a date or an hour when the question asks for one
     (:data:`assistant.evidence.REQUIRED_TYPES`), one of Russian or Kazakh text without a quoted or
     Latin-script name when it asks for a name ("Какой оператор…?", "Как называется…?"), one
-    without an amount of money when it asks for money (``QuestionProfile.money``), one without the counted thing when it asks how many
-    (:func:`assistant.evidence.holds_counted`), or one of a document that does not name the
+    without an amount of money when it asks for money (``QuestionProfile.money``), one without
+    the counted thing when it asks how many (:func:`assistant.evidence.holds_counted`), one that
+    only announces a plan when it asks what is already done
+    (:func:`assistant.evidence.announces_only`), or one of a document that does not name the
     title the question quotes (see :func:`_naming_titles`). ``best`` is the top-ranked
     candidate that may be quoted and ``probability`` the probability that it answers the question.
     That probability reads its lead over ``rivals``: every sentence about what the question names
@@ -425,6 +428,9 @@ def _may_answer(
     if profile.counted:
         # "Сколько камер установят?": "64 базовые станции" is a number of something else.
         allowed &= holds_counted(profile, quotable, candidates, stems)
+    if profile.done:
+        # "Сколько станций 5G уже работает?": not "операторы установят 85 станций до 1 июля".
+        allowed &= np.array([not announces_only(candidate.text) for candidate in candidates], dtype=bool)
     return in_scope, allowed
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "QuestionProfile",
     "NAMES_READABLE_IN",
     "REQUIRED_TYPES",
+    "announces_only",
     "asks_money",
     "holds_counted",
     "months_of",
@@ -245,6 +246,37 @@ _PLACE_WORDS = re.compile(
     r"\b(?:район\w*|сел[оаеу]\w*|город\w*|аул\w*|поселк\w*|посёлк\w*|аудан\w*|ауыл\w*|қала\w*|кент\w*|"
     r"district|village|town|city)\b"
 )
+# What is already done, or the state now, as opposed to a plan.
+_DONE_ASKED = re.compile(
+    r"\bуже\b|\bна\s+сегодня\w*|\bна\s+данный\s+момент\b|\bсейчас\b|\bв\s+настоящее\s+время\b|\bпо\s+состоянию\s+на\b"
+    r"|\bқазір\w*|\bүлгер\w*|\bәзірге\b|\bбүгінгі\s+(?:күні|таңда|күнге)\b"
+    r"|\balready\b|\bso\s+far\b|\bto\s+date\b|\bcurrently\b|\bas\s+of\b|\b(?:by|right|until|up\s+to)\s+now\b|\bnow\b"
+)
+# A plan ("установят до 1 июля", "будет открыт", "орнатылатын болады", "will be installed by") …
+_PLANNED = re.compile(
+    r"\bбуд(?:ет|ут)\b|\bпланиру\w*|\bзапланирован\w*|\bпредусм\w*|\bпредстоит\b|\bнамечен\w*|\bдолжн\w*"
+    r"|\bпоручен\w*|\bобязал\w*|\bдо\s+(?:конца|\d)|\bк\s+\d|\bв\s+(?:течение\s+)?\d{4}\s+год"
+    r"|\b(?:установ|подключ|откро|запуст|постро|созда|внедр|оснаст|получ|провед|обуч|перевед|появ|оцифр|закуп|приобрет"
+    r"|разработ|утверд|начн|смонтир|дотян|охват)\w*?(?:ят|ут|ют|ат|ит|ет)(?:ся)?\b"
+    r"|\bдейін\b|\bжоспар\w*|\bтиіс\b|\bкерек\b|\w(?:мақ|мек|бақ|бек|пақ|пек)\b"
+    r"|\bwill\b|\bshall\b|\bplann?(?:ed|ing|s)?\b|\b(?:is|are)\s+to\b|\bgoing\s+to\b|\bscheduled\b|\bexpected\s+to\b|\bby\s+the\s+end\b"
+)
+# … unless the sentence also says what is done ("по состоянию на 1 декабря подключено 58 из 120").
+_DONE = re.compile(
+    r"\bуже\b|\bпо\s+состоянию\s+на\b|\bна\s+сегодня\w*|\b\d[\d\s]*\s+из\s+\d|\w+(?:ли|лись|лось|лся)\b"
+    r"|\b(?!(?:запланирован|предусмотрен|намечен|поручен))\w{4,}(?:ено|ены|ена|ано|аны|ана|ято|яты|ыто|ыты|ито|иты)\b"
+    r"|\bқазір\w*|\bүлгер\w*|\bжағдай\s+бойынша\b|\w[^\Wаеиоуыіәөүұэюяй\d](?:ды|ді|ты|ті)[.!»\"]*$"
+    r"|\balready\b|\bso\s+far\b|\bto\s+date\b|\bas\s+of\b|\b(?:has|have|had)\s+(?:been\s+)?\w+ed\b|\b(?:was|were)\s+\w+ed\b"
+)
+
+
+def announces_only(sentence: str) -> bool:
+    """Whether ``sentence`` announces a plan and says nothing done: "операторы установят 85
+    станций до 1 июля 2026 года", not "по состоянию на 1 декабря установлено 52 из 85"."""
+    folded = sentence.casefold().replace("ё", "е").strip()
+    return bool(_PLANNED.search(folded)) and not _DONE.search(folded)
+
+
 # A count, as opposed to a measure or a sum ("how much", "какой объём", "what amount").
 _COUNT_ASKED = re.compile(
     r"скольк\w*|какое\s+(?:количество|число)|қанша\w*|неше\b|how\s+many\b"
@@ -282,6 +314,9 @@ class QuestionProfile:
             words after the question word (see :func:`_counted`); a sentence with a number of
             something else does not answer it (:func:`holds_counted`). Empty for amounts of money,
             shares and measures ("how much").
+        done: it asks what is already done or the state now ("сколько камер УЖЕ работает",
+            "ҚАЗІР қанша станция", "how many SO FAR"): a sentence that only announces a plan does
+            not answer it (:func:`announces_only`).
     """
 
     text: str
@@ -295,6 +330,7 @@ class QuestionProfile:
     titles: tuple[tuple[str, ...], ...] = ()
     money: bool = False
     counted: tuple[tuple[str, ...], ...] = ()
+    done: bool = False
 
 
 @dataclass(frozen=True)
@@ -349,6 +385,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         titles=quoted_titles(question) or quoted_titles(context),
         money=money,
         counted=counted,
+        done=bool(_DONE_ASKED.search(question.casefold().replace("ё", "е"))),
     )
 
 

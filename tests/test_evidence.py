@@ -12,6 +12,7 @@ from assistant.answerability import ANSWER_FEATURES, WEIGHTS_FILE, Answerability
 from assistant.evidence import (
     FEATURES,
     Candidate,
+    announces_only,
     asked_type,
     holds_counted,
     months_of,
@@ -21,8 +22,8 @@ from assistant.evidence import (
     offers,
     profile_question,
     quoted_titles,
-    sentence_features,
     refers_back,
+    sentence_features,
     sentence_stems,
     states_money,
 )
@@ -374,3 +375,30 @@ def test_a_sentence_that_refers_back_borrows_the_words_of_the_one_before():
     assert "станц" in stems[1] and "станц" not in stems[2]
     assert refers_back("Срок: до 1 октября 2026 года.") and refers_back("Его провёл аким области.")
     assert not refers_back("Сроки реализации обсудили.")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "plan_only"),
+    [
+        ("Операторы связи до 1 июля 2026 года установят 85 базовых станций 5G.", True),
+        ("По проекту «Безопасный Семей» в городе установят 560 камер.", True),
+        ("2026 жылдың соңына дейін 68 ауыл интернетке қосылады.", True),
+        ("Mobile operators plan to install 26 5G base stations by the end of 2026.", True),
+        # Something done, or the state now, even beside a plan.
+        ("По состоянию на 1 декабря установлено 52 из 85 базовых станций 5G.", False),
+        ("В Таразе уже работают 30 базовых станций.", False),
+        ("Орал көшелерінде 480 камера орнатылды.", False),
+        ("So far, 39 of the 64 clinics have been connected.", False),
+        ("В городе работают 300 камер.", False),
+    ],
+)
+def test_a_sentence_that_only_announces_a_plan_is_told_apart(sentence, plan_only):
+    assert announces_only(sentence) is plan_only
+
+
+def test_a_question_about_what_is_already_done_is_told_apart():
+    for question in ("Сколько станций 5G уже работает в Шу?", "Шымкентте қазір қанша станция жұмыс істеп тұр?",
+                     "How many cameras have been installed so far?"):  # fmt: skip
+        assert profile_question(question).done, question
+    for question in ("Сколько сёл подключат?", "How many villages will be connected?", "Қанша ауыл қосылады?"):
+        assert not profile_question(question).done, question
