@@ -845,18 +845,22 @@ def sentence_stems(passages: Sequence, candidates: Sequence[Candidate]) -> Itera
 _PRONOUNS = frozenset(
     """
     он она оно они его её ее их ему ей им это этот эта эти там здесь данный данная данное данные
+    него неё нее нему ней нём нем них ним ними
     ол оның олар оған оны бұл осы онда мұнда сол
     it its this these they their he she his her there
     """.split()
 )
 
 
+_PREPOSITIONS = frozenset("на в во для по с со к от из при за о об про под над до через for in on of by to from with at".split())
+
 # The fields of an item in a plan written as a list ("5. Установка 48 базовых станций 5G.
 # Срок: до 1 октября 2026 года. Ответственный: управление цифровизации."): each belongs to the
 # item before it.
 _FIELD_LABEL = re.compile(
-    r"\W*(?:срок\w*(?:\s+исполнения)?|ответственн\w*|исполнител\w*|мерзім\w*|жауапты\w*|орындаушы\w*"
-    r"|deadline|due(?:\s+date)?|timeline|responsible|lead|owner)\s*:",
+    r"\W*(?:срок\w*(?:\s+исполнения)?|ответственн\w*|исполнител\w*|стоимость|(?:объ[её]м\s+|источник\w*\s+)?финансировани\w*"
+    r"|бюджет|сумма|мерзім\w*|жауапты\w*|орындаушы\w*|құны|қаржыландыру\w*"
+    r"|deadline|due(?:\s+date)?|timeline|responsible|lead|owner|cost|budget|funding)\s*:",
     re.IGNORECASE,
 )
 
@@ -864,8 +868,13 @@ _FIELD_LABEL = re.compile(
 def refers_back(sentence: str) -> bool:
     """Whether ``sentence`` is about the thing of the sentence before: it opens with a pronoun
     ("Его провёл…", "Its launch…") or with a field label of a plan's item ("Срок:", "Жауапты:")."""
-    first = re.match(r"\W*(\w+)", sentence)
-    return bool(first) and first.group(1).casefold() in _PRONOUNS or bool(_FIELD_LABEL.match(sentence))
+    first = re.match(r"\W*(\w+)(?:\s+(\w+))?", sentence)
+    if first and first.group(1).casefold() in _PRONOUNS:
+        return True
+    # "На его создание выделено…", "В нём участвовали…", "For its launch…": a preposition first.
+    if first and first.group(2) and first.group(1).casefold() in _PREPOSITIONS and first.group(2).casefold() in _PRONOUNS:
+        return True
+    return bool(_FIELD_LABEL.match(sentence))
 
 
 def _matchable(profile: QuestionProfile, lang: str) -> list[tuple[str, ...]]:

@@ -375,6 +375,8 @@ def test_a_sentence_that_refers_back_borrows_the_words_of_the_one_before():
     assert "станц" in stems[1] and "станц" not in stems[2]
     assert refers_back("Срок: до 1 октября 2026 года.") and refers_back("Его провёл аким области.")
     assert not refers_back("Сроки реализации обсудили.")
+    assert refers_back("Стоимость: 1,7 млрд тенге.") and refers_back("На его создание выделено 1,2 млрд тенге.")
+    assert refers_back("В нём участвовали акимы районов.") and not refers_back("В Таразе прошло заседание.")
 
 
 @pytest.mark.parametrize(
