@@ -23,7 +23,6 @@ from assistant.config import Settings
 from assistant.errors import InvalidQuery
 from assistant.evidence import (
     FEATURES,
-    NAME,
     NAMES_READABLE_IN,
     REQUIRED_TYPES,
     Candidate,
@@ -298,7 +297,7 @@ class Weighing:
     where the answer may not quote it: a sentence of another region's document than the one the
     question names, one without a number, a date or an hour when the question asks for one
     (:data:`assistant.evidence.REQUIRED_TYPES`), one of Russian or Kazakh text without a quoted or
-    Latin-script name when it asks for a name ("Какой оператор…?", "Как называется…?"), one
+    Latin-script name when it asks the name of a project or a company (``QuestionProfile.title_asked``), one
     without an amount of money when it asks for money (``QuestionProfile.money``), one without
     the counted thing when it asks how many (:func:`assistant.evidence.holds_counted`), one that
     only announces a plan when it asks what is already done
@@ -418,7 +417,7 @@ def _may_answer(
     if profile.answer_type in REQUIRED_TYPES:
         # "Сколько…?", "When…?": a sentence without a number or a date does not answer it.
         allowed &= features[:, _OFFERED] > 0
-    if profile.answer_type == NAME:
+    if profile.title_asked:
         # "Какой оператор запустит 5G?": "операторы связи запустят" names none.
         readable = np.array([quotable[c.passage].lang in NAMES_READABLE_IN for c in candidates], dtype=bool)
         allowed &= (features[:, _OFFERED] > 0) | ~readable

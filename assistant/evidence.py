@@ -246,6 +246,15 @@ _PLACE_WORDS = re.compile(
     r"\b(?:район\w*|сел[оаеу]\w*|город\w*|аул\w*|поселк\w*|посёлк\w*|аудан\w*|ауыл\w*|қала\w*|кент\w*|"
     r"district|village|town|city)\b"
 )
+# Things whose names official texts quote or write in Latin letters.
+_TITLED_THING = re.compile(
+    r"\b(?:проект\w*|программ\w*|платформ\w*|инициатив\w*|систем\w*|приложени\w*|ассистент\w*|помощник\w*|бот\w*"
+    r"|сервис\w*|портал\w*|хаб\w*|центр\w*|кластер\w*|парк\w*|компани\w*|оператор\w*|банк\w*|фирм\w*|подрядчик\w*"
+    r"|разработчик\w*|партн[её]р\w*|поставщик\w*|провайдер\w*|застройщик\w*"
+    r"|жоба\w*|бағдарлама\w*|платформа\w*|бастама\w*|жүйе\w*|қосымша\w*|орталық\w*|орталығ\w*|серіктес\w*|мердігер\w*|әзірлеуші\w*"
+    r"|project|programme|program|platform|initiative|system|app|application|assistant|bot|chatbot|service|portal|hub"
+    r"|centre|center|cluster|park|compan(?:y|ies)|operators?|providers?|contractors?|developers?|vendors?|firms?|banks?|partners?|telecoms?)\b"
+)
 # What is already done, or the state now, as opposed to a plan.
 _DONE_ASKED = re.compile(
     r"\bуже\b|\bна\s+сегодня\w*|\bна\s+данный\s+момент\b|\bсейчас\b|\bв\s+настоящее\s+время\b|\bпо\s+состоянию\s+на\b"
@@ -317,6 +326,10 @@ class QuestionProfile:
         done: it asks what is already done or the state now ("сколько камер УЖЕ работает",
             "ҚАЗІР қанша станция", "how many SO FAR"): a sentence that only announces a plan does
             not answer it (:func:`announces_only`).
+        title_asked: it asks the name of a project, programme, platform, service, company or
+            operator ("Как называется проект…?", "Какой оператор…?"), which Russian and Kazakh
+            official texts quote («Smart Aqtau», АО «Казахтелеком») or write in Latin letters;
+            not the name of a river or a settlement, which they do not.
     """
 
     text: str
@@ -331,6 +344,7 @@ class QuestionProfile:
     money: bool = False
     counted: tuple[tuple[str, ...], ...] = ()
     done: bool = False
+    title_asked: bool = False
 
 
 @dataclass(frozen=True)
@@ -386,6 +400,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         money=money,
         counted=counted,
         done=bool(_DONE_ASKED.search(question.casefold().replace("ё", "е"))),
+        title_asked=answer_type == NAME and bool(_TITLED_THING.search(asked_in.casefold())),
     )
 
 

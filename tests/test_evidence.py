@@ -404,3 +404,13 @@ def test_a_question_about_what_is_already_done_is_told_apart():
         assert profile_question(question).done, question
     for question in ("Сколько сёл подключат?", "How many villages will be connected?", "Қанша ауыл қосылады?"):
         assert not profile_question(question).done, question
+
+
+def test_a_name_is_required_only_of_things_official_texts_quote():
+    """Projects, services and companies are quoted («Smart Aqtau», АО «Казахтелеком»); a settlement's
+    old name or a road's other name is not, so a sentence without quotes may still give it."""
+    for question in ("Какой оператор запустит 5G?", "Как называется ИИ-бот для обращений?", "What is the IT hub called?"):
+        assert profile_question(question).title_asked, question
+    for question in ("Как называлось первое поселение на месте Ньюкасла?", "What is another name for State Route 168?",
+                     "Как называется место работы?"):  # fmt: skip
+        assert not profile_question(question).title_asked, question
