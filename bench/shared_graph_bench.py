@@ -18,7 +18,7 @@ its exact score reaches the exact 10th score (ties among identical texts are no 
 
 Usage:
     python bench/shared_graph_bench.py [--size 100000] [--exact-max-rows 1000] [--k 100] [--queries 100]
-        [--vectors random|real] [--shared ../shared]
+        [--vectors random|real] [--shared ../shared] [--ef-search 320,640]
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=100, help="candidates asked of dense search")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--vectors", choices=("random", "real"), default="random")
+    parser.add_argument(
+        "--ef-search", default=str(database_serving.HNSW_EF_SEARCH),
+        help="comma-separated hnsw.ef_search values to measure, one after the other on the same graphs",
+    )  # fmt: skip
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     args = parser.parse_args()
     database_serving.EXACT_MAX_ROWS = args.exact_max_rows
@@ -86,12 +90,18 @@ def main() -> None:
                 queries = queries + 0.2 * rng.standard_normal(queries.shape).astype(np.float32)
                 queries /= np.linalg.norm(queries, axis=1, keepdims=True)
             last = "recall@10 (graph / own index)" if real is not None else "overlap of the k found"
-            print(f"| chunks | search | shared graph p50 / p95 ms | own index p50 / p95 ms | ratio (p50) | {last} |")
-            print("|---:|---|---:|---:|---:|---:|")
+            print(f"| chunks | ef_search | search | shared graph p50 / p95 ms | own index p50 / p95 ms | ratio (p50) | {last} |")
+            print("|---:|---:|---|---:|---:|---:|---:|")
             in_region = np.repeat(
                 np.asarray([region == "Aktobe region" for region in regions]), store_ingest_bench.PER_DOCUMENT
             )
-            for name, filters in (("dense", None), ("dense, region", {"region": "Aktobe region"})):
+            runs = [
+                (int(ef), name, filters)
+                for ef in args.ef_search.split(",")
+                for name, filters in (("dense", None), ("dense, region", {"region": "Aktobe region"}))
+            ]
+            for ef_search, name, filters in runs:
+                connection.execute(f"SET hnsw.ef_search = {ef_search}")
                 times: dict[str, list[float]] = {"graph": [], "own": []}
                 overlap, recall = 0.0, {"graph": 0.0, "own": 0.0}
                 truth = exact_top(vectors, queries, 10, rows=np.flatnonzero(in_region) if filters else None)
@@ -113,7 +123,8 @@ def main() -> None:
                     else f"{overlap / len(queries):.3f}"
                 )
                 print(
-                    f"| {args.size:,} | {name} | {graph_ms[0]:.1f} / {graph_ms[1]:.1f} | {own_ms[0]:.1f} / {own_ms[1]:.1f} "
+                    f"| {args.size:,} | {ef_search} | {name} | {graph_ms[0]:.1f} / {graph_ms[1]:.1f} "
+                    f"| {own_ms[0]:.1f} / {own_ms[1]:.1f} "
                     f"| {graph_ms[0] / own_ms[0]:.2f} | {last} |",
                     flush=True,
                 )
