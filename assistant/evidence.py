@@ -94,6 +94,13 @@ FEATURES = (
 # What the question asks for
 # ---------------------------------------------------------------------------------------------
 
+# Companies and other bodies known by a name («Казахтелеком», Kcell), not by their kind.
+_COMPANIES = (
+    r"оператор\w*|компани\w*|банк\w*|фирм\w*|подрядчик\w*|разработчик\w*|партн[её]р\w*|поставщик\w*|провайдер\w*"
+    r"|застройщик\w*|компания\w*|серіктес\w*|мердігер\w*|әзірлеуші\w*"
+    r"|compan(?:y|ies)|operators?|firms?|banks?|partners?|contractors?|developers?|vendors?|providers?|telecoms?"
+)
+
 # Question words and phrases by answer type, in Russian, Kazakh and English (case-folded text).
 _ASKS: dict[str, re.Pattern[str]] = {
     PERSON: re.compile(
@@ -135,9 +142,8 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"|\bқалай\s+аталады|\bатау\w*|\bқандай\s+(?:жоба\w*|бағдарлама\w*|платформа\w*|бастама\w*|орталық\w*)"
         r"|\bcalled\b|\bnamed?\b|\bname\s+of\b|\b(?:which|what)\s+(?:project|programme|program|platform|initiative|centre|center|system)s?\b"
         # Which company: its name («Казахтелеком», Kcell), not "операторы связи" in general.
-        r"|\bкак(?:ой|ая|ие|ое|ую|им|ими|ого)\s+(?:\w+\s+)?(?:оператор\w*|компани\w*|банк\w*|фирм\w*|подрядчик\w*|разработчик\w*|партн[её]р\w*|поставщик\w*|провайдер\w*|застройщик\w*)"
-        r"|\b(?:қай|қандай)\s+(?:компания\w*|оператор\w*|банк\w*|серіктес\w*|мердігер\w*|әзірлеуші\w*|провайдер\w*)"
-        r"|\b(?:which|what)\s+(?:\w+\s+)?(?:compan(?:y|ies)|operators?|firms?|banks?|partners?|contractors?|developers?|vendors?|providers?|telecoms?)\b"
+        rf"|\b(?:как(?:ой|ая|ие|ое|ую|им|ими|ого)|which|what)\s+(?:\w+\s+)?(?:{_COMPANIES})\b"
+        rf"|\b(?:қай|қандай)\s+(?:{_COMPANIES})\b"
     ),
     PLACE: re.compile(
         r"\bгде\b|\bв\s+как(?:ом|ой|их)\s+(?:город\w*|район\w*|сел\w*|населенн\w*|населённ\w*|регион\w*|област\w*)"
@@ -249,11 +255,10 @@ _PLACE_WORDS = re.compile(
 # Things whose names official texts quote or write in Latin letters.
 _TITLED_THING = re.compile(
     r"\b(?:проект\w*|программ\w*|платформ\w*|инициатив\w*|систем\w*|приложени\w*|ассистент\w*|помощник\w*|бот\w*"
-    r"|сервис\w*|портал\w*|хаб\w*|центр\w*|кластер\w*|парк\w*|компани\w*|оператор\w*|банк\w*|фирм\w*|подрядчик\w*"
-    r"|разработчик\w*|партн[её]р\w*|поставщик\w*|провайдер\w*|застройщик\w*"
-    r"|жоба\w*|бағдарлама\w*|платформа\w*|бастама\w*|жүйе\w*|қосымша\w*|орталық\w*|орталығ\w*|серіктес\w*|мердігер\w*|әзірлеуші\w*"
+    r"|сервис\w*|портал\w*|хаб\w*|центр\w*|кластер\w*|парк\w*"
+    r"|жоба\w*|бағдарлама\w*|платформа\w*|бастама\w*|жүйе\w*|қосымша\w*|орталық\w*|орталығ\w*"
     r"|project|programme|program|platform|initiative|system|app|application|assistant|bot|chatbot|service|portal|hub"
-    r"|centre|center|cluster|park|compan(?:y|ies)|operators?|providers?|contractors?|developers?|vendors?|firms?|banks?|partners?|telecoms?)\b"
+    rf"|centre|center|cluster|park|{_COMPANIES})\b"
 )
 # What is already done, or the state now, as opposed to a plan.
 _DONE_ASKED = re.compile(
@@ -379,14 +384,15 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
     if answer_type == OTHER and context != question:
         (answer_type, at), asked_in = _asked(context), context
     focus = _words_and_salient(asked_in[at:], mentions, lang)[0][:FOCUS_WORDS] if answer_type != OTHER else ()
-    money = answer_type == NUMBER and asks_money(asked_in[at:])
-    if answer_type == NUMBER and not money and lang == "kk" and not _counted(asked_in[at:], mentions, lang):
+    after = asked_in[at:]
+    thing = _counted(after, mentions, lang) if answer_type == NUMBER else ()
+    money = answer_type == NUMBER and asks_money(after)
+    if answer_type == NUMBER and not money and lang == "kk" and not thing:
         # Kazakh puts the question word last: "субсидияның мөлшері қанша?" names the money before
         # it ("бюджет есебінен қанша мектеп салынады?" counts schools).
         money = asks_money(asked_in)
-    counts = answer_type == NUMBER and not money and _COUNT_ASKED.match(asked_in[at:].casefold().replace("ё", "е"))
-    counts = counts and not _SHARE_ASKED.search(asked_in[at:].casefold())
-    counted = _counted(asked_in[at:], mentions, lang) if counts else ()
+    counts = answer_type == NUMBER and not money and _COUNT_ASKED.match(after.casefold().replace("ё", "е"))
+    counted = thing if counts and not _SHARE_ASKED.search(after.casefold()) else ()
     return QuestionProfile(
         text=question,
         lang=lang,

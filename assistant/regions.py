@@ -494,7 +494,7 @@ _NOT_FOLLOWED_BY: dict[str, tuple[str, ...]] = {
     "орал": ("тау", "казак", "озен", "жота", "сырт"),
     # The English adjective, capitalised at the start of a sentence or in a title.
     "oral": (
-        "health", "hygiene", "exam", "test", "history", "histor", "tradition", "argument", "surgery", "cavity",
+        "health", "hygiene", "exam", "test", "histor", "tradition", "argument", "surgery", "cavity",
         "care", "form", "present", "communicat", "medic", "contracep", "language", "literature", "cancer",
         "disease", "skill", "defen", "hearing", "statement", "evidence", "agreement", "contract", "question",
         "answer", "report", "submission", "sex", "route", "dose", "drug", "vaccin", "microb", "bacteri",
