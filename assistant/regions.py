@@ -166,7 +166,9 @@ class _Names:
 _NAMES: tuple[_Names, ...] = (
     _Names(
         "Abai region",
-        places=("Семипалатинск", "Semey", "Semei", "Semipalatinsk", "Аягоз", "Аягөз", "Ayagoz"),
+        places=(
+            "Семипалатинск", "Semey", "Semei", "Semipalatinsk", "Аягоз", "Аягөз", "Ayagoz", "Курчатов", "Kurchatov",
+        ),
         titled_places=("Семей",),
         region_names=("Абай", "Abai", "Abay"),
         adjectives=("семипалатинск",),
@@ -176,8 +178,11 @@ _NAMES: tuple[_Names, ...] = (
         "Akmola region",
         places=(
             "Кокшетау", "Көкшетау", "Kokshetau", "Kökshetau", "Степногорск", "Stepnogorsk", "Щучинск",
-            "Shchuchinsk", "Бурабай", "Burabay", "Akmola", "Aqmola",
+            "Shchuchinsk", "Бурабай", "Burabay", "Akmola", "Aqmola", "Атбасар", "Atbasar", "Акколь", "Ақкөл", "Akkol",
+            "Ерейментау", "Ereymentau", "Yereymentau", "Макинск", "Makinsk", "Державинск", "Derzhavinsk", "Степняк",
+            "Stepnyak", "Kosshy",
         ),
+        titled_places=("Косшы", "Қосшы"),  # Kazakh "қосшы" is "helper"
         region_names=("Акмола", "Ақмола"),
         adjectives=("акмолинск", "кокшетауск", "степногорск"),
     ),
@@ -185,6 +190,7 @@ _NAMES: tuple[_Names, ...] = (
         "Aktobe region",
         places=(
             "Актобе", "Ақтөбе", "Актюбинск", "Aktobe", "Aqtobe", "Aktyubinsk", "Хромтау", "Khromtau", "Kandyagash",
+            "Эмба", "Ембі", "Emba", "Шалкар", "Шалқар", "Shalkar",
         ),
         titled_places=("Кандыагаш", "Қандыағаш", "КАНДЫАГАШ", "ҚАНДЫАҒАШ"),
         adjectives=("актюбинск",),
@@ -193,8 +199,10 @@ _NAMES: tuple[_Names, ...] = (
         "Almaty region",
         places=(
             "Конаев", "Қонаев", "Konaev", "Qonaev", "Капшагай", "Қапшағай", "Kapshagay", "Kapchagay", "Талгар",
-            "Талғар", "Talgar", "Каскелен", "Қаскелең", "Kaskelen",
+            "Талғар", "Talgar", "Каскелен", "Қаскелең", "Kaskelen", "Esik", "Issyk",
         ),
+        # Kazakh "есік" is "door".
+        titled_places=("Есик", "Есік"),
         region_names=("Алматы", "Almaty"),
         adjectives=("капшагайск",),
         region_adjectives=("алматинск",),
@@ -206,7 +214,10 @@ _NAMES: tuple[_Names, ...] = (
     ),
     _Names(
         "East Kazakhstan region",
-        places=("Усть-Каменогорск", "Өскемен", "Ust-Kamenogorsk", "Oskemen", "Öskemen", "Риддер", "Ridder"),
+        places=(
+            "Усть-Каменогорск", "Өскемен", "Ust-Kamenogorsk", "Oskemen", "Öskemen", "Риддер", "Ridder", "Зайсан",
+            "Зайсаң", "Zaysan", "Zaisan", "Серебрянск", "Serebryansk", "Шемонаиха", "Shemonaikha",
+        ),
         region_names=("Шығыс Қазақстан",),
         adjectives=("восточно-казахстанск", "усть-каменогорск"),
         abbreviations=("ВКО", "ШҚО"),
@@ -214,7 +225,8 @@ _NAMES: tuple[_Names, ...] = (
     ),
     _Names(
         "Zhambyl region",
-        places=("Тараз", "Taraz", "Жанатас", "Zhanatas"),
+        places=("Тараз", "Taraz", "Жанатас", "Zhanatas", "Каратау", "Қаратау", "Karatau", "Shu"),
+        titled_places=("Шу",),  # Kazakh "шу" is "noise"
         region_names=("Жамбыл", "Zhambyl", "Jambyl"),
         adjectives=("таразск",),
         region_adjectives=("жамбылск",),
@@ -223,7 +235,7 @@ _NAMES: tuple[_Names, ...] = (
         "Zhetysu region",
         places=(
             "Талдыкорган", "Талдықорған", "Taldykorgan", "Taldyqorgan", "Текели", "Tekeli", "Жаркент",
-            "Zharkent",
+            "Zharkent", "Ушарал", "Үшарал", "Usharal", "Уштобе", "Үштөбе", "Ushtobe", "Сарканд", "Сарқан", "Sarkand",
         ),
         region_names=("Жетысу", "Жетісу", "Zhetysu", "Zhetisu", "Jetisu"),
         adjectives=("талдыкорганск",),
@@ -231,7 +243,7 @@ _NAMES: tuple[_Names, ...] = (
     ),
     _Names(
         "West Kazakhstan region",
-        places=("Уральск", "Uralsk"),
+        places=("Уральск", "Uralsk", "Аксай", "Ақсай", "Aksai", "Aksay"),
         # English "Oral" only capitalised and not before the nouns it qualifies ("Oral health").
         titled_places=("Орал", "ОРАЛ", "Oral"),
         region_names=("Батыс Қазақстан",),
@@ -243,7 +255,8 @@ _NAMES: tuple[_Names, ...] = (
         "Karaganda region",
         places=(
             "Қарағанды", "Karaganda", "Karagandy", "Qaragandy", "Темиртау", "Теміртау", "Temirtau", "Шахтинск",
-            "Shakhtinsk",
+            "Shakhtinsk", "Балхаш", "Балқаш", "Balkhash", "Balqash", "Приозёрск", "Priozersk", "Сарань", "Saran",
+            "Каркаралинск", "Karkaralinsk",
         ),
         titled_places=("Караганда", "КАРАГАНДА"),
         adjectives=("карагандинск", "темиртауск"),
@@ -252,13 +265,17 @@ _NAMES: tuple[_Names, ...] = (
         "Kostanay region",
         places=(
             "Костанай", "Қостанай", "Кустанай", "Kostanay", "Kostanai", "Qostanay", "Лисаковск", "Lisakovsk",
-            "Аркалык", "Арқалық", "Arkalyk", "Житикара", "Zhitikara",
+            "Аркалык", "Арқалық", "Arkalyk", "Житикара", "Zhitikara", "Rudny", "Rudnyy",
         ),
+        titled_places=("Рудный",),  # "рудный" is "of ore"
         adjectives=("костанайск", "кустанайск", "лисаковск"),
     ),
     _Names(
         "Kyzylorda region",
-        places=("Кызылорда", "Қызылорда", "Kyzylorda", "Qyzylorda", "Аральск", "Aralsk", "Казалинск", "Kazalinsk"),
+        places=(
+            "Кызылорда", "Қызылорда", "Kyzylorda", "Qyzylorda", "Аральск", "Aralsk", "Казалинск", "Kazalinsk",
+            "Байконур", "Байқоңыр", "Baikonur", "Baikonyr",
+        ),
         adjectives=("кызылординск",),
     ),
     _Names(
@@ -272,12 +289,15 @@ _NAMES: tuple[_Names, ...] = (
     ),
     _Names(
         "Pavlodar region",
-        places=("Павлодар", "Pavlodar", "Экибастуз", "Екібастұз", "Ekibastuz"),
+        places=("Павлодар", "Pavlodar", "Экибастуз", "Екібастұз", "Ekibastuz", "Аксу", "Ақсу", "Aksu"),
         adjectives=("павлодарск", "экибастузск"),
     ),
     _Names(
         "North Kazakhstan region",
-        places=("Петропавловск", "Петропавл", "Petropavl", "Petropavlovsk"),
+        places=(
+            "Петропавловск", "Петропавл", "Petropavl", "Petropavlovsk", "Булаево", "Bulaevo", "Мамлютка", "Mamlyutka",
+            "Сергеевка", "Sergeevka", "Тайынша", "Taiynsha", "Tayynsha",
+        ),
         region_names=("Солтүстік Қазақстан",),
         adjectives=("северо-казахстанск",),
         abbreviations=("СКО", "СҚО"),
@@ -287,7 +307,7 @@ _NAMES: tuple[_Names, ...] = (
         "Turkestan region",
         places=(
             "Туркестан", "Түркістан", "Turkestan", "Turkistan", "Кентау", "Kentau", "Сарыагаш", "Сарыағаш",
-            "Saryagash", "Жетысай", "Жетісай", "Zhetysai", "Ленгер", "Lenger",
+            "Saryagash", "Жетысай", "Жетісай", "Zhetysai", "Ленгер", "Lenger", "Арыс", "Arys", "Шардара", "Shardara",
         ),
         # South Kazakhstan: the region's name until 2018.
         region_names=("Оңтүстік Қазақстан",),
@@ -299,7 +319,7 @@ _NAMES: tuple[_Names, ...] = (
         "Ulytau region",
         places=(
             "Улытау", "Ұлытау", "Ulytau", "Жезказган", "Жезқазған", "Zhezkazgan", "Jezkazgan", "Каражал",
-            "Қаражал", "Karazhal",
+            "Қаражал", "Karazhal", "Сатпаев", "Сәтбаев", "Satpayev", "Satbayev",
         ),
         adjectives=("улытауск", "жезказганск"),
     ),
@@ -506,6 +526,10 @@ _NOT_FOLLOWED_BY: dict[str, tuple[str, ...]] = {
         ("туркестан", "туркистан", "туркестанск", "turkestan"),
         ("сибир", "майдан", "автоном", "фронт", "асср", "генерал", "легион", "край", "front", "autonom", "legion"),
     ),
+    **dict.fromkeys(
+        ("сатпаев", "сатбаев", "satpayev", "satbayev"),
+        ("атындагы", "кошеси", "дангылы", "университет", "институт", "university", "institute", "street", "avenue"),
+    ),
     # Streets, universities and avenues named after D. A. Konaev.
     **dict.fromkeys(
         ("конаев", "konaev", "qonaev"),
@@ -519,6 +543,11 @@ _NOT_PRECEDED_BY: dict[str, tuple[str, ...]] = {
     "туркестан": ("восточный", "восточного", "восточном", "восточному", "восточным"),
     "туркестанск": ("восточно-",),
     "turkestan": ("east", "eastern"),
+    # K. I. Satpayev, the geologist, and the university and streets named after him.
+    **dict.fromkeys(
+        ("сатпаев", "сатбаев", "satpayev", "satbayev"),
+        ("к.", "к.и.", "и.", "k.", "имени", "им.", "каныш", "kanysh", "улица", "ул.", "проспект", "пр."),
+    ),
     # D. A. Konaev, the statesman, and streets named after him.
     **dict.fromkeys(
         ("конаев", "konaev", "qonaev"),

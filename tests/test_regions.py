@@ -147,6 +147,22 @@ FORMS = [
     ("Солтүстік Қазақстанда", "North Kazakhstan region"),
     ("Западного Казахстана", "West Kazakhstan region"),
     ("Шығыс Қазақстандағы", "East Kazakhstan region"),
+    # Towns with the status of a city, besides the regional centres
+    ("в Аксае", "West Kazakhstan region"),
+    ("Ақсайдағы платформа", "West Kazakhstan region"),
+    ("in Satpayev", "Ulytau region"),
+    ("в Сатпаеве", "Ulytau region"),
+    ("в Балхаше", "Karaganda region"),
+    ("в Курчатове", "Abai region"),
+    ("Байқоңырда", "Kyzylorda region"),
+    ("Шу қаласында", "Zhambyl region"),
+    ("в Каратау", "Zhambyl region"),
+    ("в Каратауском районе", "Shymkent city"),  # a district of Shymkent, not the town
+    ("Рудный қаласында", "Kostanay region"),
+    ("в Аксу", "Pavlodar region"),
+    ("Үштөбеде", "Zhetysu region"),
+    ("в Тайынше", "North Kazakhstan region"),
+    ("в Атбасаре", "Akmola region"),
     # Districts
     ("в Бородулихинском районе", "Abai region"),
     ("Бородулиха ауданында", "Abai region"),
@@ -228,6 +244,11 @@ def test_almaty_district_of_astana_is_not_the_city():
         "Абай Құнанбайұлы",  # the poet, not the Abai region
         "Д. Қонаев атындағы университет",
         "проспект Конаева",
+        "университет имени Сатпаева",  # K. Satpayev, the geologist
+        "Сәтбаев атындағы университет",
+        "шу көп болды",  # шу: Kazakh "noise", not the town of Шу
+        "есік ашық",  # есік: "door", not Есик
+        "рудный концентрат",
         "Жамбылский район",  # exists in two regions
         "Нұра ауданы",  # in the Karaganda region and in Astana
         "Oral health matters in east Kazakhstan and west Kazakhstan",
