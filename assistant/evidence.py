@@ -115,9 +115,15 @@ _ASKS: dict[str, re.Pattern[str]] = {
     NUMBER: re.compile(
         r"\bскольк(?:о|их|им|ими)\b|\bкакое\s+(?:количество|число)|\bкаков\w*\s+(?:объ[её]м|сумм\w*|размер\w*|дол\w+|количеств\w*|бюджет\w*|стоимост\w*)"
         r"|\b(?:на\s+)?как(?:ую|ая|ой|ов)\s+(?:сумм\w*|объ[её]м\w*|бюджет\w*|дол\w+|процент\w*|стоимост\w*|размер\w*)"
+        r"|\bво\s+что\s+обойд\w*|\bкаков\w*\s+цен\w*"
         r"|\bқанша\w*|\bнеше\b|\bқандай\s+(?:сома\w*|көлем\w*|қаражат\w*)"
-        r"|\bhow\s+(?:many|much|big|large)\b|\bwhat\s+(?:number|amount|share|percentage|sum|budget|cost|volume)\b"
-        r"|\bwhat\s+(?:is|was|were|are)\s+the\s+(?:number|amount|budget|cost|total|sum|share|percentage|volume)\b"
+        # Kazakh puts the noun first: "жобаның құны қандай?" (what does the project cost).
+        r"|\b(?:құны|бағасы|сомасы|көлемі|бюджеті)\s+қандай\b"
+        r"|\bhow\s+(?:many|much|big|large)\b|\bwhat\s+(?:number|amount|share|percentage|sum|budget|cost|price|volume)\b"
+        # "What is the (estimated total) cost of …?", "What will the project cost?"
+        r"|\bwhat\s+(?:is|was|were|are|will\s+be)\s+the\s+(?:\w+\s+){0,2}"
+        r"(?:number|amount|budget|cost|price|total|sum|share|percentage|volume)\b"
+        r"|\bwhat\s+(?:will|would|does|did|do)\s+(?:\w+\s+){1,6}cost\b"
     ),
     DATE: re.compile(
         r"\bкогда\b|\bк\s+как(?:ому|ой)\s+(?:сроку|числу|дате|году|месяцу)|\bдо\s+какого\b|\bв\s+какие\s+сроки"
@@ -216,10 +222,10 @@ _TIMES = re.compile(
 # "инвестиционных проектов", "қаржылық сауаттылық", "investors", nor a share of a budget.
 _MONEY_ASKED = re.compile(
     r"\b(?:бюджет(?:а|е|у|ом|ы|ов)?|сумм(?:а|е|у|ы|ой|ах|ами)?|стоимост\w*|стоит|стоил\w*|стоят|обойд(?:[её]т|ут)\w*|обош[её]л\w*"
-    r"|средств|денег|деньг\w*|финансировани\w*|затрат\w*|инвестици[йияю])\b"
+    r"|средств|денег|деньг\w*|финансировани\w*|затрат\w*|инвестици[йияю]|цен(?:а|ы|е|у|ой))\b"
     r"|\b(?:ақша\w*|қаражат\w*|қаржы(?:сы|сын|ны|дан)?|қаржыланд\w*|құны\w*|құнын\w*|шығын\w*|бағасы|бағасын)\b"
     r"|\bқанша\s+(?:тұрады|тұрмақ|тұратын)\b"  # "қанша тұрады?": what does it cost
-    r"|\b(?:money|budget|budgets|cost|costs|costing|spend|spent|spending|funding|funds?|financing|invest(?:ed|ment)?|worth)\b"
+    r"|\b(?:money|budget|budgets|cost|costs|costing|price|spend|spent|spending|funding|funds?|financing|invest(?:ed|ment)?|worth)\b"
     # "Сколько выделено на…?", "Қанша бөлінді?", "How much has the region allocated?": what is allocated
     # without a noun is money ("сколько мест выделено", "how many places were allocated" are counts).
     r"|\bсколько\s+(?:было\s+|будет\s+)?выдел\w*|\bқанша\s+(?:қаржы\s+)?бөлін\w*|\bhow\s+much\b.*\b(?:allocat|earmark)\w*"

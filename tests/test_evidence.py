@@ -289,6 +289,11 @@ def test_quoted_titles_are_matched_across_scripts_not_across_translations():
         ("Бір агродронға берілетін субсидияның мөлшері қанша?", True),
         ("How big is the subsidy per drone?", True),
         ("СҚО-да ФАП-тарды телемедицинаға қосу қанша тұрады?", True),
+        # The cost asked without "how much": "what will it cost", "what is the estimated cost".
+        ("What will the Smart Aqtau video project cost?", True),
+        ("What is the estimated cost of bringing fibre to the villages?", True),
+        ("Жобаның құны қандай?", True),
+        ("Какова цена одного агродрона?", True),
         # A number that is not an amount of money, or a share of one.
         ("Сколько бюджетных мест выделено?", False),
         ("Сколько участков выделено под технопарк?", False),
@@ -302,6 +307,8 @@ def test_quoted_titles_are_matched_across_scripts_not_across_translations():
         ("Бюджет қаражаты есебінен қанша мектеп салынады?", False),
         ("Сколько сёл подключат к интернету?", False),
         ("Кто отвечает за бюджет?", False),  # asks a person
+        ("Сколько ценных бумаг выпустят?", False),
+        ("What is the main goal of the plan?", False),
     ],
 )
 def test_a_question_asking_an_amount_of_money_is_told_apart(question, money):
