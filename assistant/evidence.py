@@ -107,27 +107,36 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"\b(?:кто|кого|кому|кем|чь[еёиюя]\w*|кім\w*|who|whom|whose)\b"
         r"|\bкак(?:ой|ая|ое|ие|ого|ому|им)\s+(?:аким\w*|орган\w*|ведомств\w*|управлени\w*|министерств\w*|организаци\w*|чиновник\w*|заместител\w*|руководител\w*)"
         r"|\bқай\s+(?:әкім\w*|орган\w*|басқарма\w*|мекеме\w*|министрлі\w*)"
-        r"|\b(?:which|what)\s+(?:official|akim|deputy|body|agency|department|office|organi[sz]ation|ministry|minister|head)"
+        r"|\b(?:which|what)\s+(?:\w+\s+)?(?:official|akim|deputy|body|agency|department|office|organi[sz]ation|ministry|minister|head)"
         # Asking a person's name is asking for a person, not for a title: "What is the name of the akim?"
         r"|\bwhat(?:'s|\s+is|\s+was)?\s+the\s+(?:full\s+)?name\s+of\s+the\s+(?:akim|head|deputy|chair\w*|minister|director|governor|mayor|official|speaker)"
         r"|\bкак\s+зовут\b|\bфамили[яюией]\b|\bаты-ж[өо]н\w*"
     ),
     NUMBER: re.compile(
-        r"\bскольк(?:о|их|им|ими)\b|\bкакое\s+(?:количество|число)|\bкаков\w*\s+(?:объ[её]м|сумм\w*|размер\w*|дол\w+|количеств\w*|бюджет\w*|стоимост\w*)"
+        r"\bскольк(?:о|их|им|ими)\b|\bкакое\s+(?:количество|число)"
+        r"|\bкаков\w*\s+(?:\w+\s+)?(?:объ[её]м|сумм\w*|размер\w*|дол\w+|количеств\w*|бюджет\w*|стоимост\w*|мощност\w*|площад\w*)"
+        # A measure: "какой мощности", "на какой площади", "какую часть", "с какой скоростью".
+        r"|\bкак(?:ой|ую|ая|ов\w*)\s+(?:мощност\w*|площад\w*|скорост\w*|част[ьи]|протяж[её]нност\w*|длин\w*)"
+        # A query that is only the noun: "общий бюджет плана СКО".
+        r"|^\s*(?:(?:общ|итогов|совокупн|суммарн)\w+\s+|total\s+|overall\s+)?(?:бюджет|стоимост\w*|сумм[аы]\b|budget|cost\b)"
+        r"(?!.*\b(?:скольк|қанша|неше|how|кто|кім|who|когда|қашан|when|где|қайда|where)\w*)"
         r"|\b(?:на\s+)?как(?:ую|ая|ой|ов)\s+(?:сумм\w*|объ[её]м\w*|бюджет\w*|дол\w+|процент\w*|стоимост\w*|размер\w*)"
         r"|\bво\s+что\s+обойд\w*|\bкаков\w*\s+цен\w*"
-        r"|\bқанша\w*|\bнеше\b|\bқандай\s+(?:сома\w*|көлем\w*|қаражат\w*)"
+        r"|\bқанша\w*|\bнеше(?:у\w*)?\b|\bқандай\s+(?:сома\w*|көлем\w*|қаражат\w*)"
         # Kazakh puts the noun first: "жобаның құны қандай?" (what does the project cost).
-        r"|\b(?:құны|бағасы|сомасы|көлемі|бюджеті)\s+қандай\b"
+        r"|\b(?:құны|бағасы|сомасы|көлемі|бюджеті|қуаты|жылдамдығы)\s+қандай\b"
         r"|\bhow\s+(?:many|much|big|large)\b|\bwhat\s+(?:number|amount|share|percentage|sum|budget|cost|price|volume)\b"
         # "What is the (estimated total) cost of …?", "What will the project cost?"
         r"|\bwhat\s+(?:is|was|were|are|will\s+be)\s+the\s+(?:\w+\s+){0,2}"
-        r"(?:number|amount|budget|cost|price|total|sum|share|percentage|volume)\b"
+        r"(?:number|amount|budget|cost|price|total|sum|share|percentage|volume|capacity|speed|area|length)\b"
         r"|\bwhat\s+(?:will|would|does|did|do)\s+(?:\w+\s+){1,6}cost\b"
+        # "What is Turkestan region's 2026 budget …?", "What internet speed …?"
+        r"|\bwhat\s+(?:is|was|will\s+be)\s+[\w\s-]{1,40}?'s\s+(?:\w+\s+){0,2}(?:budget|cost|capacity)\b"
+        r"|\bwhat\s+(?:\w+\s+)?(?:speed|capacity)\b"
     ),
     DATE: re.compile(
         r"\bкогда\b|\bк\s+как(?:ому|ой)\s+(?:сроку|числу|дате|году|месяцу)|\bдо\s+какого\b|\bв\s+какие\s+сроки"
-        r"|\bкакого\s+числа|\bв\s+как(?:ом|ой|ие)\s+(?:году|месяце|квартале|сроки|период|день|дату)|\bкаки[ем]\s+срок\w*"
+        r"|\bна\s+как(?:ую|ое|ой)\s+(?:дату|число|срок)|\bкакого\s+числа|\bв\s+как(?:ом|ой|ие)\s+(?:году|месяце|квартале|сроки|период|день|дату)|\bкаки[ем]\s+срок\w*"
         r"|\bкаков\w*\s+срок\w*|\bкакой\s+срок\w*|\bсроки?\b"
         r"|\bқашан\w*|\bқай\s+(?:уақыт\w*|мерзім\w*|күн\w*|жыл\w*|ай\w*|тоқсан\w*)|\bқандай\s+мерзім\w*|\bнешінші\b|\bмерзім\w*"
         r"|\bwhen\b|\bby\s+(?:what|which)\s+(?:date|time|month|year)|\bwhat\s+(?:date|deadline|year|month|time\s*frame|timeline)"
@@ -154,7 +163,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
     PLACE: re.compile(
         r"\bгде\b|\bв\s+как(?:ом|ой|их)\s+(?:город\w*|район\w*|сел\w*|населенн\w*|населённ\w*|регион\w*|област\w*)"
         r"|\bқайда\b|\bқай\s+(?:жер\w*|қала\w*|аудан\w*|ауыл\w*|өңір\w*|облыс\w*)"
-        r"|\bwhere\b|\bin\s+(?:which|what)\s+(?:city|town|district|village|region)"
+        r"|\bwhere\b|\bin\s+(?:which|what)\s+(?:cit(?:y|ies)|towns?|districts?|villages?|regions?)\b"
     ),
 }
 
