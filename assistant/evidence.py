@@ -199,6 +199,19 @@ _ROLES = re.compile(
     r"начальник\w*|секретар\w*|әкім\w*|басшы\w*|орынбасар\w*|төраға\w*|министр\w*|"
     r"akim|deputy|head|chair\w*|minister|director|governor|mayor|secretary)\b"
 )
+# Roles and bodies that are part of what the meeting was, not who did something at it: the author
+# of the Address ("Послания Главы государства", "Мемлекет басшысының … Жолдауы", "the Head of
+# State's Address") and the body whose meeting it was ("заседание акимата", "әкімдіктің отырысы",
+# "a meeting of the akimat") or where it was held.
+_NOT_AN_ANSWERING_ROLE = re.compile(
+    r"\bпослани\w*\s+(?:главы|президента)(?:\s+государства)?|\bглавы\s+государства\b|\bмемлекет\s+басшысының"
+    r"|\b(?:заседани|совещани|собрани)\w*\s+(?:\w+\s+){0,2}?(?:акимат\w*|актив\w*|маслихат\w*)"
+    r"|\bәкімдіг\w*\s+(?:\w+\s+)?(?:отырыс\w*|кеңес\w*|мәжіліс\w*)"
+    # … or where it was: "в акимате", "әкімдігінде", "at the regional akimat".
+    r"|\bв\s+акимате\b|\bәкімдіг\w*нде\b|\bat\s+the\s+(?:\w+\s+)?akimat\b"
+    r"|\b(?:address|message)\s+of\s+the\s+(?:head\s+of\s+state|president)|\b(?:head\s+of\s+state|president)['’]s\s+address"
+    r"|\b(?:meeting|session)\s+of\s+the\s+(?:\w+\s+)?(?:akimat|maslikhat)|\bakimat\s+(?:meeting|session)"
+)
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
 _NUMBER_WORDS = re.compile(
     # Russian numerals by their endings only: "пят\w+" would take "пятница", "сем\w+" the city of Семей.
@@ -589,8 +602,10 @@ def _typed_spans(sentence: str, answer_type: str) -> tuple[list[tuple[int, int]]
             for m in _PERSON_NAME.finditer(sentence)
             if not _all_not_people(m.group()) and not any(s <= m.start() < e for s, e in titles)
         ]
-        # Bodies and roles answer "who took part" / "who is responsible" too, but less surely than a name.
-        return names, [m.span() for pattern in (_BODIES, _ROLES) for m in pattern.finditer(folded)]
+        # Bodies and roles answer "who took part" / "who is responsible" too, but less surely than a name;
+        # not the author of the Address or the body whose meeting it was (an opening sentence's).
+        unmasked = _NOT_AN_ANSWERING_ROLE.sub(lambda m: " " * len(m.group()), folded)
+        return names, [m.span() for pattern in (_BODIES, _ROLES) for m in pattern.finditer(unmasked)]
     if answer_type == NUMBER:
         dates = [m.span() for m in _DATES.finditer(folded)]
         numbers = [m.span() for m in _DIGITS.finditer(folded) if not any(s <= m.start() < e for s, e in dates)]

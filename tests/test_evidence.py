@@ -102,6 +102,14 @@ def test_the_first_question_word_decides():
         ("Под председательством акима области Асхата Шахарова состоялось заседание.", "person", (), 0.5),
         ("В заседании приняли участие депутаты и представители бизнеса.", "person", (), 0.25),  # roles, no name
         ("В заседании приняли участие представители бизнеса.", "person", (), 0.0),
+        # The author of the Address and the body whose meeting it was are not who chaired it.
+        (
+            "В Уральске состоялось заседание акимата области, посвящённое реализации Послания Главы государства.",
+            "person", ("заседан",), 0.0,
+        ),  # fmt: skip
+        ("Облыс әкімдігінде Мемлекет басшысының Жолдауын іске асыру жөнінде кеңес өтті.", "person", ("кеңес",), 0.0),
+        ("A meeting of the city akimat on the Head of State's Address was held in Almaty.", "person", ("meet",), 0.0),
+        ("Глава государства поручил ускорить цифровизацию.", "person", ("поруч",), 0.5),
         ("Контроль возложен на управление цифровизации области.", "person", (), 0.25),  # a body, not a name
         ("Контроль возложен на управление цифровизации области.", "person", ("контрол",), 0.5),
         # A name comes after its title and its clause: anywhere in a sentence with the asked word.
