@@ -828,6 +828,7 @@ def sentence_features(
     short = float(len(profile.words) <= 3)
     if candidate_stems is None:
         candidate_stems = list(sentence_stems(passages, candidates))
+    verb = _asked_verb(profile, passages, candidates, candidate_stems)
     for row, (candidate, cosine, held) in enumerate(zip(candidates, sentence_cosines, candidate_stems)):
         passage = passages[candidate.passage]
         words, focus, coverable, words_in_passage, unmatched, salient_missing, match, mismatch, cross = per_passage[
@@ -835,6 +836,11 @@ def sentence_features(
         ]
         found_stems = sorted(stem for stem in held if _found((stem,), all_stems, question_buckets))
         offered = offers(candidate.text, profile.answer_type, found_stems) if asked else 0.0
+        if verb and passage.lang in verb and _share(verb[passage.lang], held) == 0:
+            # "Who CHAIRED …?", "Кто КООРДИНИРУЕТ …?": where the documents use the question's verb,
+            # the name answers next to it; a sentence naming someone who presented or reported
+            # something else answers it half.
+            offered *= 0.5
         focus_share = _share(focus, held)
         rows[row] = (
             cosine,
@@ -856,6 +862,27 @@ def sentence_features(
             short,
         )
     return rows
+
+
+def _asked_verb(
+    profile: QuestionProfile, passages: Sequence, candidates: Sequence[Candidate], candidate_stems: Sequence[set[str]]
+) -> dict[str, tuple[tuple[str, ...]]]:
+    """The verb of a person question ("кто ПРОВЁЛ", "who COORDINATES") as the word to look for, by
+    the language of the text, when some candidate holds it: in its own language its own forms (the
+    glossary's "возглавил" = "руководитель" would find any head of department), in the others its
+    translations. Empty for Kazakh questions, which ask with a light verb after "кім" ("кімге
+    жүктелді?") and name the act before it."""
+    if profile.answer_type != PERSON or not profile.focus or profile.lang == "kk":
+        return {}
+    own = {stem for group in analyze_words(profile.text, profile.lang, query=True) for stem in group}
+    first = profile.focus[0]
+    mine = [stem for stem in first if stem in own]
+    # Its other forms from the glossary ("координирует" → "координация"), not its synonyms.
+    same = tuple(stem for stem in first if any(stem[:_PREFIX] == word[:_PREFIX] for word in mine)) or first
+    verb = {passage.lang: ((same if passage.lang == profile.lang else first),) for passage in passages}
+    if any(_share(verb[passages[c.passage].lang], held) for c, held in zip(candidates, candidate_stems)):
+        return verb
+    return {}
 
 
 def holds_counted(
