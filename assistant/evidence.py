@@ -276,10 +276,13 @@ _MONEY = re.compile(
 _QUOTED = re.compile(r"«[^»]{2,200}»|\"[^\"]{2,200}\"|“[^”]{2,200}”|„[^“”]{2,200}[“”]")
 # A Latin-script name in Cyrillic text (Kcell, Smart Aqtau, 2GIS); not a generation code (5G, 3D).
 _LATIN_IN_CYRILLIC = re.compile(r"\b[A-Z][A-Za-z0-9-]*[A-Za-z0-9]\b|\b\d+[A-Za-z]{3,}\b")
-_PLACE_WORDS = re.compile(
-    r"\b(?:район\w*|сел[оаеу]\w*|город\w*|аул\w*|поселк\w*|посёлк\w*|аудан\w*|ауыл\w*|қала\w*|кент\w*|"
-    r"district|village|town|city)\b"
+_PLACE_WORD = (
+    r"(?:район\w*|сел[оаеу]\w*|город\w*|аул\w*|поселк\w*|посёлк\w*|аудан\w*|ауыл\w*|қала\w*|кент\w*|"
+    r"district|village|town|city)"
 )
+# A place word answers "where" with the name it goes with ("Сайхын ауылы", "село Акжар", "в
+# Байзакском районе"); alone it is a kind of place ("акимы районов", "аудан әкімдері", "district akims").
+_PLACE_WORDS = re.compile(rf"\b[{_UPPER}][{_LOWER}-]+\s+(?i:{_PLACE_WORD})\b|\b(?i:{_PLACE_WORD})\s+[{_UPPER}][{_LOWER}-]+")
 # Things whose names official texts quote or write in Latin letters.
 _TITLED_THING = re.compile(
     r"\b(?:проект\w*|программ\w*|платформ\w*|инициатив\w*|систем\w*|приложени\w*|ассистент\w*|помощник\w*|бот\w*"
@@ -563,8 +566,9 @@ def offers(sentence: str, answer_type: str, near: Sequence[str] = ()) -> float:
 
     1 when the fact sits within a few words of one of ``near`` (the question's words found in the
     sentence, as stems): "до 1 марта" after "представить", "84 сел" before "подключат"; 0.5 when
-    it is elsewhere in the sentence (an opening pronoun counts as an asked word). For a person, any name in a sentence that holds an asked word
-    counts as next to it, and a body ("управление цифровизации") counts half as much as a name.
+    it is elsewhere in the sentence (an opening pronoun counts as an asked word). For a person or a
+    place, any name in a sentence that holds an asked word counts as next to it ("Талдықорғанда …
+    кеңес өтті"), and a body ("управление цифровизации") counts half as much as a person's name.
     """
     if answer_type == OTHER:
         return 0.0
@@ -576,8 +580,9 @@ def offers(sentence: str, answer_type: str, near: Sequence[str] = ()) -> float:
         # so the fact is next to them.
         positions.append(0)
     # A name follows its title and its clause ("Координация всей работы возложена на заместителя
-    # акима области Руслана …", eight words apart), so for a person the whole sentence is near.
-    reach = len(sentence) if answer_type == PERSON else _NEAR
+    # акима области Руслана …", eight words apart), and a meeting's place opens the sentence that
+    # ends with the meeting: for a person or a place the whole sentence is near.
+    reach = len(sentence) if answer_type in (PERSON, PLACE) else _NEAR
     return max(_closeness(sentence, primary, positions, reach), 0.5 * _closeness(sentence, secondary, positions, reach))
 
 
@@ -621,8 +626,20 @@ def _typed_spans(sentence: str, answer_type: str) -> tuple[list[tuple[int, int]]
         return spans, []
     if answer_type == PLACE:
         places = [(m.first, m.first + len(m.evidence)) for m in find_regions(sentence)]
-        return places + [m.span() for m in _PLACE_WORDS.finditer(folded)], []
+        return places + [m.span() for m in _PLACE_WORDS.finditer(sentence) if not _opens_with_common_word(sentence, m)], []
     return [], []
+
+
+def _opens_with_common_word(sentence: str, match: re.Match) -> bool:
+    """Whether ``match`` starts the sentence with a word capitalised only for being first and known
+    to the glossary ("Кеңесте аудан әкімдері", "Акимы районов"), not a name ("Сайхын ауылы")."""
+    from assistant.glossary import glossary
+
+    if sentence[: match.start()].strip(" «\"'(—-") or re.match(rf"(?i:{_PLACE_WORD})\s", match.group()):
+        return False  # not first, or the name comes after the place word ("Село Акжар")
+    first = _WORD.match(match.group())
+    groups = analyze_words(first.group(), query=True) if first else []
+    return any(glossary().translations(group) for group in groups)
 
 
 def _all_not_people(pair: str) -> bool:
