@@ -233,7 +233,11 @@ _DATES = re.compile(
     r"|\b1\d{3}\s*(?:год\w*|гг?\.|жыл\w*|ж\.)|\b(?:in|since|until|by|from|в|с|до|к)\s+1\d{3}\b"
     r"|\b(?:квартал\w*|полугоди\w*|тоқсан\w*|жартыжылды\w*|quarter\w*|half[- ]year)"
     r"|\bконц[ае]\s+(?:года|месяца|недели)|\bжыл\s+соңы\w*|\bend\s+of\s+the\s+(?:year|month)"
-    r"|\b(?:ежегодно|ежемесячно|еженедельно|annually|monthly|weekly|жыл\s+сайын|ай\s+сайын)\b"
+)
+# How often: half an answer to "when" ("докладывать еженедельно" is no date of completion).
+_FREQUENCIES = re.compile(
+    r"\b(?:ежегодно|ежеквартально|ежемесячно|еженедельно|ежедневно|annually|quarterly|monthly|weekly|daily"
+    r"|(?:жыл|тоқсан|ай|апта|күн)\s+сайын)\b"
 )
 # A time of day: "в 10:00", "в 9 часов", "сағат 10-да", "at 7 p.m.", "at 10 o'clock".
 _TIMES = re.compile(
@@ -616,7 +620,7 @@ def _typed_spans(sentence: str, answer_type: str) -> tuple[list[tuple[int, int]]
         numbers = [m.span() for m in _DIGITS.finditer(folded) if not any(s <= m.start() < e for s, e in dates)]
         return numbers + [m.span() for m in _NUMBER_WORDS.finditer(folded)], []
     if answer_type == DATE:
-        return [m.span() for m in _DATES.finditer(folded)], []
+        return [m.span() for m in _DATES.finditer(folded)], [m.span() for m in _FREQUENCIES.finditer(folded)]
     if answer_type == TIME:
         return [m.span() for m in _TIMES.finditer(folded)], []
     if answer_type == NAME:
