@@ -29,6 +29,7 @@ from assistant.evidence import (
     QuestionProfile,
     announces_only,
     holds_counted,
+    names_the_address,
     names_title,
     profile_question,
     quotable_sentences,
@@ -380,7 +381,7 @@ def weigh(
     best, probability = None, 0.0
     if candidates:
         vectors = sentence_vectors(searcher, quotable, candidates)
-        stems = list(sentence_stems(quotable, candidates))
+        stems = list(sentence_stems(quotable, candidates, address=names_the_address(profile.text)))
         features = sentence_features(profile, quotable, candidates, vectors @ vector, stems)
         products = vectors * vector
         raw = model.scores(features, products, searcher.embedder.identity)

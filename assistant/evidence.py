@@ -43,6 +43,7 @@ __all__ = [
     "holds_counted",
     "months_of",
     "name_key",
+    "names_the_address",
     "names_of",
     "offers",
     "names_title",
@@ -848,7 +849,7 @@ def sentence_features(
     asked = profile.answer_type != OTHER
     short = float(len(profile.words) <= 3)
     if candidate_stems is None:
-        candidate_stems = list(sentence_stems(passages, candidates))
+        candidate_stems = list(sentence_stems(passages, candidates, address=names_the_address(profile.text)))
     verb = _asked_verb(profile, passages, candidates, candidate_stems)
     for row, (candidate, cosine, held) in enumerate(zip(candidates, sentence_cosines, candidate_stems)):
         passage = passages[candidate.passage]
@@ -925,20 +926,42 @@ def holds_counted(
     return keep
 
 
-def sentence_stems(passages: Sequence, candidates: Sequence[Candidate]) -> Iterator[set[str]]:
+def sentence_stems(
+    passages: Sequence, candidates: Sequence[Candidate], *, address: bool = True
+) -> Iterator[set[str]]:
     """Each candidate's stems, with the sentence before when it refers back to it
     (:func:`refers_back`: "Её запуск намечен на март", "Срок: до 1 марта": the subject is in the
-    sentence before)."""
+    sentence before). Without ``address`` (a question that does not name the Address or its
+    author, see :func:`names_the_address`), not the words of the Address's name and title, which
+    opening sentences restate ("… Послания Главы государства «Казахстан в эпоху искусственного
+    интеллекта: … цифровую трансформацию»"): they match "head", "AI" and "digital" in any question."""
     previous: set[str] = set()
     for row, candidate in enumerate(candidates):
-        own = {
-            stem
-            for group in analyze_words(candidate.text, passages[candidate.passage].lang, query=True)
-            for stem in group
-        }
+        text = candidate.text if address else _ADDRESS_NAME.sub(" ", candidate.text)
+        own = {stem for group in analyze_words(text, passages[candidate.passage].lang, query=True) for stem in group}
         follows = row and candidates[row - 1].passage == candidate.passage and refers_back(candidate.text)
         yield own | previous if follows else own
         previous = own
+
+
+# The Address's name and quoted title, and its author, as documents write them.
+_ADDRESS_NAME = re.compile(
+    r"\b(?:послани\w*|жолдау\w*|address|message)[^«\"“.]{0,60}?[«\"“][^»\"”]{8,300}[»\"”]"
+    r"|[«\"“][^»\"”]{8,300}[»\"”](?:\s+атты)?\s+жолдау\w*"
+    r"|\bглав\w*\s+государства\b|\bмемлекет\s+басшы\w*|\bпрезидент\w*|\bhead\s+of\s+(?:the\s+)?state\b",
+    re.IGNORECASE,
+)
+_ADDRESS_ASKED = re.compile(
+    r"\b(?:послани\w*|жолдау\w*|address\w*|message|президент\w*|president\w*)|\bглав\w*\s+государства"
+    r"|\bмемлекет\s+басшы\w*|\bhead\s+of\s+(?:the\s+)?state",
+    re.IGNORECASE,
+)
+
+
+def names_the_address(question: str) -> bool:
+    """Whether ``question`` names the Address or its author ("по Посланию", "Жолдауды", "the
+    Address", "Глава государства", "the President")."""
+    return bool(_ADDRESS_ASKED.search(question))
 
 
 _PRONOUNS = frozenset(

@@ -18,6 +18,7 @@ from assistant.evidence import (
     months_of,
     name_key,
     names_of,
+    names_the_address,
     names_title,
     offers,
     profile_question,
@@ -281,6 +282,22 @@ def test_where_the_documents_use_the_asked_verb_a_name_elsewhere_answers_half():
     assert _offered("Кто возглавил заседание в Алматы?", chair) == [1.0]
     # Kazakh asks with a light verb after "кім" ("кімге жүктелді?"): not read as the act.
     assert _offered("Алматыда отырыс жұмысын үйлестіру кімге жүктелді?", chair, coordinator) == [1.0, 1.0]
+
+
+def test_the_address_restated_in_an_opening_sentence_is_no_evidence_unless_asked_about():
+    opening = (
+        "В Алматы под председательством акима города состоялось заседание по реализации Послания Главы "
+        "государства «Казахстан в эпоху искусственного интеллекта: актуальные задачи и их решение через "
+        "цифровую трансформацию»."
+    )
+    passages = [_passage(opening, "Almaty city")]
+    candidates = [Candidate(0, 0, len(opening), opening)]
+    (kept,) = sentence_stems(passages, candidates)
+    (without,) = sentence_stems(passages, candidates, address=False)
+    assert {"интеллект", "цифров", "глав"} & kept and not {"интеллект", "цифров", "глав"} & without
+    assert {"заседан", "председательств"} <= without
+    assert not names_the_address("Who heads the digitalization department in Almaty?")
+    assert names_the_address("Кто вёл заседание по Посланию?") and names_the_address("Жолдауды кім үйлестіреді?")
 
 
 def test_the_shipped_answerability_model_ranks_and_gives_a_probability():
