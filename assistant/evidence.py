@@ -457,12 +457,16 @@ def _counted(asked: str, mentions, lang: str) -> tuple[tuple[str, ...], ...]:
     while words and words[0] in _COUNT_WORDS:
         words.pop(0)
     thing: list[str] = []
-    for word in words[:COUNTED_WORDS]:
-        if word in STOPWORDS or (len(word) >= 5 and _VERB_ENDING.search(word)):
+    for index, word in enumerate(words[:COUNTED_WORDS]):
+        # After the counted noun, a Kazakh past ("қанша қылмыс АШЫЛДЫ") is the verb; first, it may be
+        # the noun's object form ("қанша АУЫЛДЫ қосады").
+        verb = _VERB_ENDING.search(word) or (index and _KAZAKH_PAST.search(word))
+        if word in STOPWORDS or (len(word) >= 5 and verb):
             break
         thing.append(word)
     if not thing or thing[0] in _NOT_COUNTED:
         return ()
+    thing = [word for word in thing if word not in _NOT_COUNTED]  # "how many young PEOPLE": the young
     return _words_and_salient(" ".join(thing), (), lang)[0]
 
 
@@ -478,6 +482,7 @@ _NOT_COUNTED = frozenset(
 # Verb forms that end the counted thing: Russian "установят / получат / появятся / пройдут", Kazakh
 # "қосылады / беріледі / ашылған" (not "ауылды", an object).
 _VERB_ENDING = re.compile(r"(?:[яуюаие]т|ся|сь|ть|ады|еді|йды|йді|ған|ген)$")
+_KAZAKH_PAST = re.compile(r"(?:ды|ді|ты|ті)$")
 
 
 def _words_and_salient(text: str, mentions, lang: str):
@@ -826,8 +831,6 @@ def sentence_features(
         return rows
     best_sentence = float(np.max(sentence_cosines))
     best_passage = max(float(p.similarity) for p in passages)
-    all_stems = {stem for group in profile.words for stem in group}
-    question_buckets = _buckets(all_stems)
     per_passage = {}
     for index in {c.passage for c in candidates}:
         passage = passages[index]
@@ -850,19 +853,14 @@ def sentence_features(
     short = float(len(profile.words) <= 3)
     if candidate_stems is None:
         candidate_stems = list(sentence_stems(passages, candidates, address=names_the_address(profile.text)))
-    verb = _asked_verb(profile, passages, candidates, candidate_stems)
-    for row, (candidate, cosine, held) in enumerate(zip(candidates, sentence_cosines, candidate_stems)):
+    offered_all = _type_offered(profile, passages, candidates, candidate_stems) if asked else np.zeros(len(candidates))
+    for row, (candidate, cosine, held, offered) in enumerate(
+        zip(candidates, sentence_cosines, candidate_stems, offered_all)
+    ):
         passage = passages[candidate.passage]
         words, focus, coverable, words_in_passage, unmatched, salient_missing, match, mismatch, cross = per_passage[
             candidate.passage
         ]
-        found_stems = sorted(stem for stem in held if _found((stem,), all_stems, question_buckets))
-        offered = offers(candidate.text, profile.answer_type, found_stems) if asked else 0.0
-        if verb and passage.lang in verb and _share(verb[passage.lang], held) == 0:
-            # "Who CHAIRED …?", "Кто КООРДИНИРУЕТ …?": where the documents use the question's verb,
-            # the name answers next to it; a sentence naming someone who presented or reported
-            # something else answers it half.
-            offered *= 0.5
         focus_share = _share(focus, held)
         rows[row] = (
             cosine,
@@ -884,6 +882,32 @@ def sentence_features(
             short,
         )
     return rows
+
+
+def _type_offered(
+    profile: QuestionProfile, passages: Sequence, candidates: Sequence[Candidate], candidate_stems: Sequence[set[str]]
+) -> np.ndarray:
+    """Each candidate's :func:`offers` for the question's answer type, next to the words it asks."""
+    all_stems = {stem for group in profile.words for stem in group}
+    question_buckets = _buckets(all_stems)
+    verb = _asked_verb(profile, passages, candidates, candidate_stems)
+    counted_stems = {stem for group in profile.counted for stem in group}
+    counted_buckets = _buckets(counted_stems)
+    offered = np.zeros(len(candidates), dtype=np.float32)
+    for row, (candidate, held) in enumerate(zip(candidates, candidate_stems)):
+        found_stems = sorted(stem for stem in held if _found((stem,), all_stems, question_buckets))
+        if counted_stems:
+            # A count is answered next to the counted thing ("84 села"), not next to any asked word
+            # ("sensors will be INSTALLED at 150 points" for "how many water meters will be installed").
+            found_stems = [stem for stem in found_stems if _found((stem,), counted_stems, counted_buckets)]
+        offered[row] = offers(candidate.text, profile.answer_type, found_stems)
+        lang = passages[candidate.passage].lang
+        if verb and lang in verb and _share(verb[lang], held) == 0:
+            # "Who CHAIRED …?", "Кто КООРДИНИРУЕТ …?": where the documents use the question's verb,
+            # the name answers next to it; a sentence naming someone who presented or reported
+            # something else answers it half.
+            offered[row] *= 0.5
+    return offered
 
 
 def _asked_verb(

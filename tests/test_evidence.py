@@ -438,6 +438,19 @@ def test_a_count_is_answered_by_a_number_of_the_counted_thing():
         counted = profile_question(question).counted
         assert counted[0][0] == first and all("получ" not in group[0] for group in counted), (question, counted)
     assert len(profile_question("Сколько школ получат новое оборудование?").counted) == 1
+    # A Kazakh past after the counted noun is the verb; "people" after "young" is said in many words.
+    assert profile_question("Тараздағы камералардың көмегімен қанша қылмыс ашылды?").counted == (("қылмыс",),)
+    assert profile_question("How many young people will take AI courses?").counted == (("young",),)
+    assert profile_question("Қанша ауылды интернетке қосады?").counted[0][0] == "ауылд"
+
+
+def test_a_count_is_answered_next_to_the_counted_thing_not_next_to_any_asked_word():
+    """"How many water meters will be installed?" against "sensors will be installed at 150 points":
+    the number is next to "installed", an asked word, but not next to the counted thing."""
+    sensors = "To monitor air quality, sensors will be installed at 150 points across the city."
+    meters = "The water utility will install 65,000 smart water meters by the end of 2026."
+    offered = _offered("How many smart water meters will be installed in Almaty?", sensors, meters, lang="en")
+    assert offered == [0.5, 1.0]
 
 
 def test_a_sentence_that_refers_back_borrows_the_words_of_the_one_before():
