@@ -21,7 +21,7 @@ in meaning. This module computes those signals, language by language, with no mo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -277,6 +277,13 @@ _MONEY = re.compile(
     r"|\b(?:млрд|млн|трлн|миллиард\w*|миллион\w*|триллион\w*|billion|million|trillion|bn|mln)\b\.?"
     rf"(?!\s*(?!(?:{_FUNCTION_WORDS})\b)[^\W\d_])"
 )
+# An amount of money after a number ("2,4 млрд теңге", "$3 million" before it): no count of things.
+_MONEY_AFTER = re.compile(
+    rf"\s*(?:(?:млрд|млн|трлн|тыс|мың|миллиард\w*|миллион\w*|billion|million|thousand|bn|mln)\b\.?\s*)?"
+    rf"(?:[₸$€£]|(?:{_CURRENCY})\b)"
+)
+# Latin abbreviations of technologies, no one's name: "IT-хаб", "Wi-Fi желісі", "QR-код".
+_LATIN_COMMON = frozenset("it ai gps sms qr wi-fi wifi gis led id iot api cctv ip vr ar ict ikt".split())
 # Official titles run long ("Казахстан в эпоху искусственного интеллекта: актуальные вопросы …").
 _QUOTED = re.compile(r"«[^»]{2,200}»|\"[^\"]{2,200}\"|“[^”]{2,200}”|„[^“”]{2,200}[“”]")
 # A Latin-script name in Cyrillic text (Kcell, Smart Aqtau, 2GIS); not a generation code (5G, 3D).
@@ -571,7 +578,9 @@ def names_title(text: str, title: Sequence[str]) -> bool:
     return all(key in keys for key in title)
 
 
-def offers(sentence: str, answer_type: str, near: Sequence[str] = ()) -> float:
+def offers(
+    sentence: str, answer_type: str, near: Sequence[str] = (), own: Collection[str] = (), *, counting: bool = False
+) -> float:
     """How well ``sentence`` holds an answer of ``answer_type``, from 0 to 1.
 
     1 when the fact sits within a few words of one of ``near`` (the question's words found in the
@@ -579,10 +588,17 @@ def offers(sentence: str, answer_type: str, near: Sequence[str] = ()) -> float:
     it is elsewhere in the sentence (an opening pronoun counts as an asked word). For a person or a
     place, any name in a sentence that holds an asked word counts as next to it ("Талдықорғанда …
     кеңес өтті"), and a body ("управление цифровизации") counts half as much as a person's name.
+    A name or a number made only of ``own`` (the question's words, as :func:`name_key` gives them)
+    is what the question says, not its answer: «Kentau Digital» for "Which company funded Kentau
+    Digital?". ``counting``: the question counts things, which an amount of money does not.
     """
     if answer_type == OTHER:
         return 0.0
     primary, secondary = _typed_spans(sentence, answer_type)
+    if own and answer_type in (NAME, NUMBER):
+        primary = [span for span in primary if not _only_own(sentence[span[0] : span[1]], own)]
+    if counting:  # "How many tourists?" is not answered by "2,4 млрд теңге"
+        primary = [span for span in primary if not _MONEY_AFTER.match(sentence, span[1])]
     positions = _word_positions(sentence, near) if near else []
     if near and refers_back(sentence):
         # "Его провёл аким области …", "Срок: до 1 октября": the pronoun or the field label
@@ -594,6 +610,11 @@ def offers(sentence: str, answer_type: str, near: Sequence[str] = ()) -> float:
     # ends with the meeting: for a person or a place the whole sentence is near.
     reach = len(sentence) if answer_type in (PERSON, PLACE) else _NEAR
     return max(_closeness(sentence, primary, positions, reach), 0.5 * _closeness(sentence, secondary, positions, reach))
+
+
+def _only_own(text: str, own: Collection[str]) -> bool:
+    keys = {key for key in map(name_key, _WORD.findall(text)) if key}
+    return bool(keys) and keys <= set(own)
 
 
 def _closeness(sentence: str, spans: list[tuple[int, int]], positions: list[int], reach: int = _NEAR) -> float:
@@ -632,10 +653,16 @@ def _typed_spans(sentence: str, answer_type: str) -> tuple[list[tuple[int, int]]
     if answer_type == NAME:
         spans = [m.span() for m in _QUOTED.finditer(sentence)]
         if detect_language(sentence) in ("ru", "kk"):
-            spans += [m.span() for m in _LATIN_IN_CYRILLIC.finditer(sentence)]
+            spans += [m.span() for m in _LATIN_IN_CYRILLIC.finditer(sentence) if m.group().casefold() not in _LATIN_COMMON]
         return spans, []
     if answer_type == PLACE:
-        places = [(m.first, m.first + len(m.evidence)) for m in find_regions(sentence)]
+        # A place inside a quoted title names the thing, not where it is: «AI Astana Challenge».
+        titles = [m.span() for m in _QUOTED.finditer(sentence)]
+        places = [
+            (m.first, m.first + len(m.evidence))
+            for m in find_regions(sentence)
+            if not any(s <= m.first < e for s, e in titles)
+        ]
         return places + [m.span() for m in _PLACE_WORDS.finditer(sentence) if not _opens_with_common_word(sentence, m)], []
     return [], []
 
@@ -893,6 +920,7 @@ def _type_offered(
     verb = _asked_verb(profile, passages, candidates, candidate_stems)
     counted_stems = {stem for group in profile.counted for stem in group}
     counted_buckets = _buckets(counted_stems)
+    own = frozenset(key for key in map(name_key, _WORD.findall(profile.text)) if key)
     offered = np.zeros(len(candidates), dtype=np.float32)
     for row, (candidate, held) in enumerate(zip(candidates, candidate_stems)):
         found_stems = sorted(stem for stem in held if _found((stem,), all_stems, question_buckets))
@@ -900,7 +928,7 @@ def _type_offered(
             # A count is answered next to the counted thing ("84 села"), not next to any asked word
             # ("sensors will be INSTALLED at 150 points" for "how many water meters will be installed").
             found_stems = [stem for stem in found_stems if _found((stem,), counted_stems, counted_buckets)]
-        offered[row] = offers(candidate.text, profile.answer_type, found_stems)
+        offered[row] = offers(candidate.text, profile.answer_type, found_stems, own, counting=bool(profile.counted))
         lang = passages[candidate.passage].lang
         if verb and lang in verb and _share(verb[lang], held) == 0:
             # "Who CHAIRED …?", "Кто КООРДИНИРУЕТ …?": where the documents use the question's verb,
@@ -991,8 +1019,9 @@ def names_the_address(question: str) -> bool:
 _PRONOUNS = frozenset(
     """
     он она оно они его её ее их ему ей им это этот эта эти там здесь данный данная данное данные
-    него неё нее нему ней нём нем них ним ними
-    ол оның олар оған оны бұл осы онда мұнда сол
+    него неё нее нему ней нём нем них ним ними этого этому этим этой этом эту
+    ол оның олар оған оны бұл осы онда мұнда сол бұған бұны бұның бұдан бұнда осыған осының осыдан
+    осында осыны соған соның содан сонда соны онымен бұнымен осымен
     it its this these they their he she his her there
     """.split()
 )

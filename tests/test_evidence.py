@@ -155,6 +155,7 @@ def test_the_first_question_word_decides():
         ("Срок: до 1 октября 2026 года.", "date", ("станц",), 1.0),
         ("Жауапты: облыс әкімінің орынбасары Ж. Б. Искакова.", "person", ("үйлестір",), 1.0),
         ("Центр откроют в Таразе в следующем году.", "place", (), 0.5),
+        ("В декабре пройдёт хакатон «AI Astana Challenge».", "place", (), 0.0),  # a title, not where
         ("Талдықорғанда облыс әкімінің төрағалығымен кеңес өтті.", "place", ("кеңес",), 1.0),
         ("Сайхын ауылына интернет тартылды.", "place", (), 0.5),
         ("Село Акжар подключат первым.", "place", (), 0.5),
@@ -268,6 +269,18 @@ def _offered(question: str, *texts: str, lang: str = "ru") -> list[float]:
     candidates = [Candidate(i, 0, len(p.text), p.text) for i, p in enumerate(passages)]
     rows = sentence_features(profile, passages, candidates, np.full(len(texts), 0.8, dtype=np.float32))
     return rows[:, FEATURES.index("type_offered")].tolist()
+
+
+def test_what_the_question_says_itself_does_not_answer_it():
+    """«Kentau Digital» does not answer "Which company funded Kentau Digital?", nor "120" "How many of
+    the 120 villages…?"; an amount of money does not answer "how many tourists"."""
+    own = {"kenta", "digit", "120"}
+    assert offers("В Кентау открыт IT-хаб «Kentau Digital».", "name", (), own) == 0.0
+    assert offers("В Кентау открыт IT-хаб «Kentau Digital», его построила Kcell.", "name", (), own) == 0.5
+    assert offers("Из 120 сёл подключено 58.", "number", ("подключ",), own) == 1.0
+    assert offers("Подключат все 120 сёл.", "number", ("подключ",), own) == 0.0
+    assert offers("Бұған 2,4 млрд теңге қарастырылған.", "number", ("турист",), counting=True) == 0.0
+    assert offers("Бұған 2,4 млрд теңге қарастырылған.", "number", ("турист",)) == 1.0  # as money
 
 
 def test_where_the_documents_use_the_asked_verb_a_name_elsewhere_answers_half():
@@ -465,6 +478,8 @@ def test_a_sentence_that_refers_back_borrows_the_words_of_the_one_before():
     assert not refers_back("Сроки реализации обсудили.")
     assert refers_back("Стоимость: 1,7 млрд тенге.") and refers_back("На его создание выделено 1,2 млрд тенге.")
     assert refers_back("В нём участвовали акимы районов.") and not refers_back("В Таразе прошло заседание.")
+    assert refers_back("Бұған 2,4 млрд теңге қарастырылған.") and refers_back("Для этого выделят 3 млрд тенге.")
+    assert refers_back("Осыған 2 млрд теңге бөлінді.")
 
 
 @pytest.mark.parametrize(
