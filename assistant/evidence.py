@@ -316,6 +316,8 @@ _PLANNED = re.compile(
     r"|\b(?:установ|подключ|откро|запуст|постро|созда|внедр|оснаст|получ|провед|обуч|перевед|появ|оцифр|закуп|приобрет"
     r"|разработ|утверд|начн|смонтир|дотян|охват)\w*?(?:ят|ут|ют|ат|ит|ет)(?:ся)?\b"
     r"|\bдейін\b|\bжоспар\w*|\bтиіс\b|\bкерек\b|\w(?:мақ|мек|бақ|бек|пақ|пек)\b"
+    # A Kazakh passive in the present-future ends the sentence: "2 000 бейнекамера орнатылады".
+    r"|\w(?:ылады|іледі|лады|леді|нады|неді)[.!»\"]*$"
     r"|\bwill\b|\bshall\b|\bplann?(?:ed|ing|s)?\b|\b(?:is|are)\s+to\b|\bgoing\s+to\b|\bscheduled\b|\bexpected\s+to\b|\bby\s+the\s+end\b"
 )
 # … unless the sentence also says what is done ("по состоянию на 1 декабря подключено 58 из 120").
