@@ -58,7 +58,8 @@ __all__ = [
 ]
 
 PERSON, NUMBER, DATE, TIME, NAME, PLACE, OTHER = "person", "number", "date", "time", "name", "place", "other"
-ANSWER_TYPES = (PERSON, NUMBER, DATE, TIME, NAME, PLACE, OTHER)
+SAID = "said"  # what someone said or proposed
+ANSWER_TYPES = (PERSON, NUMBER, DATE, TIME, NAME, PLACE, SAID, OTHER)
 # The answer types a sentence must hold to answer at all. A number or a date is found reliably in
 # any language; a person, a name or a place may be written in ways the patterns miss (a lone
 # surname, an unquoted title), so for those the evidence is weighed, not required. A time of day
@@ -160,6 +161,12 @@ _ASKS: dict[str, re.Pattern[str]] = {
         # Which company: its name («Казахтелеком», Kcell), not "операторы связи" in general.
         rf"|\b(?:как(?:ой|ая|ие|ое|ую|им|ими|ого)|which|what)\s+(?:\w+\s+)?(?:{_COMPANIES})\b"
         rf"|\b(?:қай|қандай)\s+(?:{_COMPANIES})\b"
+    ),
+    SAID: re.compile(
+        r"\bчто\s+(?:\w+\s+){0,5}?(?:сказал|заявил|отметил|подчеркнул|говорил|предложил|предлагал)\w*"
+        r"|\bо\s+ч[её]м\s+(?:\w+\s+){0,3}?(?:говорил|сказал|заявил)\w*|\bкакие\s+предложени\w*"
+        r"|\bне\s+(?:деді|айтты|атап\s+өтті|мәлімдеді|ұсынды|ұсынған)|\bқандай\s+ұсыныс\w*"
+        r"|\bwhat\s+did\s+(?:\w+\s+){1,8}?(?:say|propose|suggest|stress|note|announce)\b|\bwhat\s+(?:was|were)\s+said"
     ),
     PLACE: re.compile(
         r"\bгде\b|\bв\s+как(?:ом|ой|их)\s+(?:город\w*|район\w*|сел\w*|населенн\w*|населённ\w*|регион\w*|област\w*)"
@@ -281,6 +288,11 @@ _MONEY = re.compile(
 _MONEY_AFTER = re.compile(
     rf"\s*(?:(?:млрд|млн|трлн|тыс|мың|миллиард\w*|миллион\w*|billion|million|thousand|bn|mln)\b\.?\s*)?"
     rf"(?:[₸$€£]|(?:{_CURRENCY})\b)"
+)
+# Someone's words: a long quotation, or a verb of saying or proposing.
+_SPEECH = re.compile(
+    r"\b(?:сказал|заявил|отметил|подчеркнул|предложил|предлож\w+|по\s+(?:его|её|ее)\s+словам|деді|атап\s+өтті|айтты|"
+    r"сөзінше|ұсынды|ұсыныс\w*|said|says|noted|stressed|underlined|proposed|suggested|propos\w+)"
 )
 # Latin abbreviations of technologies, no one's name: "IT-хаб", "Wi-Fi желісі", "QR-код".
 _LATIN_COMMON = frozenset("it ai gps sms qr wi-fi wifi gis led id iot api cctv ip vr ar ict ikt".split())
@@ -610,7 +622,7 @@ def offers(
     # A name follows its title and its clause ("Координация всей работы возложена на заместителя
     # акима области Руслана …", eight words apart), and a meeting's place opens the sentence that
     # ends with the meeting: for a person or a place the whole sentence is near.
-    reach = len(sentence) if answer_type in (PERSON, PLACE) else _NEAR
+    reach = len(sentence) if answer_type in (PERSON, PLACE, SAID) else _NEAR
     return max(_closeness(sentence, primary, positions, reach), 0.5 * _closeness(sentence, secondary, positions, reach))
 
 
@@ -657,6 +669,16 @@ def _typed_spans(sentence: str, answer_type: str) -> tuple[list[tuple[int, int]]
         if detect_language(sentence) in ("ru", "kk"):
             spans += [m.span() for m in _LATIN_IN_CYRILLIC.finditer(sentence) if m.group().casefold() not in _LATIN_COMMON]
         return spans, []
+    if answer_type == SAID:
+        # A long quotation, not the Address's title; direct speech that opens the sentence and goes on.
+        titles = [m.span() for m in _ADDRESS_NAME.finditer(sentence)]
+        quotes = [
+            m.span()
+            for m in _QUOTED.finditer(sentence)
+            if len(m.group()) > 30 and not any(s <= m.start() < e for s, e in titles)
+        ]
+        opening = re.match(r"\s*[«\"“]", sentence)
+        return quotes + [(0, len(sentence))] * bool(opening) + [m.span() for m in _SPEECH.finditer(folded)], []
     if answer_type == PLACE:
         # A place inside a quoted title names the thing, not where it is: «AI Astana Challenge».
         titles = [m.span() for m in _QUOTED.finditer(sentence)]

@@ -85,7 +85,9 @@ from assistant.model import Citation, Passage
         ("общий бюджет плана СКО", "number"),
         ("На какую дату перенесли установку вышек?", "date"),
         ("Что обсудили на заседании?", "other"),
-        ("What did the akim say about the Address?", "other"),
+        ("What did the akim say about the Address?", "said"),
+        ("Аким ЖИ туралы не деді?", "said"),
+        ("Какие предложения внесли представители бизнеса?", "said"),
     ],
 )
 def test_the_answer_type_is_read_from_the_question_word_in_three_languages(question, kind):
@@ -164,6 +166,14 @@ def test_the_first_question_word_decides():
         ("Акимы районов доложили о ходе работ.", "place", (), 0.0),
         ("District akims reported on the work.", "place", (), 0.0),
         ("Обсуждались вопросы цифровизации.", "other", (), 0.0),
+        # What someone said: direct speech, a long quotation or a verb of saying; not the Address's title.
+        ("«Искусственный интеллект должен работать на людей, а не на отчёты.", "said", ("интеллект",), 1.0),
+        ("Аким подчеркнул, что цифровизация нужна каждому селу.", "said", ("аким",), 1.0),
+        (
+            "Состоялось совещание по реализации Послания Главы государства «Казахстан в эпоху искусственного "
+            "интеллекта: актуальные задачи и их решение через цифровую трансформацию».",
+            "said", ("совещан",), 0.0,
+        ),  # fmt: skip
     ],
 )
 def test_a_sentence_offers_the_asked_type_and_best_next_to_the_asked_words(sentence, kind, near, expected):
