@@ -130,7 +130,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"|\bhow\s+(?:many|much|big|large)\b|\bwhat\s+(?:number|amount|share|percentage|sum|budget|cost|price|volume)\b"
         # "What is the (estimated total) cost of …?", "What will the project cost?"
         r"|\bwhat\s+(?:is|was|were|are|will\s+be)\s+the\s+(?:\w+\s+){0,2}"
-        r"(?:number|amount|budget|cost|price|total|sum|share|percentage|volume|capacity|speed|area|length)\b"
+        r"(?:number|amount|budget|cost|price|total|sum|share|percentage|volume|capacity|speed|area|length|fund|funding)\b"
         r"|\bwhat\s+(?:will|would|does|did|do)\s+(?:\w+\s+){1,6}cost\b"
         # "What is Turkestan region's 2026 budget …?", "What internet speed …?"
         r"|\bwhat\s+(?:is|was|will\s+be)\s+[\w\s-]{1,40}?'s\s+(?:\w+\s+){0,2}(?:budget|cost|capacity)\b"
@@ -392,6 +392,8 @@ class QuestionProfile:
             operator ("Как называется проект…?", "Какой оператор…?"), which Russian and Kazakh
             official texts quote («Smart Aqtau», АО «Казахтелеком») or write in Latin letters;
             not the name of a river or a settlement, which they do not.
+        measure: for a number that is a measure ("какая СКОРОСТЬ", "қуаты қандай", "what AREA"),
+            its kind (a key of :data:`MEASURE_UNITS`): only a number in its units answers it.
     """
 
     text: str
@@ -407,6 +409,7 @@ class QuestionProfile:
     counted: tuple[tuple[str, ...], ...] = ()
     done: bool = False
     title_asked: bool = False
+    measure: str = ""
 
 
 @dataclass(frozen=True)
@@ -464,7 +467,35 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         counted=counted,
         done=bool(_DONE_ASKED.search(question.casefold().replace("ё", "е"))),
         title_asked=answer_type == NAME and bool(_TITLED_THING.search(asked_in.casefold())),
+        measure=_measure_asked(after) if answer_type == NUMBER and not money and not counted else "",
     )
+
+
+# A measure asked, and the units that state it ("100 Мбит/с", "5 МВт", "4,5 гектара", "12 км").
+_MEASURES_ASKED = {
+    "speed": re.compile(r"\bскорост\w*|\bжылдамд\w*|\bspeed\w*"),
+    "power": re.compile(r"\bмощност\w*|\bқуат\w*|\bcapacity\b"),
+    "area": re.compile(r"\bплощад\w*|\barea\b"),
+    "length": re.compile(r"\bпротяж[её]нност\w*|\bдлин\w*|\bұзынд\w*|\blength\b"),
+}
+MEASURE_UNITS = {
+    "speed": re.compile(r"[мгк]бит\w*|мегабит\w*|гигабит\w*|[mgk]bps|[mgk]bit\w*|км/ч|km/h"),
+    # A data centre's power, a hall's seats ("хаб на 120 мест").
+    "power": re.compile(r"[мгк]вт\b|[mgk]w\b|мегаватт\w*|гигаватт\w*|megawatt\w*|мест\b|seats?\b|орын\w*|петафлопс\w*|pflops"),
+    "area": re.compile(r"га\b|гектар\w*|hectare\w*|ha\b|кв\.?\s*(?:м|км)\b|[мm]²|км²|km²|sq\.?\s*(?:m|km)\b|square\s+\w+|шаршы\s+\w+"),
+    "length": re.compile(r"км\b|километр\w*|шақырым\w*|kilomet\w*|km\b|метр\w*|metre\w*|meter\w*"),
+}
+
+
+_IN_UNITS = {
+    kind: re.compile(rf"\s*(?:(?:тыс\w*|мың\w*|thousand|млн|миллион\w*|million)\s+)?(?:{units.pattern})")
+    for kind, units in MEASURE_UNITS.items()
+}
+
+
+def _measure_asked(asked: str) -> str:
+    folded = asked.casefold()
+    return next((kind for kind, pattern in _MEASURES_ASKED.items() if pattern.search(folded)), "")
 
 
 def _counted(asked: str, mentions, lang: str) -> tuple[tuple[str, ...], ...]:
@@ -593,7 +624,13 @@ def names_title(text: str, title: Sequence[str]) -> bool:
 
 
 def offers(
-    sentence: str, answer_type: str, near: Sequence[str] = (), own: Collection[str] = (), *, counting: bool = False
+    sentence: str,
+    answer_type: str,
+    near: Sequence[str] = (),
+    own: Collection[str] = (),
+    *,
+    counting: bool = False,
+    measure: str = "",
 ) -> float:
     """How well ``sentence`` holds an answer of ``answer_type``, from 0 to 1.
 
@@ -604,7 +641,8 @@ def offers(
     кеңес өтті"), and a body ("управление цифровизации") counts half as much as a person's name.
     A name or a number made only of ``own`` (the question's words, as :func:`name_key` gives them)
     is what the question says, not its answer: «Kentau Digital» for "Which company funded Kentau
-    Digital?". ``counting``: the question counts things, which an amount of money does not.
+    Digital?". ``counting``: the question counts things, which an amount of money does not;
+    ``measure``: it asks a measure (:data:`MEASURE_UNITS`), which a number in other units does not.
     """
     if answer_type == OTHER:
         return 0.0
@@ -613,6 +651,9 @@ def offers(
         primary = [span for span in primary if not _only_own(sentence[span[0] : span[1]], own)]
     if counting:  # "How many tourists?" is not answered by "2,4 млрд теңге"
         primary = [span for span in primary if not _MONEY_AFTER.match(sentence, span[1])]
+    if measure:  # "Какая скорость?" is answered by "100 Мбит/с", not by "74 школы"
+        folded, units = sentence.casefold(), _IN_UNITS[measure]
+        primary = [span for span in primary if units.match(folded, span[1])]
     positions = _word_positions(sentence, near) if near else []
     if near and refers_back(sentence):
         # "Его провёл аким области …", "Срок: до 1 октября": the pronoun or the field label
@@ -952,7 +993,9 @@ def _type_offered(
             # A count is answered next to the counted thing ("84 села"), not next to any asked word
             # ("sensors will be INSTALLED at 150 points" for "how many water meters will be installed").
             found_stems = [stem for stem in found_stems if _found((stem,), counted_stems, counted_buckets)]
-        offered[row] = offers(candidate.text, profile.answer_type, found_stems, own, counting=bool(profile.counted))
+        offered[row] = offers(
+            candidate.text, profile.answer_type, found_stems, own, counting=bool(profile.counted), measure=profile.measure
+        )
         lang = passages[candidate.passage].lang
         if verb and lang in verb and _share(verb[lang], held) == 0:
             # "Who CHAIRED …?", "Кто КООРДИНИРУЕТ …?": where the documents use the question's verb,

@@ -79,6 +79,7 @@ from assistant.model import Citation, Passage
         ("Какую часть территории покроет 5G?", "number"),
         ("Деректер орталығының қуаты қандай?", "number"),
         ("What is the capacity of the data centre?", "number"),
+        ("What is the prize fund of the hackathon?", "number"),
         ("What internet speed will schools get?", "number"),
         ("What is Turkestan region's 2026 budget for digital projects?", "number"),
         ("Мобильді интернеті жоқ ауыл нешеу?", "number"),
@@ -279,6 +280,16 @@ def _offered(question: str, *texts: str, lang: str = "ru") -> list[float]:
     candidates = [Candidate(i, 0, len(p.text), p.text) for i, p in enumerate(passages)]
     rows = sentence_features(profile, passages, candidates, np.full(len(texts), 0.8, dtype=np.float32))
     return rows[:, FEATURES.index("type_offered")].tolist()
+
+
+def test_a_measure_is_answered_by_a_number_in_its_units():
+    assert profile_question("Какая скорость интернета будет в сёлах?").measure == "speed"
+    assert profile_question("Деректер орталығының қуаты қандай?").measure == "power"
+    assert profile_question("На какой площади внедрят точное земледелие?").measure == "area"
+    assert profile_question("Сколько гектаров охватят?").measure == ""  # a count of hectares
+    assert offers("Ещё 74 сельские школы получат скоростной интернет.", "number", ("скорост",), measure="speed") == 0.0
+    assert offers("Скорость составит 100 Мбит/с.", "number", ("скорост",), measure="speed") == 1.0
+    assert offers("Земледелие внедрят на 42 тысячах гектаров.", "number", ("земледел",), measure="area") == 1.0
 
 
 def test_what_the_question_says_itself_does_not_answer_it():
