@@ -661,8 +661,9 @@ def offers(
         # so the fact is next to them.
         positions.append(0)
     # A name follows its title and its clause ("Координация всей работы возложена на заместителя
-    # акима области Руслана …", eight words apart), and a meeting's place opens the sentence that
-    # ends with the meeting: for a person or a place the whole sentence is near.
+    # акима области Руслана …", eight words apart), a meeting's place opens the sentence that ends
+    # with the meeting, and a verb of saying closes the words said: for a person, a place or
+    # someone's words the whole sentence is near.
     reach = len(sentence) if answer_type in (PERSON, PLACE, SAID) else _NEAR
     return max(_closeness(sentence, primary, positions, reach), 0.5 * _closeness(sentence, secondary, positions, reach))
 
