@@ -478,18 +478,16 @@ _MEASURES_ASKED = {
     "area": re.compile(r"\bплощад\w*|\barea\b"),
     "length": re.compile(r"\bпротяж[её]нност\w*|\bдлин\w*|\bұзынд\w*|\blength\b"),
 }
+# Each measure's units, as they follow its number ("42 тысячах гектаров").
 MEASURE_UNITS = {
-    "speed": re.compile(r"[мгк]бит\w*|мегабит\w*|гигабит\w*|[mgk]bps|[mgk]bit\w*|км/ч|km/h"),
-    # A data centre's power, a hall's seats ("хаб на 120 мест").
-    "power": re.compile(r"[мгк]вт\b|[mgk]w\b|мегаватт\w*|гигаватт\w*|megawatt\w*|мест\b|seats?\b|орын\w*|петафлопс\w*|pflops"),
-    "area": re.compile(r"га\b|гектар\w*|hectare\w*|ha\b|кв\.?\s*(?:м|км)\b|[мm]²|км²|km²|sq\.?\s*(?:m|km)\b|square\s+\w+|шаршы\s+\w+"),
-    "length": re.compile(r"км\b|километр\w*|шақырым\w*|kilomet\w*|km\b|метр\w*|metre\w*|meter\w*"),
-}
-
-
-_IN_UNITS = {
-    kind: re.compile(rf"\s*(?:(?:тыс\w*|мың\w*|thousand|млн|миллион\w*|million)\s+)?(?:{units.pattern})")
-    for kind, units in MEASURE_UNITS.items()
+    kind: re.compile(rf"\s*(?:(?:тыс\w*|мың\w*|thousand|млн|миллион\w*|million)\s+)?(?:{units})")
+    for kind, units in {
+        "speed": r"[мгк]бит\w*|мегабит\w*|гигабит\w*|[mgk]bps|[mgk]bit\w*|км/ч|km/h",
+        # A data centre's power, a hall's seats ("хаб на 120 мест").
+        "power": r"[мгк]вт\b|[mgk]w\b|мегаватт\w*|гигаватт\w*|megawatt\w*|мест\b|seats?\b|орын\w*|петафлопс\w*|pflops",
+        "area": r"га\b|гектар\w*|hectare\w*|ha\b|кв\.?\s*(?:м|км)\b|[мm]²|км²|km²|sq\.?\s*(?:m|km)\b|square\s+\w+|шаршы\s+\w+",
+        "length": r"км\b|километр\w*|шақырым\w*|kilomet\w*|km\b|метр\w*|metre\w*|meter\w*",
+    }.items()
 }
 
 
@@ -652,7 +650,7 @@ def offers(
     if counting:  # "How many tourists?" is not answered by "2,4 млрд теңге"
         primary = [span for span in primary if not _MONEY_AFTER.match(sentence, span[1])]
     if measure:  # "Какая скорость?" is answered by "100 Мбит/с", not by "74 школы"
-        folded, units = sentence.casefold(), _IN_UNITS[measure]
+        folded, units = sentence.casefold(), MEASURE_UNITS[measure]
         primary = [span for span in primary if units.match(folded, span[1])]
     positions = _word_positions(sentence, near) if near else []
     if near and refers_back(sentence):
@@ -670,7 +668,7 @@ def offers(
 
 def _only_own(text: str, own: Collection[str]) -> bool:
     keys = {key for key in map(name_key, _WORD.findall(text)) if key}
-    return bool(keys) and keys <= set(own)
+    return bool(keys) and keys.issubset(own)
 
 
 def _closeness(sentence: str, spans: list[tuple[int, int]], positions: list[int], reach: int = _NEAR) -> float:
@@ -692,7 +690,7 @@ def _typed_spans(sentence: str, answer_type: str) -> tuple[list[tuple[int, int]]
         names = [
             m.span()
             for m in _PERSON_NAME.finditer(sentence)
-            if not _all_not_people(m.group()) and not any(s <= m.start() < e for s, e in titles)
+            if not _all_not_people(m.group()) and not _inside(m.start(), titles)
         ]
         # Bodies and roles answer "who took part" / "who is responsible" too, but less surely than a name;
         # not the author of the Address or the body whose meeting it was (an opening sentence's).
@@ -700,7 +698,7 @@ def _typed_spans(sentence: str, answer_type: str) -> tuple[list[tuple[int, int]]
         return names, [m.span() for pattern in (_BODIES, _ROLES) for m in pattern.finditer(unmasked)]
     if answer_type == NUMBER:
         dates = [m.span() for m in _DATES.finditer(folded)]
-        numbers = [m.span() for m in _DIGITS.finditer(folded) if not any(s <= m.start() < e for s, e in dates)]
+        numbers = [m.span() for m in _DIGITS.finditer(folded) if not _inside(m.start(), dates)]
         return numbers + [m.span() for m in _NUMBER_WORDS.finditer(folded)], []
     if answer_type == DATE:
         return [m.span() for m in _DATES.finditer(folded)], [m.span() for m in _FREQUENCIES.finditer(folded)]
@@ -717,7 +715,7 @@ def _typed_spans(sentence: str, answer_type: str) -> tuple[list[tuple[int, int]]
         quotes = [
             m.span()
             for m in _QUOTED.finditer(sentence)
-            if len(m.group()) > 30 and not any(s <= m.start() < e for s, e in titles)
+            if len(m.group()) > 30 and not _inside(m.start(), titles)
         ]
         opening = re.match(r"\s*[«\"“]", sentence)
         return quotes + [(0, len(sentence))] * bool(opening) + [m.span() for m in _SPEECH.finditer(folded)], []
@@ -727,7 +725,7 @@ def _typed_spans(sentence: str, answer_type: str) -> tuple[list[tuple[int, int]]
         places = [
             (m.first, m.first + len(m.evidence))
             for m in find_regions(sentence)
-            if not any(s <= m.first < e for s, e in titles)
+            if not _inside(m.first, titles)
         ]
         return places + [m.span() for m in _PLACE_WORDS.finditer(sentence) if not _opens_with_common_word(sentence, m)], []
     return [], []
@@ -743,6 +741,10 @@ def _opens_with_common_word(sentence: str, match: re.Match) -> bool:
     first = _WORD.match(match.group())
     groups = analyze_words(first.group(), query=True) if first else []
     return any(glossary().translations(group) for group in groups)
+
+
+def _inside(position: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in spans)
 
 
 def _all_not_people(pair: str) -> bool:
@@ -1064,18 +1066,14 @@ def sentence_stems(
         previous = own
 
 
-# The Address's name and quoted title, and its author, as documents write them.
+# The Address's author, its name and quoted title, as documents write them.
+_ADDRESS_AUTHOR = r"\bглав\w*\s+государства\b|\bмемлекет\s+басшы\w*|\bпрезидент\w*|\bhead\s+of\s+(?:the\s+)?state\b"
 _ADDRESS_NAME = re.compile(
     r"\b(?:послани\w*|жолдау\w*|address|message)[^«\"“.]{0,60}?[«\"“][^»\"”]{8,300}[»\"”]"
-    r"|[«\"“][^»\"”]{8,300}[»\"”](?:\s+атты)?\s+жолдау\w*"
-    r"|\bглав\w*\s+государства\b|\bмемлекет\s+басшы\w*|\bпрезидент\w*|\bhead\s+of\s+(?:the\s+)?state\b",
+    rf"|[«\"“][^»\"”]{{8,300}}[»\"”](?:\s+атты)?\s+жолдау\w*|{_ADDRESS_AUTHOR}",
     re.IGNORECASE,
 )
-_ADDRESS_ASKED = re.compile(
-    r"\b(?:послани\w*|жолдау\w*|address\w*|message|президент\w*|president\w*)|\bглав\w*\s+государства"
-    r"|\bмемлекет\s+басшы\w*|\bhead\s+of\s+(?:the\s+)?state",
-    re.IGNORECASE,
-)
+_ADDRESS_ASKED = re.compile(rf"\b(?:послани\w*|жолдау\w*|address\w*|message|president\w*)|{_ADDRESS_AUTHOR}", re.IGNORECASE)
 
 
 def names_the_address(question: str) -> bool:
