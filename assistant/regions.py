@@ -526,6 +526,7 @@ _NOT_FOLLOWED_BY: dict[str, tuple[str, ...]] = {
         ("туркестан", "туркистан", "туркестанск", "turkestan"),
         ("сибир", "майдан", "автоном", "фронт", "асср", "генерал", "легион", "край", "front", "autonom", "legion"),
     ),
+    # The university, streets and avenues named after K. I. Satpayev, not the town.
     **dict.fromkeys(
         ("сатпаев", "сатбаев", "satpayev", "satbayev"),
         ("атындагы", "кошеси", "дангылы", "университет", "институт", "university", "institute", "street", "avenue"),
