@@ -8,8 +8,10 @@ regions) only to report. ``blind`` (a third author, 8 reports) was written after
 every rule had been chosen, without reading the code, and is only reported: unlike ``holdout``,
 whose misses suggested some rules, nothing was ever chosen on it. ``blind2`` (a fourth author, 9
 reports of 7 regions, two regions with a later progress report beside the first) was written the
-same way once ``blind``'s misses had suggested rules in turn, and ``blind3`` (a fifth author, 10
-reports of 8 regions, one from a town akimat, one a numbered plan) once ``blind2``'s had. Shared by the tests and
+same way once ``blind``'s misses had suggested rules in turn, ``blind3`` (a fifth author, 10
+reports of 8 regions, one from a town akimat, one a numbered plan) once ``blind2``'s had, and
+``blind4`` (a sixth author, 10 reports of 8 other regions: an interview, two numbered plans, a
+town's report and the region's later one) once ``blind3``'s had. Shared by the tests and
 ``bench/answerability_fit.py``, ``bench/answer_dev_bench.py``.
 """
 
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data" / "answers"
-SETS = ("fit", "holdout", "blind", "blind2", "blind3")
+SETS = ("fit", "holdout", "blind", "blind2", "blind3", "blind4")
 KINDS = ("answerable", "absent", "other_region", "no_documents", "off_topic")
 UNANSWERABLE = KINDS[1:]
 LANGUAGES = ("ru", "kk", "en")
