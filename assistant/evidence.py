@@ -221,6 +221,7 @@ _NOT_AN_ANSWERING_ROLE = re.compile(
     r"|\b(?:meeting|session)\s+of\s+the\s+(?:\w+\s+)?(?:akimat|maslikhat)|\bakimat\s+(?:meeting|session)"
 )
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
+_LIST_ITEM = re.compile(r"\s*\d{1,2}[.)]\s")
 _NUMBER_WORDS = re.compile(
     # Russian numerals by their endings only: "пят\w+" would take "пятница", "сем\w+" the city of Семей.
     r"\b(?:один|одна|одно|два|две|три|четыр(?:е|ех|ёх|ем|ьмя|ехсот|надцат\w*)|"
@@ -258,7 +259,7 @@ _MONEY_ASKED = re.compile(
     r"\b(?:бюджет(?:а|е|у|ом|ы|ов)?|сумм(?:а|е|у|ы|ой|ах|ами)?|стоимост\w*|стоит|стоил\w*|стоят|обойд(?:[её]т|ут)\w*|обош[её]л\w*"
     r"|средств|денег|деньг\w*|финансировани\w*|затрат\w*|инвестици[йияю]|цен(?:а|ы|е|у|ой))\b"
     r"|\b(?:ақша\w*|қаражат\w*|қаржы(?:сы|сын|ны|дан)?|қаржыланд\w*|құны\w*|құнын\w*|шығын\w*|бағасы|бағасын)\b"
-    r"|\bқанша\s+(?:тұрады|тұрмақ|тұратын)\b"  # "қанша тұрады?": what does it cost
+    r"|\bқанша\s+(?:тұрады|тұрды|тұрмақ|тұратын|тұрған)\b"  # "қанша тұрады / тұрды?": what does it (did it) cost
     r"|\b(?:money|budget|budgets|cost|costs|costing|price|spend|spent|spending|funding|funds?|financing|invest(?:ed|ment)?|worth)\b"
     # "Сколько выделено на…?", "Қанша бөлінді?", "How much has the region allocated?": what is allocated
     # without a noun is money ("сколько мест выделено", "how many places were allocated" are counts).
@@ -392,8 +393,9 @@ class QuestionProfile:
             operator ("Как называется проект…?", "Какой оператор…?"), which Russian and Kazakh
             official texts quote («Smart Aqtau», АО «Казахтелеком») or write in Latin letters;
             not the name of a river or a settlement, which they do not.
-        measure: for a number that is a measure ("какая СКОРОСТЬ", "қуаты қандай", "what AREA"),
-            its kind (a key of :data:`MEASURE_UNITS`): only a number in its units answers it.
+        measure: for a number that is a measure ("какая СКОРОСТЬ", "қуаты қандай", "what AREA",
+            "какой ПРОЦЕНТ", "how many KILOMETRES"), its kind (a key of :data:`MEASURE_UNITS`):
+            only a number in its units answers it.
     """
 
     text: str
@@ -452,7 +454,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         # it ("бюджет есебінен қанша мектеп салынады?" counts schools).
         money = asks_money(asked_in)
     counts = answer_type == NUMBER and not money and _COUNT_ASKED.match(after.casefold().replace("ё", "е"))
-    counted = thing if counts and not _SHARE_ASKED.search(after.casefold()) else ()
+    counted = thing if counts and not _SHARE_ASKED.search(after.casefold()) and not _unit_counted(after) else ()
     return QuestionProfile(
         text=question,
         lang=lang,
@@ -467,7 +469,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         counted=counted,
         done=bool(_DONE_ASKED.search(question.casefold().replace("ё", "е"))),
         title_asked=answer_type == NAME and bool(_TITLED_THING.search(asked_in.casefold())),
-        measure=_measure_asked(after) if answer_type == NUMBER and not money and not counted else "",
+        measure=(_unit_counted(after) or ("" if counted else _measure_asked(after))) if answer_type == NUMBER and not money else "",
     )
 
 
@@ -477,6 +479,7 @@ _MEASURES_ASKED = {
     "power": re.compile(r"\bмощност\w*|\bқуат\w*|\bcapacity\b"),
     "area": re.compile(r"\bплощад\w*|\barea\b"),
     "length": re.compile(r"\bпротяж[её]нност\w*|\bдлин\w*|\bұзынд\w*|\blength\b"),
+    "share": re.compile(r"\bпроцент\w*|\bпайыз\w*|\bpercent\w*"),
 }
 # Each measure's units, as they follow its number ("42 тысячах гектаров").
 MEASURE_UNITS = {
@@ -487,8 +490,20 @@ MEASURE_UNITS = {
         "power": r"[мгк]вт\b|[mgk]w\b|мегаватт\w*|гигаватт\w*|megawatt\w*|мест\b|seats?\b|орын\w*|петафлопс\w*|pflops",
         "area": r"га\b|гектар\w*|hectare\w*|ha\b|кв\.?\s*(?:м|км)\b|[мm]²|км²|km²|sq\.?\s*(?:m|km)\b|square\s+\w+|шаршы\s+\w+",
         "length": r"км\b|километр\w*|шақырым\w*|kilomet\w*|km\b|метр\w*|metre\w*|meter\w*",
+        "share": r"%|процент\w*|пайыз\w*|percent\w*|per\s+cent\b",
     }.items()
 }
+
+
+def _unit_counted(asked: str) -> str:
+    """The measure whose unit a count question counts ("сколько КИЛОМЕТРОВ", "how many HECTARES",
+    "қанша ШАҚЫРЫМ"): its number is read in those units, in any language, not as a counted thing."""
+    words = _WORD.findall(asked.casefold())
+    while words and words[0] in _COUNT_WORDS:
+        words = words[1:]
+    if not words or not _COUNT_ASKED.match(asked.casefold().replace("ё", "е")):
+        return ""
+    return next((kind for kind, units in MEASURE_UNITS.items() if units.fullmatch(words[0])), "")
 
 
 def _measure_asked(asked: str) -> str:
@@ -698,7 +713,13 @@ def _typed_spans(sentence: str, answer_type: str) -> tuple[list[tuple[int, int]]
         return names, [m.span() for pattern in (_BODIES, _ROLES) for m in pattern.finditer(unmasked)]
     if answer_type == NUMBER:
         dates = [m.span() for m in _DATES.finditer(folded)]
-        numbers = [m.span() for m in _DIGITS.finditer(folded) if not _inside(m.start(), dates)]
+        # The item number of a numbered plan ("7. Запуск ситуационного центра") counts nothing.
+        item = _LIST_ITEM.match(folded)
+        numbers = [
+            m.span()
+            for m in _DIGITS.finditer(folded)
+            if not _inside(m.start(), dates) and not (item and m.start() < item.end())
+        ]
         return numbers + [m.span() for m in _NUMBER_WORDS.finditer(folded)], []
     if answer_type == DATE:
         return [m.span() for m in _DATES.finditer(folded)], [m.span() for m in _FREQUENCIES.finditer(folded)]

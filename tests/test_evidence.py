@@ -286,7 +286,14 @@ def test_a_measure_is_answered_by_a_number_in_its_units():
     assert profile_question("Какая скорость интернета будет в сёлах?").measure == "speed"
     assert profile_question("Деректер орталығының қуаты қандай?").measure == "power"
     assert profile_question("На какой площади внедрят точное земледелие?").measure == "area"
-    assert profile_question("Сколько гектаров охватят?").measure == ""  # a count of hectares
+    # A count of units is a measure too, read in any language: "44 ауылы" is no length.
+    assert profile_question("Сколько гектаров охватят?").measure == "area"
+    assert profile_question("How many kilometres of fibre-optic line were laid?", "en").measure == "length"
+    assert profile_question("How many kilometres of fibre-optic line were laid?", "en").counted == ()
+    assert profile_question("Сколько сёл получат скоростной интернет?").measure == ""  # a count of villages
+    assert profile_question("Какой процент сёл подключён?").measure == "share"
+    assert offers("Өткен жылы облыстың 44 ауылы интернетке қосылды.", "number", ("ауыл",), measure="share") == 0.0
+    assert offers("Подключено 45 % сёл.", "number", ("сел",), measure="share") == 1.0
     assert offers("Ещё 74 сельские школы получат скоростной интернет.", "number", ("скорост",), measure="speed") == 0.0
     assert offers("Скорость составит 100 Мбит/с.", "number", ("скорост",), measure="speed") == 1.0
     assert offers("Земледелие внедрят на 42 тысячах гектаров.", "number", ("земледел",), measure="area") == 1.0
