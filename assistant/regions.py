@@ -240,6 +240,9 @@ _NAMES: tuple[_Names, ...] = (
         region_names=("Жетысу", "Жетісу", "Zhetysu", "Zhetisu", "Jetisu"),
         adjectives=("талдыкорганск",),
         region_adjectives=("жетысуск",),
+        # Bare Cyrillic "Жетісу" is also the land of seven rivers and a district of Almaty; an English
+        # "in Zhetysu" is the region.
+        titled_phrases=("Zhetysu", "Zhetisu", "Jetisu"),
     ),
     _Names(
         "West Kazakhstan region",

@@ -147,6 +147,7 @@ FORMS = [
     ("Солтүстік Қазақстанда", "North Kazakhstan region"),
     ("Западного Казахстана", "West Kazakhstan region"),
     ("Шығыс Қазақстандағы", "East Kazakhstan region"),
+    ("how many villages in Zhetysu will get satellite internet", "Zhetysu region"),
     # Towns with the status of a city, besides the regional centres
     ("в Аксае", "West Kazakhstan region"),
     ("Ақсайдағы платформа", "West Kazakhstan region"),
