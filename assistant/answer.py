@@ -22,13 +22,16 @@ from assistant.answerability import AnswerabilityModel, default_model
 from assistant.config import Settings
 from assistant.errors import InvalidQuery
 from assistant.evidence import (
+    DATE,
     FEATURES,
     NAMES_READABLE_IN,
+    NUMBER,
     REQUIRED_TYPES,
     Candidate,
     QuestionProfile,
     announces_only,
     holds_counted,
+    names_another_title,
     names_the_address,
     names_title,
     profile_question,
@@ -302,8 +305,9 @@ class Weighing:
     without an amount of money when it asks for money (``QuestionProfile.money``), one without
     the counted thing when it asks how many (:func:`assistant.evidence.holds_counted`), one that
     only announces a plan when it asks what is already done
-    (:func:`assistant.evidence.announces_only`), or one of a document that does not name the
-    title the question quotes (see :func:`_naming_titles`). ``best`` is the top-ranked
+    (:func:`assistant.evidence.announces_only`), one that quotes another title than the one whose
+    date or number the question asks (:func:`assistant.evidence.names_another_title`), or one of a
+    document that does not name the title the question quotes (see :func:`_naming_titles`). ``best`` is the top-ranked
     candidate that may be quoted and ``probability`` the probability that it answers the question.
     That probability reads its lead over ``rivals``: every sentence about what the question names
     (its region, its title), whether or not it holds the asked fact. When the sentence closest to
@@ -428,6 +432,9 @@ def _may_answer(
     if profile.counted:
         # "Сколько камер установят?": "64 базовые станции" is a number of something else.
         allowed &= holds_counted(profile, quotable, candidates, stems)
+    if profile.titles and profile.answer_type in (NUMBER, DATE):
+        # "Когда заработает платформа Digital Akimat?": not "заработает платформа «Ветеринария онлайн»".
+        allowed &= np.array([not names_another_title(profile, c.text) for c in candidates], dtype=bool)
     if profile.done:
         # "Сколько станций 5G уже работает?": not "операторы установят 85 станций до 1 июля".
         allowed &= np.array([not announces_only(candidate.text) for candidate in candidates], dtype=bool)

@@ -43,6 +43,7 @@ __all__ = [
     "holds_counted",
     "months_of",
     "name_key",
+    "names_another_title",
     "names_the_address",
     "names_of",
     "offers",
@@ -464,7 +465,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         salient=salient,
         portable=portable,
         focus=focus,
-        titles=quoted_titles(question) or quoted_titles(context),
+        titles=quoted_titles(question) or quoted_titles(context) or latin_titles(question, lang),
         money=money,
         counted=counted,
         done=bool(_DONE_ASKED.search(question.casefold().replace("ё", "е"))),
@@ -616,6 +617,32 @@ def quoted_titles(text: str) -> tuple[tuple[str, ...], ...]:
         tuple(key for key in map(name_key, _WORD.findall(quoted[1:-1])) if key) for quoted in _QUOTED.findall(text)
     )
     return tuple(dict.fromkeys(title for title in titles if title))
+
+
+# Latin-script words in a row, the first capitalised ("Digital Akimat", "Smart Burabay").
+_LATIN_RUN = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?:\s+[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)*\b")
+
+
+def latin_titles(question: str, lang: str) -> tuple[tuple[str, ...], ...]:
+    """The names a Russian or Kazakh question writes in Latin script without quotes ("когда
+    заработает платформа Digital Akimat"), as :func:`quoted_titles` gives them; not the common
+    abbreviations (IT, AI, Wi-Fi) nor codes with digits (5G)."""
+    if lang not in ("ru", "kk"):
+        return ()
+    titles = []
+    for run in _LATIN_RUN.findall(question):
+        words = [word for word in _WORD.findall(run) if word.casefold() not in _LATIN_COMMON]
+        if any(len(word) > 2 and not any(char.isdigit() for char in word) for word in words):
+            titles.append(tuple(key for key in map(name_key, words) if key))
+    return tuple(dict.fromkeys(title for title in titles if title))
+
+
+def names_another_title(profile: QuestionProfile, sentence: str) -> bool:
+    """Whether ``sentence`` quotes a title and none of those the question names: it is about
+    another project («Ветеринария онлайн» for "платформа Digital Akimat"). The Address's own title
+    is no project."""
+    quoted = [title for title in quoted_titles(_ADDRESS_NAME.sub(" ", sentence))]
+    return bool(quoted) and not any(names_title(sentence, title) for title in profile.titles)
 
 
 def asks_money(question: str) -> bool:

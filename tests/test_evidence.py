@@ -15,8 +15,10 @@ from assistant.evidence import (
     announces_only,
     asked_type,
     holds_counted,
+    latin_titles,
     months_of,
     name_key,
+    names_another_title,
     names_of,
     names_the_address,
     names_title,
@@ -379,6 +381,24 @@ def test_quoted_titles_are_matched_across_scripts_not_across_translations():
     (port,) = quoted_titles('When will the "Digital Port" open?')
     assert not names_title("«Цифровой порт» заработает в 2026 году.", port)
     assert quoted_titles("Сколько сёл подключат?") == ()
+
+
+def test_a_russian_or_kazakh_question_names_a_title_in_latin_script_without_quotes():
+    (akimat,) = profile_question("когда в Абайской области заработает платформа Digital Akimat").titles
+    assert names_title("«Digital Akimat» платформасы 2026 жылы іске қосылады.", akimat)
+    assert latin_titles("Сколько IT-специалистов подготовят и где будет Wi-Fi?", "ru") == ()  # abbreviations
+    assert latin_titles("Когда запустят 5G?", "ru") == ()  # a code
+    assert latin_titles("When will Digital Akimat start?", "en") == ()  # English capitalises more than names
+
+
+def test_a_date_or_a_count_of_another_quoted_project_does_not_answer():
+    """"Когда заработает платформа Digital Akimat?" is not answered by the date of «Ветеринария
+    онлайн»; a sentence quoting no title may (it may refer back to the project)."""
+    profile = profile_question("когда в Абайской области заработает платформа Digital Akimat")
+    assert names_another_title(profile, "До 1 марта 2026 года заработает платформа «Ветеринария онлайн».")
+    assert not names_another_title(profile, "Платформа «Digital Akimat» заработает до 1 марта.")
+    assert not names_another_title(profile, "Её запуск намечен на март 2026 года.")
+    assert not names_another_title(profile, "По Посланию «Казахстан в эпоху искусственного интеллекта» запуск в марте.")
 
 
 @pytest.mark.parametrize(
