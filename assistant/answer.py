@@ -32,6 +32,7 @@ from assistant.evidence import (
     announces_only,
     holds_counted,
     names_another_title,
+    names_firm,
     names_the_address,
     names_title,
     profile_question,
@@ -302,6 +303,7 @@ class Weighing:
     question names, one without a number, a date or an hour when the question asks for one
     (:data:`assistant.evidence.REQUIRED_TYPES`), one of Russian or Kazakh text without a quoted or
     Latin-script name when it asks the name of a project or a company (``QuestionProfile.title_asked``), one
+    without a firm when it asks which firm (:func:`assistant.evidence.names_firm`), one
     without an amount of money when it asks for money (``QuestionProfile.money``), one without
     the counted thing when it asks how many (:func:`assistant.evidence.holds_counted`), one that
     only announces a plan when it asks what is already done
@@ -426,6 +428,9 @@ def _may_answer(
         # "Какой оператор запустит 5G?": "операторы связи запустят" names none.
         readable = np.array([quotable[c.passage].lang in NAMES_READABLE_IN for c in candidates], dtype=bool)
         allowed &= (features[:, _OFFERED] > 0) | ~readable
+    if profile.firm:
+        # "Қай компания орнатады?": not «Smart Qonaev» жобасы, nor "mobile operators" in general.
+        allowed &= np.array([names_firm(c.text, quotable[c.passage].lang) for c in candidates], dtype=bool)
     if profile.money:
         # "Какой бюджет…?": "три направления" holds a number, not an amount of money.
         allowed &= np.array([states_money(candidate.text) for candidate in candidates], dtype=bool)

@@ -44,6 +44,7 @@ __all__ = [
     "months_of",
     "name_key",
     "names_another_title",
+    "names_firm",
     "names_the_address",
     "names_of",
     "offers",
@@ -102,6 +103,23 @@ _COMPANIES = (
     r"оператор\w*|компани\w*|банк\w*|фирм\w*|подрядчик\w*|разработчик\w*|партн[её]р\w*|поставщик\w*|провайдер\w*"
     r"|застройщик\w*|компания\w*|серіктес\w*|мердігер\w*|әзірлеуші\w*"
     r"|compan(?:y|ies)|operators?|firms?|banks?|partners?|contractors?|developers?|vendors?|providers?|telecoms?"
+)
+# The kinds of firm a question asks by name ("Какой подрядчик…?", "Which company…?"): not banks,
+# partners or developers, which a text may name without a firm's legal form.
+_FIRMS = (
+    r"оператор\w*|компани\w*|фирм\w*|подрядчик\w*|поставщик\w*|провайдер\w*|застройщик\w*|серіктес\w*|мердігер\w*|жшс"
+    r"|compan(?:y|ies)|operators?|firms?|contractors?|suppliers?|vendors?|providers?"
+)
+_FIRM_ASKED = re.compile(
+    rf"\b(?:как(?:ой|ая|ие|ое|ую|им|ими|ого)|which|what)\s+(?:\w+\s+)?(?:{_FIRMS})\b|\b(?:қай|қандай)\s+(?:{_FIRMS})\b"
+)
+# A firm as official texts name it: by its legal form (ТОО «Север Телеком», «Ulytau IT Academy» ЖШС,
+# Caspian Data LLP), as a company, or by the operator's brand; in Russian or Kazakh text also a
+# Latin-script name outside quotes (Kcell, Google), where a project's would be quoted.
+_FIRM_FORM = re.compile(r"\b(?:ТОО|АО|ЖШС|АҚ|ПАО|ОАО|ЗАО|LLP|JSC|LLC|Ltd|Inc|PLC|GmbH|Corp)\b")
+_FIRM_WORD = re.compile(
+    r"\b(?:компани\w*|company|companies|корпораци\w*|corporation|холдинг\w*|holding|казахтелеком\w*|қазақтелеком\w*"
+    r"|kazakhtelecom|kcell|beeline|билайн|tele2|теле2|altel|алтел|транстелеком\w*|transtelecom)\b"
 )
 
 # Question words and phrases by answer type, in Russian, Kazakh and English (case-folded text).
@@ -397,6 +415,8 @@ class QuestionProfile:
         measure: for a number that is a measure ("какая СКОРОСТЬ", "қуаты қандай", "what AREA",
             "какой ПРОЦЕНТ", "how many KILOMETRES"), its kind (a key of :data:`MEASURE_UNITS`):
             only a number in its units answers it.
+        firm: it asks which firm ("Какой подрядчик…?", "қай компания", "Which operator…?"): only a
+            sentence that names one answers it (:func:`names_firm`), not a project's name.
     """
 
     text: str
@@ -413,6 +433,7 @@ class QuestionProfile:
     done: bool = False
     title_asked: bool = False
     measure: str = ""
+    firm: bool = False
 
 
 @dataclass(frozen=True)
@@ -470,6 +491,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         counted=counted,
         done=bool(_DONE_ASKED.search(question.casefold().replace("ё", "е"))),
         title_asked=answer_type == NAME and bool(_TITLED_THING.search(asked_in.casefold())),
+        firm=answer_type == NAME and bool(_FIRM_ASKED.search(asked_in.casefold())),
         measure=(_unit_counted(after) or ("" if counted else _measure_asked(after))) if answer_type == NUMBER and not money else "",
     )
 
@@ -643,6 +665,18 @@ def names_another_title(profile: QuestionProfile, sentence: str) -> bool:
     is no project."""
     quoted = [title for title in quoted_titles(_ADDRESS_NAME.sub(" ", sentence))]
     return bool(quoted) and not any(names_title(sentence, title) for title in profile.titles)
+
+
+def names_firm(sentence: str, lang: str = "") -> bool:
+    """Whether ``sentence`` (of a text in ``lang``, detected when omitted) names a firm (see
+    ``QuestionProfile.firm``): "работы ведёт ТОО «Север Телеком»", not "в рамках проекта «Smart
+    Petropavl»" nor "mobile operators plan"."""
+    if _FIRM_FORM.search(sentence) or _FIRM_WORD.search(sentence.casefold()):
+        return True
+    if (lang or detect_language(sentence)) not in NAMES_READABLE_IN:
+        return False
+    unquoted = _QUOTED.sub(" ", sentence)
+    return any(m.group().casefold() not in _LATIN_COMMON for m in _LATIN_IN_CYRILLIC.finditer(unquoted))
 
 
 def asks_money(question: str) -> bool:

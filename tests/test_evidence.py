@@ -19,6 +19,7 @@ from assistant.evidence import (
     months_of,
     name_key,
     names_another_title,
+    names_firm,
     names_of,
     names_the_address,
     names_title,
@@ -389,6 +390,25 @@ def test_a_russian_or_kazakh_question_names_a_title_in_latin_script_without_quot
     assert latin_titles("Сколько IT-специалистов подготовят и где будет Wi-Fi?", "ru") == ()  # abbreviations
     assert latin_titles("Когда запустят 5G?", "ru") == ()  # a code
     assert latin_titles("When will Digital Akimat start?", "en") == ()  # English capitalises more than names
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("Алматы облысында бейнекамераларды қай компания орнатады?", "kk"),
+        ("Какой подрядчик проведёт Wi-Fi в Бурабае?", "ru"),
+        ("Which mobile operator will build the 5G stations?", "en"),
+    ],
+)
+def test_a_question_that_asks_which_firm_is_answered_only_by_a_firm(question, lang):
+    assert profile_question(question, lang).firm
+    assert names_firm("Работы ведёт АО «Казахтелеком» совместно с ТОО «Жетысу Телеком Сервис».", "ru")
+    assert names_firm("Жауапты: «Ulytau IT Academy» ЖШС, мемлекеттік қызмет істері департаменті.", "kk")
+    assert names_firm("A Tier III data centre is being built by Caspian Data LLP.", "en")
+    assert names_firm("В 2006 году Google купила YouTube.", "ru")  # a brand in Latin letters, unquoted
+    assert not names_firm("«Smart Qonaev» жобасы аясында 900 бейнекамера орнатылады.", "kk")  # a project
+    assert not names_firm("Mobile operators plan to install 26 5G base stations.", "en")  # no name
+    assert not names_firm("Ақ түсті бейнекамералар орнатылады.", "kk")  # "ақ" is white, not АҚ
 
 
 def test_a_date_or_a_count_of_another_quoted_project_does_not_answer():
