@@ -35,6 +35,7 @@ from assistant.evidence import (
     names_firm,
     names_the_address,
     names_title,
+    other_year,
     profile_question,
     quotable_sentences,
     sentence_features,
@@ -428,6 +429,8 @@ def _may_answer(
         # "Какой оператор запустит 5G?": "операторы связи запустят" names none.
         readable = np.array([quotable[c.passage].lang in NAMES_READABLE_IN for c in candidates], dtype=bool)
         allowed &= (features[:, _OFFERED] > 0) | ~readable
+    # "How many villages were connected in 2025?": not the sentence about 2026.
+    allowed &= np.array([not other_year(profile, candidate.text) for candidate in candidates], dtype=bool)
     if profile.firm:
         # "Қай компания орнатады?": not «Smart Qonaev» жобасы, nor "mobile operators" in general.
         allowed &= np.array([names_firm(c.text, quotable[c.passage].lang) for c in candidates], dtype=bool)

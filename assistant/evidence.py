@@ -45,6 +45,7 @@ __all__ = [
     "name_key",
     "names_another_title",
     "names_firm",
+    "other_year",
     "names_the_address",
     "names_of",
     "offers",
@@ -665,6 +666,27 @@ def names_another_title(profile: QuestionProfile, sentence: str) -> bool:
     is no project."""
     quoted = [title for title in quoted_titles(_ADDRESS_NAME.sub(" ", sentence))]
     return bool(quoted) and not any(names_title(sentence, title) for title in profile.titles)
+
+
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_ADDRESS_DATE_REACH = 40  # characters: "2025 жылғы 8 қыркүйектегі Жолдауы", "Address of 8 September 2025"
+
+
+def other_year(profile: QuestionProfile, sentence: str) -> bool:
+    """Whether ``sentence`` states years and none the question names: "How many villages were
+    connected IN 2025?" is not answered by "до конца 2026 года подключат 73 села". Only for a
+    question that does not ask a date (there the year may be the answer) nor name the Address
+    (whose year is not the fact's)."""
+    if profile.answer_type in (DATE, TIME) or names_the_address(profile.text):
+        return False
+    asked = set(_YEAR.findall(profile.text))
+    # "Мемлекет басшысының 2025 жылғы 8 қыркүйектегі Жолдауы", "the Address of 8 September 2025":
+    # the Address's date is not the fact's.
+    for mention in _ADDRESS_ASKED.finditer(sentence):
+        start, end = max(0, mention.start() - _ADDRESS_DATE_REACH), mention.end() + _ADDRESS_DATE_REACH
+        sentence = sentence[:start] + _YEAR.sub("    ", sentence[start:end]) + sentence[end:]
+    stated = set(_YEAR.findall(sentence))
+    return bool(asked) and bool(stated) and not asked & stated
 
 
 def names_firm(sentence: str, lang: str = "") -> bool:

@@ -24,6 +24,7 @@ from assistant.evidence import (
     names_the_address,
     names_title,
     offers,
+    other_year,
     profile_question,
     quoted_titles,
     refers_back,
@@ -409,6 +410,17 @@ def test_a_question_that_asks_which_firm_is_answered_only_by_a_firm(question, la
     assert not names_firm("«Smart Qonaev» жобасы аясында 900 бейнекамера орнатылады.", "kk")  # a project
     assert not names_firm("Mobile operators plan to install 26 5G base stations.", "en")  # no name
     assert not names_firm("Ақ түсті бейнекамералар орнатылады.", "kk")  # "ақ" is white, not АҚ
+
+
+def test_a_fact_of_another_year_does_not_answer_a_question_that_names_one():
+    profile = profile_question("How many villages in Almaty region were connected to the internet in 2025?", "en")
+    assert other_year(profile, "2026 жылдың соңына дейін тағы 73 ауыл жоғары жылдамдықты интернетке қосылады.")
+    assert not other_year(profile, "В 2025–2026 годах подключат 73 села.")
+    assert not other_year(profile, "Подключено 73 села.")  # no year: it may be the sentence before's
+    # The Address's date is not the fact's; and when the question asks a date, the year may be the answer.
+    chair = profile_question("Who chaired the March 2026 progress meeting in Oral?", "en")
+    assert not other_year(chair, "Мемлекет басшысының 2025 жылғы 8 қыркүйектегі Жолдауын іске асыру бойынша кеңес өтті.")
+    assert not other_year(profile_question("Когда в 2025 году откроют центр?"), "Центр откроют в 2026 году.")
 
 
 def test_a_date_or_a_count_of_another_quoted_project_does_not_answer():
