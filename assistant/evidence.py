@@ -366,7 +366,8 @@ def announces_only(sentence: str) -> bool:
     """Whether ``sentence`` announces a plan and says nothing done: "операторы установят 85
     станций до 1 июля 2026 года", not "по состоянию на 1 декабря установлено 52 из 85"."""
     folded = sentence.casefold().replace("ё", "е").strip()
-    return bool(_PLANNED.search(folded)) and not _DONE.search(folded)
+    # An item of a numbered plan ("4. Приобретение 48 дронов", "1. 34 ауылды интернетке қосу") is a measure to take.
+    return bool(_PLANNED.search(folded) or _LIST_ITEM.match(folded)) and not _DONE.search(folded)
 
 
 # A count, as opposed to a measure or a sum ("how much", "какой объём", "what amount").

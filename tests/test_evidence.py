@@ -570,6 +570,9 @@ def test_a_sentence_that_refers_back_borrows_the_words_of_the_one_before():
         ("2026 жылдың соңына дейін 68 ауыл интернетке қосылады.", True),
         ("Жоба аясында облыс бойынша 2 000 бейнекамера орнатылады.", True),  # a Kazakh passive future
         ("Mobile operators plan to install 26 5G base stations by the end of 2026.", True),
+        ("1. Облыстың 34 ауылдық елді мекенін интернетке қосу.", True),  # a numbered plan's item
+        ("4. Приобретение 48 сельскохозяйственных дронов.", True),
+        ("2. Подключено 52 села.", False),
         # Something done, or the state now, even beside a plan.
         ("По состоянию на 1 декабря установлено 52 из 85 базовых станций 5G.", False),
         ("В Таразе уже работают 30 базовых станций.", False),
