@@ -33,6 +33,7 @@ from assistant.evidence import (
     holds_counted,
     names_another_title,
     names_firm,
+    names_person,
     names_the_address,
     names_title,
     other_year,
@@ -431,6 +432,9 @@ def _may_answer(
         allowed &= (features[:, _OFFERED] > 0) | ~readable
     # "How many villages were connected in 2025?": not the sentence about 2026.
     allowed &= np.array([not other_year(profile, candidate.text) for candidate in candidates], dtype=bool)
+    if profile.leader:
+        # "Кто руководит управлением цифровизации?": a name, not "руководители управлений приняли участие".
+        allowed &= np.array([names_person(candidate.text) for candidate in candidates], dtype=bool)
     if profile.firm:
         # "Қай компания орнатады?": not «Smart Qonaev» жобасы, nor "mobile operators" in general.
         allowed &= np.array([names_firm(c.text, quotable[c.passage].lang) for c in candidates], dtype=bool)

@@ -45,6 +45,7 @@ __all__ = [
     "name_key",
     "names_another_title",
     "names_firm",
+    "names_person",
     "other_year",
     "names_the_address",
     "names_of",
@@ -121,6 +122,14 @@ _FIRM_FORM = re.compile(r"\b(?:ТОО|АО|ЖШС|АҚ|ПАО|ОАО|ЗАО|LLP|
 _FIRM_WORD = re.compile(
     r"\b(?:компани\w*|company|companies|корпораци\w*|corporation|холдинг\w*|holding|казахтелеком\w*|қазақтелеком\w*"
     r"|kazakhtelecom|kcell|beeline|билайн|tele2|теле2|altel|алтел|транстелеком\w*|transtelecom)\b"
+)
+
+# Who heads something: only a person's name answers ("кто руководит ТОО …", "who heads the
+# department", "басқарманы кім басқарады"), not the body itself nor a list of participants.
+_LEADER_ASKED = re.compile(
+    r"\bкто\s+(?:\w+\s+)?(?:руководит|возглавляет|является\s+(?:руководител|директор|глав|начальник)\w*)"
+    r"|\bwho\s+(?:heads|leads|runs|directs|is\s+(?:the\s+)?(?:head|director|chief|leader)\b)"
+    r"|\bкім\s+басқарады\b|\b(?:басшысы|жетекшісі|директоры)\s+кім\b"
 )
 
 # Question words and phrases by answer type, in Russian, Kazakh and English (case-folded text).
@@ -417,6 +426,8 @@ class QuestionProfile:
         measure: for a number that is a measure ("какая СКОРОСТЬ", "қуаты қандай", "what AREA",
             "какой ПРОЦЕНТ", "how many KILOMETRES"), its kind (a key of :data:`MEASURE_UNITS`):
             only a number in its units answers it.
+        leader: it asks who heads something ("Кто руководит управлением…?", "Who heads…?"):
+            only a sentence that names a person answers it (:func:`names_person`).
         firm: it asks which firm ("Какой подрядчик…?", "қай компания", "Which operator…?"): only a
             sentence that names one answers it (:func:`names_firm`), not a project's name.
     """
@@ -436,6 +447,7 @@ class QuestionProfile:
     title_asked: bool = False
     measure: str = ""
     firm: bool = False
+    leader: bool = False
 
 
 @dataclass(frozen=True)
@@ -494,6 +506,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         done=bool(_DONE_ASKED.search(question.casefold().replace("ё", "е"))),
         title_asked=answer_type == NAME and bool(_TITLED_THING.search(asked_in.casefold())),
         firm=answer_type == NAME and bool(_FIRM_ASKED.search(asked_in.casefold())),
+        leader=answer_type == PERSON and bool(_LEADER_ASKED.search(asked_in.casefold())),
         measure=(_unit_counted(after) or ("" if counted else _measure_asked(after))) if answer_type == NUMBER and not money else "",
     )
 
@@ -688,6 +701,11 @@ def other_year(profile: QuestionProfile, sentence: str) -> bool:
         sentence = sentence[:start] + _YEAR.sub("    ", sentence[start:end]) + sentence[end:]
     stated = set(_YEAR.findall(sentence))
     return bool(asked) and bool(stated) and not asked & stated
+
+
+def names_person(sentence: str) -> bool:
+    """Whether ``sentence`` names a person (a name, not a body or a role alone)."""
+    return bool(_typed_spans(sentence, PERSON)[0])
 
 
 def names_firm(sentence: str, lang: str = "") -> bool:

@@ -21,6 +21,7 @@ from assistant.evidence import (
     names_another_title,
     names_firm,
     names_of,
+    names_person,
     names_the_address,
     names_title,
     offers,
@@ -421,6 +422,15 @@ def test_a_fact_of_another_year_does_not_answer_a_question_that_names_one():
     chair = profile_question("Who chaired the March 2026 progress meeting in Oral?", "en")
     assert not other_year(chair, "Мемлекет басшысының 2025 жылғы 8 қыркүйектегі Жолдауын іске асыру бойынша кеңес өтті.")
     assert not other_year(profile_question("Когда в 2025 году откроют центр?"), "Центр откроют в 2026 году.")
+
+
+def test_who_heads_something_is_answered_by_a_name():
+    assert profile_question("Who heads the digitalization department in Abai region?", "en").leader
+    assert profile_question("Батыс Қазақстан облысында цифрландыру басқармасын кім басқарады?", "kk").leader
+    assert not profile_question("Кто возглавил заседание акимата в Павлодаре?").leader  # who chaired: a role may do
+    assert names_person("Облыстық цифрландыру басқармасының басшысы Әсел Мұратқызы Жұмабаева баяндады.")
+    assert not names_person("В работе заседания приняли участие руководители управлений здравоохранения.")
+    assert not names_person("Ответственный: управление цифровизации, ТОО «Aqtobe Digital Service».")
 
 
 def test_a_date_or_a_count_of_another_quoted_project_does_not_answer():
