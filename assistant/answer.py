@@ -305,15 +305,17 @@ class Weighing:
     question names, one without a number, a date or an hour when the question asks for one
     (:data:`assistant.evidence.REQUIRED_TYPES`), one of Russian or Kazakh text without a quoted or
     Latin-script name when it asks the name of a project or a company (``QuestionProfile.title_asked``), one
-    without a firm when it asks which firm (:func:`assistant.evidence.names_firm`), one
+    without a firm when it asks which firm (:func:`assistant.evidence.names_firm`), one without a
+    person's name when it asks who heads something (``QuestionProfile.leader``), one that states
+    only other years than those the question names (:func:`assistant.evidence.other_year`), one
     without an amount of money when it asks for money (``QuestionProfile.money``), one without
     the counted thing when it asks how many (:func:`assistant.evidence.holds_counted`), one that
     only announces a plan when it asks what is already done
     (:func:`assistant.evidence.announces_only`), one that quotes another title than the one whose
     date or number the question asks (:func:`assistant.evidence.names_another_title`), or one of a
-    document that does not name the title the question quotes (see :func:`_naming_titles`). ``best`` is the top-ranked
-    candidate that may be quoted and ``probability`` the probability that it answers the question.
-    That probability reads its lead over ``rivals``: every sentence about what the question names
+    document that does not name the title the question quotes (see :func:`_naming_titles`).
+    ``best`` is the top-ranked candidate that may be quoted and ``probability`` the probability that
+    it answers the question. That probability reads its lead over ``rivals``: every sentence about what the question names
     (its region, its title), whether or not it holds the asked fact. When the sentence closest to
     the question lacks the fact ("Smart Astana объединит городские службы", asked when the platform
     starts), the one that has a date is behind it, not alone: the fact is likely not there.

@@ -46,10 +46,10 @@ __all__ = [
     "names_another_title",
     "names_firm",
     "names_person",
-    "other_year",
     "names_the_address",
     "names_of",
     "offers",
+    "other_year",
     "names_title",
     "profile_question",
     "quoted_titles",
@@ -678,7 +678,7 @@ def names_another_title(profile: QuestionProfile, sentence: str) -> bool:
     """Whether ``sentence`` quotes a title and none of those the question names: it is about
     another project («Ветеринария онлайн» for "платформа Digital Akimat"). The Address's own title
     is no project."""
-    quoted = [title for title in quoted_titles(_ADDRESS_NAME.sub(" ", sentence))]
+    quoted = quoted_titles(_ADDRESS_NAME.sub(" ", sentence))
     return bool(quoted) and not any(names_title(sentence, title) for title in profile.titles)
 
 
