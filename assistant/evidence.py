@@ -100,21 +100,26 @@ FEATURES = (
 # What the question asks for
 # ---------------------------------------------------------------------------------------------
 
-# Companies and other bodies known by a name («Казахтелеком», Kcell), not by their kind.
+# The kinds of firm ("Какой подрядчик…?", "Which company…?") …
+_FIRM_KINDS = (
+    r"оператор\w*|компани\w*|фирм\w*|подрядчик\w*|поставщик\w*|провайдер\w*|застройщик\w*|серіктес\w*|мердігер\w*"
+    r"|compan(?:y|ies)|operators?|firms?|contractors?|vendors?|providers?"
+)
+# … and the other companies and bodies known by a name («Казахтелеком», Kcell), not by their kind.
 _COMPANIES = (
-    r"оператор\w*|компани\w*|банк\w*|фирм\w*|подрядчик\w*|разработчик\w*|партн[её]р\w*|поставщик\w*|провайдер\w*"
-    r"|застройщик\w*|компания\w*|серіктес\w*|мердігер\w*|әзірлеуші\w*"
-    r"|compan(?:y|ies)|operators?|firms?|banks?|partners?|contractors?|developers?|vendors?|providers?|telecoms?"
+    rf"{_FIRM_KINDS}|банк\w*|разработчик\w*|партн[её]р\w*|компания\w*|әзірлеуші\w*|banks?|partners?|developers?|telecoms?"
 )
-# The kinds of firm a question asks by name ("Какой подрядчик…?", "Which company…?"): not banks,
-# partners or developers, which a text may name without a firm's legal form.
-_FIRMS = (
-    r"оператор\w*|компани\w*|фирм\w*|подрядчик\w*|поставщик\w*|провайдер\w*|застройщик\w*|серіктес\w*|мердігер\w*|жшс"
-    r"|compan(?:y|ies)|operators?|firms?|contractors?|suppliers?|vendors?|providers?"
-)
-_FIRM_ASKED = re.compile(
-    rf"\b(?:как(?:ой|ая|ие|ое|ую|им|ими|ого)|which|what)\s+(?:\w+\s+)?(?:{_FIRMS})\b|\b(?:қай|қандай)\s+(?:{_FIRMS})\b"
-)
+# Banks, partners and developers are not asked as firms: a text may name those without a legal form.
+_FIRMS = rf"{_FIRM_KINDS}|жшс|suppliers?"
+
+
+def _which(kinds: str) -> str:
+    """The pattern of a question asking which one of ``kinds`` ("какой оператор связи", "which
+    mobile operator", "қай компания")."""
+    return rf"\b(?:как(?:ой|ая|ие|ое|ую|им|ими|ого)|which|what)\s+(?:\w+\s+)?(?:{kinds})\b|\b(?:қай|қандай)\s+(?:{kinds})\b"
+
+
+_FIRM_ASKED = re.compile(_which(_FIRMS))
 # A firm as official texts name it: by its legal form (ТОО «Север Телеком», «Ulytau IT Academy» ЖШС,
 # Caspian Data LLP), as a company, or by the operator's brand; in Russian or Kazakh text also a
 # Latin-script name outside quotes (Kcell, Google), where a project's would be quoted.
@@ -188,8 +193,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"|\bқалай\s+аталады|\bатау\w*|\bқандай\s+(?:жоба\w*|бағдарлама\w*|платформа\w*|бастама\w*|орталық\w*)"
         r"|\bcalled\b|\bnamed?\b|\bname\s+of\b|\b(?:which|what)\s+(?:project|programme|program|platform|initiative|centre|center|system)s?\b"
         # Which company: its name («Казахтелеком», Kcell), not "операторы связи" in general.
-        rf"|\b(?:как(?:ой|ая|ие|ое|ую|им|ими|ого)|which|what)\s+(?:\w+\s+)?(?:{_COMPANIES})\b"
-        rf"|\b(?:қай|қандай)\s+(?:{_COMPANIES})\b"
+        rf"|{_which(_COMPANIES)}"
     ),
     SAID: re.compile(
         r"\bчто\s+(?:\w+\s+){0,5}?(?:сказал|заявил|отметил|подчеркнул|говорил|предложил|предлагал)\w*"
@@ -490,7 +494,8 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         # it ("бюджет есебінен қанша мектеп салынады?" counts schools).
         money = asks_money(asked_in)
     counts = answer_type == NUMBER and not money and _COUNT_ASKED.match(after.casefold().replace("ё", "е"))
-    counted = thing if counts and not _SHARE_ASKED.search(after.casefold()) and not _unit_counted(after) else ()
+    unit = _unit_counted(after) if answer_type == NUMBER and not money else ""
+    counted = thing if counts and not _SHARE_ASKED.search(after.casefold()) and not unit else ()
     return QuestionProfile(
         text=question,
         lang=lang,
@@ -507,7 +512,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         title_asked=answer_type == NAME and bool(_TITLED_THING.search(asked_in.casefold())),
         firm=answer_type == NAME and bool(_FIRM_ASKED.search(asked_in.casefold())),
         leader=answer_type == PERSON and bool(_LEADER_ASKED.search(asked_in.casefold())),
-        measure=(_unit_counted(after) or ("" if counted else _measure_asked(after))) if answer_type == NUMBER and not money else "",
+        measure=(unit or ("" if counted else _measure_asked(after))) if answer_type == NUMBER and not money else "",
     )
 
 
@@ -691,16 +696,16 @@ def other_year(profile: QuestionProfile, sentence: str) -> bool:
     connected IN 2025?" is not answered by "до конца 2026 года подключат 73 села". Only for a
     question that does not ask a date (there the year may be the answer) nor name the Address
     (whose year is not the fact's)."""
-    if profile.answer_type in (DATE, TIME) or names_the_address(profile.text):
-        return False
     asked = set(_YEAR.findall(profile.text))
+    if not asked or profile.answer_type in (DATE, TIME) or names_the_address(profile.text):
+        return False
     # "Мемлекет басшысының 2025 жылғы 8 қыркүйектегі Жолдауы", "the Address of 8 September 2025":
     # the Address's date is not the fact's.
     for mention in _ADDRESS_ASKED.finditer(sentence):
         start, end = max(0, mention.start() - _ADDRESS_DATE_REACH), mention.end() + _ADDRESS_DATE_REACH
         sentence = sentence[:start] + _YEAR.sub("    ", sentence[start:end]) + sentence[end:]
     stated = set(_YEAR.findall(sentence))
-    return bool(asked) and bool(stated) and not asked & stated
+    return bool(stated) and not asked & stated
 
 
 def names_person(sentence: str) -> bool:
