@@ -56,6 +56,10 @@ def main() -> None:
         help="comma-separated hnsw.ef_search values to measure, one after the other on the same graphs",
     )  # fmt: skip
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    parser.add_argument(
+        "--no-own-index", action="store_true",
+        help="measure the shared graph alone (at 10^6 the partition's own index doubles the run)",
+    )  # fmt: skip
     args = parser.parse_args()
     database_serving.EXACT_MAX_ROWS = args.exact_max_rows
     rng = np.random.default_rng(7)
@@ -73,17 +77,18 @@ def main() -> None:
         with database.connect(url, autocommit=True) as connection:
             number = published_build(connection)
             connection.execute("SET maintenance_work_mem = '1GB'")
-            connection.execute(
-                f"CREATE INDEX ON {database.SCHEMA}.chunks_{number} USING hnsw "
-                f"((embedding::vector({store_ingest_bench.DIMENSION})) vector_cosine_ops) "
-                f"WITH (m = {database_serving.HNSW_M}, ef_construction = {database_serving.HNSW_EF_CONSTRUCTION})"
-            )
+            if not args.no_own_index:
+                connection.execute(
+                    f"CREATE INDEX ON {database.SCHEMA}.chunks_{number} USING hnsw "
+                    f"((embedding::vector({store_ingest_bench.DIMENSION})) vector_cosine_ops) "
+                    f"WITH (m = {database_serving.HNSW_M}, ef_construction = {database_serving.HNSW_EF_CONSTRUCTION})"
+                )
             connection.execute("ANALYZE")
             prepare_session(connection)
             graph = DatabaseBuild(connection, number)
             # The same build as one written before the graph was shared: no shared vectors named.
             connection.execute(f"UPDATE {database.SCHEMA}.builds SET embedder = NULL WHERE build = %s", (number,))
-            own = DatabaseBuild(connection, number)
+            own = None if args.no_own_index else DatabaseBuild(connection, number)
             vectors = parts["vector_index"].vectors
             if queries is None:
                 queries = vectors[rng.integers(0, args.size, args.queries)]
@@ -100,14 +105,15 @@ def main() -> None:
                 for ef in args.ef_search.split(",")
                 for name, filters in (("dense", None), ("dense, region", {"region": "Aktobe region"}))
             ]
+            paths = [("graph", graph)] + ([("own", own)] if own is not None else [])
             for ef_search, name, filters in runs:
                 connection.execute(f"SET hnsw.ef_search = {ef_search}")
-                times: dict[str, list[float]] = {"graph": [], "own": []}
-                overlap, recall = 0.0, {"graph": 0.0, "own": 0.0}
+                times: dict[str, list[float]] = {label: [] for label, _ in paths}
+                overlap, recall = 0.0, {label: 0.0 for label, _ in paths}
                 truth = exact_top(vectors, queries, 10, rows=np.flatnonzero(in_region) if filters else None)
                 for query, top in zip(queries, truth):
-                    found = {}
-                    for label, backend in (("graph", graph), ("own", own)):
+                    found = {"own": {}}
+                    for label, backend in paths:
                         allowed = backend.allowed_rows(check_filters(filters)) if filters else None
                         started = time.perf_counter()
                         found[label] = backend.dense(query, args.k, allowed)
@@ -116,18 +122,20 @@ def main() -> None:
                         tenth = float(vectors[top[-1]] @ query)
                         recall[label] += float(np.mean(vectors[first] @ query >= tenth - 1e-5)) if first else 0.0
                     overlap += len(set(found["graph"]) & set(found["own"])) / max(1, len(found["own"]))
-                graph_ms, own_ms = (1000 * np.percentile(times[key], [50, 95]) for key in ("graph", "own"))
-                last = (
-                    f"{recall['graph'] / len(queries):.3f} / {recall['own'] / len(queries):.3f}"
-                    if real is not None
-                    else f"{overlap / len(queries):.3f}"
-                )
-                print(
-                    f"| {args.size:,} | {ef_search} | {name} | {graph_ms[0]:.1f} / {graph_ms[1]:.1f} "
-                    f"| {own_ms[0]:.1f} / {own_ms[1]:.1f} "
-                    f"| {graph_ms[0] / own_ms[0]:.2f} | {last} |",
-                    flush=True,
-                )
+                print(_row(args.size, ef_search, name, times, recall, overlap / len(queries), real is not None), flush=True)
+
+
+def _row(size, ef_search, name, times, recall, overlap, real) -> str:
+    """One table row; the own index's columns are "—" when it was not built."""
+    ms = {label: 1000 * np.percentile(values, [50, 95]) for label, values in times.items()}
+    count = len(times["graph"])
+    own = f"{ms['own'][0]:.1f} / {ms['own'][1]:.1f}" if "own" in ms else "—"
+    ratio = f"{ms['graph'][0] / ms['own'][0]:.2f}" if "own" in ms else "—"
+    if real:
+        last = " / ".join(f"{recall[label] / count:.3f}" if label in recall else "—" for label in ("graph", "own"))
+    else:
+        last = f"{overlap:.3f}" if "own" in ms else "—"
+    return f"| {size:,} | {ef_search} | {name} | {ms['graph'][0]:.1f} / {ms['graph'][1]:.1f} | {own} | {ratio} | {last} |"
 
 
 def _real(shared: Path, size: int, count: int) -> tuple[np.ndarray, np.ndarray]:
