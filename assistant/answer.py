@@ -30,6 +30,7 @@ from assistant.evidence import (
     Candidate,
     QuestionProfile,
     announces_only,
+    gives_instruction,
     holds_counted,
     names_another_title,
     names_firm,
@@ -306,7 +307,8 @@ class Weighing:
     (:data:`assistant.evidence.REQUIRED_TYPES`), one of Russian or Kazakh text without a quoted or
     Latin-script name when it asks the name of a project or a company (``QuestionProfile.title_asked``), one
     without a firm when it asks which firm (:func:`assistant.evidence.names_firm`), one without a
-    person's name when it asks who heads something (``QuestionProfile.leader``), one that states
+    person's name when it asks who heads something (``QuestionProfile.leader``), one that gives no
+    instruction when it asks what was instructed (``QuestionProfile.instruction``), one that states
     only other years than those the question names (:func:`assistant.evidence.other_year`), one
     without an amount of money when it asks for money (``QuestionProfile.money``), one without
     the counted thing when it asks how many (:func:`assistant.evidence.holds_counted`), one that
@@ -439,7 +441,12 @@ def _may_answer(
         allowed &= np.array([names_person(candidate.text) for candidate in candidates], dtype=bool)
     if profile.firm:
         # "Қай компания орнатады?": not «Smart Qonaev» жобасы, nor "mobile operators" in general.
-        allowed &= np.array([names_firm(c.text, quotable[c.passage].lang) for c in candidates], dtype=bool)
+        allowed &= np.array(
+            [names_firm(c.text, quotable[c.passage].lang, profile.titles) for c in candidates], dtype=bool
+        )
+    if profile.instruction:
+        # "Что поручено руководителю управления образования?": not the list of participants naming him.
+        allowed &= np.array([gives_instruction(candidate.text) for candidate in candidates], dtype=bool)
     if profile.money:
         # "Какой бюджет…?": "три направления" holds a number, not an amount of money.
         allowed &= np.array([states_money(candidate.text) for candidate in candidates], dtype=bool)

@@ -40,6 +40,7 @@ __all__ = [
     "REQUIRED_TYPES",
     "announces_only",
     "asks_money",
+    "gives_instruction",
     "holds_counted",
     "months_of",
     "name_key",
@@ -72,6 +73,7 @@ REQUIRED_TYPES = (NUMBER, DATE, TIME)
 # Where a name is written so that the patterns read it: Russian and Kazakh text quotes a title
 # («Smart Aqtau», АО «Казахтелеком») or writes it in Latin letters (Kcell); English text may not.
 NAMES_READABLE_IN = ("ru", "kk")
+_UPPER = "A-ZА-ЯЁӘҒҚҢӨҰҮҺІ"  # capital letters of the three languages
 MIN_QUOTE_CHARS = 25  # headings and list stubs ("Глава 1.", "2) и др.") are not answers
 
 # The row :func:`sentence_features` computes for a candidate sentence, in this order. The
@@ -120,13 +122,38 @@ def _which(kinds: str) -> str:
 
 
 _FIRM_ASKED = re.compile(_which(_FIRMS))
+# … or names the firm's role as what it asks ("поставщик камер «Безопасный Костанай»", "Digital
+# Turkistan мердігері", "who supplied the sensors"): a contractor, supplier or integrator is a firm.
+# Not its genitive or dative ("кто проверяет работу подрядчика"), nor a developer, which may be
+# a department ("стандартты кім әзірлейді" → "управлению цифровизации поручено разработать").
+_FIRM_ROLE_ASKED = re.compile(
+    r"\b(?:подрядчик(?:ом|и)?|поставщик(?:ом|и)?|интегратор(?:ом|ы)?|мердігер(?:і|лері)?|жеткізуші(?:сі|лері)?"
+    r"|contractors?|suppliers?|integrators?|vendors?)\b"
+    r"|\b(?:кто|who|кім)\s+(?:\w+\s+)?(?:постав(?:ил|ила|ило|или|ляет|ляют|ит|ят)|supplie[sd]|supplys?|will\s+supply)\b"
+)
+# A question about an instruction ("Что поручено…?", "Кімге тапсырылды?", "What was X instructed
+# to do?") is answered by a sentence that gives one: "поручено / тапсырылды / жүктелді / instructed".
+_INSTRUCTION_ASKED = re.compile(r"\bпоруч\w*|\bтапсыр\w*|\bжүкте\w*|\binstruct\w*|\btasked\b|\bassigned\b")
+# Not "задачи", "міндеттер", "tasks" alone: the Address's own title has them ("актуальные задачи").
+_INSTRUCTION = re.compile(
+    r"\bпоруч\w*|\bвозлож\w*|\bобязал\w*|\bуказани\w*|\bпостав\w*\s+(?:\w+\s+)?задач\w*|\bзадач\w*\s+постав\w*"
+    r"|\bтапсыр\w*|\bжүкте\w*|\bміндеттел\w*|\bміндеттеді\b"
+    r"|\binstruct\w*|\btasked\b|\bassign(?:ed|s)?\b|\bordered\b|\bdirected\b|\bcharged\b"
+)
 # A firm as official texts name it: by its legal form (ТОО «Север Телеком», «Ulytau IT Academy» ЖШС,
 # Caspian Data LLP), as a company, or by the operator's brand; in Russian or Kazakh text also a
 # Latin-script name outside quotes (Kcell, Google), where a project's would be quoted.
 _FIRM_FORM = re.compile(r"\b(?:ТОО|АО|ЖШС|АҚ|ПАО|ОАО|ЗАО|LLP|JSC|LLC|Ltd|Inc|PLC|GmbH|Corp)\b")
 _FIRM_WORD = re.compile(
-    r"\b(?:компани\w*|company|companies|корпораци\w*|corporation|холдинг\w*|holding|казахтелеком\w*|қазақтелеком\w*"
-    r"|kazakhtelecom|kcell|beeline|билайн|tele2|теле2|altel|алтел|транстелеком\w*|transtelecom)\b"
+    r"\b(?:казахтелеком\w*|қазақтелеком\w*|kazakhtelecom|kcell|beeline|билайн|tele2|теле2|altel|алтел|транстелеком\w*"
+    r"|transtelecom)\b"
+)
+# "Company" names one only next to its name: "компания «Qazaq Digital»", "«Алтын Сервис» компаниясы",
+# "the company Astana Tech"; not "компании-резиденты технопарков", "IT-компании", "mobile companies".
+_FIRM_KIND_NAMED = re.compile(
+    r"(?i:\b(?:компани\w*|company|companies|корпораци\w*|corporation|холдинг\w*|holding)\b)"
+    rf"(?=\s+(?:\w+\s+){{0,2}}?[«\"“{_UPPER}])"
+    rf"|[»\"”]\s+(?i:компани\w*|корпораци\w*|холдинг\w*|company|corporation)\b"
 )
 
 # Who heads something: only a person's name answers ("кто руководит ТОО …", "who heads the
@@ -156,6 +183,10 @@ _ASKS: dict[str, re.Pattern[str]] = {
         # A query that is only the noun: "общий бюджет плана СКО".
         r"|^\s*(?:(?:общ|итогов|совокупн|суммарн)\w+\s+|total\s+|overall\s+)?(?:бюджет|стоимост\w*|сумм[аы]\b|budget|cost\b)"
         r"(?!.*\b(?:скольк|қанша|неше|how|кто|кім|who|когда|қашан|when|где|қайда|where)\w*)"
+        # … or ends with it, without any question word: "Astana Digital Twin құны", "akmola smart
+        # aqmola budget 2026", "Қостанайда спутник арқылы қосылған ауылдар саны", "количество камер в Кокшетау".
+        r"|^(?!.*\b(?:почему|зачем|как\w*|кто|что|где|когда|скольк\w*|қанша\w*|неше\w*|неге|не|қалай|қайда|қашан|қандай|қай|кім|why|what|who|how|where|when|which)\b)"
+        r".*?\b(?:бюджет\w*|стоимост\w*|budget|cost|price|құны|бағасы|бюджеті|сомасы|саны|количеств\w*|number\s+of)\b"
         r"|\b(?:на\s+)?как(?:ую|ая|ой|ов)\s+(?:сумм\w*|объ[её]м\w*|бюджет\w*|дол\w+|процент\w*|стоимост\w*|размер\w*)"
         r"|\bво\s+что\s+обойд\w*|\bкаков\w*\s+цен\w*"
         r"|\bқанша\w*|\bнеше(?:у\w*)?\b|\bқандай\s+(?:сома\w*|көлем\w*|қаражат\w*)"
@@ -212,7 +243,6 @@ _ASKS: dict[str, re.Pattern[str]] = {
 # What a sentence offers
 # ---------------------------------------------------------------------------------------------
 
-_UPPER = "A-ZА-ЯЁӘҒҚҢӨҰҮҺІ"
 _LOWER = "a-zа-яёәғқңөұүһі"
 _CAPITALISED = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}]?[{_LOWER}]+)?"
 # Two capitalised words in a row ("Асхат Шахаров"), or initials and a surname ("А. С. Шахаров").
@@ -432,8 +462,12 @@ class QuestionProfile:
             only a number in its units answers it.
         leader: it asks who heads something ("Кто руководит управлением…?", "Who heads…?"):
             only a sentence that names a person answers it (:func:`names_person`).
-        firm: it asks which firm ("Какой подрядчик…?", "қай компания", "Which operator…?"): only a
-            sentence that names one answers it (:func:`names_firm`), not a project's name.
+        firm: it asks which firm ("Какой подрядчик…?", "қай компания", "Which operator…?", "поставщик
+            камер", "жобаның мердігері", "who supplied …"): only a sentence that names one answers it
+            (:func:`names_firm`), not a project's name.
+        instruction: it asks about an instruction ("Что поручено…?", "кімге тапсырылды", "What was
+            … instructed to do?"): only a sentence that gives one answers it (:func:`gives_instruction`),
+            not the list of the meeting's participants that names the same official.
     """
 
     text: str
@@ -452,6 +486,7 @@ class QuestionProfile:
     measure: str = ""
     firm: bool = False
     leader: bool = False
+    instruction: bool = False
 
 
 @dataclass(frozen=True)
@@ -510,7 +545,8 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         counted=counted,
         done=bool(_DONE_ASKED.search(question.casefold().replace("ё", "е"))),
         title_asked=answer_type == NAME and bool(_TITLED_THING.search(asked_in.casefold())),
-        firm=answer_type == NAME and bool(_FIRM_ASKED.search(asked_in.casefold())),
+        firm=_asks_firm(answer_type, asked_in.casefold()),
+        instruction=bool(_INSTRUCTION_ASKED.search(question.casefold())),
         leader=answer_type == PERSON and bool(_LEADER_ASKED.search(asked_in.casefold())),
         measure=(unit or ("" if counted else _measure_asked(after))) if answer_type == NUMBER and not money else "",
     )
@@ -713,16 +749,33 @@ def names_person(sentence: str) -> bool:
     return bool(_typed_spans(sentence, PERSON)[0])
 
 
-def names_firm(sentence: str, lang: str = "") -> bool:
+def _asks_firm(answer_type: str, folded: str) -> bool:
+    """Whether a question (case-folded, of ``answer_type``) asks which firm: see ``QuestionProfile.firm``."""
+    if answer_type == NAME and _FIRM_ASKED.search(folded):
+        return True
+    return answer_type in (NAME, PERSON, OTHER) and bool(_FIRM_ROLE_ASKED.search(folded))
+
+
+def gives_instruction(sentence: str) -> bool:
+    """Whether ``sentence`` gives an instruction (see ``QuestionProfile.instruction``), in any language."""
+    return bool(_INSTRUCTION.search(sentence.casefold()))
+
+
+def names_firm(sentence: str, lang: str = "", titles: Sequence[Sequence[str]] = ()) -> bool:
     """Whether ``sentence`` (of a text in ``lang``, detected when omitted) names a firm (see
     ``QuestionProfile.firm``): "работы ведёт ТОО «Север Телеком»", not "в рамках проекта «Smart
-    Petropavl»" nor "mobile operators plan"."""
-    if _FIRM_FORM.search(sentence) or _FIRM_WORD.search(sentence.casefold()):
+    Petropavl»" nor "mobile operators plan". A Latin-script word of one of ``titles`` (the
+    question's own, as name keys: "Smart Qaragandy интеграторы кім") is the project, not a firm."""
+    if _FIRM_FORM.search(sentence) or _FIRM_WORD.search(sentence.casefold()) or _FIRM_KIND_NAMED.search(sentence):
         return True
     if (lang or detect_language(sentence)) not in NAMES_READABLE_IN:
         return False
+    own = {key for title in titles for key in title}
     unquoted = _QUOTED.sub(" ", sentence)
-    return any(m.group().casefold() not in _LATIN_COMMON for m in _LATIN_IN_CYRILLIC.finditer(unquoted))
+    return any(
+        m.group().casefold() not in _LATIN_COMMON and name_key(m.group()) not in own
+        for m in _LATIN_IN_CYRILLIC.finditer(unquoted)
+    )
 
 
 def asks_money(question: str) -> bool:

@@ -19,6 +19,7 @@ from assistant.evidence import (
     months_of,
     name_key,
     names_another_title,
+    gives_instruction,
     names_firm,
     names_of,
     names_person,
@@ -44,6 +45,10 @@ from assistant.model import Citation, Passage
         ("Под чьим руководством прошло совещание?", "person"),
         ("Отырысқа кім төрағалық етті?", "person"),
         ("Who chaired the meeting?", "person"),
+        # A count or a cost typed as a noun alone, without a question word.
+        ("Ақтөбе облысы бейнекамера саны", "number"),
+        ("количество камер в Кокшетау", "number"),
+        ("Smart Aqtobe жобасының құны", "number"),
         ("Which department is responsible for the platform?", "person"),
         ("Сколько сёл подключат к интернету?", "number"),
         ("Какова сумма финансирования?", "number"),
@@ -413,6 +418,51 @@ def test_a_question_that_asks_which_firm_is_answered_only_by_a_firm(question, la
     assert not names_firm("Ақ түсті бейнекамералар орнатылады.", "kk")  # "ақ" is white, not АҚ
 
 
+def test_a_contractor_supplier_or_integrator_asked_is_a_firm():
+    """Asking the firm's role ("поставщик камер", "жобаның мердігері", "who supplied") asks a firm;
+    a firm named in passing ("кто проверяет работу подрядчика", "when will the contractor finish") does not."""
+    for question, lang in [
+        ("поставщик оборудования для проекта «Умный Тараз»", "ru"),
+        ("Smart Oral жобасының мердігері", "kk"),
+        ("who supplied the water meters in Aktobe", "en"),
+        ("Кто является подрядчиком строительства ЦОД?", "ru"),
+        ("Smart Shymkent integrator", "en"),
+    ]:
+        assert profile_question(question, lang).firm, question
+    for question, lang in [
+        ("Кто проверяет работу подрядчика?", "ru"),
+        ("When is the contractor supposed to finish mounting the cameras?", "en"),
+        ("Кто разработал чат-бот?", "ru"),  # a developer may be a department
+    ]:
+        assert not profile_question(question, lang).firm, question
+
+
+def test_a_firm_is_named_by_its_name_not_by_the_word_company():
+    assert not names_firm("Из них 60 процентов трудоустроены в компании-резиденты технопарков.", "ru")
+    assert not names_firm("Mobile companies will extend coverage to 40 villages.", "en")
+    assert names_firm("Камеры устанавливает компания «Qazaq Vision».", "ru")
+    assert names_firm("Жұмысты «Алтын Желі» компаниясы жүргізеді.", "kk")
+    # The question's own project, unquoted in Latin letters, is not a firm; another Latin name is.
+    title = profile_question("Smart Aqtobe интеграторы кім", "kk").titles
+    assert not names_firm("В рамках проекта Smart Aqtobe работает 900 камер.", "ru", title)
+    assert names_firm("Интегратором проекта выступает Huawei.", "ru", title)
+
+
+def test_an_instruction_asked_is_answered_by_a_sentence_giving_one():
+    assert profile_question("Что поручено руководителю управления образования?", "ru").instruction
+    assert profile_question("Цифрландыру басқармасына не тапсырылды?", "kk").instruction
+    assert profile_question("What was the deputy akim instructed to do?", "en").instruction
+    assert not profile_question("Кто провёл совещание?", "ru").instruction
+    assert gives_instruction("Руководителю управления образования поручено до 1 мая открыть IT-классы.")
+    assert gives_instruction("Бақылау әкімнің орынбасарына жүктелді.")
+    assert gives_instruction("Контроль возложен на заместителя акима области.")
+    # The participants who will be instructed, and the Address's title ("актуальные задачи"), give none.
+    assert not gives_instruction("В совещании приняли участие руководитель управления образования и акимы районов.")
+    assert not gives_instruction(
+        "Состоялось совещание по Посланию «Казахстан в эпоху искусственного интеллекта: актуальные задачи и их решение»."
+    )
+
+
 def test_a_fact_of_another_year_does_not_answer_a_question_that_names_one():
     profile = profile_question("How many villages in Almaty region were connected to the internet in 2025?", "en")
     assert other_year(profile, "2026 жылдың соңына дейін тағы 73 ауыл жоғары жылдамдықты интернетке қосылады.")
@@ -464,6 +514,9 @@ def test_a_date_or_a_count_of_another_quoted_project_does_not_answer():
         ("What will the Smart Aqtau video project cost?", True),
         ("What is the estimated cost of bringing fibre to the villages?", True),
         ("Жобаның құны қандай?", True),
+        # A query that is only the noun, in any place and without a question word.
+        ("Smart Aqtobe жобасының құны", True),
+        ("kostanay smart city budget 2026", True),
         ("Какова цена одного агродрона?", True),
         # A number that is not an amount of money, or a share of one.
         ("Сколько бюджетных мест выделено?", False),
@@ -480,6 +533,7 @@ def test_a_date_or_a_count_of_another_quoted_project_does_not_answer():
         ("Кто отвечает за бюджет?", False),  # asks a person
         ("Сколько ценных бумаг выпустят?", False),
         ("What is the main goal of the plan?", False),
+        ("Жоба құны неге өсті?", False),  # why the cost grew: no number asked
     ],
 )
 def test_a_question_asking_an_amount_of_money_is_told_apart(question, money):
