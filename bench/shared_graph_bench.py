@@ -18,7 +18,8 @@ its exact score reaches the exact 10th score (ties among identical texts are no 
 
 Usage:
     python bench/shared_graph_bench.py [--size 100000] [--exact-max-rows 1000] [--k 100] [--queries 100]
-        [--vectors random|real] [--shared ../shared] [--ef-search 320,640]
+        [--vectors random|real] [--shared ../shared] [--ef-search 320,640] [--m 16] [--ef-construction 128]
+        [--no-own-index]
 """
 
 from __future__ import annotations
@@ -56,18 +57,23 @@ def main() -> None:
         help="comma-separated hnsw.ef_search values to measure, one after the other on the same graphs",
     )  # fmt: skip
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    parser.add_argument("--m", type=int, default=database_serving.HNSW_M, help="the graphs' hnsw m")
+    parser.add_argument(
+        "--ef-construction", type=int, default=database_serving.HNSW_EF_CONSTRUCTION, help="the graphs' ef_construction"
+    )
     parser.add_argument(
         "--no-own-index", action="store_true",
         help="measure the shared graph alone (at 10^6 the partition's own index doubles the run)",
     )  # fmt: skip
     args = parser.parse_args()
     database_serving.EXACT_MAX_ROWS = args.exact_max_rows
+    database_serving.HNSW_M, database_serving.HNSW_EF_CONSTRUCTION = args.m, args.ef_construction
     rng = np.random.default_rng(7)
     real, queries = None, None
     if args.vectors == "real":
         real, queries = _real(args.shared, args.size, args.queries)
     print(f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}; {args.size:,} chunks, k = {args.k}, "
-          f"{args.vectors} vectors\n")  # fmt: skip
+          f"{args.vectors} vectors; graphs m = {args.m}, ef_construction = {args.ef_construction}\n")  # fmt: skip
     with store_ingest_bench.throwaway_server() as url:
         regions = ["Aktobe region" if number % 10 == 0 else "Almaty city" for number in range(args.size // 10)]
         manifest, chunks, parts, _ = store_ingest_bench.synthetic_build(args.size, regions=regions, vectors=real)
