@@ -442,7 +442,7 @@ def _may_answer(
     if profile.firm:
         # "Қай компания орнатады?": not «Smart Qonaev» жобасы, nor "mobile operators" in general.
         allowed &= np.array(
-            [names_firm(c.text, quotable[c.passage].lang, profile.titles) for c in candidates], dtype=bool
+            [names_firm(c.text, quotable[c.passage].lang, profile.text) for c in candidates], dtype=bool
         )
     if profile.instruction:
         # "Что поручено руководителю управления образования?": not the list of participants naming him.

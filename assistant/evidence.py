@@ -761,16 +761,17 @@ def gives_instruction(sentence: str) -> bool:
     return bool(_INSTRUCTION.search(sentence.casefold()))
 
 
-def names_firm(sentence: str, lang: str = "", titles: Sequence[Sequence[str]] = ()) -> bool:
+def names_firm(sentence: str, lang: str = "", question: str = "") -> bool:
     """Whether ``sentence`` (of a text in ``lang``, detected when omitted) names a firm (see
     ``QuestionProfile.firm``): "работы ведёт ТОО «Север Телеком»", not "в рамках проекта «Smart
-    Petropavl»" nor "mobile operators plan". A Latin-script word of one of ``titles`` (the
-    question's own, as name keys: "Smart Qaragandy интеграторы кім") is the project, not a firm."""
+    Petropavl»" nor "mobile operators plan". A Latin-script word the ``question`` itself writes
+    ("Smart Qaragandy интеграторы кім", "who supplied the cameras for Taraz Smart City") is the
+    project it asks about, not the firm it asks for."""
     if _FIRM_FORM.search(sentence) or _FIRM_WORD.search(sentence.casefold()) or _FIRM_KIND_NAMED.search(sentence):
         return True
     if (lang or detect_language(sentence)) not in NAMES_READABLE_IN:
         return False
-    own = {key for title in titles for key in title}
+    own = {name_key(word) for word in _WORD.findall(question)}
     unquoted = _QUOTED.sub(" ", sentence)
     return any(
         m.group().casefold() not in _LATIN_COMMON and name_key(m.group()) not in own
