@@ -34,6 +34,7 @@ from assistant.evidence import (
     holds_counted,
     names_another_title,
     names_firm,
+    names_headed,
     names_person,
     names_the_address,
     names_title,
@@ -307,7 +308,8 @@ class Weighing:
     (:data:`assistant.evidence.REQUIRED_TYPES`), one of Russian or Kazakh text without a quoted or
     Latin-script name when it asks the name of a project or a company (``QuestionProfile.title_asked``), one
     without a firm when it asks which firm (:func:`assistant.evidence.names_firm`), one without a
-    person's name when it asks who heads something (``QuestionProfile.leader``), one that gives no
+    person's name, or not naming what is headed, when it asks who heads something
+    (``QuestionProfile.leader``, :func:`assistant.evidence.names_headed`), one that gives no
     instruction when it asks what was instructed (``QuestionProfile.instruction``), one that states
     only other years than those the question names (:func:`assistant.evidence.other_year`), one
     without an amount of money when it asks for money (``QuestionProfile.money``), one without
@@ -439,6 +441,8 @@ def _may_answer(
     if profile.leader:
         # "Кто руководит управлением цифровизации?": a name, not "руководители управлений приняли участие".
         allowed &= np.array([names_person(candidate.text) for candidate in candidates], dtype=bool)
+        # … of what the question names: not the head of education for "who heads the IT academy".
+        allowed &= names_headed(profile, candidates, stems)
     if profile.firm:
         # "Қай компания орнатады?": not «Smart Qonaev» жобасы, nor "mobile operators" in general.
         allowed &= np.array(

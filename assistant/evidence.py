@@ -46,6 +46,7 @@ __all__ = [
     "name_key",
     "names_another_title",
     "names_firm",
+    "names_headed",
     "names_person",
     "names_the_address",
     "names_of",
@@ -1209,6 +1210,30 @@ def _asked_verb(
     if any(_share(verb[passages[c.passage].lang], held) for c, held in zip(candidates, candidate_stems)):
         return verb
     return {}
+
+
+# The words of "who heads": what is headed is the rest of the question ("управлением цифровизации").
+_HEADING_STEMS = frozenset(
+    "руковод руководит руководител возглав возглавля head chief director директор leader бас басш басқара "
+    "жетек глав начальник".split()
+)
+
+
+def names_headed(profile: QuestionProfile, candidates: Sequence[Candidate], stems: Sequence[set[str]]) -> np.ndarray:
+    """For a question asking who heads something (``QuestionProfile.leader``), which ``candidates``
+    (with their ``stems``) name what is headed: at least half of the question's other words, across
+    languages by the glossary ("Who heads the digitalization department?" → "руководитель
+    управления цифровизации"), or one of its names across scripts ("Kazakhtelecom" → «Казахтелеком»).
+    Not "Білім басқармасының басшысы" for "who heads the Caspian IT Academy". Every candidate when
+    the question names nothing but the heading."""
+    headed = [group for group in profile.words if not _HEADING_STEMS.intersection(group)]
+    if not profile.leader or not headed:
+        return np.ones(len(candidates), dtype=bool)
+    names = set(profile.salient)
+    return np.array(
+        [_share(headed, own) >= 0.5 or bool(names & _name_keys_of(c.text)) for c, own in zip(candidates, stems)],
+        dtype=bool,
+    )
 
 
 def holds_counted(

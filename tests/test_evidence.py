@@ -21,6 +21,7 @@ from assistant.evidence import (
     name_key,
     names_another_title,
     names_firm,
+    names_headed,
     names_of,
     names_person,
     names_the_address,
@@ -35,6 +36,7 @@ from assistant.evidence import (
     states_money,
 )
 from assistant.glossary import parse
+from assistant.keywords import analyze_words
 from assistant.model import Citation, Passage
 
 
@@ -446,6 +448,24 @@ def test_a_firm_is_named_by_its_name_not_by_the_word_company():
     for question in ("Smart Aqtobe интеграторы кім", "who supplied the cameras for Smart Aqtobe"):
         assert not names_firm("В рамках проекта Smart Aqtobe работает 900 камер.", "ru", question)
         assert names_firm("Интегратором проекта выступает Huawei.", "ru", question)
+
+
+def test_who_heads_a_body_is_answered_by_the_head_of_that_body():
+    sentences = [
+        "Руководитель управления образования Айгуль Серикова доложила о школах.",
+        "Руководитель управления цифровизации Ерлан Тулеуов доложил о связи.",
+        "Директор Павлодарского филиала АО «Казахтелеком» Арман Ескендиров рассказал о линиях.",
+    ]
+    candidates = [Candidate(0, 0, len(text), text) for text in sentences]
+    stems = [{stem for group in analyze_words(text, "ru", query=True) for stem in group} for text in sentences]
+
+    def headed(question, lang):
+        return names_headed(profile_question(question, lang), candidates, stems).tolist()
+
+    assert headed("Who heads the digitalization department?", "en") == [False, True, False]
+    assert headed("who heads the Nomad IT Academy", "en") == [False, False, False]  # no sentence names it
+    assert headed("who is the director of the Pavlodar branch of Kazakhtelecom", "en") == [False, False, True]
+    assert headed("Кто провёл совещание?", "ru") == [True, True, True]  # not a "who heads" question
 
 
 def test_an_instruction_asked_is_answered_by_a_sentence_giving_one():
