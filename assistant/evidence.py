@@ -532,6 +532,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
     counts = answer_type == NUMBER and not money and _COUNT_ASKED.match(after.casefold().replace("ё", "е"))
     unit = _unit_counted(after) if answer_type == NUMBER and not money else ""
     counted = thing if counts and not _SHARE_ASKED.search(after.casefold()) and not unit else ()
+    firm = _asks_firm(answer_type, asked_in.casefold())
     return QuestionProfile(
         text=question,
         lang=lang,
@@ -546,8 +547,10 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         counted=counted,
         done=bool(_DONE_ASKED.search(question.casefold().replace("ё", "е"))),
         title_asked=answer_type == NAME and bool(_TITLED_THING.search(asked_in.casefold())),
-        firm=_asks_firm(answer_type, asked_in.casefold()),
-        instruction=bool(_INSTRUCTION_ASKED.search(question.casefold())),
+        firm=firm,
+        # "Какой компании было поручено восстановить плёнки?" asks the firm, which the text may name
+        # without the verb ("передал компании Lowry Digital для восстановления").
+        instruction=not firm and bool(_INSTRUCTION_ASKED.search(question.casefold())),
         leader=answer_type == PERSON and bool(_LEADER_ASKED.search(asked_in.casefold())),
         measure=(unit or ("" if counted else _measure_asked(after))) if answer_type == NUMBER and not money else "",
     )

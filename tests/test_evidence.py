@@ -473,6 +473,7 @@ def test_an_instruction_asked_is_answered_by_a_sentence_giving_one():
     assert profile_question("Цифрландыру басқармасына не тапсырылды?", "kk").instruction
     assert profile_question("What was the deputy akim instructed to do?", "en").instruction
     assert not profile_question("Кто провёл совещание?", "ru").instruction
+    assert not profile_question("Какой компании поручено восстановить архив?", "ru").instruction  # asks the firm
     assert gives_instruction("Руководителю управления образования поручено до 1 мая открыть IT-классы.")
     assert gives_instruction("Бақылау әкімнің орынбасарына жүктелді.")
     assert gives_instruction("Контроль возложен на заместителя акима области.")
