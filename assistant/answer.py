@@ -31,6 +31,7 @@ from assistant.evidence import (
     QuestionProfile,
     announces_only,
     gives_instruction,
+    gives_reason,
     holds_counted,
     names_another_title,
     names_firm,
@@ -310,7 +311,8 @@ class Weighing:
     without a firm when it asks which firm (:func:`assistant.evidence.names_firm`), one without a
     person's name, or not naming what is headed, when it asks who heads something
     (``QuestionProfile.leader``, :func:`assistant.evidence.names_headed`), one that gives no
-    instruction when it asks what was instructed (``QuestionProfile.instruction``), one that states
+    instruction when it asks what was instructed (``QuestionProfile.instruction``), one that gives
+    no reason when it asks why (``QuestionProfile.reason``), one that states
     only other years than those the question names (:func:`assistant.evidence.other_year`), one
     without an amount of money when it asks for money (``QuestionProfile.money``), one without
     the counted thing when it asks how many (:func:`assistant.evidence.holds_counted`), one that
@@ -451,6 +453,9 @@ def _may_answer(
     if profile.instruction:
         # "Что поручено руководителю управления образования?": not the list of participants naming him.
         allowed &= np.array([gives_instruction(candidate.text) for candidate in candidates], dtype=bool)
+    if profile.reason:
+        # "Почему выбрали спутниковую связь?": not "26 сёл подключат с использованием спутниковой связи".
+        allowed &= np.array([gives_reason(candidate.text) for candidate in candidates], dtype=bool)
     if profile.money:
         # "Какой бюджет…?": "три направления" holds a number, not an amount of money.
         allowed &= np.array([states_money(candidate.text) for candidate in candidates], dtype=bool)

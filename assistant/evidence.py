@@ -41,6 +41,7 @@ __all__ = [
     "announces_only",
     "asks_money",
     "gives_instruction",
+    "gives_reason",
     "holds_counted",
     "months_of",
     "name_key",
@@ -140,6 +141,21 @@ _INSTRUCTION = re.compile(
     r"\bпоруч\w*|\bвозлож\w*|\bобязал\w*|\bуказани\w*|\bпостав\w*\s+(?:\w+\s+)?задач\w*|\bзадач\w*\s+постав\w*"
     r"|\bтапсыр\w*|\bжүкте\w*|\bміндеттел\w*|\bміндеттеді\b"
     r"|\binstruct\w*|\btasked\b|\bassign(?:ed|s)?\b|\bordered\b|\bdirected\b|\bcharged\b"
+)
+# "Why…?" is answered by a sentence that gives a reason or a purpose, in any of the three languages:
+# "в связи с уточнением требований", "из-за задержки поставки", "Причиной отставания названа…",
+# "которые позволят отслеживать", "байланысты", "because of". Not "Оставшиеся 26 сёл подключат
+# с использованием спутниковой связи" for "Почему выбрали спутниковую связь?".
+_WHY_ASKED = re.compile(
+    r"\bпочему\b|\bзачем\b|\bпо\s+как(?:ой|им)\s+причин\w*|\bнеге\b|\bне\s+себепт\w*|\bwhy\b|\bfor\s+what\s+reason\b"
+)
+_REASON = re.compile(
+    r"\bпотому\s+что\b|\bтак\s+как\b|\bпоскольку\b|\bиз-за\b|\bв\s+связи\s+с\b|\bблагодаря\b|\bчтобы\b"
+    r"|\bдля\s+того\b|\bс\s+целью\b|\bввиду\b|\bпричин\w*|\bвследствие\b|\bпозвол\w*|\bпоэтому\b|\bсвязан\w*"
+    r"|\bнаправлен\w*|\bнацелен\w*|\bсебеб\w*|\bсебепт\w*|\bөйткені\b|\bүшін\b|\bбайланысты\b|\bсалдарынан\b"
+    r"|\bмақсат\w*|\bарқасында\b|\bсондықтан\b|\bмүмкінді\w*|\bбағытталған\b"
+    r"|\bbecause\b|\bdue\s+to\b|\bowing\s+to\b|\bthanks\s+to\b|\bas\s+a\s+result\b|\bso\s+that\b|\bin\s+order\s+to\b"
+    r"|\ballow\w*|\benabl\w*|\breasons?\b|\bcaused?\b|\btherefore\b|\baim\w*|\bto\s+ensure\b|\bsince\b"
 )
 # A firm as official texts name it: by its legal form (ТОО «Север Телеком», «Ulytau IT Academy» ЖШС,
 # Caspian Data LLP), as a company, or by the operator's brand; in Russian or Kazakh text also a
@@ -462,13 +478,16 @@ class QuestionProfile:
             "какой ПРОЦЕНТ", "how many KILOMETRES"), its kind (a key of :data:`MEASURE_UNITS`):
             only a number in its units answers it.
         leader: it asks who heads something ("Кто руководит управлением…?", "Who heads…?"):
-            only a sentence that names a person answers it (:func:`names_person`).
+            only a sentence that names a person (:func:`names_person`) and what is headed
+            (:func:`names_headed`) answers it.
         firm: it asks which firm ("Какой подрядчик…?", "қай компания", "Which operator…?", "поставщик
             камер", "жобаның мердігері", "who supplied …"): only a sentence that names one answers it
             (:func:`names_firm`), not a project's name.
         instruction: it asks about an instruction ("Что поручено…?", "кімге тапсырылды", "What was
             … instructed to do?"): only a sentence that gives one answers it (:func:`gives_instruction`),
             not the list of the meeting's participants that names the same official.
+        reason: it asks why ("Почему…?", "неге", "why"): only a sentence giving a reason or a
+            purpose answers it (:func:`gives_reason`), not one that only states the fact asked about.
     """
 
     text: str
@@ -488,6 +507,7 @@ class QuestionProfile:
     firm: bool = False
     leader: bool = False
     instruction: bool = False
+    reason: bool = False
 
 
 @dataclass(frozen=True)
@@ -551,6 +571,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         # "Какой компании было поручено восстановить плёнки?" asks the firm, which the text may name
         # without the verb ("передал компании Lowry Digital для восстановления").
         instruction=not firm and bool(_INSTRUCTION_ASKED.search(question.casefold())),
+        reason=bool(_WHY_ASKED.search(question.casefold())),
         leader=answer_type == PERSON and bool(_LEADER_ASKED.search(asked_in.casefold())),
         measure=(unit or ("" if counted else _measure_asked(after))) if answer_type == NUMBER and not money else "",
     )
@@ -763,6 +784,11 @@ def _asks_firm(answer_type: str, folded: str) -> bool:
 def gives_instruction(sentence: str) -> bool:
     """Whether ``sentence`` gives an instruction (see ``QuestionProfile.instruction``), in any language."""
     return bool(_INSTRUCTION.search(sentence.casefold()))
+
+
+def gives_reason(sentence: str) -> bool:
+    """Whether ``sentence`` gives a reason or a purpose (see ``QuestionProfile.reason``), in any language."""
+    return bool(_REASON.search(sentence.casefold()))
 
 
 def names_firm(sentence: str, lang: str = "", question: str = "") -> bool:

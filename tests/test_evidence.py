@@ -15,6 +15,7 @@ from assistant.evidence import (
     announces_only,
     asked_type,
     gives_instruction,
+    gives_reason,
     holds_counted,
     latin_titles,
     months_of,
@@ -466,6 +467,19 @@ def test_who_heads_a_body_is_answered_by_the_head_of_that_body():
     assert headed("who heads the Nomad IT Academy", "en") == [False, False, False]  # no sentence names it
     assert headed("who is the director of the Pavlodar branch of Kazakhtelecom", "en") == [False, False, True]
     assert headed("Кто провёл совещание?", "ru") == [True, True, True]  # not a "who heads" question
+
+
+def test_why_is_answered_by_a_sentence_giving_a_reason():
+    assert profile_question("Почему перенесли открытие ЦОД?", "ru").reason
+    assert profile_question("Мектептерде интернет неге баяу?", "kk").reason
+    assert profile_question("why was the launch postponed", "en").reason
+    assert not profile_question("Когда откроют ЦОД?", "ru").reason
+    assert gives_reason("Открытие перенесено в связи с задержкой поставки серверов.")
+    assert gives_reason("Жабдық кешіктірілгендіктен, яғни жеткізушіге байланысты мерзім ұзартылды.")
+    assert gives_reason("The launch was postponed because the servers arrived late.")
+    # The fact asked about, without its reason.
+    assert not gives_reason("Оставшиеся 12 сёл подключат во втором квартале 2026 года по спутниковой связи.")
+    assert not gives_reason("Открытие центра обработки данных перенесено на март.")
 
 
 def test_an_instruction_asked_is_answered_by_a_sentence_giving_one():
