@@ -312,7 +312,8 @@ class Weighing:
     person's name, or not naming what is headed, when it asks who heads something
     (``QuestionProfile.leader``, :func:`assistant.evidence.names_headed`), one that gives no
     instruction when it asks what was instructed (``QuestionProfile.instruction``), one that gives
-    no reason when it asks why (``QuestionProfile.reason``), one that states
+    no reason when it asks why (``QuestionProfile.reason``), one offering no person or body when it
+    asks who chaired a meeting (``QuestionProfile.chair``), one that states
     only other years than those the question names (:func:`assistant.evidence.other_year`), one
     without an amount of money when it asks for money (``QuestionProfile.money``), one without
     the counted thing when it asks how many (:func:`assistant.evidence.holds_counted`), one that
@@ -433,6 +434,9 @@ def _may_answer(
     allowed = in_scope.copy()
     if profile.answer_type in REQUIRED_TYPES:
         # "Сколько…?", "When…?": a sentence without a number or a date does not answer it.
+        allowed &= features[:, _OFFERED] > 0
+    if profile.chair:
+        # "Кто провёл совещание 1 октября?": "Совещание провёл аким области …", not "1 октября состоялось совещание".
         allowed &= features[:, _OFFERED] > 0
     if profile.title_asked:
         # "Какой оператор запустит 5G?": "операторы связи запустят" names none.

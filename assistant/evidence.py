@@ -142,6 +142,15 @@ _INSTRUCTION = re.compile(
     r"|\bтапсыр\w*|\bжүкте\w*|\bміндеттел\w*|\bміндеттеді\b"
     r"|\binstruct\w*|\btasked\b|\bassign(?:ed|s)?\b|\bordered\b|\bdirected\b|\bcharged\b"
 )
+# Who chaired a meeting: "Кто провёл совещание…?", "кеңесті кім өткізді?", "Who chaired the meeting…?".
+# The meeting's opening sentence repeats every word of the question ("1 октября состоялось совещание
+# по реализации Послания…") and names nobody; the chair is in the next one.
+_CHAIR_ASKED = re.compile(
+    r"\bпредседательств\w*|\bтөрағалық\w*|\bchaired\b|\bpresided\b"
+    r"|(?=.*\b(?:заседани\w*|совещани\w*|собрани\w*|кеңес\w*|отырыс\w*|мәжіліс\w*|жиналыс\w*|meeting|session)\b)"
+    r".*\b(?:кто\s+(?:\w+\s+)?(?:провел|проводил|вел|открыл)|кім\s+(?:\w+\s+)?(?:жүргізді|өткізді|ашты)"
+    r"|who\s+(?:\w+\s+)?(?:led|held|conducted|ran|hosted|opened))\b"
+)
 # "Why…?" is answered by a sentence that gives a reason or a purpose, in any of the three languages:
 # "в связи с уточнением требований", "из-за задержки поставки", "Причиной отставания названа…",
 # "которые позволят отслеживать", "байланысты", "because of". Not "Оставшиеся 26 сёл подключат
@@ -488,6 +497,9 @@ class QuestionProfile:
             not the list of the meeting's participants that names the same official.
         reason: it asks why ("Почему…?", "неге", "why"): only a sentence giving a reason or a
             purpose answers it (:func:`gives_reason`), not one that only states the fact asked about.
+        chair: it asks who chaired a meeting ("Кто провёл совещание…?", "кеңесті кім өткізді",
+            "Who chaired…?"): only a sentence offering a person or a body answers it, not the
+            opening sentence that describes the meeting.
     """
 
     text: str
@@ -508,6 +520,7 @@ class QuestionProfile:
     leader: bool = False
     instruction: bool = False
     reason: bool = False
+    chair: bool = False
 
 
 @dataclass(frozen=True)
@@ -572,6 +585,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         # without the verb ("передал компании Lowry Digital для восстановления").
         instruction=not firm and bool(_INSTRUCTION_ASKED.search(question.casefold())),
         reason=bool(_WHY_ASKED.search(question.casefold())),
+        chair=answer_type == PERSON and bool(_CHAIR_ASKED.search(question.casefold().replace("ё", "е"))),
         leader=answer_type == PERSON and bool(_LEADER_ASKED.search(asked_in.casefold())),
         measure=(unit or ("" if counted else _measure_asked(after))) if answer_type == NUMBER and not money else "",
     )

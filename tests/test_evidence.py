@@ -469,6 +469,22 @@ def test_who_heads_a_body_is_answered_by_the_head_of_that_body():
     assert headed("Кто провёл совещание?", "ru") == [True, True, True]  # not a "who heads" question
 
 
+def test_who_chaired_a_meeting_is_told_from_who_took_part_or_carried_out_work():
+    for question, lang in [
+        ("Кто провёл совещание в акимате 5 ноября?", "ru"),
+        ("Отырысқа кім төрағалық етті?", "kk"),
+        ("Кеңесті кім өткізді?", "kk"),
+        ("Who chaired the meeting on the Address in Oral?", "en"),
+    ]:
+        assert profile_question(question, lang).chair, question
+    for question, lang in [
+        ("Кто участвовал в заседании?", "ru"),
+        ("кто проводил инвентаризацию земель", "ru"),  # work carried out, perhaps by a firm
+        ("Когда провели совещание?", "ru"),
+    ]:
+        assert not profile_question(question, lang).chair, question
+
+
 def test_why_is_answered_by_a_sentence_giving_a_reason():
     assert profile_question("Почему перенесли открытие ЦОД?", "ru").reason
     assert profile_question("Мектептерде интернет неге баяу?", "kk").reason
