@@ -11,7 +11,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -432,21 +432,19 @@ def _may_answer(
         # "Сколько камер подключат к «Алтай Smart Region»?": not another project's cameras.
         in_scope &= _naming_titles(profile, passages, quotable, candidates)
     allowed = in_scope.copy()
-    if profile.answer_type in REQUIRED_TYPES:
-        # "Сколько…?", "When…?": a sentence without a number or a date does not answer it.
-        allowed &= features[:, _OFFERED] > 0
-    if profile.chair:
-        # "Кто провёл совещание 1 октября?": "Совещание провёл аким области …", not "1 октября состоялось совещание".
+    if profile.answer_type in REQUIRED_TYPES or profile.chair:
+        # "Сколько…?", "When…?": a sentence without a number or a date does not answer it; "Кто провёл
+        # совещание 1 октября?": one naming nobody ("1 октября состоялось совещание") does not either.
         allowed &= features[:, _OFFERED] > 0
     if profile.title_asked:
         # "Какой оператор запустит 5G?": "операторы связи запустят" names none.
         readable = np.array([quotable[c.passage].lang in NAMES_READABLE_IN for c in candidates], dtype=bool)
         allowed &= (features[:, _OFFERED] > 0) | ~readable
     # "How many villages were connected in 2025?": not the sentence about 2026.
-    allowed &= np.array([not other_year(profile, candidate.text) for candidate in candidates], dtype=bool)
+    allowed &= ~_each(candidates, lambda text: other_year(profile, text))
     if profile.leader:
         # "Кто руководит управлением цифровизации?": a name, not "руководители управлений приняли участие".
-        allowed &= np.array([names_person(candidate.text) for candidate in candidates], dtype=bool)
+        allowed &= _each(candidates, names_person)
         # … of what the question names: not the head of education for "who heads the IT academy".
         allowed &= names_headed(profile, candidates, stems)
     if profile.firm:
@@ -456,23 +454,28 @@ def _may_answer(
         )
     if profile.instruction:
         # "Что поручено руководителю управления образования?": not the list of participants naming him.
-        allowed &= np.array([gives_instruction(candidate.text) for candidate in candidates], dtype=bool)
+        allowed &= _each(candidates, gives_instruction)
     if profile.reason:
         # "Почему выбрали спутниковую связь?": not "26 сёл подключат с использованием спутниковой связи".
-        allowed &= np.array([gives_reason(candidate.text) for candidate in candidates], dtype=bool)
+        allowed &= _each(candidates, gives_reason)
     if profile.money:
         # "Какой бюджет…?": "три направления" holds a number, not an amount of money.
-        allowed &= np.array([states_money(candidate.text) for candidate in candidates], dtype=bool)
+        allowed &= _each(candidates, states_money)
     if profile.counted:
         # "Сколько камер установят?": "64 базовые станции" is a number of something else.
         allowed &= holds_counted(profile, quotable, candidates, stems)
     if profile.titles and profile.answer_type in (NUMBER, DATE):
         # "Когда заработает платформа Digital Akimat?": not "заработает платформа «Ветеринария онлайн»".
-        allowed &= np.array([not names_another_title(profile, c.text) for c in candidates], dtype=bool)
+        allowed &= ~_each(candidates, lambda text: names_another_title(profile, text))
     if profile.done:
         # "Сколько станций 5G уже работает?": not "операторы установят 85 станций до 1 июля".
-        allowed &= np.array([not announces_only(candidate.text) for candidate in candidates], dtype=bool)
+        allowed &= ~_each(candidates, announces_only)
     return in_scope, allowed
+
+
+def _each(candidates, test: Callable[[str], bool]) -> np.ndarray:
+    """``test`` of each candidate's text, as a boolean array."""
+    return np.array([test(candidate.text) for candidate in candidates], dtype=bool)
 
 
 def _naming_titles(profile: QuestionProfile, passages: Sequence[Passage], quotable: Sequence[Passage], candidates) -> np.ndarray:
