@@ -1008,14 +1008,14 @@ _TO_LATIN = str.maketrans(
     }
 )  # fmt: skip
 _NAME_KEY = 5
-_LATIN_FOLD = (("yu", "iu"), ("ya", "ia"), ("y", "i"), ("h", ""), ("q", "k"), ("w", "v"), ("x", "ks"), ("j", "zh"))
+_LATIN_FOLD = (("ye", "e"), ("yu", "iu"), ("ya", "ia"), ("y", "i"), ("h", ""), ("q", "k"), ("w", "v"), ("x", "ks"), ("j", "zh"))
 
 
 def name_key(word: str) -> str:
     """A spelling-independent key of a name or number: "Шахаров", "Shakharov" and "Шахарова" share a prefix.
 
-    Letters are transliterated to Latin, then the usual variants (y/i, h, q/k, j/zh) are folded
-    and the key is cut to five letters, which also drops most case endings ("Астана", "Астаны",
+    Letters are transliterated to Latin, then the usual variants (ye/e as in "Yermakhanov",
+    y/i, h, q/k, j/zh) are folded and the key is cut to five letters, which also drops most case endings ("Астана", "Астаны",
     "Astana"). Digits stay as they are.
     """
     folded = word.casefold().translate(_TO_LATIN)

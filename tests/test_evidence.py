@@ -203,6 +203,7 @@ def test_names_match_across_scripts_and_case_forms():
     assert name_key("Шахаров") == name_key("Shakharov") == name_key("Шахарова")
     assert name_key("Астана") == name_key("Astana") == name_key("Астаны")
     assert name_key("Сапаргалиев") == name_key("Sapargaliyev")
+    assert name_key("Ермаханову") == name_key("Yermakhanov") and name_key("Калиевой") == name_key("Kaliyeva")
     assert name_key("Шахаров") != name_key("Жумабаев")
     assert name_key("5G") == "5g" and name_key("2026") == "2026"
 
