@@ -170,6 +170,7 @@ _REASON = re.compile(
 # Caspian Data LLP), as a company, or by the operator's brand; in Russian or Kazakh text also a
 # Latin-script name outside quotes (Kcell, Google), where a project's would be quoted.
 _FIRM_FORM = re.compile(r"\b(?:ТОО|АО|ЖШС|АҚ|ПАО|ОАО|ЗАО|LLP|JSC|LLC|Ltd|Inc|PLC|GmbH|Corp)\b")
+_FIRM_NAMED = re.compile(rf"{_FIRM_FORM.pattern}\s*[«\"“][^»\"”]+[»\"”]|[«\"“][^»\"”]+[»\"”]\s*{_FIRM_FORM.pattern}")
 _FIRM_WORD = re.compile(
     r"\b(?:казахтелеком\w*|қазақтелеком\w*|kazakhtelecom|kcell|beeline|билайн|tele2|теле2|altel|алтел|транстелеком\w*"
     r"|transtelecom)\b"
@@ -865,7 +866,11 @@ def offers(
     if answer_type == OTHER:
         return 0.0
     primary, secondary = _typed_spans(sentence, answer_type)
-    if own and answer_type in (NAME, NUMBER):
+    if answer_type == PERSON:
+        # A firm by its legal form did the work as surely as a person ("Жобаны «Caspian Smart
+        # Systems» ЖШС жүзеге асырды" for "кім жүзеге асырды"), though it is no one's name.
+        primary = primary + [m.span() for m in _FIRM_NAMED.finditer(sentence)]
+    if own and answer_type in (NAME, NUMBER, PERSON):
         primary = [span for span in primary if not _only_own(sentence[span[0] : span[1]], own)]
     if counting:  # "How many tourists?" is not answered by "2,4 млрд теңге"
         primary = [span for span in primary if not _MONEY_AFTER.match(sentence, span[1])]
@@ -1226,6 +1231,10 @@ def _type_offered(
             candidate.text, profile.answer_type, found_stems, own, counting=bool(profile.counted), measure=profile.measure
         )
         lang = passages[candidate.passage].lang
+        if profile.firm and names_firm(candidate.text, lang, profile.text):
+            # "Кто поставил датчики?" is answered by the firm ("Датчики поставило ТОО «Каспий
+            # Мониторинг»"), which is neither a person's name nor a body of the akimat.
+            offered[row] = 1.0
         if verb and lang in verb and _share(verb[lang], held) == 0:
             # "Who CHAIRED …?", "Кто КООРДИНИРУЕТ …?": where the documents use the question's verb,
             # the name answers next to it; a sentence naming someone who presented or reported
@@ -1303,17 +1312,32 @@ def sentence_stems(
 ) -> Iterator[set[str]]:
     """Each candidate's stems, with the sentence before when it refers back to it
     (:func:`refers_back`: "Её запуск намечен на март", "Срок: до 1 марта": the subject is in the
-    sentence before). Without ``address`` (a question that does not name the Address or its
-    author, see :func:`names_the_address`), not the words of the Address's name and title, which
+    sentence before) or only adds who did it ("Датчики поставило ТОО «Каспий Мониторинг»").
+    Without ``address`` (a question that does not name the Address or its author, see :func:`names_the_address`), not the words of the Address's name and title, which
     opening sentences restate ("… Послания Главы государства «Казахстан в эпоху искусственного
     интеллекта: … цифровую трансформацию»"): they match "head", "AI" and "digital" in any question."""
     previous: set[str] = set()
     for row, candidate in enumerate(candidates):
         text = candidate.text if address else _ADDRESS_NAME.sub(" ", candidate.text)
-        own = {stem for group in analyze_words(text, passages[candidate.passage].lang, query=True) for stem in group}
-        follows = row and candidates[row - 1].passage == candidate.passage and refers_back(candidate.text)
+        lang = passages[candidate.passage].lang
+        own = {stem for group in analyze_words(text, lang, query=True) for stem in group}
+        follows = (
+            row
+            and candidates[row - 1].passage == candidate.passage
+            and (refers_back(candidate.text) or _firm_afterword(candidate.text, lang))
+        )
         yield own | previous if follows else own
         previous = own
+
+
+def _firm_afterword(sentence: str, lang: str) -> bool:
+    """A short sentence naming who did the work the sentence before describes: "Датчики поставило
+    ТОО «Каспий Мониторинг»", "Жұмыстарды «Абай Телеком» ЖШС жүргізуде" (what was supplied, where
+    and for what is said before)."""
+    return len(_WORD.findall(sentence)) <= _AFTERWORD_WORDS and names_firm(sentence, lang)
+
+
+_AFTERWORD_WORDS = 8
 
 
 # The Address's author, its name and quoted title, as documents write them.

@@ -441,6 +441,28 @@ def test_a_contractor_supplier_or_integrator_asked_is_a_firm():
         assert not profile_question(question, lang).firm, question
 
 
+def test_a_firm_answers_who_did_the_work_but_not_who_heads_the_firm_the_question_names():
+    """"Датчики поставило ТОО «Каспий Мониторинг»" offers the supplier asked for, and "Жобаны
+    «Caspian Smart Systems» ЖШС жүзеге асырды" who carried out the project; a firm is still no
+    person's name, and the firm the question names is not its answer."""
+    supplied = "Датчики поставило ТОО «Каспий Мониторинг»."
+    assert _offered("Кто поставил датчики уровня воды?", supplied) == [1.0]
+    assert _offered("Ақылды бағдаршам жобасын кім жүзеге асырды", "Жобаны «Caspian Smart Systems» ЖШС жүзеге асырды.", lang="kk") == [1.0]
+    assert not names_person(supplied)
+    assert _offered("кто руководит ТОО «Aqtobe Digital»?", "Ответственный: ТОО «Aqtobe Digital».") == [0.0]
+
+
+def test_a_short_sentence_naming_the_firm_borrows_the_words_of_the_one_before():
+    """What was supplied, where and for what is in the sentence before "Датчики поставило ТОО …"."""
+    text = "На 12 тысячах гектаров установлены датчики уровня воды. Датчики поставило ТОО «Каспий Мониторинг». Урожай вырос."
+    passage = _passage(text)
+    first, second = text.index("Датчики"), text.index("Урожай")
+    spans = [(0, first - 1), (first, second - 1), (second, len(text))]
+    candidates = [Candidate(0, start, end, text[start:end]) for start, end in spans]
+    stems = list(sentence_stems([passage], candidates))
+    assert "гектар" in stems[1] and "гектар" not in stems[2]
+
+
 def test_a_firm_is_named_by_its_name_not_by_the_word_company():
     assert not names_firm("Из них 60 процентов трудоустроены в компании-резиденты технопарков.", "ru")
     assert not names_firm("Mobile companies will extend coverage to 40 villages.", "en")
