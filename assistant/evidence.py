@@ -210,10 +210,12 @@ _ASKS: dict[str, re.Pattern[str]] = {
         # A query that is only the noun: "общий бюджет плана СКО".
         r"|^\s*(?:(?:общ|итогов|совокупн|суммарн)\w+\s+|total\s+|overall\s+)?(?:бюджет|стоимост\w*|сумм[аы]\b|budget|cost\b)"
         r"(?!.*\b(?:скольк|қанша|неше|how|кто|кім|who|когда|қашан|when|где|қайда|where)\w*)"
-        # … or ends with it, without any question word: "Astana Digital Twin құны", "akmola smart
+        # … or holds it, without any question word: "Astana Digital Twin құны", "akmola smart
         # aqmola budget 2026", "Қостанайда спутник арқылы қосылған ауылдар саны", "количество камер в Кокшетау".
         r"|^(?!.*\b(?:почему|зачем|как\w*|кто|что|где|когда|скольк\w*|қанша\w*|неше\w*|неге|не|қалай|қайда|қашан|қандай|қай|кім|why|what|who|how|where|when|which)\b)"
-        r".*?\b(?:бюджет\w*|стоимост\w*|budget|cost|price|құны|бағасы|бюджеті|сомасы|саны|количеств\w*|number\s+of)\b"
+        r".*?\b(?:бюджет\w*|стоимост\w*|budget|cost|price|құны|бағасы|бюджеті|сомасы|саны|количеств\w*|number\s+of"
+        # … or names the money given: "абай IT-зертхана қаржы", "финансирование Smart Pavlodar".
+        r"|қаржы(?:сы|сын|ны)?|қаржыландыру\w*|финансировани\w*|funding|financing)\b"
         r"|\b(?:на\s+)?как(?:ую|ая|ой|ов)\s+(?:сумм\w*|объ[её]м\w*|бюджет\w*|дол\w+|процент\w*|стоимост\w*|размер\w*)"
         r"|\bво\s+что\s+обойд\w*|\bкаков\w*\s+цен\w*"
         r"|\bқанша\w*|\bнеше(?:у\w*)?\b|\bқандай\s+(?:сома\w*|көлем\w*|қаражат\w*)"

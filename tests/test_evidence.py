@@ -52,6 +52,9 @@ from assistant.model import Citation, Passage
         ("Ақтөбе облысы бейнекамера саны", "number"),
         ("количество камер в Кокшетау", "number"),
         ("Smart Aqtobe жобасының құны", "number"),
+        ("абай IT-зертхана қаржы", "number"),  # the money given to it
+        ("Smart Pavlodar funding", "number"),
+        ("қаржылық сауаттылық курстары", "other"),  # financial literacy courses: no money asked
         ("Which department is responsible for the platform?", "person"),
         ("Сколько сёл подключат к интернету?", "number"),
         ("Какова сумма финансирования?", "number"),
@@ -591,6 +594,7 @@ def test_a_date_or_a_count_of_another_quoted_project_does_not_answer():
         # A query that is only the noun, in any place and without a question word.
         ("Smart Aqtobe жобасының құны", True),
         ("kostanay smart city budget 2026", True),
+        ("СҚО цифрлық зертханалар қаржы", True),
         ("Какова цена одного агродрона?", True),
         # A number that is not an amount of money, or a share of one.
         ("Сколько бюджетных мест выделено?", False),
