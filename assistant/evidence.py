@@ -149,7 +149,8 @@ _CHAIR_ASKED = re.compile(
     r"\bпредседательств\w*|\bтөрағалық\w*|\bchaired\b|\bpresided\b"
     r"|(?=.*\b(?:заседани\w*|совещани\w*|собрани\w*|кеңес\w*|отырыс\w*|мәжіліс\w*|жиналыс\w*|meeting|session)\b)"
     r".*\b(?:кто\s+(?:\w+\s+)?(?:провел|проводил|вел|открыл)|кім\s+(?:\w+\s+)?(?:жүргізді|өткізді|ашты)"
-    r"|who\s+(?:\w+\s+)?(?:led|held|conducted|ran|hosted|opened))\b"
+    r"|who\s+(?:\w+\s+)?(?:led|held|conducted|ran|hosted|opened)"
+    r"|chair(?:man|person|woman)?|председател[ьяюе]|төрағасы)\b"
 )
 # "Why…?" is answered by a sentence that gives a reason or a purpose, in any of the three languages:
 # "в связи с уточнением требований", "из-за задержки поставки", "Причиной отставания названа…",
@@ -191,6 +192,12 @@ _LEADER_ASKED = re.compile(
     r"|\bкім\s+басқарады\b|\b(?:басшысы|жетекшісі|директоры)\s+кім\b"
 )
 
+# Any question word: a query without one is a keyword query ("astana digital twin құны").
+_QUESTION_WORDS = (
+    r"почему|зачем|как\w*|кто|что|где|когда|скольк\w*|қанша\w*|неше\w*|неге|не|қалай|қайда|қашан|қандай|қай|кім"
+    r"|why|what|who|how|where|when|which"
+)
+
 # Question words and phrases by answer type, in Russian, Kazakh and English (case-folded text).
 _ASKS: dict[str, re.Pattern[str]] = {
     PERSON: re.compile(
@@ -201,6 +208,9 @@ _ASKS: dict[str, re.Pattern[str]] = {
         # Asking a person's name is asking for a person, not for a title: "What is the name of the akim?"
         r"|\bwhat(?:'s|\s+is|\s+was)?\s+the\s+(?:full\s+)?name\s+of\s+the\s+(?:akim|head|deputy|chair\w*|minister|director|governor|mayor|official|speaker)"
         r"|\bкак\s+зовут\b|\bфамили[яюией]\b|\bаты-ж[өо]н\w*"
+        # A query that only names the chair, without a question word: "ulytau meeting chair",
+        # "председатель совещания в Павлодаре".
+        rf"|^(?!.*\b(?:{_QUESTION_WORDS})\b).*\b(?:chair(?:man|person|woman)?|председател[ьяюе]|төрағасы)\b"
     ),
     NUMBER: re.compile(
         r"\bскольк(?:о|их|им|ими)\b|\bкакое\s+(?:количество|число)"
@@ -212,7 +222,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"(?!.*\b(?:скольк|қанша|неше|how|кто|кім|who|когда|қашан|when|где|қайда|where)\w*)"
         # … or holds it, without any question word: "Astana Digital Twin құны", "akmola smart
         # aqmola budget 2026", "Қостанайда спутник арқылы қосылған ауылдар саны", "количество камер в Кокшетау".
-        r"|^(?!.*\b(?:почему|зачем|как\w*|кто|что|где|когда|скольк\w*|қанша\w*|неше\w*|неге|не|қалай|қайда|қашан|қандай|қай|кім|why|what|who|how|where|when|which)\b)"
+        rf"|^(?!.*\b(?:{_QUESTION_WORDS})\b)"
         r".*?\b(?:бюджет\w*|стоимост\w*|budget|cost|price|құны|бағасы|бюджеті|сомасы|саны|количеств\w*|number\s+of"
         # … or names the money given: "абай IT-зертхана қаржы", "финансирование Smart Pavlodar".
         r"|қаржы(?:сы|сын|ны)?|қаржыландыру\w*|финансировани\w*|funding|financing)\b"

@@ -501,12 +501,16 @@ def test_who_chaired_a_meeting_is_told_from_who_took_part_or_carried_out_work():
         ("Отырысқа кім төрағалық етті?", "kk"),
         ("Кеңесті кім өткізді?", "kk"),
         ("Who chaired the meeting on the Address in Oral?", "en"),
+        ("ulytau meeting chair", "en"),  # a keyword query naming the chair asks a person
+        ("председатель совещания в Павлодаре", "ru"),
     ]:
         assert profile_question(question, lang).chair, question
+        assert profile_question(question, lang).answer_type == "person", question
     for question, lang in [
         ("Кто участвовал в заседании?", "ru"),
         ("кто проводил инвентаризацию земель", "ru"),  # work carried out, perhaps by a firm
         ("Когда провели совещание?", "ru"),
+        ("Кто председатель маслихата?", "ru"),  # no meeting: who heads a body
     ]:
         assert not profile_question(question, lang).chair, question
 
