@@ -33,6 +33,7 @@ from assistant.evidence import (
     gives_instruction,
     gives_reason,
     holds_counted,
+    names_akim,
     names_another_title,
     names_firm,
     names_headed,
@@ -310,7 +311,8 @@ class Weighing:
     Latin-script name when it asks the name of a project or a company (``QuestionProfile.title_asked``), one
     without a firm when it asks which firm (:func:`assistant.evidence.names_firm`), one without a
     person's name, or not naming what is headed, when it asks who heads something
-    (``QuestionProfile.leader``, :func:`assistant.evidence.names_headed`), one that gives no
+    (``QuestionProfile.leader``, :func:`assistant.evidence.names_headed`), one not naming the akim
+    asked about when it asks who the akim of a place is (:func:`assistant.evidence.names_akim`), one that gives no
     instruction when it asks what was instructed (``QuestionProfile.instruction``), one that gives
     no reason when it asks why (``QuestionProfile.reason``), one offering no person or body when it
     asks who chaired a meeting (``QuestionProfile.chair``), one that states
@@ -447,6 +449,9 @@ def _may_answer(
         allowed &= _each(candidates, names_person)
         # … of what the question names: not the head of education for "who heads the IT academy".
         allowed &= names_headed(profile, candidates, stems)
+    if profile.akim is not None:
+        # "Кто аким Талдыкоргана?": not the region's akim, nor "заместителя акима области".
+        allowed &= _each(candidates, lambda text: names_akim(text, profile.akim))
     if profile.firm:
         # "Қай компания орнатады?": not «Smart Qonaev» жобасы, nor "mobile operators" in general.
         allowed &= np.array(

@@ -46,6 +46,7 @@ __all__ = [
     "months_of",
     "name_key",
     "names_another_title",
+    "names_akim",
     "names_firm",
     "names_headed",
     "names_person",
@@ -197,6 +198,61 @@ _QUESTION_WORDS = (
     r"почему|зачем|как\w*|кто|что|где|когда|скольк\w*|қанша\w*|неше\w*|неге|не|қалай|қайда|қашан|қандай|қай|кім"
     r"|why|what|who|how|where|when|which"
 )
+
+# Who the akim of a place is: "Кто аким Талдыкоргана?", "Ақтөбе облысының әкімі кім?", "Who is the
+# akim of Atyrau city?", "What is the name of the akim of Almaty region?".
+_AKIM_ASKED = re.compile(
+    r"\bкто\s+(?:является\s+|сейчас\s+)?аким\w*|\bаким\w*\s+(?:\w+\s+){0,3}?кто\b|\bкак\s+зовут\s+аким\w*"
+    r"|\bәкімі\s+кім\b|\bкім\s+(?:\w+\s+){0,3}?әкімі\b"
+    r"|\bwho\s+is\s+(?:the\s+)?(?:current\s+)?akim\b|\bname\s+of\s+the\s+akim\b|\bwho\s+is\s+\w+(?:'s)?\s+akim\b"
+)
+# An akim as texts name one ("акима области", "облыс әкімі", "the akim of the region"), and what
+# tells the level and a deputy in the few words around it.
+_AKIM_WORD = re.compile(r"\b(?:аким(?:а|у|ом|е|ы|ов)?|әкім(?:і|інің|іне|ін|імен|дері)?|akims?)\b", re.IGNORECASE)
+_LEVELS = (
+    ("region", re.compile(r"\b(?:област\w*|облыс\w*|регион\w*|region\w*|oblast\w*)\b", re.IGNORECASE)),
+    ("district", re.compile(r"\b(?:район\w*|аудан\w*|district\w*)\b", re.IGNORECASE)),
+    ("city", re.compile(r"\b(?:город\w*|қала\w*|city|town|mayor)\b", re.IGNORECASE)),
+)
+_DEPUTY_BEFORE = re.compile(r"\b(?:заместител\w*|deputy|vice)\W+(?:\w+\W+)?$", re.IGNORECASE)
+_DEPUTY_AFTER = re.compile(r"^\W+(?:\w+\W+)?орынбасар\w*", re.IGNORECASE)
+
+
+def _level(text: str) -> str:
+    """The first level a text names ("области" → region), else ""."""
+    found = [(match.start(), level) for level, pattern in _LEVELS if (match := pattern.search(text))]
+    return min(found)[1] if found else ""
+
+
+def _akim_asked(question: str, mentions) -> str | None:
+    """The level of the akim asked about (see ``QuestionProfile.akim``), None for another question."""
+    if not _AKIM_ASKED.search(question.casefold().replace("ё", "е")):
+        return None
+    akim = _AKIM_WORD.search(question)
+    if akim and (said := _level(" ".join(question[akim.end() :].split()[:3]))):
+        return said  # "кто аким области в Караганде"
+    if mentions:
+        # "Ақтөбе облысының" is the region, "Талдыкоргана", "aksu", "Atyrau city" a town.
+        return _level(mentions[0].evidence) or "city"
+    return _level(question)
+
+
+def names_akim(sentence: str, level: str) -> bool:
+    """Whether ``sentence`` names a person as the akim (not a deputy akim) of ``level`` (any level
+    when ""): "под председательством акима области Айдара Сагиндыкова" for a region's; not
+    "заместителя акима области Марата Кенжебаева", nor "акима области Жетісу" for Taldykorgan's."""
+    if not names_person(sentence):
+        return False
+    for match in _AKIM_WORD.finditer(sentence):
+        before, after = sentence[max(0, match.start() - 40) : match.start()], sentence[match.end() : match.end() + 40]
+        if _DEPUTY_BEFORE.search(before) or _DEPUTY_AFTER.match(after):
+            continue
+        # The level is written next to the akim: "акима ОБЛАСТИ", "ОБЛЫС әкімі", "akim of the REGION".
+        near = " ".join(before.split()[-2:] + after.split()[:3])
+        if not level or _level(near) in (level, ""):
+            return True
+    return False
+
 
 # Question words and phrases by answer type, in Russian, Kazakh and English (case-folded text).
 _ASKS: dict[str, re.Pattern[str]] = {
@@ -513,6 +569,11 @@ class QuestionProfile:
         chair: it asks who chaired a meeting ("Кто провёл совещание…?", "кеңесті кім өткізді",
             "Who chaired…?"): only a sentence offering a person or a body answers it, not the
             opening sentence that describes the meeting.
+        akim: it asks who the akim of a place is ("Кто аким Талдыкоргана?", "Ақтөбе облысының
+            әкімі кім?", "Who is the akim of Atyrau city?"): the level asked ("region", "city",
+            "district", or "" when the question does not say); only a sentence naming a person as
+            the akim of that level answers it (:func:`names_akim`), not a deputy akim nor the
+            akim of the region for a city's.
     """
 
     text: str
@@ -528,6 +589,7 @@ class QuestionProfile:
     counted: tuple[tuple[str, ...], ...] = ()
     done: bool = False
     title_asked: bool = False
+    akim: str | None = None
     measure: str = ""
     firm: bool = False
     leader: bool = False
@@ -600,6 +662,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         reason=bool(_WHY_ASKED.search(question.casefold())),
         chair=answer_type == PERSON and bool(_CHAIR_ASKED.search(question.casefold().replace("ё", "е"))),
         leader=answer_type == PERSON and bool(_LEADER_ASKED.search(asked_in.casefold())),
+        akim=_akim_asked(question, mentions) if answer_type == PERSON else None,
         measure=(unit or ("" if counted else _measure_asked(after))) if answer_type == NUMBER and not money else "",
     )
 

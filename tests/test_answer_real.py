@@ -82,6 +82,10 @@ def ask(searcher: Searcher, question: str):
         ("Сколько ауылов подключат к интернету в Туркестанской области?", "turkestan.txt", "58 ауыл"),
         # When: the sentence with the deadline.
         ("До какого числа акимы районов Костанайской области должны внести предложения?", "kostanay.txt", "до 1 ноября 2025 года"),
+        # Who the akim is: the region's akim named as chair.
+        ("Кто аким Павлодарской области?", "pavlodar.txt", "Нурлан Касымов"),
+        ("Who is the akim of Kostanay region?", "kostanay.txt", "Гульмира Ахметова"),
+        ("Түркістан облысының әкімі кім?", "turkestan.txt", "Ерлан Бекмұратов"),
         # What is it called.
         ("Как называется проект, который объединит городские службы Астаны?", "astana.txt", "«Smart Astana»"),
     ],
@@ -178,6 +182,13 @@ def test_which_company_is_answered_by_the_sentence_naming_it(searcher, question)
 )
 def test_which_company_is_not_answered_by_a_sentence_naming_none(searcher, question):
     """Kostanay's report says "операторы связи установят …" and names none."""
+    reply = ask(searcher, question)
+    assert not reply.found and reply.reason == REASON_REGION_SILENT, reply.text
+
+
+@pytest.mark.parametrize("question", ["Кто аким Павлодара?", "Who is the akim of Kostanay city?"])
+def test_the_akim_of_a_city_is_not_answered_by_the_akim_of_its_region(searcher, question):
+    """Both reports name the region's akim; the city's is another official."""
     reply = ask(searcher, question)
     assert not reply.found and reply.reason == REASON_REGION_SILENT, reply.text
 

@@ -20,6 +20,7 @@ from assistant.evidence import (
     latin_titles,
     months_of,
     name_key,
+    names_akim,
     names_another_title,
     names_firm,
     names_headed,
@@ -493,6 +494,21 @@ def test_who_heads_a_body_is_answered_by_the_head_of_that_body():
     assert headed("who heads the Nomad IT Academy", "en") == [False, False, False]  # no sentence names it
     assert headed("who is the director of the Pavlodar branch of Kazakhtelecom", "en") == [False, False, True]
     assert headed("Кто провёл совещание?", "ru") == [True, True, True]  # not a "who heads" question
+
+
+def test_who_the_akim_is_is_answered_by_the_akim_of_the_level_asked_not_a_deputy():
+    assert profile_question("Кто аким Талдыкоргана?", "ru").akim == "city"
+    assert profile_question("Ақтөбе облысының әкімі кім?", "kk").akim == "region"
+    assert profile_question("who is the akim of aksu pavlodar region", "en").akim == "city"  # Aksu's
+    assert profile_question("кто аким области в Караганде", "ru").akim == "region"
+    assert profile_question("Кто провёл совещание?", "ru").akim is None
+    chaired = "30 сентября в Талдыкоргане под председательством акима области Жетісу Ерлана Кожамбердиева прошло совещание."
+    assert names_akim(chaired, "region") and not names_akim(chaired, "city")
+    assert not names_akim("Под председательством заместителя акима Актюбинской области Марата Кенжебаева.", "region")
+    assert not names_akim("Бақылау облыс әкімінің орынбасары Ержан Сапарбековке жүктелді.", "region")
+    assert names_akim("Кеңесті облыс әкімі Ерболат Жантұрин өткізді.", "region")
+    assert not names_akim("The meeting was chaired by the akim of the region, Temirlan Utegenov.", "city")
+    assert not names_akim("Заседание провёл аким области.", "region")  # no one named
 
 
 def test_who_chaired_a_meeting_is_told_from_who_took_part_or_carried_out_work():
