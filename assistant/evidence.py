@@ -713,7 +713,8 @@ def _counted(asked: str, mentions, lang: str) -> tuple[tuple[str, ...], ...]:
     for mention in mentions:
         asked = asked.replace(mention.evidence, " ")
     words = _WORD.findall(asked.casefold().replace("ё", "е"))
-    while words and words[0] in _COUNT_WORDS:
+    # The question word in any case too: "қаншаға қысқарды" (by how much), "нешеуі".
+    while words and (words[0] in _COUNT_WORDS or words[0].startswith(("қанша", "неше"))):
         words.pop(0)
     thing: list[str] = []
     for index, word in enumerate(words[:COUNTED_WORDS]):

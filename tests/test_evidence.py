@@ -658,6 +658,12 @@ def test_a_sentence_stating_an_amount_of_money_is_told_apart(sentence, money):
     assert states_money(sentence) is money
 
 
+def test_the_question_word_in_another_case_is_not_the_counted_thing():
+    """"қаншаға қысқарды" asks by how much; the sentence need not hold the word "қанша"."""
+    counted = profile_question("Кентау емханаларында күту уақыты қаншаға қысқарды?", "kk").counted
+    assert not any(stem.startswith("қанша") for group in counted for stem in group)
+
+
 def test_a_count_is_answered_by_a_number_of_the_counted_thing():
     """"Сколько камер…?" is not answered by a number of base stations in the question's language;
     across languages only a code is checked, the glossary's translations being too loose to refuse on."""
