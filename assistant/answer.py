@@ -40,6 +40,7 @@ from assistant.evidence import (
     names_person,
     names_the_address,
     names_title,
+    on_stage_asked,
     other_year,
     profile_question,
     quotable_sentences,
@@ -320,7 +321,8 @@ class Weighing:
     without an amount of money when it asks for money (``QuestionProfile.money``), one without
     the counted thing when it asks how many (:func:`assistant.evidence.holds_counted`), one that
     only announces a plan when it asks what is already done
-    (:func:`assistant.evidence.announces_only`), one that quotes another title than the one whose
+    (:func:`assistant.evidence.announces_only`), one about another stage of a project than the one
+    asked (:func:`assistant.evidence.on_stage_asked`), one that quotes another title than the one whose
     date or number the question asks (:func:`assistant.evidence.names_another_title`), or one of a
     document that does not name the title the question quotes (see :func:`_naming_titles`).
     ``best`` is the top-ranked candidate that may be quoted and ``probability`` the probability that
@@ -475,6 +477,9 @@ def _may_answer(
     if profile.done:
         # "Сколько станций 5G уже работает?": not "операторы установят 85 станций до 1 июля".
         allowed &= ~_each(candidates, announces_only)
+    if profile.stages:
+        # "Какую площадь охватит второй этап?": not the first stage's 45 тысяч гектаров.
+        allowed &= on_stage_asked(profile, candidates, in_scope)
     return in_scope, allowed
 
 

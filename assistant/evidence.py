@@ -47,6 +47,8 @@ __all__ = [
     "name_key",
     "names_another_title",
     "names_akim",
+    "on_stage_asked",
+    "stages_of",
     "names_firm",
     "names_headed",
     "names_person",
@@ -252,6 +254,39 @@ def names_akim(sentence: str, level: str) -> bool:
         if not level or _level(near) in (level, ""):
             return True
     return False
+
+
+# A project's stage by its number: "первый этап", "на втором этапе проекта", "бірінші кезеңінде",
+# "first phase", "stage 2". Not "в первую очередь" (first of all).
+_STAGE_NOUN = r"(?:этап\w*|кезең\w*|stages?|phases?)"
+_STAGES = tuple(
+    (number, re.compile(rf"\b(?:{ordinal})\s+(?:\w+\s+)?{_STAGE_NOUN}|\b{_STAGE_NOUN}\s+(?:{number}|{word})\b", re.IGNORECASE))
+    for number, ordinal, word in (
+        (1, r"перв\w*|бірінші\w*|first|1-?(?:й|ый|ші)", "one|I"),
+        (2, r"втор\w*|екінші\w*|second|2-?(?:й|ой|ші)", "two|II"),
+        (3, r"трет\w*|үшінші\w*|third|3-?(?:й|ий|ші)", "three|III"),
+    )
+)
+
+
+def stages_of(text: str) -> frozenset[int]:
+    """The numbers of the project stages ``text`` names (see ``QuestionProfile.stages``)."""
+    return frozenset(number for number, pattern in _STAGES if pattern.search(text))
+
+
+def on_stage_asked(profile: QuestionProfile, candidates: Sequence[Candidate], in_scope: np.ndarray) -> np.ndarray:
+    """Which candidates may answer a question about a stage (``QuestionProfile.stages``): not one
+    naming only other stages ("бірінші кезеңі 45 мың гектарды қамтыды" for the second), and where
+    a sentence in scope names the stage asked, only those (or one referring back to them)."""
+    named = []
+    for row, candidate in enumerate(candidates):
+        stages = stages_of(candidate.text)
+        if not stages and row and candidates[row - 1].passage == candidate.passage and refers_back(candidate.text):
+            stages = named[-1]  # "Второй этап стартует в апреле. Он охватит 12 больниц."
+        named.append(stages)
+    other = np.array([bool(stages) and not stages & profile.stages for stages in named], dtype=bool)
+    asked = np.array([bool(stages & profile.stages) for stages in named], dtype=bool)
+    return ~other & asked if (asked & in_scope).any() else ~other
 
 
 # Question words and phrases by answer type, in Russian, Kazakh and English (case-folded text).
@@ -574,6 +609,9 @@ class QuestionProfile:
             "district", or "" when the question does not say); only a sentence naming a person as
             the akim of that level answers it (:func:`names_akim`), not a deputy akim nor the
             akim of the region for a city's.
+        stages: the stages of a project it asks about ("второй этап", "бірінші кезеңде", "first
+            phase"), by number: where the documents tell that stage, only a sentence about it
+            answers, never one about another stage only (:func:`on_stage_asked`).
     """
 
     text: str
@@ -590,6 +628,7 @@ class QuestionProfile:
     done: bool = False
     title_asked: bool = False
     akim: str | None = None
+    stages: frozenset[int] = frozenset()
     measure: str = ""
     firm: bool = False
     leader: bool = False
@@ -663,6 +702,7 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         chair=answer_type == PERSON and bool(_CHAIR_ASKED.search(question.casefold().replace("ё", "е"))),
         leader=answer_type == PERSON and bool(_LEADER_ASKED.search(asked_in.casefold())),
         akim=_akim_asked(question, mentions) if answer_type == PERSON else None,
+        stages=stages_of(question),
         measure=(unit or ("" if counted else _measure_asked(after))) if answer_type == NUMBER and not money else "",
     )
 

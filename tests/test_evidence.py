@@ -29,12 +29,14 @@ from assistant.evidence import (
     names_the_address,
     names_title,
     offers,
+    on_stage_asked,
     other_year,
     profile_question,
     quoted_titles,
     refers_back,
     sentence_features,
     sentence_stems,
+    stages_of,
     states_money,
 )
 from assistant.glossary import parse
@@ -656,6 +658,21 @@ def test_a_question_asking_an_amount_of_money_is_told_apart(question, money):
 )
 def test_a_sentence_stating_an_amount_of_money_is_told_apart(sentence, money):
     assert states_money(sentence) is money
+
+
+def test_a_stage_asked_is_answered_by_that_stage_only():
+    profile = profile_question("Какую площадь охватит второй этап мониторинга пастбищ?")
+    assert profile.stages == {2} and stages_of("Жобаның бірінші кезеңінде 18 нысан, ал екінші кезеңде 3D-турлар.") == {1, 2}
+    assert not stages_of("Работы будут вестись в первую очередь в отдалённых районах.")
+    text = "Первый этап охватил 45 тысяч гектаров. Второй этап стартует в 2026 году. Он охватит 150 тысяч гектаров. Пастбища обследуют дроны."
+    starts = [0, text.index("Второй"), text.index("Он "), text.index("Пастбища"), len(text) + 1]
+    candidates = [Candidate(0, start, end - 1, text[start : end - 1]) for start, end in zip(starts, starts[1:])]
+    in_scope = np.ones(len(candidates), dtype=bool)
+    # The second stage is told, so only its sentences: the one naming it and the one referring back.
+    assert on_stage_asked(profile, candidates, in_scope).tolist() == [False, True, True, False]
+    # A report that tells no stage: any sentence but the first stage's.
+    first_only = profile_question("Сколько гектаров охватит третий этап?")
+    assert on_stage_asked(first_only, candidates, in_scope).tolist() == [False, False, False, True]
 
 
 def test_the_question_word_in_another_case_is_not_the_counted_thing():
