@@ -135,6 +135,11 @@ _FIRM_ROLE_ASKED = re.compile(
     r"\b(?:подрядчик(?:ом|и)?|поставщик(?:ом|и)?|интегратор(?:ом|ы)?|мердігер(?:і|лері)?|жеткізуші(?:сі|лері)?"
     r"|contractors?|suppliers?|integrators?|vendors?)\b"
     r"|\b(?:кто|who|кім)\s+(?:\w+\s+)?(?:постав(?:ил|ила|ило|или|ляет|ляют|ит|ят)|supplie[sd]|supplys?|will\s+supply)\b"
+    # Who does the works (plural: a contract's, not "работу по Посланию", which a deputy coordinates):
+    # "Who carries out the internet connection works…?", "кто ведёт работы", "жұмыстарды кім жүргізеді".
+    r"|\bwho\s+(?:\w+\s+)?(?:carr(?:y|ies|ied)\s+out|does|did|performs?|performed|is\s+doing)\s+(?:\w+\s+){0,4}?works\b"
+    r"|\bкто\s+(?:\w+\s+)?(?:вед[её]т|вел|выполня(?:ет|л)|проводит)\s+(?:\w+\s+){0,3}?работы\b"
+    r"|\bжұмыстарды\s+(?:\w+\s+)?кім\b|\bкім\s+(?:\w+\s+){0,3}?жұмыстарды\b"
 )
 # A question about an instruction ("Что поручено…?", "Кімге тапсырылды?", "What was X instructed
 # to do?") is answered by a sentence that gives one: "поручено / тапсырылды / жүктелді / instructed".

@@ -437,12 +437,15 @@ def test_a_contractor_supplier_or_integrator_asked_is_a_firm():
         ("who supplied the water meters in Aktobe", "en"),
         ("Кто является подрядчиком строительства ЦОД?", "ru"),
         ("Smart Shymkent integrator", "en"),
+        ("Who carries out the internet connection works in Kostanay region?", "en"),  # a contract's works
+        ("Павлодарда жұмыстарды кім жүргізеді", "kk"),
     ]:
         assert profile_question(question, lang).firm, question
     for question, lang in [
         ("Кто проверяет работу подрядчика?", "ru"),
         ("When is the contractor supposed to finish mounting the cameras?", "en"),
         ("Кто разработал чат-бот?", "ru"),  # a developer may be a department
+        ("Кто координирует работу по Посланию?", "ru"),  # a deputy akim does
     ]:
         assert not profile_question(question, lang).firm, question
 
