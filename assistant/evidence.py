@@ -1224,8 +1224,12 @@ def _name_keys_of(text: str) -> set[str]:
 # ---------------------------------------------------------------------------------------------
 
 
+_BLANK = re.compile(r"_{3,}|\.{6,}|…{3,}")
+
+
 def quotable_sentences(passages: Sequence) -> list[Candidate]:
-    """Every sentence of ``passages`` that can stand as a quote (not a heading or a list stub)."""
+    """Every sentence of ``passages`` that can stand as a quote (not a heading, a list stub or a
+    form's blank line)."""
     found = []
     for index, passage in enumerate(passages):
         for start, end in split_sentences(passage.text, passage.lang):
@@ -1233,7 +1237,8 @@ def quotable_sentences(passages: Sequence) -> list[Candidate]:
             words = len(_WORD.findall(sentence))
             # A line without closing punctuation and few words is a heading, not a statement.
             statement = sentence.rstrip()[-1:] in ".!?…»\"')" or words >= 8
-            if len(sentence) >= MIN_QUOTE_CHARS and words >= 4 and statement:
+            # A form's line to fill in ("общей суммой _______ тенге") states nothing.
+            if len(sentence) >= MIN_QUOTE_CHARS and words >= 4 and statement and not _BLANK.search(sentence):
                 found.append(Candidate(index, start, end, sentence))
     return found
 

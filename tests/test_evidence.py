@@ -32,6 +32,7 @@ from assistant.evidence import (
     on_stage_asked,
     other_year,
     profile_question,
+    quotable_sentences,
     quoted_titles,
     refers_back,
     sentence_features,
@@ -661,6 +662,12 @@ def test_a_question_asking_an_amount_of_money_is_told_apart(question, money):
 )
 def test_a_sentence_stating_an_amount_of_money_is_told_apart(sentence, money):
     assert states_money(sentence) is money
+
+
+def test_a_form_s_blank_line_is_never_quoted():
+    text = "Участник участвует в тендере общей суммой _______(____________) тенге (цифрами). Курс тенге к евро установлен Нацбанком."
+    passage = _passage(text)
+    assert [c.text for c in quotable_sentences([passage])] == ["Курс тенге к евро установлен Нацбанком."]
 
 
 def test_a_stage_asked_is_answered_by_that_stage_only():
