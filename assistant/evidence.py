@@ -231,6 +231,17 @@ def _level(text: str) -> str:
     return min(found)[1] if found else ""
 
 
+# Region names people type in lower case, which prose would not: "east kazakhstan", "ско".
+# find_regions keeps prose strict ("oral history of east Kazakhstan" is geography); a question
+# that names no region otherwise is read with them written as names.
+_TYPED_REGIONS = re.compile(r"\b(?:(?:east|west|north)\s+kazakhstan|ско|вко|зко|сқо|шқо|бқо)\b")
+
+
+def _regions_typed(question: str) -> str:
+    """``question`` with the region names of :data:`_TYPED_REGIONS` written as names."""
+    return _TYPED_REGIONS.sub(lambda m: m.group().title() if " " in m.group() else m.group().upper(), question)
+
+
 def _akim_asked(question: str, mentions) -> str | None:
     """The level of the akim asked about (see ``QuestionProfile.akim``), None for another question."""
     if not _AKIM_ASKED.search(question.casefold().replace("ё", "е")):
@@ -665,6 +676,9 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
     """
     lang = lang or detect_language(question) or "ru"
     context = context if context is not None else question
+    if not find_regions(question) and find_regions(typed := _regions_typed(question)):
+        context = typed if context == question else context
+        question = typed
     mentions = find_regions(question) or find_regions(context)
     words, portable, salient = _words_and_salient(question, mentions, lang)
     answer_type, at = _asked(question)

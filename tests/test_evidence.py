@@ -664,6 +664,12 @@ def test_a_sentence_stating_an_amount_of_money_is_told_apart(sentence, money):
     assert states_money(sentence) is money
 
 
+def test_a_region_typed_in_lower_case_is_read_in_a_question_but_not_in_prose():
+    assert profile_question("east kazakhstan deadline list of villages", "en").regions == ("East Kazakhstan region",)
+    assert profile_question("ско элеваторы второй этап", "ru").regions == ("North Kazakhstan region",)
+    assert profile_question("Oral health in east Kazakhstan", "en").regions == ()  # geography, as find_regions reads it
+
+
 def test_a_form_s_blank_line_is_never_quoted():
     text = "Участник участвует в тендере общей суммой _______(____________) тенге (цифрами). Курс тенге к евро установлен Нацбанком."
     passage = _passage(text)
