@@ -114,7 +114,7 @@ def build_index(
     """
     settings = settings or Settings.from_env()
     corpus = Path(corpus_dir if corpus_dir is not None else settings.corpus_dir)
-    store = store_at(index_dir if index_dir is not None else settings.store or settings.index_dir)
+    store = store_at(index_dir if index_dir is not None else settings.store or settings.index_dir, settings)
     if not corpus.is_dir():
         raise AssistantError(f"corpus folder {corpus} does not exist")
     started = time.perf_counter()

@@ -34,6 +34,10 @@ class Settings:
             to ``store``, the primary (docs/database.md, "Replicas"). Empty: searches read ``store``.
         store_connections: the most connections a serving process holds to the database it
             searches, opened as concurrent searches need them (docs/database.md, "Connections").
+        store_hnsw_m, store_hnsw_ef_construction: pgvector's HNSW ``m`` and ``ef_construction``
+            of a vector graph a database build creates (an existing graph keeps its own); larger
+            keeps more recall at 10^6 rows for a longer build (docs/database.md, "Vector search").
+        store_hnsw_ef_search: candidates an HNSW scan of the database visits, per serving process.
         model: ``multilingual-e5-small`` (the bundled offline model) or a path to a
             sentence-transformers model directory.
         device: torch device for embedding (``cpu``, ``cuda``...); ``None`` lets
@@ -138,6 +142,9 @@ class Settings:
     store: str = field(default="", repr=False)
     store_read: str = field(default="", repr=False)
     store_connections: int = 4
+    store_hnsw_m: int = 16
+    store_hnsw_ef_construction: int = 128
+    store_hnsw_ef_search: int = 640
     model: str = "multilingual-e5-small"
     device: str | None = None
     cache_dir: Path | None = None
@@ -234,6 +241,7 @@ class Settings:
             )
         if self.store_connections < 1:
             raise AssistantError(f"store_connections must be 1 or more, got {self.store_connections}")
+        self._check_hnsw()
         if self.store_read and not (self.store and is_database_url(self.store_read)):
             raise AssistantError(
                 "store_read must be a postgresql:// URL of a replica of the database in store "
@@ -272,6 +280,18 @@ class Settings:
             seconds = getattr(self, f"fetch_{name}_timeout")
             if not 0 < seconds < float("inf"):  # also refuses nan
                 raise AssistantError(f"fetch_{name}_timeout must be a positive number of seconds, got {seconds}")
+
+    def _check_hnsw(self) -> None:
+        """pgvector's own bounds: m 2-100, ef_construction 4-1000 and at least twice m, ef_search 1-1000."""
+        if not 2 <= self.store_hnsw_m <= 100:
+            raise AssistantError(f"store_hnsw_m must be from 2 to 100, got {self.store_hnsw_m}")
+        if not max(4, 2 * self.store_hnsw_m) <= self.store_hnsw_ef_construction <= 1000:
+            raise AssistantError(
+                f"store_hnsw_ef_construction must be from twice store_hnsw_m ({2 * self.store_hnsw_m}) "
+                f"to 1000, got {self.store_hnsw_ef_construction}"
+            )
+        if not 1 <= self.store_hnsw_ef_search <= 1000:
+            raise AssistantError(f"store_hnsw_ef_search must be from 1 to 1000, got {self.store_hnsw_ef_search}")
 
     def _check_limits(self) -> None:
         """The limits on what a client can send (docs/security.md): each positive, and room for the answer's own searches."""

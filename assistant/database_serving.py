@@ -86,20 +86,22 @@ HNSW_EF_SEARCH = 640
 HNSW_BUILD_MEMORY_MAX = 4 * 1024**3
 
 
-def hnsw_build_memory(rows: int, dimension: int) -> int:
+def hnsw_build_memory(rows: int, dimension: int, m: int = HNSW_M) -> int:
     """Bytes of ``maintenance_work_mem`` pgvector needs to build the graph of ``rows`` vectors in
     memory. Measured: 384 dimensions at m=16 stopped fitting 64MB after 28,366 rows (2,366 bytes
     a row: the vector's 1,536 and about 830 of graph), and 1,000 rows did not fit 2.5MB (a fixed
-    part of about half a megabyte); 1,024 bytes a row and 1MB more leave some spare."""
-    return rows * (4 * dimension + 1024) + 2**20
+    part of about half a megabyte); 1,024 bytes a row at m=16 (the graph's part grows with ``m``,
+    its neighbour lists) and 1MB more leave some spare."""
+    return rows * (4 * dimension + 64 * m) + 2**20
 
 
-def hnsw_index_sql(table: str) -> str:
+def hnsw_index_sql(table: str, m: int = HNSW_M, ef_construction: int = HNSW_EF_CONSTRUCTION) -> str:
     """The ANN index of the shared vectors ``table`` (in :data:`SCHEMA`, see
-    :func:`assistant.database.vectors_table`): the operator class :meth:`DatabaseBuild.dense` orders by."""
+    :func:`assistant.database.vectors_table`): the operator class :meth:`DatabaseBuild.dense` orders by.
+    ``m`` and ``ef_construction``: ``Settings.store_hnsw_m`` and ``store_hnsw_ef_construction``."""
     return (
         f"CREATE INDEX IF NOT EXISTS {table}_embedding ON {SCHEMA}.{table} "
-        f"USING hnsw (embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+        f"USING hnsw (embedding vector_cosine_ops) WITH (m = {int(m)}, ef_construction = {int(ef_construction)})"
     )
 
 
@@ -136,11 +138,11 @@ def published_build(source: Any) -> int | None:
     return None if row is None else int(row[0])
 
 
-def prepare_session(connection: Any) -> None:
+def prepare_session(connection: Any, ef_search: int = HNSW_EF_SEARCH) -> None:
     """The session settings searches need, set once per connection (a transaction around SET
     LOCAL would interleave with other threads' statements on a shared connection). Only HNSW
-    scans read them."""
-    _rows(connection, f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
+    scans read them; ``ef_search``: ``Settings.store_hnsw_ef_search``."""
+    _rows(connection, f"SET hnsw.ef_search = {int(ef_search)}")
     _rows(connection, "SET hnsw.iterative_scan = relaxed_order")
 
 

@@ -64,10 +64,17 @@ class DatabaseStore:
     Each method opens its own connection (a build holds one for its lock, one for its writes).
     """
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        hnsw_m: int = database_serving.HNSW_M,
+        hnsw_ef_construction: int = database_serving.HNSW_EF_CONSTRUCTION,
+    ) -> None:
         if not database.is_database_url(dsn):
             raise ValueError("a DatabaseStore needs a postgresql:// URL")
         self.dsn = dsn.strip()
+        self.hnsw = (hnsw_m, hnsw_ef_construction)  # for a graph this store builds (Settings.store_hnsw_*)
 
     def __str__(self) -> str:
         return database.redacted(self.dsn)
@@ -121,7 +128,7 @@ class DatabaseStore:
         """Publish a build (see :func:`write_build`); no folder holds it, so ``None``."""
         with database.connect(self.dsn) as connection:
             database.ensure_schema(connection)
-            write_build(connection, manifest, chunks, parts)
+            write_build(connection, manifest, chunks, parts, hnsw=self.hnsw)
             try:
                 connection.autocommit = True
                 remove_unused_builds(connection)
@@ -160,7 +167,14 @@ GRAPH_INSERT_SHARE = 1 / 16
 GRAPH_INSERT_MIN = 1_000
 
 
-def write_build(connection: Any, manifest: Manifest, chunks: Sequence[Chunk], parts: Mapping[str, Any]) -> int:
+def write_build(
+    connection: Any,
+    manifest: Manifest,
+    chunks: Sequence[Chunk],
+    parts: Mapping[str, Any],
+    *,
+    hnsw: tuple[int, int] = (database_serving.HNSW_M, database_serving.HNSW_EF_CONSTRUCTION),
+) -> int:
     """Write a complete build and put it in service, in one transaction; returns its build number.
 
     Call only while holding :meth:`DatabaseStore.lock`.
@@ -170,6 +184,8 @@ def write_build(connection: Any, manifest: Manifest, chunks: Sequence[Chunk], pa
         chunks: the rows, in order (row i = FAISS id i in the folder store).
         parts: each index part's data by name (``None`` or absent for a part this build lacks);
             the vector part and the keywords are required.
+        hnsw: ``m`` and ``ef_construction`` of a graph this build creates (an existing graph
+            keeps those it was built with).
     """
     dense: DenseVectors | None = parts.get("vector_index")
     keywords: KeywordIndex | None = parts.get("keywords")
@@ -191,7 +207,7 @@ def write_build(connection: Any, manifest: Manifest, chunks: Sequence[Chunk], pa
         connection.execute(f"ANALYZE {SCHEMA}.{database.partition_name('chunks', number)}")  # for the graph's join
         embedder = None
         if len(chunks) > database_serving.EXACT_MAX_ROWS:  # searched through HNSW: in the graph before readers see it
-            embedder = _add_to_graph(connection, number, manifest.embedder, dense.vectors.shape[1])
+            embedder = _add_to_graph(connection, number, manifest.embedder, dense.vectors.shape[1], hnsw)
         _copy_keywords(connection, number, keywords)
         if sentences is not None:
             _copy_sentences(connection, number, sentences)
@@ -217,7 +233,9 @@ def write_build(connection: Any, manifest: Manifest, chunks: Sequence[Chunk], pa
     return number
 
 
-def _add_to_graph(connection: Any, number: int, embedder: Mapping[str, Any], dimension: int) -> int:
+def _add_to_graph(
+    connection: Any, number: int, embedder: Mapping[str, Any], dimension: int, hnsw: tuple[int, int]
+) -> int:
     """Put build ``number``'s vectors into a shared graph of its embedding model; returns the
     graph's number (``builds.embedder``).
 
@@ -270,16 +288,17 @@ def _add_to_graph(connection: Any, number: int, embedder: Mapping[str, Any], dim
     ).rowcount
     logger.info("build %d: %d vectors added to the shared graph %s", number, added, table)
     if fresh:
-        _create_hnsw_index(connection, table, dimension)
+        _create_hnsw_index(connection, table, dimension, hnsw)
         connection.execute(f"ANALYZE {SCHEMA}.{table}")
     return model
 
 
-def _create_hnsw_index(connection: Any, table: str, dimension: int) -> None:
-    """Build ``table``'s HNSW index with the memory its graph needs (see
-    :data:`assistant.database_serving.HNSW_BUILD_MEMORY_MAX`); pgvector's notices are logged."""
+def _create_hnsw_index(connection: Any, table: str, dimension: int, hnsw: tuple[int, int]) -> None:
+    """Build ``table``'s HNSW index (``hnsw``: its ``m`` and ``ef_construction``) with the memory
+    its graph needs (see :data:`assistant.database_serving.HNSW_BUILD_MEMORY_MAX`); pgvector's
+    notices are logged."""
     (rows,) = connection.execute(f"SELECT count(*) FROM {SCHEMA}.{table}").fetchone()
-    needed = database_serving.hnsw_build_memory(rows, dimension)
+    needed = database_serving.hnsw_build_memory(rows, dimension, hnsw[0])
     (current,) = connection.execute(  # in kB, as the server, the role or the URL's options set it
         "SELECT setting::bigint * 1024 FROM pg_settings WHERE name = 'maintenance_work_mem'"
     ).fetchone()
@@ -299,7 +318,7 @@ def _create_hnsw_index(connection: Any, table: str, dimension: int) -> None:
 
     connection.add_notice_handler(notice)
     try:
-        connection.execute(database_serving.hnsw_index_sql(table))
+        connection.execute(database_serving.hnsw_index_sql(table, *hnsw))
     finally:
         connection.remove_notice_handler(notice)
 

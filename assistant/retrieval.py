@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -276,7 +277,8 @@ class Searcher:
         closing.start()
 
     def _pool(self, location: str) -> ConnectionPool:
-        return ConnectionPool(location, size=self._settings.store_connections, prepare=prepare_session)
+        prepare = functools.partial(prepare_session, ef_search=self._settings.store_hnsw_ef_search)
+        return ConnectionPool(location, size=self._settings.store_connections, prepare=prepare)
 
     def _open(self, pointer: object) -> tuple[object, Backend]:
         if self._database is not None:

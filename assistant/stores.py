@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant import database
 from assistant.database_store import DatabaseStore
@@ -23,6 +23,9 @@ from assistant.model import Chunk
 from assistant.parsing import load_over_budget, save_over_budget
 from assistant.parts import VectorPart
 from assistant.store import BuildHead, Manifest, StoredIndex, build_lock, load_index, write_build
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +84,16 @@ class FolderStore:
         save_over_budget(self.index_dir, files)
 
 
-def store_at(location: str | Path) -> FolderStore | DatabaseStore:
-    """The store at ``location``: a ``postgresql://`` URL is a database, anything else an index folder."""
+def store_at(location: str | Path, settings: Settings | None = None) -> FolderStore | DatabaseStore:
+    """The store at ``location``: a ``postgresql://`` URL is a database, anything else an index
+    folder. ``settings``: the HNSW parameters of a graph a database build creates (defaults: the
+    shipped ones)."""
     if database.is_database_url(location):
-        return DatabaseStore(str(location))
+        if settings is None:
+            return DatabaseStore(str(location))
+        return DatabaseStore(
+            str(location), hnsw_m=settings.store_hnsw_m, hnsw_ef_construction=settings.store_hnsw_ef_construction
+        )
     return FolderStore(location)
 
 
