@@ -67,7 +67,6 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
     database_serving.EXACT_MAX_ROWS = args.exact_max_rows
-    database_serving.HNSW_M, database_serving.HNSW_EF_CONSTRUCTION = args.m, args.ef_construction
     rng = np.random.default_rng(7)
     real, queries = None, None
     if args.vectors == "real":
@@ -79,7 +78,7 @@ def main() -> None:
         manifest, chunks, parts, _ = store_ingest_bench.synthetic_build(args.size, regions=regions, vectors=real)
         with database.connect(url) as connection:
             database.ensure_schema(connection)
-            write_build(connection, manifest, chunks, parts)
+            write_build(connection, manifest, chunks, parts, hnsw=(args.m, args.ef_construction))
         with database.connect(url, autocommit=True) as connection:
             number = published_build(connection)
             connection.execute("SET maintenance_work_mem = '1GB'")
@@ -87,7 +86,7 @@ def main() -> None:
                 connection.execute(
                     f"CREATE INDEX ON {database.SCHEMA}.chunks_{number} USING hnsw "
                     f"((embedding::vector({store_ingest_bench.DIMENSION})) vector_cosine_ops) "
-                    f"WITH (m = {database_serving.HNSW_M}, ef_construction = {database_serving.HNSW_EF_CONSTRUCTION})"
+                    f"WITH (m = {args.m}, ef_construction = {args.ef_construction})"
                 )
             connection.execute("ANALYZE")
             prepare_session(connection)
