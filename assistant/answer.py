@@ -33,6 +33,7 @@ from assistant.evidence import (
     gives_instruction,
     gives_reason,
     holds_counted,
+    holds_stated,
     names_akim,
     names_another_title,
     names_firm,
@@ -477,6 +478,10 @@ def _may_answer(
     if profile.done:
         # "Сколько станций 5G уже работает?": not "операторы установят 85 станций до 1 июля".
         allowed &= ~_each(candidates, announces_only)
+    if profile.answer_type in (NUMBER, DATE):
+        # "қалған 31 ауыл қашан қосылады?": the sentence with the 31 villages, where one has them
+        # (not for a name: "ИИ-ассистент службы 109" is called something the sentence need not number).
+        allowed &= holds_stated(profile, candidates, in_scope)
     if profile.stages:
         # "Какую площадь охватит второй этап?": not the first stage's 45 тысяч гектаров.
         allowed &= on_stage_asked(profile, candidates, in_scope)

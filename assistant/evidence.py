@@ -47,8 +47,10 @@ __all__ = [
     "name_key",
     "names_another_title",
     "names_akim",
+    "holds_stated",
     "on_stage_asked",
     "stages_of",
+    "stated_numbers",
     "names_firm",
     "names_headed",
     "names_person",
@@ -283,6 +285,41 @@ _STAGES = tuple(
         (3, r"трет\w*|үшінші\w*|third|3-?(?:й|ий|ші)", "three|III"),
     )
 )
+
+
+# A number a question states to say which fact it means ("қалған 31 ауыл қашан…", "31-ге"): not
+# a year, nor the day of a date ("1 октября"), which other rules read.
+_STATED_NUMBER = re.compile(
+    r"(?<![\w.,])\d+(?:[.,]\d+)?(?![\w.,])(?!-[^\W\d_]{4})(?!\s*(?:[а-яәғқңөұүһіa-z]+\s+)?(?:жыл|год|year))"
+)  # not "2-очковую", "5-этажный": a word made with the number
+
+
+def stated_numbers(question: str) -> frozenset[str]:
+    """The numbers ``question`` states that are neither years nor days of a month."""
+    found = set()
+    for match in _STATED_NUMBER.finditer(question):
+        number = match.group()
+        if _YEAR.fullmatch(number) or months_of(question[match.end() : match.end() + 14]):
+            continue
+        found.add(number.replace(",", "."))
+    return frozenset(found)
+
+
+def holds_stated(profile: QuestionProfile, candidates: Sequence[Candidate], in_scope: np.ndarray) -> np.ndarray:
+    """Where a sentence in scope holds every number the question states (:func:`stated_numbers`),
+    only those answer (or one referring back to them): "Еще 31 село будет подключено до 1 июля"
+    for "қалған 31 ауыл қашан қосылады?", not "в 2025 году подключены 93 села"."""
+    wanted = stated_numbers(profile.text)
+    holds = []
+    for row, candidate in enumerate(candidates):
+        numbers = {n.replace(",", ".") for n in _DIGITS.findall(candidate.text.replace("\u00a0", "").replace(" ", ""))}
+        numbers |= {n.replace(",", ".") for n in _DIGITS.findall(candidate.text)}
+        held = wanted <= numbers
+        if not held and row and candidates[row - 1].passage == candidate.passage and refers_back(candidate.text):
+            held = holds[-1]
+        holds.append(held)
+    found = np.array(holds, dtype=bool)
+    return found if wanted and (found & in_scope).any() else np.ones(len(candidates), dtype=bool)
 
 
 def stages_of(text: str) -> frozenset[int]:

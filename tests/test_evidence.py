@@ -17,6 +17,7 @@ from assistant.evidence import (
     gives_instruction,
     gives_reason,
     holds_counted,
+    holds_stated,
     latin_titles,
     months_of,
     name_key,
@@ -38,6 +39,7 @@ from assistant.evidence import (
     sentence_features,
     sentence_stems,
     stages_of,
+    stated_numbers,
     states_money,
 )
 from assistant.glossary import parse
@@ -674,6 +676,20 @@ def test_a_form_s_blank_line_is_never_quoted():
     text = "Участник участвует в тендере общей суммой _______(____________) тенге (цифрами). Курс тенге к евро установлен Нацбанком."
     passage = _passage(text)
     assert [c.text for c in quotable_sentences([passage])] == ["Курс тенге к евро установлен Нацбанком."]
+
+
+def test_a_number_the_question_states_picks_the_sentence_holding_it():
+    assert stated_numbers("Алматы облысында қалған 31 ауыл қашан интернетке қосылады?") == {"31"}
+    # Not a year, a day of a month, a code or a word made with the number.
+    assert not stated_numbers("Сколько станций 5G откроют к 1 июля 2026 года?")
+    assert not stated_numbers("Когда перевели 2-очковую конверсию?")
+    profile = profile_question("Алматы облысында қалған 31 ауыл қашан интернетке қосылады?", "kk")
+    text = "В 2025 году подключены 93 села. Еще 31 село будет подключено до 1 июля 2026 года. Работы ведёт ТОО «Жетысу»."
+    starts = [0, text.index("Еще"), text.index("Работы"), len(text) + 1]
+    candidates = [Candidate(0, start, end - 1, text[start : end - 1]) for start, end in zip(starts, starts[1:])]
+    assert holds_stated(profile, candidates, np.ones(3, dtype=bool)).tolist() == [False, True, False]
+    # No sentence holds it: the rule rules nothing out.
+    assert holds_stated(profile, candidates[:1], np.ones(1, dtype=bool)).tolist() == [True]
 
 
 def test_a_stage_asked_is_answered_by_that_stage_only():
