@@ -43,20 +43,18 @@ __all__ = [
     "gives_instruction",
     "gives_reason",
     "holds_counted",
+    "holds_stated",
     "months_of",
     "name_key",
-    "names_another_title",
     "names_akim",
-    "holds_stated",
-    "on_stage_asked",
-    "stages_of",
-    "stated_numbers",
+    "names_another_title",
     "names_firm",
     "names_headed",
     "names_person",
     "names_the_address",
     "names_of",
     "offers",
+    "on_stage_asked",
     "other_year",
     "names_title",
     "profile_question",
@@ -66,6 +64,8 @@ __all__ = [
     "sentence_features",
     "sentence_stems",
     "sentence_vectors",
+    "stages_of",
+    "stated_numbers",
     "states_money",
 ]
 
@@ -310,16 +310,19 @@ def holds_stated(profile: QuestionProfile, candidates: Sequence[Candidate], in_s
     only those answer (or one referring back to them): "Еще 31 село будет подключено до 1 июля"
     for "қалған 31 ауыл қашан қосылады?", not "в 2025 году подключены 93 села"."""
     wanted = stated_numbers(profile.text)
-    holds = []
-    for row, candidate in enumerate(candidates):
-        numbers = {n.replace(",", ".") for n in _DIGITS.findall(candidate.text.replace("\u00a0", "").replace(" ", ""))}
-        numbers |= {n.replace(",", ".") for n in _DIGITS.findall(candidate.text)}
-        held = wanted <= numbers
-        if not held and row and candidates[row - 1].passage == candidate.passage and refers_back(candidate.text):
-            held = holds[-1]
-        holds.append(held)
-    found = np.array(holds, dtype=bool)
+    found = np.array(_carried_back(candidates, [wanted <= _numbers_in(c.text) for c in candidates]), dtype=bool)
     return found if wanted and (found & in_scope).any() else np.ones(len(candidates), dtype=bool)
+
+
+def _carried_back(candidates: Sequence[Candidate], marks: list) -> list:
+    """Each candidate's mark, or where it has none (a falsy one) and refers back to the sentence
+    before it in its passage (:func:`refers_back`), that sentence's."""
+    carried: list = []
+    for row, (candidate, mark) in enumerate(zip(candidates, marks)):
+        if not mark and row and candidates[row - 1].passage == candidate.passage and refers_back(candidate.text):
+            mark = carried[-1]
+        carried.append(mark)
+    return carried
 
 
 def stages_of(text: str) -> frozenset[int]:
@@ -331,12 +334,8 @@ def on_stage_asked(profile: QuestionProfile, candidates: Sequence[Candidate], in
     """Which candidates may answer a question about a stage (``QuestionProfile.stages``): not one
     naming only other stages ("бірінші кезеңі 45 мың гектарды қамтыды" for the second), and where
     a sentence in scope names the stage asked, only those (or one referring back to them)."""
-    named = []
-    for row, candidate in enumerate(candidates):
-        stages = stages_of(candidate.text)
-        if not stages and row and candidates[row - 1].passage == candidate.passage and refers_back(candidate.text):
-            stages = named[-1]  # "Второй этап стартует в апреле. Он охватит 12 больниц."
-        named.append(stages)
+    # "Второй этап стартует в апреле. Он охватит 12 больниц.": the second sentence is the second stage's.
+    named = _carried_back(candidates, [stages_of(candidate.text) for candidate in candidates])
     other = np.array([bool(stages) and not stages & profile.stages for stages in named], dtype=bool)
     asked = np.array([bool(stages & profile.stages) for stages in named], dtype=bool)
     return ~other & asked if (asked & in_scope).any() else ~other
@@ -713,10 +712,11 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
     """
     lang = lang or detect_language(question) or "ru"
     context = context if context is not None else question
-    if not find_regions(question) and find_regions(typed := _regions_typed(question)):
+    mentions = find_regions(question)
+    if not mentions and (typed := _regions_typed(question)) != question and (mentions := find_regions(typed)):
         context = typed if context == question else context
         question = typed
-    mentions = find_regions(question) or find_regions(context)
+    mentions = mentions or find_regions(context)
     words, portable, salient = _words_and_salient(question, mentions, lang)
     answer_type, at = _asked(question)
     asked_in = question
@@ -1191,9 +1191,9 @@ _LATIN_FOLD = (("ye", "e"), ("yu", "iu"), ("ya", "ia"), ("y", "i"), ("h", ""), (
 def name_key(word: str) -> str:
     """A spelling-independent key of a name or number: "Шахаров", "Shakharov" and "Шахарова" share a prefix.
 
-    Letters are transliterated to Latin, then the usual variants (ye/e as in "Yermakhanov",
-    y/i, h, q/k, j/zh) are folded and the key is cut to five letters, which also drops most case endings ("Астана", "Астаны",
-    "Astana"). Digits stay as they are.
+    Letters are transliterated to Latin, then the usual variants (ye/e as in "Yermakhanov", y/i,
+    h, q/k, j/zh) are folded and the key is cut to five letters, which also drops most case
+    endings ("Астана", "Астаны", "Astana"). Digits stay as they are.
     """
     folded = word.casefold().translate(_TO_LATIN)
     if any(ch.isdigit() for ch in folded):
@@ -1264,10 +1264,14 @@ def names_of(sentence: str, lang: str = "") -> list[str]:
 
 
 def _name_keys_of(text: str) -> set[str]:
-    keys = {name_key(word) for word in re.findall(r"\w+", text)}
-    keys.update(number.replace(",", ".") for number in _DIGITS.findall(text.replace("\u00a0", "").replace(" ", "")))
-    keys.update(number.replace(",", ".") for number in _DIGITS.findall(text))
-    return keys
+    return {name_key(word) for word in re.findall(r"\w+", text)} | _numbers_in(text)
+
+
+def _numbers_in(text: str) -> set[str]:
+    """The numbers ``text`` writes, with a decimal point, both as written and with the spaces of
+    thousands closed up ("1 240" gives "1", "240" and "1240")."""
+    spaced = _DIGITS.findall(text.replace("\u00a0", "").replace(" ", "")) + _DIGITS.findall(text)
+    return {number.replace(",", ".") for number in spaced}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1490,8 +1494,9 @@ def sentence_stems(
     """Each candidate's stems, with the sentence before when it refers back to it
     (:func:`refers_back`: "Её запуск намечен на март", "Срок: до 1 марта": the subject is in the
     sentence before) or only adds who did it ("Датчики поставило ТОО «Каспий Мониторинг»").
-    Without ``address`` (a question that does not name the Address or its author, see :func:`names_the_address`), not the words of the Address's name and title, which
-    opening sentences restate ("… Послания Главы государства «Казахстан в эпоху искусственного
+    Without ``address`` (a question that does not name the Address or its author, see
+    :func:`names_the_address`), not the words of the Address's name and title, which opening
+    sentences restate ("… Послания Главы государства «Казахстан в эпоху искусственного
     интеллекта: … цифровую трансформацию»"): they match "head", "AI" and "digital" in any question."""
     previous: set[str] = set()
     for row, candidate in enumerate(candidates):
@@ -1507,14 +1512,14 @@ def sentence_stems(
         previous = own
 
 
+_AFTERWORD_WORDS = 8
+
+
 def _firm_afterword(sentence: str, lang: str) -> bool:
     """A short sentence naming who did the work the sentence before describes: "Датчики поставило
     ТОО «Каспий Мониторинг»", "Жұмыстарды «Абай Телеком» ЖШС жүргізуде" (what was supplied, where
     and for what is said before)."""
     return len(_WORD.findall(sentence)) <= _AFTERWORD_WORDS and names_firm(sentence, lang)
-
-
-_AFTERWORD_WORDS = 8
 
 
 # The Address's author, its name and quoted title, as documents write them.
