@@ -1,6 +1,6 @@
 """Answers on our own question sets: is the first quote the answer, and is "not found" honest?
 
-For each set (``tests/data/answers/fit``, ``holdout``, ``blind``, ``blind2``, ``blind3``, ``blind4``, ``blind5``, ``blind6``) and each corpus condition, every
+For each set (``tests/data/answers/fit``, ``holdout``, ``blind``, ``blind2``, ``blind3``, ``blind4``, ``blind5``, ``blind6``, ``blind7``) and each corpus condition, every
 question goes through the public ``answer()`` and is judged by ``tests/answer_sets.py``:
 
 * ``single``: each question over one document alone (its answer's, or the document of the
@@ -15,7 +15,7 @@ Indexes are kept in ``--workspace`` and reused while the documents and the model
 Only the public API is used, so the script also measures an older checkout (``--repo``).
 
 Usage:
-    python bench/answer_dev_bench.py [--sets fit,holdout,blind,blind2,blind3,blind4,blind5,blind6] [--conditions alone,large,padded]
+    python bench/answer_dev_bench.py [--sets fit,holdout,blind,blind2,blind3,blind4,blind5,blind6,blind7] [--conditions alone,large,padded]
                                      [--workspace DIR] [--details FILE.jsonl] [--repo PATH]
 
 Prints Markdown tables: by condition and language, by kind of question, and the misses.
@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sets", default="fit,holdout,blind,blind2,blind3,blind4,blind5,blind6")
+    parser.add_argument("--sets", default="fit,holdout,blind,blind2,blind3,blind4,blind5,blind6,blind7")
     parser.add_argument("--conditions", default="single,alone,large")
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     parser.add_argument("--workspace", type=Path, default=Path("/tmp/answer-dev-bench"))

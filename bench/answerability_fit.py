@@ -32,7 +32,7 @@ refused, wrong first quote, unanswerable answered, each counted once; each sourc
 weighing the same), the quote margin the widest gap in ranking score below the best at which
 further sentences still answer at least half the time (our sets pooled by condition, so that
 fitting on more of them keeps the balance). Only the sets named by ``--sets`` are read (default
-``fit,holdout,blind``, which the shipped model was fitted on): report the others (``blind2`` to ``blind6``)
+``fit,holdout,blind``, which the shipped model was fitted on): report the others (``blind2`` to ``blind7``)
 with ``bench/answer_dev_bench.py`` after fitting.
 
 Usage:
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument(
         "--sets",
         default="fit,holdout,blind",
-        help="comma-separated answer sets to fit on (default: fit,holdout,blind; blind2 to blind6 are only reported)",
+        help="comma-separated answer sets to fit on (default: fit,holdout,blind; blind2 to blind7 are only reported)",
     )
     args = parser.parse_args()
     args.sets = tuple(name for name in args.sets.split(",") if name)

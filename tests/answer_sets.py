@@ -14,7 +14,9 @@ reports of 8 regions, one from a town akimat, one a numbered plan) once ``blind2
 town's report and the region's later one) once ``blind3``'s had, and ``blind5`` (a seventh author,
 11 look-alike press releases of meetings, one per region, 9 Russian and 2 Kazakh, as issue #17
 describes the set kept outside the repository) once ``blind4``'s had, and ``blind6`` (an eighth
-author, 11 press releases of other regions, 8 Russian and 3 Kazakh) once ``blind5``'s had. Shared by the tests and
+author, 11 press releases of other regions, 8 Russian and 3 Kazakh) once ``blind5``'s had, and ``blind7`` (a ninth
+author, 11 reports of 9 regions, 7 Russian and 4 Kazakh: a town's report, a region's later progress report, numbered
+plans, direct speech) once ``blind6``'s had. Shared by the tests and
 ``bench/answerability_fit.py``, ``bench/answer_dev_bench.py``.
 """
 
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data" / "answers"
-SETS = ("fit", "holdout", "blind", "blind2", "blind3", "blind4", "blind5", "blind6")
+SETS = ("fit", "holdout", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7")
 KINDS = ("answerable", "absent", "other_region", "no_documents", "off_topic")
 UNANSWERABLE = KINDS[1:]
 LANGUAGES = ("ru", "kk", "en")
