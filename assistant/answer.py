@@ -26,6 +26,7 @@ from assistant.evidence import (
     FEATURES,
     NAMES_READABLE_IN,
     NUMBER,
+    PLACE,
     REQUIRED_TYPES,
     Candidate,
     QuestionProfile,
@@ -34,6 +35,7 @@ from assistant.evidence import (
     gives_reason,
     holds_counted,
     holds_stated,
+    is_dateline,
     names_akim,
     names_another_title,
     names_firm,
@@ -41,6 +43,7 @@ from assistant.evidence import (
     names_person,
     names_the_address,
     names_title,
+    of_dated_report,
     on_stage_asked,
     other_year,
     profile_question,
@@ -48,6 +51,7 @@ from assistant.evidence import (
     sentence_features,
     sentence_stems,
     sentence_vectors,
+    states_heading,
     states_money,
 )
 from assistant.generation import (
@@ -436,6 +440,11 @@ def _may_answer(
     if profile.titles:
         # "Сколько камер подключат к «Алтай Smart Region»?": not another project's cameras.
         in_scope &= _naming_titles(profile, passages, quotable, candidates)
+    if profile.dated:
+        # "Кто председательствовал на совещании в Жамбылской области 10 декабря?": of the region's
+        # September and December reports, the December one.
+        reports = [(quotable[c.passage].citation.region, quotable[c.passage].citation.date) for c in candidates]
+        in_scope &= of_dated_report(profile.dated, reports)
     allowed = in_scope.copy()
     if profile.answer_type in REQUIRED_TYPES or profile.chair:
         # "Сколько…?", "When…?": a sentence without a number or a date does not answer it; "Кто провёл
@@ -445,13 +454,20 @@ def _may_answer(
         # "Какой оператор запустит 5G?": "операторы связи запустят" names none.
         readable = np.array([quotable[c.passage].lang in NAMES_READABLE_IN for c in candidates], dtype=bool)
         allowed &= (features[:, _OFFERED] > 0) | ~readable
+    if profile.answer_type not in (DATE, PLACE):
+        # "astana it specialists trained 2025": not "Астана, 12 сентября 2025 года."
+        allowed &= ~_each(candidates, is_dateline)
     # "How many villages were connected in 2025?": not the sentence about 2026.
-    allowed &= ~_each(candidates, lambda text: other_year(profile, text))
+    allowed &= ~np.array(
+        [other_year(profile, c.text, quotable[c.passage].citation.date) for c in candidates], dtype=bool
+    )
     if profile.leader:
         # "Кто руководит управлением цифровизации?": a name, not "руководители управлений приняли участие".
         allowed &= _each(candidates, names_person)
         # … of what the question names: not the head of education for "who heads the IT academy".
         allowed &= names_headed(profile, candidates, stems)
+        # … as its head: not its chief engineer for "Who is the director of Karaganda Smart Systems?".
+        allowed &= _each(candidates, states_heading)
     if profile.akim is not None:
         # "Кто аким Талдыкоргана?": not the region's akim, nor "заместителя акима области".
         allowed &= _each(candidates, lambda text: names_akim(text, profile.akim))
@@ -472,8 +488,9 @@ def _may_answer(
     if profile.counted:
         # "Сколько камер установят?": "64 базовые станции" is a number of something else.
         allowed &= holds_counted(profile, quotable, candidates, stems)
-    if profile.titles and profile.answer_type in (NUMBER, DATE):
-        # "Когда заработает платформа Digital Akimat?": not "заработает платформа «Ветеринария онлайн»".
+    if profile.titles and (profile.answer_type in (NUMBER, DATE) or profile.leader):
+        # "Когда заработает платформа Digital Akimat?": not "заработает платформа «Ветеринария онлайн»";
+        # "«Шығыс Телеком» директоры кім?": not the director of «Шығыс IT Academy».
         allowed &= ~_each(candidates, lambda text: names_another_title(profile, text))
     if profile.done:
         # "Сколько станций 5G уже работает?": not "операторы установят 85 станций до 1 июля".

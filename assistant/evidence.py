@@ -129,6 +129,13 @@ def _which(kinds: str) -> str:
 
 
 _FIRM_ASKED = re.compile(_which(_FIRMS))
+# A query that only names a firm's kind, without a question word nor a count: "AI-Traffic Shymkent
+# contractor company", "Smart Temirtau operator company", "поставщик камер Тараз".
+_FIRM_QUERY = (
+    r"^(?!.*\b(?:{words}|саны|количеств\w*|number|budget|бюджет\w*|cost|құны)\b).*?"
+    r"\b(?:compan(?:y|ies)|contractors?|suppliers?|integrators?|vendors?|компани[яи]|подрядчик\w*|поставщик\w*"
+    r"|интегратор\w*|мердігер\w*|жеткізуші\w*)\b"
+)
 # … or names the firm's role as what it asks ("поставщик камер «Безопасный Костанай»", "Digital
 # Turkistan мердігері", "who supplied the sensors"): a contractor, supplier or integrator is a firm.
 # Not its genitive or dative ("кто проверяет работу подрядчика"), nor a developer, which may be
@@ -145,6 +152,12 @@ _FIRM_ROLE_ASKED = re.compile(
 )
 # A question about an instruction ("Что поручено…?", "Кімге тапсырылды?", "What was X instructed
 # to do?") is answered by a sentence that gives one: "поручено / тапсырылды / жүктелді / instructed".
+# … but not who carries out the instructions ("Кто назначен ответственным за исполнение поручений?",
+# "тапсырмалардың орындалуына кім жауапты?"): that is a person named, not an instruction given.
+_ORDERS_CARRIED_OUT = re.compile(
+    r"\b(?:исполнени|выполнени)\w*\s+(?:\w+\s+)?поручени\w*|\bтапсырма\w*\s+(?:орындал|орында)\w*"
+    r"|\b(?:carrying\s+out|execution\s+of|implementing)\s+(?:the\s+)?instructions\b"
+)
 _INSTRUCTION_ASKED = re.compile(r"\bпоруч\w*|\bтапсыр\w*|\bжүкте\w*|\binstruct\w*|\btasked\b|\bassigned\b")
 # Not "задачи", "міндеттер", "tasks" alone: the Address's own title has them ("актуальные задачи").
 _INSTRUCTION = re.compile(
@@ -236,12 +249,33 @@ def _level(text: str) -> str:
 # Region names people type in lower case, which prose would not: "east kazakhstan", "ско".
 # find_regions keeps prose strict ("oral history of east Kazakhstan" is geography); a question
 # that names no region otherwise is read with them written as names.
-_TYPED_REGIONS = re.compile(r"\b(?:(?:east|west|north)\s+kazakhstan|ско|вко|зко|сқо|шқо|бқо)\b")
+# So are bare region names ("жамбыл 5g станций", "zhambyl ai project budget", "ақмола 5g"), which prose
+# says only next to a region word (bare "Жамбыл" may be the poet), and a few cities typed in lower
+# case ("астана digital порталы"). Not "абай" (the poet) nor "семей" ("families").
+_TYPED_REGIONS = re.compile(
+    r"\b(?:(?:east|west|north)\s+kazakhstan|ско|вко|зко|сқо|шқо|бқо)\b"
+    r"|(?i:\b(?P<region>жамбыл|zhambyl|jambyl|ақмола|акмола|akmola|aqmola|жетісу|жетысу|zhetysu)\b"
+    r"(?!\s+(?:облыс\w*|област\w*|region|oblast|район\w*|аудан\w*|district)))"
+    r"|\b(?P<city>астана|astana|караганда|қарағанды|karaganda|актау|ақтау|aktau)\b"
+)
 
 
 def _regions_typed(question: str) -> str:
     """``question`` with the region names of :data:`_TYPED_REGIONS` written as names."""
-    return _TYPED_REGIONS.sub(lambda m: m.group().title() if " " in m.group() else m.group().upper(), question)
+
+    quoted = [title.span() for title in _QUOTED.finditer(question)]
+
+    def written(match: re.Match[str]) -> str:
+        typed = match.group()
+        if any(start < match.start() < end for start, end in quoted):
+            return typed  # a title's word: «Жамбыл AgroScan»
+        if match["region"]:
+            return f"{typed.capitalize()} {'region' if typed.isascii() else 'облысы'}"
+        if match["city"] or " " in typed:
+            return typed.title()
+        return typed.upper()
+
+    return _TYPED_REGIONS.sub(written, question)
 
 
 def _akim_asked(question: str, mentions) -> str | None:
@@ -341,6 +375,49 @@ def on_stage_asked(profile: QuestionProfile, candidates: Sequence[Candidate], in
     return ~other & asked if (asked & in_scope).any() else ~other
 
 
+# A date that bounds a deadline, not the day a meeting or a report is of: "до 1 июля", "by 1 March",
+# "наурызына дейін", "к декабрю".
+_DEADLINE_BEFORE = re.compile(r"(?:\b(?:до|к|by|until|till|before|не\s+позднее|not\s+later\s+than)\s+(?:\d{1,2}\s+)?)$", re.IGNORECASE)
+_DEADLINE_AFTER = re.compile(r"^\w*\s+(?:дейін|дейінгі|қарай)\b", re.IGNORECASE)
+
+
+def dated_of(text: str) -> tuple[tuple[int, int], ...]:
+    """The days a question says its meeting or report is of (see ``QuestionProfile.dated``), as
+    (month, day), day 0 when only the month is named: "на совещании 10 декабря" (12, 10), "по итогам
+    декабрьского совещания", "қыркүйектегі мәлімет бойынша" (9, 0). Not a deadline ("до 1 июля 2026
+    года", "наурызына дейін") nor the Address's own date ("Послание от 8 сентября")."""
+    for mention in _ADDRESS_ASKED.finditer(text):
+        start, end = max(0, mention.start() - _ADDRESS_DATE_REACH), mention.end() + _ADDRESS_DATE_REACH
+        text = text[:start] + _MONTH.sub(lambda month: " " * len(month.group()), text[start:end]) + text[end:]
+    dated = []
+    for month, found in _month_matches(text):
+        before = text[: found.start()]
+        day = re.search(r"(?<!\d)(\d{1,2})\s*$", before)
+        if _DEADLINE_BEFORE.search(before[: day.start()] if day else before) or _DEADLINE_AFTER.match(text[found.start() :]):
+            continue
+        dated.append((month, int(day[1]) if day else 0))
+    return tuple(dict.fromkeys(dated))
+
+
+def of_dated_report(dated: Sequence[tuple[int, int]], reports: Sequence[tuple[str, str]]) -> np.ndarray:
+    """Which candidates may answer a question whose meeting or report is of the days ``dated``
+    (:func:`dated_of`); ``reports``: each candidate's document's region and date (``YYYY-MM-DD``).
+    Where a region has reports of several dates and one of them is a day asked ("Кто
+    председательствовал на совещании в Жамбылской области 10 декабря?"), not the sentences of its
+    reports of other days. Those of a region with one report, or with none of the day asked, all
+    may: their text may tell of that day."""
+
+    def asked(date: str) -> bool:
+        found = re.fullmatch(r"\d{4}-(\d\d)-(\d\d)", date)
+        return bool(found) and any(month == int(found[1]) and day in (0, int(found[2])) for month, day in dated)
+
+    dates: dict[str, set[str]] = {}
+    for region, date in reports:
+        dates.setdefault(region, set()).add(date)
+    chosen = {region for region, held in dates.items() if len(held) > 1 and any(map(asked, held))}
+    return np.array([region not in chosen or asked(date) for region, date in reports], dtype=bool)
+
+
 # Question words and phrases by answer type, in Russian, Kazakh and English (case-folded text).
 _ASKS: dict[str, re.Pattern[str]] = {
     PERSON: re.compile(
@@ -406,7 +483,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"|\bқалай\s+аталады|\bатау\w*|\bқандай\s+(?:жоба\w*|бағдарлама\w*|платформа\w*|бастама\w*|орталық\w*)"
         r"|\bcalled\b|\bnamed?\b|\bname\s+of\b|\b(?:which|what)\s+(?:project|programme|program|platform|initiative|centre|center|system)s?\b"
         # Which company: its name («Казахтелеком», Kcell), not "операторы связи" in general.
-        rf"|{_which(_COMPANIES)}"
+        rf"|{_which(_COMPANIES)}|{_FIRM_QUERY.format(words=_QUESTION_WORDS)}"
     ),
     SAID: re.compile(
         r"\bчто\s+(?:\w+\s+){0,5}?(?:сказал|заявил|отметил|подчеркнул|говорил|предложил|предлагал)\w*"
@@ -664,6 +741,9 @@ class QuestionProfile:
         stages: the stages of a project it asks about ("второй этап", "бірінші кезеңде", "first
             phase"), by number: where the documents tell that stage, only a sentence about it
             answers, never one about another stage only (:func:`on_stage_asked`).
+        dated: the days its meeting or report is of ("на совещании 10 декабря", "желтоқсандағы
+            мәлімет бойынша"), as (month, day or 0) (:func:`dated_of`): of a region's reports of
+            several dates, only the one of that day answers (:func:`of_dated_report`).
     """
 
     text: str
@@ -681,6 +761,7 @@ class QuestionProfile:
     title_asked: bool = False
     akim: str | None = None
     stages: frozenset[int] = frozenset()
+    dated: tuple[tuple[int, int], ...] = ()
     measure: str = ""
     firm: bool = False
     leader: bool = False
@@ -753,12 +834,13 @@ def profile_question(question: str, lang: str = "", *, context: str | None = Non
         firm=firm,
         # "Какой компании было поручено восстановить плёнки?" asks the firm, which the text may name
         # without the verb ("передал компании Lowry Digital для восстановления").
-        instruction=not firm and bool(_INSTRUCTION_ASKED.search(question.casefold())),
+        instruction=not firm and bool(_INSTRUCTION_ASKED.search(_ORDERS_CARRIED_OUT.sub(" ", question.casefold()))),
         reason=bool(_WHY_ASKED.search(question.casefold())),
         chair=answer_type == PERSON and bool(_CHAIR_ASKED.search(question.casefold().replace("ё", "е"))),
         leader=answer_type == PERSON and bool(_LEADER_ASKED.search(asked_in.casefold())),
         akim=_akim_asked(question, mentions) if answer_type == PERSON else None,
         stages=stages_of(question),
+        dated=dated_of(question),
         measure=(unit or ("" if counted else _measure_asked(after))) if answer_type == NUMBER and not money else "",
     )
 
@@ -939,11 +1021,21 @@ _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _ADDRESS_DATE_REACH = 40  # characters: "2025 жылғы 8 қыркүйектегі Жолдауы", "Address of 8 September 2025"
 
 
-def other_year(profile: QuestionProfile, sentence: str) -> bool:
+# The year a text is dated, written as "this year": "биыл", "в этом году", "до конца года", "жыл соңына
+# дейін" (not "2026 жылдың соңына", whose year is written).
+_THIS_YEAR = re.compile(
+    r"\bбиыл\w*|\bағымдағы\s+жыл\w*|(?<!\d\s)\bжыл\s+соңы\w*|\b(?:в\s+)?(?:этом|текущем)\s+году"
+    r"|\b(?:этого|текущего)\s+года|\bконц[ае]\s+(?:этого\s+|текущего\s+)?года\b|\bthis\s+year\b|\bend\s+of\s+the\s+year\b",
+    re.IGNORECASE,
+)
+
+
+def other_year(profile: QuestionProfile, sentence: str, dated: str = "") -> bool:
     """Whether ``sentence`` states years and none the question names: "How many villages were
     connected IN 2025?" is not answered by "до конца 2026 года подключат 73 села". Only for a
     question that does not ask a date (there the year may be the answer) nor name the Address
-    (whose year is not the fact's)."""
+    (whose year is not the fact's). ``dated``: the date of the sentence's document (``YYYY-MM-DD``),
+    whose year "биыл", "в этом году" state ("биыл 350 маман оқудан өтті" is not 2026's)."""
     asked = set(_YEAR.findall(profile.text))
     if not asked or profile.answer_type in (DATE, TIME) or names_the_address(profile.text):
         return False
@@ -953,7 +1045,37 @@ def other_year(profile: QuestionProfile, sentence: str) -> bool:
         start, end = max(0, mention.start() - _ADDRESS_DATE_REACH), mention.end() + _ADDRESS_DATE_REACH
         sentence = sentence[:start] + _YEAR.sub("    ", sentence[start:end]) + sentence[end:]
     stated = set(_YEAR.findall(sentence))
+    if _YEAR.match(dated) and _THIS_YEAR.search(sentence):
+        stated.add(dated[:4])
     return bool(stated) and not asked & stated
+
+
+# Who heads a body, in a sentence: "Директор ТОО … Руслан Ибраев", "Компанию возглавляет …",
+# "орталықтың басшысы", "Аким Темиртау …"; not "Главный инженер ТОО …" ("главн" is chief, not head).
+_HEADING = re.compile(
+    r"\b(?:руковод\w*|возглав\w*|директор\w*|глав[аеуы]\b|начальник\w*|председател\w*|аким\w*|ректор\w*"
+    r"|басшы\w*|басқарады|басқарған|басқаратын|жетекші\w*|төраға\w*|әкім\w*|ректоры"
+    r"|head(?:s|ed)?\b|chief\s+executive|director\w*|leader\w*|led\b|leads\b|chair\w*|akim\w*|mayor|ceo\b)"
+)
+
+
+def states_heading(sentence: str) -> bool:
+    """Whether ``sentence`` says someone heads something (see ``QuestionProfile.leader``): "Who is
+    the director of Karaganda Smart Systems?" is not answered by its chief engineer's sentence."""
+    return bool(_HEADING.search(sentence.casefold()))
+
+
+# A dateline: a place and a date alone ("Актау, 22 сентября 2025 года.", "Астана, 12 қыркүйек").
+_DATELINE = re.compile(
+    rf"^\s*[^\W\d_][\w-]*(?:\s+[^\W\d_][\w-]*)?\s*[,.—–-]\s*\d{{1,2}}\s+(?:{_MONTHS})"
+    r"(?:\s+\d{4}(?:\s+(?:года|г\.|жыл\w*))?)?\s*\.?\s*$",
+    re.IGNORECASE,
+)
+
+
+def is_dateline(sentence: str) -> bool:
+    """Whether ``sentence`` is a press release's dateline: it tells when and where, nothing else."""
+    return bool(_DATELINE.match(sentence))
 
 
 def names_person(sentence: str) -> bool:
@@ -961,9 +1083,12 @@ def names_person(sentence: str) -> bool:
     return bool(_typed_spans(sentence, PERSON)[0])
 
 
+_FIRM_QUERIED = re.compile(_FIRM_QUERY.format(words=_QUESTION_WORDS))
+
+
 def _asks_firm(answer_type: str, folded: str) -> bool:
     """Whether a question (case-folded, of ``answer_type``) asks which firm: see ``QuestionProfile.firm``."""
-    if answer_type == NAME and _FIRM_ASKED.search(folded):
+    if answer_type == NAME and (_FIRM_ASKED.search(folded) or _FIRM_QUERIED.search(folded)):
         return True
     return answer_type in (NAME, PERSON, OTHER) and bool(_FIRM_ROLE_ASKED.search(folded))
 
@@ -1221,7 +1346,11 @@ def months_of(text: str) -> list[tuple[int, str]]:
 
     "May" counts only in English sentences' capitalised form or next to a number ("1 мая", "мамыр").
     """
-    found = []
+    return [(number, match.group()) for number, match in _month_matches(text)]
+
+
+def _month_matches(text: str) -> Iterator[tuple[int, re.Match[str]]]:
+    """:func:`months_of`, with where each month is written."""
     for match in _MONTH.finditer(text):
         number = int(match.lastgroup[1:])
         word = match.group()
@@ -1229,8 +1358,7 @@ def months_of(text: str) -> list[tuple[int, str]]:
             continue  # the English modal verb
         if number == 10 and word.casefold().startswith("қазан") and not re.search(r"\d\s*$", text[: match.start()]):
             continue  # "қазан" is also a cauldron: a month only after a day number
-        found.append((number, word))
-    return found
+        yield number, match
 
 
 # Capitalised words that are not names: sentence openers and the domain's titles.

@@ -14,10 +14,12 @@ from assistant.evidence import (
     Candidate,
     announces_only,
     asked_type,
+    dated_of,
     gives_instruction,
     gives_reason,
     holds_counted,
     holds_stated,
+    is_dateline,
     latin_titles,
     months_of,
     name_key,
@@ -29,6 +31,7 @@ from assistant.evidence import (
     names_person,
     names_the_address,
     names_title,
+    of_dated_report,
     offers,
     on_stage_asked,
     other_year,
@@ -40,6 +43,7 @@ from assistant.evidence import (
     sentence_stems,
     stages_of,
     stated_numbers,
+    states_heading,
     states_money,
 )
 from assistant.glossary import parse
@@ -573,6 +577,11 @@ def test_a_fact_of_another_year_does_not_answer_a_question_that_names_one():
     assert other_year(profile, "2026 жылдың соңына дейін тағы 73 ауыл жоғары жылдамдықты интернетке қосылады.")
     assert not other_year(profile, "В 2025–2026 годах подключат 73 села.")
     assert not other_year(profile, "Подключено 73 села.")  # no year: it may be the sentence before's
+    # "This year" is the year of the document's date.
+    assert other_year(profile, "Биыл 350 маман оқудан өтті.", "2024-10-14")
+    assert not other_year(profile, "Биыл 350 маман оқудан өтті.", "2025-10-14")
+    assert other_year(profile, "До конца года подключат 12 сёл.", "2026-02-01")
+    assert not other_year(profile, "До конца 2025 года подключат 12 сёл.", "2026-02-01")
     # The Address's date is not the fact's; and when the question asks a date, the year may be the answer.
     chair = profile_question("Who chaired the March 2026 progress meeting in Oral?", "en")
     assert not other_year(chair, "Мемлекет басшысының 2025 жылғы 8 қыркүйектегі Жолдауын іске асыру бойынша кеңес өтті.")
@@ -670,6 +679,24 @@ def test_a_region_typed_in_lower_case_is_read_in_a_question_but_not_in_prose():
     assert profile_question("east kazakhstan deadline list of villages", "en").regions == ("East Kazakhstan region",)
     assert profile_question("ско элеваторы второй этап", "ru").regions == ("North Kazakhstan region",)
     assert profile_question("Oral health in east Kazakhstan", "en").regions == ()  # geography, as find_regions reads it
+    # Bare region names, which prose says only beside a region word, and cities typed in lower case.
+    assert profile_question("жамбыл 5g станций в сентябре", "ru").regions == ("Zhambyl region",)
+    assert profile_question("ақмола 5g станциялары 2026 жоспары", "kk").regions == ("Akmola region",)
+    assert profile_question("астана digital порталы", "kk").regions == ("Astana",)
+    assert profile_question("сколько семей получили выплаты", "ru").regions == ()
+    assert profile_question("какие задачи у Жамбылского района", "ru").regions == ()
+    assert profile_question("Какая компания разработала «Жамбыл AgroScan»?", "ru").titles == (("zambi", "agros"),)
+
+
+def test_who_carries_out_the_instructions_asks_a_person_not_an_instruction():
+    assert not profile_question("Кто назначен ответственным за исполнение поручений в Жамбылской области?").instruction
+    assert profile_question("Что поручено руководителю управления цифровизации?").instruction
+
+
+def test_a_query_naming_a_firms_kind_asks_which_firm():
+    assert profile_question("AI-Traffic Shymkent contractor company", "en").firm
+    assert profile_question("Smart Temirtau system operator company", "en").firm
+    assert profile_question("количество IT-компаний в Астане", "ru").answer_type == "number"
 
 
 def test_a_form_s_blank_line_is_never_quoted():
@@ -705,6 +732,49 @@ def test_a_stage_asked_is_answered_by_that_stage_only():
     # A report that tells no stage: any sentence but the first stage's.
     first_only = profile_question("Сколько гектаров охватит третий этап?")
     assert on_stage_asked(first_only, candidates, in_scope).tolist() == [False, False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("question", "dated"),
+    [
+        ("Кто председательствовал на совещании в Жамбылской области 10 декабря 2025 года?", ((12, 10),)),
+        ("К какому сроку, по итогам декабрьского совещания, должен открыться центр?", ((12, 0),)),
+        ("Желтоқсандағы мәлімет бойынша Таразда неше 5G станциясы бар?", ((12, 0),)),
+        ("Who chaired the meeting on 14 October in Temirtau?", ((10, 14),)),
+        # A deadline is no report's day, nor is the Address's date.
+        ("Что нужно сделать до 1 июля 2026 года?", ()),
+        ("2026 жылдың 1 наурызына дейін не ашылады?", ()),
+        ("What must be done by 1 March?", ()),
+        ("Что поручено по Посланию от 8 сентября?", ()),
+    ],
+)
+def test_the_day_a_question_says_its_meeting_is_of(question, dated):
+    assert dated_of(question) == dated
+
+
+def test_of_a_regions_reports_of_several_days_the_one_asked_answers():
+    reports = [
+        ("Zhambyl region", "2025-09-11"),
+        ("Zhambyl region", "2025-12-10"),
+        ("Zhambyl region", "2025-12-10"),
+        ("Mangystau region", "2025-09-22"),
+    ]
+    assert of_dated_report(((12, 0),), reports).tolist() == [False, True, True, True]
+    assert of_dated_report(((9, 11),), reports).tolist() == [True, False, False, True]
+    # No report of the day asked: none is ruled out (the text may tell of that day).
+    assert of_dated_report(((3, 0),), reports).tolist() == [True, True, True, True]
+
+
+def test_a_dateline_tells_only_when_and_where():
+    assert is_dateline("Актау, 22 сентября 2025 года.") and is_dateline("Семей, 14 қазан 2025 жыл.")
+    assert not is_dateline("Актау, 22 сентября 2025 года состоялось совещание по реализации Послания.")
+
+
+def test_who_heads_is_answered_by_a_head_not_another_post():
+    assert states_heading("Директор ТОО «Kokshe Digital Hub» Руслан Ибраев отметил рост.")
+    assert states_heading("«Шығыс IT Academy» оқу орталығының басшысы Дәурен Ахметов айтты.")
+    assert states_heading("Аким Темиртау Канат Мусин поручил подключить дворы.")
+    assert not states_heading("Главный инженер ТОО «Karaganda Smart Systems» Виктор Ермаков представил проект.")
 
 
 def test_the_question_word_in_another_case_is_not_the_counted_thing():
