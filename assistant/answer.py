@@ -328,8 +328,11 @@ class Weighing:
     only announces a plan when it asks what is already done
     (:func:`assistant.evidence.announces_only`), one about another stage of a project than the one
     asked (:func:`assistant.evidence.on_stage_asked`), one that quotes another title than the one whose
-    date or number the question asks (:func:`assistant.evidence.names_another_title`), or one of a
-    document that does not name the title the question quotes (see :func:`_naming_titles`).
+    date, number or head the question asks (:func:`assistant.evidence.names_another_title`), one not
+    saying who heads when it asks who heads (:func:`assistant.evidence.states_heading`), a dateline
+    when it asks neither when nor where (:func:`assistant.evidence.is_dateline`), one of a region's
+    report of another day than the one the question names (:func:`assistant.evidence.of_dated_report`),
+    or one of a document that does not name the title the question quotes (see :func:`_naming_titles`).
     ``best`` is the top-ranked candidate that may be quoted and ``probability`` the probability that
     it answers the question. That probability reads its lead over ``rivals``: every sentence about what the question names
     (its region, its title), whether or not it holds the asked fact. When the sentence closest to
