@@ -129,13 +129,6 @@ def _which(kinds: str) -> str:
 
 
 _FIRM_ASKED = re.compile(_which(_FIRMS))
-# A query that only names a firm's kind, without a question word nor a count: "AI-Traffic Shymkent
-# contractor company", "Smart Temirtau operator company", "поставщик камер Тараз".
-_FIRM_QUERY = (
-    r"^(?!.*\b(?:{words}|саны|количеств\w*|number|budget|бюджет\w*|cost|құны)\b).*?"
-    r"\b(?:compan(?:y|ies)|contractors?|suppliers?|integrators?|vendors?|компани[яи]|подрядчик\w*|поставщик\w*"
-    r"|интегратор\w*|мердігер\w*|жеткізуші\w*)\b"
-)
 # … or names the firm's role as what it asks ("поставщик камер «Безопасный Костанай»", "Digital
 # Turkistan мердігері", "who supplied the sensors"): a contractor, supplier or integrator is a firm.
 # Not its genitive or dative ("кто проверяет работу подрядчика"), nor a developer, which may be
@@ -219,6 +212,13 @@ _LEADER_ASKED = re.compile(
 _QUESTION_WORDS = (
     r"почему|зачем|как\w*|кто|что|где|когда|скольк\w*|қанша\w*|неше\w*|неге|не|қалай|қайда|қашан|қандай|қай|кім"
     r"|why|what|who|how|where|when|which"
+)
+# A query that only names a firm's kind, without a question word nor a count: "AI-Traffic Shymkent
+# contractor company", "Smart Temirtau operator company", "поставщик камер Тараз".
+_FIRM_QUERIED = re.compile(
+    rf"^(?!.*\b(?:{_QUESTION_WORDS}|саны|количеств\w*|number|budget|бюджет\w*|cost|құны)\b).*?"
+    r"\b(?:compan(?:y|ies)|contractors?|suppliers?|integrators?|vendors?|компани[яи]|подрядчик\w*|поставщик\w*"
+    r"|интегратор\w*|мердігер\w*|жеткізуші\w*)\b"
 )
 
 # Who the akim of a place is: "Кто аким Талдыкоргана?", "Ақтөбе облысының әкімі кім?", "Who is the
@@ -386,9 +386,7 @@ def dated_of(text: str) -> tuple[tuple[int, int], ...]:
     (month, day), day 0 when only the month is named: "на совещании 10 декабря" (12, 10), "по итогам
     декабрьского совещания", "қыркүйектегі мәлімет бойынша" (9, 0). Not a deadline ("до 1 июля 2026
     года", "наурызына дейін") nor the Address's own date ("Послание от 8 сентября")."""
-    for mention in _ADDRESS_ASKED.finditer(text):
-        start, end = max(0, mention.start() - _ADDRESS_DATE_REACH), mention.end() + _ADDRESS_DATE_REACH
-        text = text[:start] + _MONTH.sub(lambda month: " " * len(month.group()), text[start:end]) + text[end:]
+    text = _blank_near_address(text, _MONTH)
     dated = []
     for month, found in _month_matches(text):
         before = text[: found.start()]
@@ -483,7 +481,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
         r"|\bқалай\s+аталады|\bатау\w*|\bқандай\s+(?:жоба\w*|бағдарлама\w*|платформа\w*|бастама\w*|орталық\w*)"
         r"|\bcalled\b|\bnamed?\b|\bname\s+of\b|\b(?:which|what)\s+(?:project|programme|program|platform|initiative|centre|center|system)s?\b"
         # Which company: its name («Казахтелеком», Kcell), not "операторы связи" in general.
-        rf"|{_which(_COMPANIES)}|{_FIRM_QUERY.format(words=_QUESTION_WORDS)}"
+        rf"|{_which(_COMPANIES)}|{_FIRM_QUERIED.pattern}"
     ),
     SAID: re.compile(
         r"\bчто\s+(?:\w+\s+){0,5}?(?:сказал|заявил|отметил|подчеркнул|говорил|предложил|предлагал)\w*"
@@ -1021,6 +1019,15 @@ _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _ADDRESS_DATE_REACH = 40  # characters: "2025 жылғы 8 қыркүйектегі Жолдауы", "Address of 8 September 2025"
 
 
+def _blank_near_address(text: str, pattern: re.Pattern[str]) -> str:
+    """``text`` with what ``pattern`` finds near a mention of the Address (its date: "2025 жылғы 8
+    қыркүйектегі Жолдауы", "the Address of 8 September 2025") blanked out, offsets kept."""
+    for mention in _ADDRESS_ASKED.finditer(text):
+        start, end = max(0, mention.start() - _ADDRESS_DATE_REACH), mention.end() + _ADDRESS_DATE_REACH
+        text = text[:start] + pattern.sub(lambda found: " " * len(found.group()), text[start:end]) + text[end:]
+    return text
+
+
 # The year a text is dated, written as "this year": "биыл", "в этом году", "до конца года", "жыл соңына
 # дейін" (not "2026 жылдың соңына", whose year is written).
 _THIS_YEAR = re.compile(
@@ -1041,10 +1048,7 @@ def other_year(profile: QuestionProfile, sentence: str, dated: str = "") -> bool
         return False
     # "Мемлекет басшысының 2025 жылғы 8 қыркүйектегі Жолдауы", "the Address of 8 September 2025":
     # the Address's date is not the fact's.
-    for mention in _ADDRESS_ASKED.finditer(sentence):
-        start, end = max(0, mention.start() - _ADDRESS_DATE_REACH), mention.end() + _ADDRESS_DATE_REACH
-        sentence = sentence[:start] + _YEAR.sub("    ", sentence[start:end]) + sentence[end:]
-    stated = set(_YEAR.findall(sentence))
+    stated = set(_YEAR.findall(_blank_near_address(sentence, _YEAR)))
     if _YEAR.match(dated) and _THIS_YEAR.search(sentence):
         stated.add(dated[:4])
     return bool(stated) and not asked & stated
@@ -1054,7 +1058,7 @@ def other_year(profile: QuestionProfile, sentence: str, dated: str = "") -> bool
 # "орталықтың басшысы", "Аким Темиртау …"; not "Главный инженер ТОО …" ("главн" is chief, not head).
 _HEADING = re.compile(
     r"\b(?:руковод\w*|возглав\w*|директор\w*|глав[аеуы]\b|начальник\w*|председател\w*|аким\w*|ректор\w*"
-    r"|басшы\w*|басқарады|басқарған|басқаратын|жетекші\w*|төраға\w*|әкім\w*|ректоры"
+    r"|басшы\w*|басқарады|басқарған|басқаратын|жетекші\w*|төраға\w*|әкім\w*"
     r"|head(?:s|ed)?\b|chief\s+executive|director\w*|leader\w*|led\b|leads\b|chair\w*|akim\w*|mayor|ceo\b)"
 )
 
@@ -1081,9 +1085,6 @@ def is_dateline(sentence: str) -> bool:
 def names_person(sentence: str) -> bool:
     """Whether ``sentence`` names a person (a name, not a body or a role alone)."""
     return bool(_typed_spans(sentence, PERSON)[0])
-
-
-_FIRM_QUERIED = re.compile(_FIRM_QUERY.format(words=_QUESTION_WORDS))
 
 
 def _asks_firm(answer_type: str, folded: str) -> bool:
